@@ -1,0 +1,69 @@
+import { swaggerUI } from '@hono/swagger-ui';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import type { AppEnv } from './lib/env.ts';
+import { problem } from './lib/errors.ts';
+import { errorHandler, requestContext, validationProblem } from './lib/http.ts';
+import type { Services } from './lib/services.ts';
+import { ADMIN_QUEUES_PATH, adminQueuesRouter } from './routes/admin-queues.ts';
+import { auditRouter } from './routes/audit.ts';
+import { challengesRouter } from './routes/challenges.ts';
+import { loginsRouter } from './routes/logins.ts';
+import { opsRouter } from './routes/ops.ts';
+import { organizationsRouter } from './routes/organizations.ts';
+import { settingsRouter } from './routes/settings.ts';
+import { usersRouter } from './routes/users.ts';
+import { webhooksRouter } from './routes/webhooks.ts';
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** Builds the whole HTTP app around injected services; opens nothing itself. */
+export function createApp(services: Services) {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) return validationProblem(c, result.error);
+    },
+  });
+  app.use('*', requestContext(services));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: BODY_LIMIT_BYTES,
+      onError: (c) => problem(c, 'payload_too_large', 'The body is over 64 KiB.'),
+    }),
+  );
+  app.onError(errorHandler);
+  app.notFound((c) => problem(c, 'not_found', `No route for ${c.req.method} ${c.req.path}.`));
+
+  app.route('/', opsRouter);
+  app.route('/', webhooksRouter);
+  app.route(ADMIN_QUEUES_PATH, adminQueuesRouter(services));
+  for (const router of [
+    organizationsRouter,
+    settingsRouter,
+    usersRouter,
+    loginsRouter,
+    challengesRouter,
+    auditRouter,
+  ]) {
+    app.route('/', router);
+  }
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The platform key (ADMIN_API_KEY) or an organization key',
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'SMS two-factor authentication',
+      version: '1.0.0',
+      description: 'Login second step by SMS code for multi-tenant SaaS.',
+    },
+  });
+  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'twofa API' }));
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,2 @@
+export { type App, createApp } from './app.ts';
+export { closeServices, createServices, type Services } from './lib/services.ts';

@@ -1,0 +1,98 @@
+import type { Context } from 'hono';
+
+/** Stable error codes of the contract, each with its one HTTP status. */
+export const ERROR_STATUS = {
+  invalid_request: 400,
+  unauthorized: 401,
+  invalid_credentials: 401,
+  forbidden: 403,
+  invalid_signature: 403,
+  not_found: 404,
+  email_taken: 409,
+  two_factor_unavailable: 409,
+  phone_already_set: 409,
+  challenge_not_pending: 409,
+  challenge_expired: 410,
+  payload_too_large: 413,
+  invalid_cidr: 422,
+  invalid_phone: 422,
+  phone_country_not_allowed: 422,
+  invalid_code: 422,
+  challenge_locked: 423,
+  rate_limited: 429,
+  resend_too_soon: 429,
+  too_many_sends: 429,
+  sms_paused: 429,
+  internal_error: 500,
+  database_unavailable: 503,
+  queue_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+const TITLES: Record<ErrorCode, string> = {
+  invalid_request: 'Invalid request',
+  unauthorized: 'Unauthorized',
+  invalid_credentials: 'Invalid credentials',
+  forbidden: 'Forbidden',
+  invalid_signature: 'Invalid signature',
+  not_found: 'Not found',
+  email_taken: 'Email taken',
+  two_factor_unavailable: 'Two-factor authentication unavailable',
+  phone_already_set: 'Phone already set',
+  challenge_not_pending: 'Challenge not pending',
+  challenge_expired: 'Challenge expired',
+  payload_too_large: 'Payload too large',
+  invalid_cidr: 'Invalid CIDR',
+  invalid_phone: 'Invalid phone',
+  phone_country_not_allowed: 'Phone country not allowed',
+  invalid_code: 'Invalid code',
+  challenge_locked: 'Challenge locked',
+  rate_limited: 'Rate limited',
+  resend_too_soon: 'Resend too soon',
+  too_many_sends: 'Too many sends',
+  sms_paused: 'SMS paused',
+  internal_error: 'Internal error',
+  database_unavailable: 'Database unavailable',
+  queue_unavailable: 'Queue unavailable',
+};
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+    readonly extra: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+    this.name = 'ApiError';
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+export function problem(
+  c: Context,
+  code: ErrorCode,
+  detail: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Response {
+  const status = ERROR_STATUS[code];
+  const body = {
+    type: 'about:blank',
+    title: TITLES[code],
+    status,
+    code,
+    detail,
+    instance: c.req.path,
+    requestId: c.get('requestId' as never) as string | undefined,
+    ...extra,
+  };
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/problem+json', ...headers },
+  });
+}
+
+export const notFound = (what: string) => new ApiError('not_found', `${what} not found`);

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { isDatabaseUnavailable } from '@twofa/db';
+import type { Context, ErrorHandler, MiddlewareHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { routePath } from 'hono/route';
+import type { ZodError } from 'zod';
+import type { AppEnv } from './env.ts';
+import { ApiError, problem } from './errors.ts';
+import type { Services } from './services.ts';
+
+/** Puts services, a request id and a request-scoped logger on the context; logs and measures. */
+export function requestContext(services: Services): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    c.set('services', services);
+    c.set('requestId', requestId);
+    c.set('logger', services.logger.child({ requestId }));
+    const started = performance.now();
+    await next();
+    c.header('x-request-id', requestId);
+    const route = routePath(c) || 'unmatched';
+    const status = String(c.res.status);
+    const seconds = (performance.now() - started) / 1000;
+    const labels = { method: c.req.method, route, status };
+    services.metrics.httpRequests.inc(labels);
+    services.metrics.httpDuration.observe(labels, seconds);
+    const organizationId = c.get('organizationId');
+    c.get('logger').info(
+      {
+        method: c.req.method,
+        route,
+        status: c.res.status,
+        durationMs: Math.round(seconds * 1e4) / 10,
+        ...(organizationId ? { organizationId } : {}),
+      },
+      'request',
+    );
+  };
+}
+
+function isRedisUnavailable(error: unknown): boolean {
+  const message = (error as Error)?.message ?? '';
+  return (
+    message.includes("Stream isn't writeable") ||
+    message.includes('enableOfflineQueue') ||
+    message.includes('Connection is closed') ||
+    (error as { code?: string })?.code === 'ECONNREFUSED'
+  );
+}
+
+export const errorHandler: ErrorHandler<AppEnv> = (error, c) => {
+  if (error instanceof ApiError)
+    return problem(c, error.code, error.detail, error.extra, error.headers);
+  if (error instanceof HTTPException) {
+    if (error.status === 413) return problem(c, 'payload_too_large', 'The body is over 64 KiB.');
+    if (error.status === 400) return problem(c, 'invalid_request', 'The body is not valid JSON.');
+    if (error.status === 401) return problem(c, 'unauthorized', 'A valid API key is required.');
+  }
+  const logger = c.get('logger');
+  if (isDatabaseUnavailable(error)) {
+    logger?.error({ err: (error as Error).message }, 'database unavailable');
+    return problem(c, 'database_unavailable', 'The database is not reachable; try again shortly.');
+  }
+  if (isRedisUnavailable(error)) {
+    logger?.error({ err: (error as Error).message }, 'redis unavailable');
+    return problem(c, 'queue_unavailable', 'The queue is not reachable; try again shortly.');
+  }
+  logger?.error({ err: error }, 'unhandled error');
+  return problem(c, 'internal_error', 'Something went wrong; the request id identifies it.');
+};
+
+export function validationProblem(c: Context, error: ZodError): Response {
+  const errors = error.issues.map((issue) => ({
+    path: issue.path.join('.') || '(body)',
+    message: issue.message,
+  }));
+  const first = errors[0];
+  const detail = first ? `${first.path}: ${first.message}` : 'The request is not valid.';
+  return problem(c, 'invalid_request', detail, { errors });
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A malformed id can name nothing: it is a 404 like an unknown one. */
+export function parseId(value: string, what: string): string {
+  if (!UUID.test(value)) throw new ApiError('not_found', `${what} not found`);
+  return value.toLowerCase();
+}

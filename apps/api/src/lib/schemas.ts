@@ -1,0 +1,92 @@
+import { z } from '@hono/zod-openapi';
+
+export const AuthMethod = z.enum(['password', 'saml2', 'ldap']);
+export const CountryCode = z
+  .string()
+  .regex(/^[A-Za-z]{2}$/, 'an ISO 3166 alpha-2 code')
+  .transform((v) => v.toUpperCase());
+
+export const Organization = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    authMethod: AuthMethod,
+    country: z.string().nullable(),
+    smsBalance: z.number().int(),
+    createdAt: z.string(),
+  })
+  .openapi('Organization');
+
+export const PasswordSettings = z
+  .object({
+    twoFactorEnabled: z.boolean(),
+    twoFactorAvailable: z.boolean(),
+    skipTwoFactorCidrs: z.array(z.string()),
+    smsAllowedCountries: z.array(z.string()),
+    trustedDeviceDays: z.number().int(),
+  })
+  .openapi('PasswordSettings');
+
+export const User = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    phone: z.string().nullable(),
+    twoFactorDisabled: z.boolean(),
+    createdAt: z.string(),
+  })
+  .openapi('User');
+
+export const Challenge = z
+  .object({
+    id: z.string(),
+    userId: z.string(),
+    status: z.enum(['phone_required', 'pending', 'approved', 'expired', 'locked', 'failed']),
+    maskedPhone: z.string().nullable(),
+    expiresAt: z.string(),
+    attemptsRemaining: z.number().int(),
+    sendsRemaining: z.number().int(),
+    delivery: z
+      .object({
+        status: z.enum([
+          'queued',
+          'sending',
+          'sent',
+          'delivered',
+          'undelivered',
+          'failed',
+          'insufficient_balance',
+          'unknown',
+        ]),
+        errorCode: z.string().nullable(),
+      })
+      .nullable(),
+    failureReason: z
+      .enum(['sms_balance_exhausted', 'sms_rejected', 'sms_provider_unavailable', 'sms_paused'])
+      .nullable(),
+  })
+  .openapi('Challenge');
+
+export const LoginResult = z
+  .union([
+    z.object({
+      result: z.literal('authenticated'),
+      userId: z.string(),
+      reason: z.enum([
+        'two_factor_disabled',
+        'external_auth',
+        'user_exempt',
+        'trusted_network',
+        'trusted_device',
+      ]),
+    }),
+    z.object({ result: z.literal('challenge_required'), userId: z.string(), challenge: Challenge }),
+  ])
+  .openapi('LoginResult');
+
+/** Bounded strings everywhere: nothing unbounded reaches the database. */
+export const Email = z.string().trim().max(254).pipe(z.email());
+export const Password = z.string().min(1).max(1024);
+export const PhoneInput = z.string().max(64);
+export const Ip = z.string().min(2).max(64);
+export const DeviceToken = z.string().min(1).max(256);

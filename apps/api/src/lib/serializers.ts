@@ -1,0 +1,33 @@
+import { isTwoFactorAvailable, TRUSTED_DEVICE_DAYS } from '@twofa/core';
+import type { OrganizationRow, UserRow } from '@twofa/db';
+
+export function organizationJson(org: OrganizationRow) {
+  return {
+    id: org.id,
+    name: org.name,
+    authMethod: org.authMethod,
+    country: org.country,
+    smsBalance: org.smsBalance,
+    createdAt: org.createdAt.toISOString(),
+  };
+}
+
+export function passwordSettingsJson(org: OrganizationRow) {
+  return {
+    twoFactorEnabled: org.twoFactorEnabled,
+    twoFactorAvailable: isTwoFactorAvailable(org.authMethod),
+    skipTwoFactorCidrs: org.skipTwoFactorCidrs,
+    smsAllowedCountries: org.smsAllowedCountries,
+    trustedDeviceDays: TRUSTED_DEVICE_DAYS,
+  };
+}
+
+export function userJson(user: UserRow) {
+  return {
+    id: user.id,
+    email: user.email,
+    phone: user.phone,
+    twoFactorDisabled: user.twoFactorDisabled,
+    createdAt: user.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,78 @@
+import type { Config } from '@twofa/config';
+import { type Clock, DEFAULT_CIRCUIT_BREAKER, systemClock } from '@twofa/core';
+import { createDb, type Database } from '@twofa/db';
+import { createLogger, createMetrics, type Logger, type Metrics } from '@twofa/observability';
+import {
+  createRedis,
+  createSendCodeQueue,
+  type Queue,
+  type Redis,
+  type SendCodeJob,
+} from '@twofa/queue';
+import { CircuitBreaker } from './breaker.ts';
+import { OrganizationCache } from './org-cache.ts';
+import { RateLimits } from './rate-limits.ts';
+
+export interface Services {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  db: Database;
+  redis: Redis;
+  sendQueue: Queue<SendCodeJob>;
+  rateLimits: RateLimits;
+  breaker: CircuitBreaker;
+  organizations: OrganizationCache;
+  /** API key hash -> organization id; keys are long-lived, so a minute of caching is safe. */
+  apiKeyCache: Map<string, { organizationId: string; at: number }>;
+}
+
+export function createServices(
+  config: Config,
+  overrides: { clock?: Clock; logger?: Logger } = {},
+): Services {
+  const env = config.env;
+  const clock = overrides.clock ?? systemClock;
+  const logger = overrides.logger ?? createLogger({ name: 'api', level: env.LOG_LEVEL });
+  const metrics = createMetrics('api');
+  const db = createDb(env.DATABASE_URL, {
+    max: env.DB_POOL_SIZE,
+    connectTimeout: 3,
+    applicationName: 'twofa-api',
+  });
+  const redis = createRedis(env.REDIS_URL, 'producer');
+  // Connection errors surface on each command; the listener keeps them from crashing the process.
+  redis.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
+  const sendQueue = createSendCodeQueue(redis, env.QUEUE_PREFIX);
+  sendQueue.on('error', (error) => logger.debug({ err: error.message }, 'queue error'));
+  return {
+    config,
+    clock,
+    logger,
+    metrics,
+    db,
+    redis,
+    sendQueue,
+    rateLimits: new RateLimits(redis, env.QUEUE_PREFIX, config, metrics),
+    breaker: new CircuitBreaker(
+      db,
+      {
+        ...DEFAULT_CIRCUIT_BREAKER,
+        enabled: env.SMS_CIRCUIT_BREAKER,
+        minSent: env.SMS_BREAKER_MIN_SENT,
+        minVerifiedRatio: env.SMS_BREAKER_MIN_VERIFIED_RATIO,
+      },
+      clock,
+      metrics,
+    ),
+    organizations: new OrganizationCache(db, clock),
+    apiKeyCache: new Map(),
+  };
+}
+
+export async function closeServices(services: Services): Promise<void> {
+  await services.sendQueue.close().catch(() => {});
+  services.redis.disconnect();
+  await services.db.close();
+}

@@ -1,0 +1,68 @@
+import { findStaleSends, markSendUnknown } from '@twofa/db';
+import { enqueueSendCode } from '@twofa/queue';
+import type { WorkerDeps } from './deps.ts';
+
+/** A queued send older than this with no job is treated as lost. */
+const QUEUED_GRACE_MS = 3_000;
+/** Longer than any provider call may take (the provider timeout plus margin). */
+const SENDING_GRACE_MS = 120_000;
+
+const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
+export interface ReconcileResult {
+  requeued: number;
+  markedUnknown: number;
+}
+
+/**
+ * Postgres is the source of truth; Redis may lose jobs. This finds sends
+ * that should be moving and have no live job, and enqueues them again (the
+ * job id is the send id, and the processor is idempotent, so a spare job
+ * is harmless).
+ */
+export async function reconcileOnce(deps: WorkerDeps, limit = 500): Promise<ReconcileResult> {
+  const now = deps.clock.now().getTime();
+  const stale = await findStaleSends(deps.db.sql, {
+    queuedBefore: new Date(now - QUEUED_GRACE_MS),
+    sendingBefore: new Date(
+      now - Math.max(SENDING_GRACE_MS, deps.config.env.TWILIO_TIMEOUT_MS * 3),
+    ),
+    limit,
+  });
+  const result: ReconcileResult = { requeued: 0, markedUnknown: 0 };
+  for (const send of stale) {
+    const state = await deps.sendQueue.getJobState(send.id);
+    if (LIVE_STATES.has(state)) continue;
+    if (send.status === 'sending') {
+      if (await markSendUnknown(deps.db.sql, send.id, deps.clock.now())) result.markedUnknown++;
+      continue;
+    }
+    // A finished job with the same id would make the add a no-op: clear it first.
+    if (state === 'completed' || state === 'failed') await deps.sendQueue.remove(send.id);
+    await enqueueSendCode(deps.sendQueue, send.id);
+    result.requeued++;
+  }
+  if (result.requeued || result.markedUnknown) deps.logger.info(result, 'reconciler acted');
+  return result;
+}
+
+export function startReconciler(deps: WorkerDeps, intervalMs: number): { stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const tick = async () => {
+    try {
+      await reconcileOnce(deps);
+    } catch (error) {
+      deps.logger.warn({ err: (error as Error).message }, 'reconciler run failed; will try again');
+    }
+    // Jitter so several workers do not run in lockstep.
+    if (!stopped) timer = setTimeout(tick, intervalMs * (0.75 + Math.random() * 0.5));
+  };
+  timer = setTimeout(tick, Math.min(1_000, intervalMs));
+  return {
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+const DEV_APP_SECRET = 'development-only-app-secret-change-me';
+const DEV_ADMIN_KEY = 'dev-admin-key';
+
+const bool = z
+  .enum(['on', 'off', 'true', 'false', '1', '0'])
+  .transform((v) => v === 'on' || v === 'true' || v === '1');
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    DATABASE_URL: z.string().url().default('postgres://postgres@localhost:5432/twofa'),
+    REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+    QUEUE_PREFIX: z.string().min(1).default('twofa'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOST: z.string().default('0.0.0.0'),
+    ADMIN_API_KEY: z.string().min(16).optional(),
+    APP_SECRET: z.string().min(16).optional(),
+    SMS_PROVIDER: z.enum(['twilio', 'console']).optional(),
+    TWILIO_ACCOUNT_SID: z.string().startsWith('AC').optional(),
+    TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
+    TWILIO_FROM: z.string().min(1).optional(),
+    TWILIO_API_BASE_URL: z.string().url().optional(),
+    TWILIO_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+    PUBLIC_BASE_URL: z.string().url().optional(),
+    TRUST_PROXY: z.string().optional(),
+    SMS_CIRCUIT_BREAKER: bool.default(true),
+    SMS_BREAKER_MIN_SENT: z.coerce.number().int().positive().default(30),
+    SMS_BREAKER_MIN_VERIFIED_RATIO: z.coerce.number().min(0).max(1).default(0.2),
+    RATE_LIMIT_IP_LOGINS_PER_MINUTE: z.coerce.number().int().positive().default(30),
+    RATE_LIMIT_USER_CHALLENGES_PER_HOUR: z.coerce.number().int().positive().default(10),
+    RATE_LIMIT_DESTINATION_SENDS_PER_HOUR: z.coerce.number().int().positive().default(10),
+    RATE_LIMIT_ORG_SENDS_PER_MINUTE: z.coerce.number().int().positive().default(600),
+    RATE_LIMIT_ACCOUNT_FAILURES_PER_15_MIN: z.coerce.number().int().positive().default(10),
+    WORKER_CONCURRENCY: z.coerce.number().int().positive().max(500).default(50),
+    WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+    RECONCILE_INTERVAL_MS: z.coerce.number().int().positive().default(5_000),
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(20_000),
+    DB_POOL_SIZE: z.coerce.number().int().positive().default(10),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production') {
+      if (!env.APP_SECRET)
+        ctx.addIssue({ code: 'custom', path: ['APP_SECRET'], message: 'required in production' });
+      if (!env.ADMIN_API_KEY) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ADMIN_API_KEY'],
+          message: 'required in production',
+        });
+      }
+      if (env.SMS_PROVIDER === 'console') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['SMS_PROVIDER'],
+          message: 'console is refused in production',
+        });
+      }
+    }
+  });
+
+export type RawEnv = z.infer<typeof schema>;
+
+export interface Config {
+  env: RawEnv;
+  appSecret: string;
+  adminApiKey: string;
+  warnings: string[];
+}
+
+/** Parses the environment once, at start, and fails fast naming each bad variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const env = parsed.data;
+  const warnings: string[] = [];
+  if (!env.APP_SECRET) warnings.push('APP_SECRET is not set: using a fixed development value');
+  if (!env.ADMIN_API_KEY)
+    warnings.push(`ADMIN_API_KEY is not set: the platform key is "${DEV_ADMIN_KEY}"`);
+  return {
+    env,
+    appSecret: env.APP_SECRET ?? DEV_APP_SECRET,
+    adminApiKey: env.ADMIN_API_KEY ?? DEV_ADMIN_KEY,
+    warnings,
+  };
+}

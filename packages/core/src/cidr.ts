@@ -1,0 +1,119 @@
+import ipaddr from 'ipaddr.js';
+
+export class CidrError extends Error {
+  constructor(
+    readonly entry: string,
+    reason: string,
+  ) {
+    super(`"${entry}" is not a CIDR block: ${reason}`);
+  }
+}
+
+/**
+ * Parses one CIDR block and returns it normalized: host bits cleared, IPv6
+ * lower-case and compressed. A bare address is refused: it is not CIDR.
+ */
+export function normalizeCidr(entry: string): string {
+  const text = entry.trim();
+  if (!text.includes('/')) throw new CidrError(entry, 'a prefix length is required');
+  let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  try {
+    parsed = ipaddr.parseCIDR(text);
+  } catch {
+    throw new CidrError(entry, 'unparsable');
+  }
+  const [addr, bits] = parsed;
+  if (addr.kind() === 'ipv4') {
+    if (!ipaddr.IPv4.isValidFourPartDecimal(text.split('/')[0] ?? '')) {
+      throw new CidrError(entry, 'IPv4 must be four decimal parts');
+    }
+    const network = ipaddr.IPv4.networkAddressFromCIDR(text);
+    return `${network.toString()}/${bits}`;
+  }
+  const network = ipaddr.IPv6.networkAddressFromCIDR(text);
+  return `${network.toString()}/${bits}`;
+}
+
+export function normalizeCidrs(entries: readonly string[]): string[] {
+  return [...new Set(entries.map(normalizeCidr))];
+}
+
+/** Parses a client address; an IPv4-mapped IPv6 address counts as its IPv4 address. */
+export function parseClientIp(ip: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  if (!ipaddr.isValid(ip)) return null;
+  try {
+    return ipaddr.process(ip);
+  } catch {
+    return null;
+  }
+}
+
+export function isValidIp(ip: string): boolean {
+  return parseClientIp(ip) !== null;
+}
+
+type Range = [start: bigint, end: bigint];
+
+function toBigInt(bytes: number[]): bigint {
+  let value = 0n;
+  for (const b of bytes) value = (value << 8n) | BigInt(b);
+  return value;
+}
+
+function buildRanges(blocks: Array<[bigint, number, number]>): Range[] {
+  const ranges: Range[] = blocks
+    .map(([base, bits, width]): Range => {
+      const size = 1n << BigInt(width - bits);
+      return [base, base + size - 1n];
+    })
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const merged: Range[] = [];
+  for (const r of ranges) {
+    const last = merged[merged.length - 1];
+    if (last && r[0] <= last[1] + 1n) {
+      if (r[1] > last[1]) last[1] = r[1];
+    } else merged.push([r[0], r[1]]);
+  }
+  return merged;
+}
+
+function contains(ranges: Range[], value: bigint): boolean {
+  let lo = 0;
+  let hi = ranges.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const r = ranges[mid]!;
+    if (value < r[0]) hi = mid - 1;
+    else if (value > r[1]) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
+
+export interface CidrMatcher {
+  matches(ip: string): boolean;
+}
+
+/**
+ * Compiles normalized CIDR blocks into sorted, merged ranges so a lookup is a
+ * binary search: the cost stays flat from one block to tens of thousands.
+ */
+export function compileCidrs(cidrs: readonly string[]): CidrMatcher {
+  const v4: Array<[bigint, number, number]> = [];
+  const v6: Array<[bigint, number, number]> = [];
+  for (const cidr of cidrs) {
+    const [addr, bits] = ipaddr.parseCIDR(cidr);
+    if (addr.kind() === 'ipv4') v4.push([toBigInt(addr.toByteArray()), bits, 32]);
+    else v6.push([toBigInt(addr.toByteArray()), bits, 128]);
+  }
+  const v4Ranges = buildRanges(v4);
+  const v6Ranges = buildRanges(v6);
+  return {
+    matches(ip: string): boolean {
+      const addr = parseClientIp(ip);
+      if (!addr) return false;
+      const value = toBigInt(addr.toByteArray());
+      return addr.kind() === 'ipv4' ? contains(v4Ranges, value) : contains(v6Ranges, value);
+    },
+  };
+}

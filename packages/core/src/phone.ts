@@ -1,0 +1,53 @@
+import { type CountryCode, parsePhoneNumberWithError } from 'libphonenumber-js/max';
+
+export class PhoneError extends Error {}
+
+export interface ParsedPhone {
+  e164: string;
+  country: string | null;
+}
+
+/**
+ * Accepts E.164 or a common national/international format and returns E.164.
+ * A national number needs the organization's country to be read.
+ */
+export function normalizePhone(input: string, defaultCountry?: string | null): ParsedPhone {
+  const text = input.trim();
+  if (text.length === 0 || text.length > 40 || !/^[+\d\s().\-/]+$/.test(text)) {
+    throw new PhoneError(`"${input}" is not a phone number`);
+  }
+  let parsed: ReturnType<typeof parsePhoneNumberWithError>;
+  try {
+    parsed = parsePhoneNumberWithError(
+      text,
+      defaultCountry ? { defaultCountry: defaultCountry as CountryCode } : undefined,
+    );
+  } catch {
+    throw new PhoneError(`"${input}" is not a phone number`);
+  }
+  if (!parsed.isValid()) throw new PhoneError(`"${input}" is not a valid phone number`);
+  return { e164: parsed.number, country: parsed.country ?? null };
+}
+
+/** Country of an E.164 number, for the allowed-destinations check. */
+export function phoneCountry(e164: string): string | null {
+  try {
+    return parsePhoneNumberWithError(e164).country ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** "+358401234567" -> "+35840*****67": enough to recognise, not to dial. */
+export function maskPhone(e164: string | null | undefined): string | null {
+  if (!e164) return null;
+  const keepStart = Math.min(6, Math.max(2, e164.length - 7));
+  const keepEnd = 2;
+  if (e164.length <= keepStart + keepEnd)
+    return `${e164.slice(0, 2)}${'*'.repeat(e164.length - 2)}`;
+  return (
+    e164.slice(0, keepStart) +
+    '*'.repeat(e164.length - keepStart - keepEnd) +
+    e164.slice(e164.length - keepEnd)
+  );
+}

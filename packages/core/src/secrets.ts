@@ -1,0 +1,96 @@
+import {
+  createHmac,
+  randomBytes,
+  randomInt,
+  type ScryptOptions,
+  scrypt,
+  timingSafeEqual,
+} from 'node:crypto';
+import { CODE_LENGTH } from './constants.ts';
+
+/** A fresh one-time code: uniform over 000000-999999. */
+export function generateCode(): string {
+  return randomInt(0, 10 ** CODE_LENGTH)
+    .toString()
+    .padStart(CODE_LENGTH, '0');
+}
+
+export type SecretPurpose = 'code' | 'device-token' | 'api-key';
+
+/**
+ * Keyed hash of a secret. The purpose is mixed in so a hash of one kind can
+ * never be replayed as another. Codes carry their challenge id so equal
+ * codes in two challenges hash differently.
+ */
+export function hashSecret(
+  appSecret: string,
+  purpose: SecretPurpose,
+  value: string,
+  context = '',
+): string {
+  return createHmac('sha256', appSecret)
+    .update(`${purpose}\u0000${context}\u0000${value}`)
+    .digest('base64url');
+}
+
+/** Constant-time comparison of two hashes (or any two strings). */
+export function safeEqual(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  if (ab.length !== bb.length) {
+    // Compare against itself so the time does not depend on where they differ.
+    timingSafeEqual(ab, ab);
+    return false;
+  }
+  return timingSafeEqual(ab, bb);
+}
+
+/** A random token of 256 bits, prefixed so leaked keys are recognisable. */
+export function generateToken(prefix: string): string {
+  return `${prefix}_${randomBytes(32).toString('base64url')}`;
+}
+
+// scrypt N=2^15, r=8, p=1: OWASP's floor for scrypt, about 50-100 ms of one core.
+const SCRYPT: ScryptOptions = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+const KEY_LENGTH = 32;
+
+function scryptAsync(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(password.normalize('NFC'), salt, KEY_LENGTH, options, (err, key) =>
+      err ? reject(err) : resolve(key),
+    );
+  });
+}
+
+/** Slow salted hash, run on libuv's pool so it never blocks the event loop. */
+export async function hashPassword(
+  password: string,
+  options: ScryptOptions = SCRYPT,
+): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scryptAsync(password, salt, options);
+  return `scrypt$${options.N}$${options.r}$${options.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, n, r, p, saltText, keyText] = stored.split('$');
+  if (scheme !== 'scrypt' || !n || !r || !p || !saltText || !keyText) return false;
+  const expected = Buffer.from(keyText, 'base64url');
+  const key = await scryptAsync(password, Buffer.from(saltText, 'base64url'), {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
+    maxmem: 64 * 1024 * 1024,
+  });
+  return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+let dummyHash: Promise<string> | undefined;
+/**
+ * A hash to check unknown emails against, so a wrong email costs the same
+ * time as a wrong password.
+ */
+export function dummyPasswordHash(): Promise<string> {
+  dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
+  return dummyHash;
+}

@@ -1,0 +1,76 @@
+import postgres from 'postgres';
+
+export interface DbOptions {
+  /** Pool size. */
+  max?: number;
+  /** Seconds to wait for a connection before failing, so callers can answer 503 promptly. */
+  connectTimeout?: number;
+  /** Name shown in pg_stat_activity. */
+  applicationName?: string;
+}
+
+export function createDb(url: string, options: DbOptions = {}) {
+  const sql = postgres(url, {
+    max: options.max ?? 10,
+    connect_timeout: options.connectTimeout ?? 5,
+    idle_timeout: 30,
+    onnotice: () => {},
+    connection: { application_name: options.applicationName ?? 'twofa' },
+  });
+  // Queries are hand-written statements on postgres.js: the hot paths are single
+  // CTE statements (one round trip each). Drizzle owns the schema and migrations;
+  // its query client is not wrapped around this pool because it replaces the
+  // pool's date parsers with its own.
+  return {
+    sql,
+    async close(): Promise<void> {
+      await sql.end({ timeout: 5 });
+    },
+  };
+}
+
+export type Database = ReturnType<typeof createDb>;
+export type Sql = Database['sql'];
+
+/** SQLSTATE classes that mean "the database is not reachable right now". */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+]);
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+    if (current instanceof AggregateError && current.errors.some(isDatabaseUnavailable))
+      return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const e = current as { code?: unknown; constraint_name?: unknown };
+    if (e.code === '23505' && (!constraint || e.constraint_name === constraint)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}

@@ -1,0 +1,127 @@
+import type { AuthMethod } from '@twofa/core';
+import type { Sql } from '../client.ts';
+
+export interface OrganizationRow {
+  id: string;
+  name: string;
+  authMethod: AuthMethod;
+  country: string | null;
+  twoFactorEnabled: boolean;
+  skipTwoFactorCidrs: string[];
+  smsAllowedCountries: string[];
+  smsBalance: number;
+  lowBalanceThreshold: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const columns = (sql: Sql) => sql`
+  id, name, auth_method as "authMethod", country, two_factor_enabled as "twoFactorEnabled",
+  skip_two_factor_cidrs as "skipTwoFactorCidrs", sms_allowed_countries as "smsAllowedCountries",
+  sms_balance as "smsBalance", low_balance_threshold as "lowBalanceThreshold",
+  created_at as "createdAt", updated_at as "updatedAt"`;
+
+export async function createOrganization(
+  sql: Sql,
+  input: { name: string; authMethod: AuthMethod; country: string | null; apiKeyHash: string },
+): Promise<OrganizationRow> {
+  const [org] = await sql<OrganizationRow[]>`
+    with org as (
+      insert into organizations (name, auth_method, country, sms_allowed_countries)
+      values (${input.name}, ${input.authMethod}, ${input.country},
+              ${input.country ? [input.country] : []}::text[])
+      returning *
+    ), key as (
+      insert into api_keys (organization_id, key_hash) select id, ${input.apiKeyHash} from org
+    )
+    select ${columns(sql)} from org`;
+  return org!;
+}
+
+export async function getOrganization(sql: Sql, id: string): Promise<OrganizationRow | null> {
+  const [org] = await sql<
+    OrganizationRow[]
+  >`select ${columns(sql)} from organizations where id = ${id}`;
+  return org ?? null;
+}
+
+export async function findOrganizationIdByKeyHash(
+  sql: Sql,
+  keyHash: string,
+): Promise<string | null> {
+  const [row] = await sql<{ organizationId: string }[]>`
+    select organization_id as "organizationId" from api_keys
+    where key_hash = ${keyHash} and revoked_at is null`;
+  return row?.organizationId ?? null;
+}
+
+export async function updateOrganization(
+  sql: Sql,
+  id: string,
+  patch: { name?: string | undefined; authMethod?: AuthMethod | undefined },
+): Promise<OrganizationRow | null> {
+  const [org] = await sql<OrganizationRow[]>`
+    update organizations set
+      name = coalesce(${patch.name ?? null}, name),
+      auth_method = coalesce(${patch.authMethod ?? null}, auth_method),
+      updated_at = now()
+    where id = ${id}
+    returning ${columns(sql)}`;
+  return org ?? null;
+}
+
+export async function updatePasswordSettings(
+  sql: Sql,
+  id: string,
+  patch: {
+    twoFactorEnabled?: boolean | undefined;
+    skipTwoFactorCidrs?: string[] | undefined;
+    smsAllowedCountries?: string[] | undefined;
+  },
+): Promise<OrganizationRow | null> {
+  const [org] = await sql<OrganizationRow[]>`
+    update organizations set
+      two_factor_enabled = coalesce(${patch.twoFactorEnabled ?? null}::boolean, two_factor_enabled),
+      skip_two_factor_cidrs = coalesce(${patch.skipTwoFactorCidrs ?? null}::text[], skip_two_factor_cidrs),
+      sms_allowed_countries = coalesce(${patch.smsAllowedCountries ?? null}::text[], sms_allowed_countries),
+      updated_at = now()
+    where id = ${id}
+    returning ${columns(sql)}`;
+  return org ?? null;
+}
+
+/** Adds credits and writes the ledger line in one statement. */
+export async function addCredits(
+  sql: Sql,
+  input: { organizationId: string; amount: number; reference: string | null },
+): Promise<number | null> {
+  const [row] = await sql<{ balance: number }[]>`
+    with org as (
+      update organizations set sms_balance = sms_balance + ${input.amount}, updated_at = now()
+      where id = ${input.organizationId}
+      returning id, sms_balance
+    ), entry as (
+      insert into sms_ledger (organization_id, delta, reason, reference, balance_after)
+      select id, ${input.amount}, 'top_up', ${input.reference}, sms_balance from org
+    )
+    select sms_balance as balance from org`;
+  return row?.balance ?? null;
+}
+
+export interface LedgerRow {
+  delta: number;
+  reason: string;
+  balanceAfter: number;
+  createdAt: Date;
+}
+
+export async function getLedger(
+  sql: Sql,
+  organizationId: string,
+  limit = 50,
+): Promise<LedgerRow[]> {
+  return sql<LedgerRow[]>`
+    select delta, reason, balance_after as "balanceAfter", created_at as "createdAt"
+    from sms_ledger where organization_id = ${organizationId}
+    order by id desc limit ${limit}`;
+}

@@ -1,0 +1,230 @@
+import { CODE_TTL_MS, type FailureReason, type SendStatus } from '@twofa/core';
+import type { Sql } from '../client.ts';
+
+export type ClaimOutcome =
+  /** Charged (or already charged, on a provider retry): hand it to the provider now. */
+  | 'sending'
+  /** No credit: nothing sent, nothing charged, the challenge failed. */
+  | 'insufficient_balance'
+  /** The challenge no longer needs this code (approved, expired, locked, or a newer send). */
+  | 'not_needed';
+
+export interface ClaimedSend {
+  outcome: ClaimOutcome;
+  sendId: string;
+  organizationId: string;
+  challengeId: string;
+  phone: string;
+  /** Balance after the debit, when this claim debited. */
+  balance: number | null;
+  /** True when this debit took the balance below the low-balance threshold. */
+  crossedLowBalance: boolean;
+}
+
+/**
+ * Takes a queued (or provider-retrying) send, debits one credit for a first
+ * attempt and stores the new code's hash, all in one statement. The row lock
+ * plus the status guard make a duplicated job a no-op; the ledger's unique
+ * (send_id, reason) key is the last line against a second debit.
+ */
+export async function claimSend(
+  sql: Sql,
+  input: { sendId: string; codeHash: string; now: Date },
+): Promise<ClaimedSend | null> {
+  const { sendId, codeHash, now } = input;
+  const expiresAt = new Date(now.getTime() + CODE_TTL_MS);
+  const [row] = await sql<ClaimedSend[]>`
+    with s as (
+      select s.id, s.organization_id, s.challenge_id, s.phone, s.status,
+        (c.status = 'pending' and c.current_send_id = s.id and c.expires_at > ${now}) as live
+      from sms_sends s
+      join challenges c on c.id = s.challenge_id
+      where s.id = ${sendId} and s.status in ('queued', 'retrying')
+      for update of s
+    ), debit as (
+      update organizations o set sms_balance = o.sms_balance - 1, updated_at = ${now}
+      from s
+      where s.status = 'queued' and s.live and o.id = s.organization_id and o.sms_balance >= 1
+      returning o.id, o.sms_balance, o.low_balance_threshold
+    ), ledger as (
+      insert into sms_ledger (organization_id, delta, reason, send_id, balance_after, created_at)
+      select d.id, -1, 'sms_sent', ${sendId}, d.sms_balance, ${now} from debit d
+    ), low as (
+      insert into audit_events (organization_id, type, actor, data, created_at)
+      select d.id, 'sms_balance_low', 'system',
+        jsonb_build_object('balance', d.sms_balance, 'threshold', d.low_balance_threshold), ${now}
+      from debit d where d.sms_balance = d.low_balance_threshold - 1
+    ), upd as (
+      update sms_sends ss set
+        status = case
+          when not s.live then 'failed'
+          when s.status = 'retrying' or exists (select 1 from debit) then 'sending'
+          else 'insufficient_balance' end,
+        error_code = case when not s.live then 'not_needed' else ss.error_code end,
+        code_hash = case when s.live then ${codeHash} else null end,
+        sending_at = ${now},
+        provider_attempts = ss.provider_attempts + case when s.live then 1 else 0 end,
+        updated_at = ${now}
+      from s
+      where ss.id = s.id
+      returning ss.id, ss.status, ss.organization_id, ss.challenge_id, ss.phone
+    ), ch as (
+      update challenges c set
+        expires_at = case when u.status = 'sending' then ${expiresAt} else c.expires_at end,
+        status = case when u.status = 'insufficient_balance' then 'failed' else c.status end,
+        failure_reason = case when u.status = 'insufficient_balance'
+          then 'sms_balance_exhausted' else c.failure_reason end,
+        updated_at = ${now}
+      from upd u
+      where c.id = u.challenge_id and c.current_send_id = u.id and c.status = 'pending'
+    )
+    select
+      case when u.status = 'failed' then 'not_needed' else u.status end as outcome,
+      u.id as "sendId", u.organization_id as "organizationId", u.challenge_id as "challengeId",
+      u.phone, d.sms_balance as balance,
+      coalesce(d.sms_balance = d.low_balance_threshold - 1, false) as "crossedLowBalance"
+    from upd u left join debit d on true`;
+  return row ?? null;
+}
+
+/**
+ * A send found in `sending` when its job starts again was handed to a worker
+ * that stopped mid-call: the SMS may or may not have gone out. Mark it, never
+ * resend it blindly.
+ */
+export async function markSendUnknown(sql: Sql, sendId: string, now: Date): Promise<boolean> {
+  const rows = await sql`
+    update sms_sends set status = 'unknown', updated_at = ${now}
+    where id = ${sendId} and status = 'sending'
+    returning id`;
+  return rows.length > 0;
+}
+
+export async function recordSendAccepted(
+  sql: Sql,
+  input: { sendId: string; providerSid: string; now: Date },
+): Promise<void> {
+  await sql`
+    update sms_sends set
+      status = case when status in ('sending', 'unknown') then 'sent' else status end,
+      provider_sid = coalesce(provider_sid, ${input.providerSid}),
+      updated_at = ${input.now}
+    where id = ${input.sendId}`;
+}
+
+/** The provider did not take it but may later: the next job attempt retries the call. */
+export async function markSendRetrying(
+  sql: Sql,
+  input: { sendId: string; errorCode: string | null; now: Date },
+): Promise<void> {
+  await sql`
+    update sms_sends set status = 'retrying', error_code = ${input.errorCode}, updated_at = ${input.now}
+    where id = ${input.sendId} and status = 'sending'`;
+}
+
+/**
+ * The provider definitively did not take the message: fail the send, refund
+ * its credit (once: the ledger key), and fail the challenge if this was its
+ * latest send.
+ */
+export async function failSendWithRefund(
+  sql: Sql,
+  input: { sendId: string; errorCode: string | null; reason: FailureReason; now: Date },
+): Promise<{ refunded: boolean } | null> {
+  const { sendId, errorCode, reason, now } = input;
+  const [row] = await sql<{ refunded: boolean }[]>`
+    with s as (
+      update sms_sends set status = 'failed', error_code = ${errorCode}, updated_at = ${now}
+      where id = ${sendId} and status in ('sending', 'retrying')
+      returning id, organization_id, challenge_id
+    ), o as (
+      update organizations o set sms_balance = o.sms_balance + 1, updated_at = ${now}
+      from s
+      where o.id = s.organization_id
+        and exists (select 1 from sms_ledger l where l.send_id = s.id and l.reason = 'sms_sent')
+        and not exists (select 1 from sms_ledger l where l.send_id = s.id and l.reason = 'refund')
+      returning o.id, o.sms_balance
+    ), l as (
+      insert into sms_ledger (organization_id, delta, reason, send_id, balance_after, created_at)
+      select o.id, 1, 'refund', ${sendId}, o.sms_balance, ${now} from o
+    ), c as (
+      update challenges c set status = 'failed', failure_reason = ${reason}, updated_at = ${now}
+      from s
+      where c.id = s.challenge_id and c.current_send_id = s.id and c.status = 'pending'
+    )
+    select exists (select 1 from o) as refunded from s`;
+  return row ?? null;
+}
+
+/** Delivery states only move forward; equal ranks do not replace each other. */
+const STATUS_RANK: Record<SendStatus, number> = {
+  queued: 0,
+  sending: 1,
+  retrying: 1,
+  unknown: 1,
+  sent: 2,
+  delivered: 3,
+  undelivered: 3,
+  failed: 3,
+  insufficient_balance: 4,
+};
+
+/**
+ * Applies a delivery receipt. Status only moves forward: a late "sent" never
+ * overwrites "delivered". A receipt settles an `unknown` send.
+ */
+export async function applyDeliveryReceipt(
+  sql: Sql,
+  input: {
+    sendId: string;
+    providerSid: string;
+    status: SendStatus;
+    errorCode: string | null;
+    now: Date;
+  },
+): Promise<boolean> {
+  const { sendId, providerSid, status, errorCode, now } = input;
+  const rows = await sql`
+    update sms_sends set status = ${status}, provider_sid = coalesce(provider_sid, ${providerSid}),
+      error_code = coalesce(${errorCode}, error_code), updated_at = ${now}
+    where id = ${sendId}
+      and (provider_sid is null or provider_sid = ${providerSid})
+      and status <> 'insufficient_balance'
+      and not (status = 'failed' and provider_sid is null)
+      and (case status
+        when 'queued' then 0 when 'sending' then 1 when 'retrying' then 1 when 'unknown' then 1
+        when 'sent' then 2 when 'delivered' then 3 when 'undelivered' then 3 when 'failed' then 3
+        else 4 end) < ${STATUS_RANK[status]}
+    returning id`;
+  return rows.length > 0;
+}
+
+export interface StaleSend {
+  id: string;
+  status: SendStatus;
+}
+
+/**
+ * Sends that should be moving but may have lost their job (Redis flushed or
+ * down when the API enqueued): queued or retrying past a grace period, and
+ * sending for longer than any provider call can take.
+ */
+export async function findStaleSends(
+  sql: Sql,
+  input: { queuedBefore: Date; sendingBefore: Date; limit: number },
+): Promise<StaleSend[]> {
+  return sql<StaleSend[]>`
+    select id, status from sms_sends
+    where status in ('queued', 'retrying', 'sending')
+      and updated_at < ${input.queuedBefore}
+      and (status <> 'sending' or sending_at < ${input.sendingBefore})
+    order by updated_at
+    limit ${input.limit}`;
+}
+
+export async function getSendStatus(sql: Sql, sendId: string): Promise<SendStatus | null> {
+  const [row] = await sql<
+    { status: SendStatus }[]
+  >`select status from sms_sends where id = ${sendId}`;
+  return row?.status ?? null;
+}

@@ -1,0 +1,156 @@
+import type { Sql } from '../client.ts';
+
+export interface UserRow {
+  id: string;
+  organizationId: string;
+  email: string;
+  phone: string | null;
+  twoFactorDisabled: boolean;
+  createdAt: Date;
+}
+
+const columns = (sql: Sql) => sql`
+  id, organization_id as "organizationId", email, phone,
+  two_factor_disabled as "twoFactorDisabled", created_at as "createdAt"`;
+
+/** Returns null when the email is already taken in this organization. */
+export async function createUser(
+  sql: Sql,
+  input: {
+    organizationId: string;
+    email: string;
+    passwordHash: string | null;
+    phone: string | null;
+  },
+): Promise<UserRow | null> {
+  const [user] = await sql<UserRow[]>`
+    insert into users (organization_id, email, password_hash, phone)
+    values (${input.organizationId}, ${input.email}, ${input.passwordHash}, ${input.phone})
+    on conflict (organization_id, lower(email)) do nothing
+    returning ${columns(sql)}`;
+  return user ?? null;
+}
+
+export async function getUser(
+  sql: Sql,
+  organizationId: string,
+  userId: string,
+): Promise<UserRow | null> {
+  const [user] = await sql<UserRow[]>`
+    select ${columns(sql)} from users where organization_id = ${organizationId} and id = ${userId}`;
+  return user ?? null;
+}
+
+export interface UserPatch {
+  phone?: string | null | undefined;
+  twoFactorDisabled?: boolean | undefined;
+  passwordHash?: string | undefined;
+}
+
+/**
+ * Updates a user. A new phone or password is a new authenticator, so the
+ * user's trusted devices are revoked in the same statement.
+ */
+export async function updateUser(
+  sql: Sql,
+  organizationId: string,
+  userId: string,
+  patch: UserPatch,
+): Promise<{ user: UserRow; previous: UserRow; revokedDevices: number } | null> {
+  const setPhone = patch.phone !== undefined;
+  const [row] = await sql<(UserRow & { previous: UserRow; revokedDevices: number })[]>`
+    with before as (
+      select ${columns(sql)} from users
+      where organization_id = ${organizationId} and id = ${userId}
+      for update
+    ), updated as (
+      update users u set
+        phone = case when ${setPhone} then ${patch.phone ?? null} else u.phone end,
+        two_factor_disabled = coalesce(${patch.twoFactorDisabled ?? null}::boolean, u.two_factor_disabled),
+        password_hash = coalesce(${patch.passwordHash ?? null}, u.password_hash),
+        updated_at = now()
+      from before b
+      where u.id = b.id
+      returning u.id, u.organization_id as "organizationId", u.email, u.phone,
+        u.two_factor_disabled as "twoFactorDisabled", u.created_at as "createdAt"
+    ), revoked as (
+      update trusted_devices d set revoked_at = now()
+      from updated u, before b
+      where d.user_id = u.id and d.organization_id = ${organizationId} and d.revoked_at is null
+        and (u.phone is distinct from b.phone or ${patch.passwordHash !== undefined})
+      returning d.id
+    )
+    select u.*, row_to_json(b.*) as previous, (select count(*)::int from revoked) as "revokedDevices"
+    from updated u, before b`;
+  if (!row) return null;
+  const { previous, revokedDevices, ...user } = row;
+  return { user, previous, revokedDevices };
+}
+
+export async function revokeTrustedDevices(
+  sql: Sql,
+  organizationId: string,
+  userId: string,
+): Promise<number | null> {
+  const [row] = await sql<{ exists: boolean; revoked: number }[]>`
+    with target as (
+      select id from users where organization_id = ${organizationId} and id = ${userId}
+    ), revoked as (
+      update trusted_devices d set revoked_at = now()
+      from target t
+      where d.user_id = t.id and d.organization_id = ${organizationId} and d.revoked_at is null
+      returning d.id
+    )
+    select exists (select 1 from target) as exists, (select count(*)::int from revoked) as revoked`;
+  return row?.exists ? row.revoked : null;
+}
+
+export interface DeviceFacts {
+  userId: string;
+  organizationId: string;
+  expiresAt: Date;
+  revokedAt: Date | null;
+}
+
+export interface LoginContext {
+  user: UserRow & { passwordHash: string | null };
+  device: DeviceFacts | null;
+}
+
+/**
+ * The user and the trusted device the presented token names, in one round
+ * trip. The device is looked up by token hash alone; the policy checks it
+ * belongs to this user and organization.
+ */
+export async function loadLoginContext(
+  sql: Sql,
+  organizationId: string,
+  by: { userId: string } | { email: string },
+  deviceTokenHash: string | null,
+): Promise<LoginContext | null> {
+  const rows = await sql<(UserRow & { passwordHash: string | null; device: DeviceFacts | null })[]>`
+    select u.id, u.organization_id as "organizationId", u.email, u.phone,
+      u.two_factor_disabled as "twoFactorDisabled", u.created_at as "createdAt",
+      u.password_hash as "passwordHash",
+      case when d.id is null then null else json_build_object(
+        'userId', d.user_id, 'organizationId', d.organization_id,
+        'expiresAt', d.expires_at, 'revokedAt', d.revoked_at) end as device
+    from users u
+    left join trusted_devices d on ${deviceTokenHash !== null} and d.token_hash = ${deviceTokenHash ?? ''}
+    where u.organization_id = ${organizationId}
+      and ${'userId' in by ? sql`u.id = ${by.userId}` : sql`lower(u.email) = lower(${by.email})`}`;
+  const row = rows[0];
+  if (!row) return null;
+  const { device, ...user } = row;
+  return {
+    user,
+    device: device
+      ? {
+          userId: device.userId,
+          organizationId: device.organizationId,
+          expiresAt: new Date(device.expiresAt),
+          revokedAt: device.revokedAt ? new Date(device.revokedAt) : null,
+        }
+      : null,
+  };
+}

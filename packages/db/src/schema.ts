@@ -1,0 +1,225 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+
+export const organizations = pgTable(
+  'organizations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    authMethod: text('auth_method', { enum: ['password', 'saml2', 'ldap'] })
+      .notNull()
+      .default('password'),
+    country: text('country'),
+    twoFactorEnabled: boolean('two_factor_enabled').notNull().default(false),
+    skipTwoFactorCidrs: text('skip_two_factor_cidrs').array().notNull().default(sql`'{}'`),
+    smsAllowedCountries: text('sms_allowed_countries').array().notNull().default(sql`'{}'`),
+    /** Cached sum of the ledger, kept in step by the same statements that write it. */
+    smsBalance: integer('sms_balance').notNull().default(0),
+    lowBalanceThreshold: integer('low_balance_threshold').notNull().default(20),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    check('organizations_sms_balance_non_negative', sql`${t.smsBalance} >= 0`),
+    check('organizations_auth_method', sql`${t.authMethod} in ('password', 'saml2', 'ldap')`),
+  ],
+);
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    keyHash: text('key_hash').notNull(),
+    createdAt: createdAt(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('api_keys_key_hash').on(t.keyHash)],
+);
+
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    email: text('email').notNull(),
+    passwordHash: text('password_hash'),
+    phone: text('phone'),
+    twoFactorDisabled: boolean('two_factor_disabled').notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('users_org_email').on(t.organizationId, sql`lower(${t.email})`)],
+);
+
+export const trustedDevices = pgTable(
+  'trusted_devices',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('trusted_devices_token_hash').on(t.tokenHash),
+    index('trusted_devices_user').on(t.organizationId, t.userId),
+  ],
+);
+
+export const challenges = pgTable(
+  'challenges',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    status: text('status', {
+      enum: ['phone_required', 'pending', 'approved', 'locked', 'failed'],
+    }).notNull(),
+    /** Where codes go: the user's phone, or one submitted through /phone (saved on approval). */
+    phone: text('phone'),
+    phoneSubmitted: boolean('phone_submitted').notNull().default(false),
+    ip: text('ip').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    wrongAttempts: integer('wrong_attempts').notNull().default(0),
+    sendCount: integer('send_count').notNull().default(0),
+    lastSendAt: timestamp('last_send_at', { withTimezone: true }),
+    currentSendId: uuid('current_send_id'),
+    failureReason: text('failure_reason', {
+      enum: ['sms_balance_exhausted', 'sms_rejected', 'sms_provider_unavailable', 'sms_paused'],
+    }),
+    approvedAt: timestamp('approved_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('challenges_org').on(t.organizationId, t.createdAt),
+    check('challenges_wrong_attempts', sql`${t.wrongAttempts} between 0 and 5`),
+    check('challenges_send_count', sql`${t.sendCount} between 0 and 5`),
+  ],
+);
+
+export const smsSends = pgTable(
+  'sms_sends',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    challengeId: uuid('challenge_id')
+      .notNull()
+      .references(() => challenges.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    phone: text('phone').notNull(),
+    status: text('status', {
+      enum: [
+        'queued',
+        'sending',
+        'retrying',
+        'sent',
+        'delivered',
+        'undelivered',
+        'failed',
+        'insufficient_balance',
+        'unknown',
+      ],
+    })
+      .notNull()
+      .default('queued'),
+    /** HMAC of the code this send carries; the code itself is never stored. */
+    codeHash: text('code_hash'),
+    providerSid: text('provider_sid'),
+    errorCode: text('error_code'),
+    providerAttempts: integer('provider_attempts').notNull().default(0),
+    verifiedAt: timestamp('verified_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    sendingAt: timestamp('sending_at', { withTimezone: true }),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('sms_sends_challenge_seq').on(t.challengeId, t.seq),
+    index('sms_sends_open')
+      .on(t.updatedAt)
+      .where(sql`${t.status} in ('queued', 'sending', 'retrying')`),
+    index('sms_sends_org_created').on(t.organizationId, t.createdAt),
+    index('sms_sends_verified_phone')
+      .on(t.organizationId, t.phone)
+      .where(sql`${t.verifiedAt} is not null`),
+    uniqueIndex('sms_sends_provider_sid').on(t.providerSid),
+  ],
+);
+
+export const smsLedger = pgTable(
+  'sms_ledger',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    delta: integer('delta').notNull(),
+    reason: text('reason', { enum: ['top_up', 'sms_sent', 'refund'] }).notNull(),
+    /** The send a debit or refund belongs to: at most one of each per send. */
+    sendId: uuid('send_id'),
+    reference: text('reference'),
+    balanceAfter: integer('balance_after').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('sms_ledger_org').on(t.organizationId, t.id),
+    uniqueIndex('sms_ledger_send_reason')
+      .on(t.sendId, t.reason)
+      .where(sql`${t.sendId} is not null`),
+  ],
+);
+
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    actor: text('actor').notNull(),
+    ip: text('ip'),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [index('audit_events_org').on(t.organizationId, t.id)],
+);
+
+export type Organization = typeof organizations.$inferSelect;
+export type User = typeof users.$inferSelect;
+export type Challenge = typeof challenges.$inferSelect;
+export type SmsSend = typeof smsSends.$inferSelect;
+export type LedgerEntry = typeof smsLedger.$inferSelect;
+export type AuditEvent = typeof auditEvents.$inferSelect;

@@ -1,0 +1,5 @@
+import { prepareTemplateDatabase } from '@twofa/testing';
+
+export default async function setup(): Promise<void> {
+  await prepareTemplateDatabase();
+}
