@@ -63,6 +63,20 @@ export function createApp(services: Services) {
     },
   });
   app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'twofa API' }));
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/openapi.json',
+    tags: ['Operations'],
+    summary: 'This OpenAPI document',
+    responses: { 200: { description: 'OpenAPI 3.1 document' } },
+  });
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/docs',
+    tags: ['Operations'],
+    summary: 'A browsable page of this document (Swagger UI)',
+    responses: { 200: { description: 'HTML page' } },
+  });
   return app;
 }
 

@@ -1,2 +1,3 @@
 export { type App, createApp } from './app.ts';
+export { parseTrustProxy, resolveClientAddress } from './lib/client-address.ts';
 export { closeServices, createServices, type Services } from './lib/services.ts';

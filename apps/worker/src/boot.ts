@@ -2,8 +2,22 @@ import { createServer, type Server } from 'node:http';
 import type { Config } from '@twofa/config';
 import { type Clock, systemClock } from '@twofa/core';
 import { createDb } from '@twofa/db';
-import { createLogger, createMetrics, type Logger } from '@twofa/observability';
-import { createRedis, createSendCodeQueue, SEND_CODE_QUEUE, type SendCodeJob } from '@twofa/queue';
+import {
+  checkReadiness,
+  createLogger,
+  createMetrics,
+  type Logger,
+  notReadyProblem,
+  READINESS_TIMEOUT_MS,
+  recordQueueDepths,
+} from '@twofa/observability';
+import {
+  createRedis,
+  createSendCodeQueue,
+  type Redis,
+  SEND_CODE_QUEUE,
+  type SendCodeJob,
+} from '@twofa/queue';
 import { createSmsProvider, type SmsProvider } from '@twofa/sms';
 import { type Job, Worker } from 'bullmq';
 import type { WorkerDeps } from './deps.ts';
@@ -18,7 +32,74 @@ export interface WorkerRuntime {
   close(): Promise<void>;
 }
 
+/** Twilio's balance moves slowly; polling it often would only spend API calls. */
 const PROVIDER_BALANCE_INTERVAL_MS = 5 * 60_000;
+const JSON_TYPE = 'application/json';
+
+/**
+ * Polls the provider's account balance into a gauge, so a scrape reads the
+ * cached value and never calls the provider itself.
+ */
+function startProviderBalancePoll(
+  sms: SmsProvider,
+  deps: Pick<WorkerDeps, 'metrics' | 'logger'>,
+  intervalMs: number,
+): { stop(): void } {
+  if (!sms.balance) return { stop() {} };
+  const poll = async () => {
+    try {
+      const balance = await sms.balance?.();
+      if (!balance) return;
+      deps.metrics.providerBalance.set(
+        { provider: sms.name, currency: balance.currency },
+        balance.balance,
+      );
+      deps.metrics.providerBalanceUpdated.set({ provider: sms.name }, Date.now() / 1000);
+    } catch (error) {
+      deps.logger.warn({ err: (error as Error).message }, 'provider balance poll failed');
+    }
+  };
+  void poll();
+  const timer = setInterval(poll, intervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+/** The worker's own /health, /ready and /metrics, answering like the API's. */
+async function handleOpsRequest(
+  url: string,
+  parts: Pick<WorkerDeps, 'db' | 'metrics' | 'sendQueue'> & { queueRedis: Redis },
+): Promise<{ status: number; type: string; body: string }> {
+  const path = new URL(url, 'http://worker').pathname;
+  if (path === '/health') return { status: 200, type: JSON_TYPE, body: '{"status":"ok"}' };
+  if (path === '/ready') {
+    const result = await checkReadiness({
+      postgres: () => parts.db.sql`select 1`,
+      redis: () => parts.queueRedis.ping(),
+    });
+    if (result.ready) {
+      return {
+        status: 200,
+        type: JSON_TYPE,
+        body: JSON.stringify({ status: 'ready', checks: result.checks }),
+      };
+    }
+    return {
+      status: 503,
+      type: 'application/problem+json',
+      body: JSON.stringify(notReadyProblem(result)),
+    };
+  }
+  if (path === '/metrics') {
+    await recordQueueDepths(parts.metrics, [parts.sendQueue], READINESS_TIMEOUT_MS);
+    return {
+      status: 200,
+      type: parts.metrics.registry.contentType,
+      body: await parts.metrics.registry.metrics(),
+    };
+  }
+  return { status: 404, type: JSON_TYPE, body: '{"code":"not_found"}' };
+}
 
 export function smsProviderFromConfig(config: Config, logger: Logger): SmsProvider {
   const env = config.env;
@@ -33,7 +114,15 @@ export function smsProviderFromConfig(config: Config, logger: Logger): SmsProvid
       statusCallbackBaseUrl: env.PUBLIC_BASE_URL,
       timeoutMs: env.TWILIO_TIMEOUT_MS,
     },
-    logger: { info: (obj, msg) => logger.info(obj, msg) },
+    // The console provider is the development inbox: it prints the message, code
+    // included, straight to stdout, outside the structured (redacted) log.
+    // createSmsProvider refuses it when NODE_ENV=production.
+    logger: {
+      info: (obj) => {
+        const { to, body } = obj as { to?: string; body?: string };
+        process.stdout.write(`[console sms] to ${to}: ${body}\n`);
+      },
+    },
   });
 }
 
@@ -50,13 +139,15 @@ export async function startWorker(
     sms?: SmsProvider;
     metricsPort?: number | null;
     reconcileIntervalMs?: number;
+    providerBalanceIntervalMs?: number;
   } = {},
 ): Promise<WorkerRuntime> {
   const env = config.env;
   const logger = overrides.logger ?? createLogger({ name: 'worker', level: env.LOG_LEVEL });
   const metrics = createMetrics('worker');
   const db = createDb(env.DATABASE_URL, {
-    max: Math.min(env.WORKER_CONCURRENCY + 2, 20),
+    // Each job holds a connection only for its short statements, never across the provider call.
+    max: Math.min(env.WORKER_CONCURRENCY + 2, env.DB_POOL_SIZE),
     applicationName: 'twofa-worker',
   });
   const queueRedis = createRedis(env.REDIS_URL, 'worker');
@@ -74,6 +165,9 @@ export async function startWorker(
     sendQueue,
   };
 
+  // BullMQ does not close a connection it was handed: close() does.
+  const workerRedis = createRedis(env.REDIS_URL, 'worker');
+  workerRedis.on('error', (error) => logger.debug({ err: error.message }, 'redis error'));
   const worker = new Worker<SendCodeJob>(
     SEND_CODE_QUEUE,
     async (job: Job<SendCodeJob>) => {
@@ -94,11 +188,13 @@ export async function startWorker(
       }
     },
     {
-      connection: createRedis(env.REDIS_URL, 'worker'),
+      connection: workerRedis,
       prefix: env.QUEUE_PREFIX,
       concurrency: env.WORKER_CONCURRENCY,
-      // A provider call is bounded by its timeout, far below the lock.
-      lockDuration: 30_000,
+      // A provider call is bounded by its timeout, far below the lock. A job whose worker
+      // died is taken over once its lock lapses, found by the next stalled check.
+      lockDuration: env.WORKER_LOCK_DURATION_MS,
+      stalledInterval: Math.min(30_000, env.WORKER_LOCK_DURATION_MS),
       maxStalledCount: 2,
     },
   );
@@ -115,51 +211,30 @@ export async function startWorker(
     overrides.reconcileIntervalMs ?? env.RECONCILE_INTERVAL_MS,
   );
 
-  let balanceTimer: NodeJS.Timeout | undefined;
-  if (sms.balance) {
-    const poll = async () => {
-      try {
-        const balance = await sms.balance?.();
-        if (balance) metrics.providerBalance.set({ currency: balance.currency }, balance.balance);
-      } catch (error) {
-        logger.debug({ err: (error as Error).message }, 'provider balance poll failed');
-      }
-    };
-    void poll();
-    balanceTimer = setInterval(poll, PROVIDER_BALANCE_INTERVAL_MS);
-    balanceTimer.unref();
-  }
+  const balancePoll = startProviderBalancePoll(
+    sms,
+    deps,
+    overrides.providerBalanceIntervalMs ?? PROVIDER_BALANCE_INTERVAL_MS,
+  );
 
   let server: Server | null = null;
   let port: number | null = null;
   const metricsPort =
     overrides.metricsPort === undefined ? env.WORKER_METRICS_PORT : overrides.metricsPort;
   if (metricsPort !== null) {
-    server = createServer(async (req, res) => {
-      if (req.url === '/health') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-      } else if (req.url === '/ready') {
-        const checks = {
-          postgres: await db.sql`select 1`.then(
-            () => 'ok',
-            () => 'unavailable',
-          ),
-          redis: await queueRedis.ping().then(
-            () => 'ok',
-            () => 'unavailable',
-          ),
-        };
-        const ready = checks.postgres === 'ok' && checks.redis === 'ok';
-        res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: ready ? 'ready' : 'not_ready', checks }));
-      } else if (req.url === '/metrics') {
-        res.writeHead(200, { 'content-type': metrics.registry.contentType });
-        res.end(await metrics.registry.metrics());
-      } else {
-        res.writeHead(404, { 'content-type': 'application/json' }).end('{"code":"not_found"}');
-      }
+    server = createServer((req, res) => {
+      handleOpsRequest(req.url ?? '/', { db, queueRedis, sendQueue, metrics }).then(
+        ({ status, type, body }) => res.writeHead(status, { 'content-type': type }).end(body),
+        (error: unknown) => {
+          logger.warn({ err: (error as Error).message }, 'ops request failed');
+          res.writeHead(500, { 'content-type': 'application/json' }).end('{"code":"internal_error"}');
+        },
+      );
     });
-    await new Promise<void>((resolve) => server?.listen(metricsPort, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      server?.once('error', reject);
+      server?.listen(metricsPort, env.HOST, resolve);
+    });
     const address = server.address();
     port = typeof address === 'object' && address ? address.port : null;
   }
@@ -170,11 +245,13 @@ export async function startWorker(
     port,
     async close() {
       reconciler.stop();
-      if (balanceTimer) clearInterval(balanceTimer);
+      balancePoll.stop();
       // Waits for active jobs to finish; takes no new ones.
       await worker.close();
       await sendQueue.close();
+      workerRedis.disconnect();
       queueRedis.disconnect();
+      server?.closeAllConnections();
       server?.close();
       await db.close();
     },

@@ -36,6 +36,10 @@ const schema = z
     WORKER_CONCURRENCY: z.coerce.number().int().positive().max(500).default(50),
     WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
     RECONCILE_INTERVAL_MS: z.coerce.number().int().positive().default(5_000),
+    /** First retry delay of a send job; later ones double (tests lower it). */
+    SEND_RETRY_BASE_DELAY_MS: z.coerce.number().int().positive().default(1_000),
+    /** How long a worker that died keeps its jobs before another takes them over. */
+    WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1_000).default(30_000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(20_000),
     DB_POOL_SIZE: z.coerce.number().int().positive().default(10),
     LOG_LEVEL: z

@@ -9,6 +9,20 @@ export class CidrError extends Error {
   }
 }
 
+const DOTTED_QUAD = /^(?:0|[1-9]\d{0,2})(?:\.(?:0|[1-9]\d{0,2})){3}$/;
+
+/**
+ * IPv4 text (alone or inside IPv6) only in plain dotted decimal: parsers read
+ * "010.0.0.1", "0x0a.0.0.1" or "10.1" as different addresses, and a
+ * trusted-network check must not depend on which reading wins.
+ */
+function hasPlainIpv4Text(address: string): boolean {
+  const text = address.split('%')[0] ?? '';
+  if (!text.includes(':')) return DOTTED_QUAD.test(text);
+  if (!text.includes('.')) return true;
+  return DOTTED_QUAD.test(text.slice(text.lastIndexOf(':') + 1));
+}
+
 /**
  * Parses one CIDR block and returns it normalized: host bits cleared, IPv6
  * lower-case and compressed. A bare address is refused: it is not CIDR.
@@ -16,6 +30,9 @@ export class CidrError extends Error {
 export function normalizeCidr(entry: string): string {
   const text = entry.trim();
   if (!text.includes('/')) throw new CidrError(entry, 'a prefix length is required');
+  if (!hasPlainIpv4Text(text.split('/')[0] ?? '')) {
+    throw new CidrError(entry, 'IPv4 must be four decimal parts');
+  }
   let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
   try {
     parsed = ipaddr.parseCIDR(text);
@@ -40,7 +57,7 @@ export function normalizeCidrs(entries: readonly string[]): string[] {
 
 /** Parses a client address; an IPv4-mapped IPv6 address counts as its IPv4 address. */
 export function parseClientIp(ip: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
-  if (!ipaddr.isValid(ip)) return null;
+  if (!ipaddr.isValid(ip) || !hasPlainIpv4Text(ip)) return null;
   try {
     return ipaddr.process(ip);
   } catch {
@@ -90,6 +107,17 @@ function contains(ranges: Range[], value: bigint): boolean {
   return false;
 }
 
+const MAPPED_PREFIX = 0xffffn;
+
+/**
+ * The IPv4 block an IPv4-mapped IPv6 block (::ffff:a.b.c.d/96 and longer)
+ * stands for. Broader IPv6 blocks (::/0) are not read as trusting all of IPv4.
+ */
+function mappedToV4(base: bigint, bits: number): [bigint, number, number] | null {
+  if (bits < 96 || base >> 32n !== MAPPED_PREFIX) return null;
+  return [base & 0xffffffffn, bits - 96, 32];
+}
+
 export interface CidrMatcher {
   matches(ip: string): boolean;
 }
@@ -105,6 +133,12 @@ export function compileCidrs(cidrs: readonly string[]): CidrMatcher {
     const [addr, bits] = ipaddr.parseCIDR(cidr);
     if (addr.kind() === 'ipv4') v4.push([toBigInt(addr.toByteArray()), bits, 32]);
     else v6.push([toBigInt(addr.toByteArray()), bits, 128]);
+  }
+  // Clients at IPv4-mapped addresses are matched as IPv4, so a mapped block
+  // must be too, or it would match nothing at all.
+  for (const [base, bits] of v6) {
+    const mapped = mappedToV4(base, bits);
+    if (mapped) v4.push(mapped);
   }
   const v4Ranges = buildRanges(v4);
   const v6Ranges = buildRanges(v6);

@@ -1,4 +1,8 @@
-import { type CountryCode, parsePhoneNumberWithError } from 'libphonenumber-js/max';
+import {
+  type CountryCode,
+  isSupportedCountry,
+  parsePhoneNumberWithError,
+} from 'libphonenumber-js/max';
 
 export class PhoneError extends Error {}
 
@@ -16,11 +20,13 @@ export function normalizePhone(input: string, defaultCountry?: string | null): P
   if (text.length === 0 || text.length > 40 || !/^[+\d\s().\-/]+$/.test(text)) {
     throw new PhoneError(`"${input}" is not a phone number`);
   }
+  // An unknown default region makes the library refuse even full E.164 numbers.
+  const region = defaultCountry && isSupportedCountry(defaultCountry) ? defaultCountry : undefined;
   let parsed: ReturnType<typeof parsePhoneNumberWithError>;
   try {
     parsed = parsePhoneNumberWithError(
       text,
-      defaultCountry ? { defaultCountry: defaultCountry as CountryCode } : undefined,
+      region ? { defaultCountry: region as CountryCode } : undefined,
     );
   } catch {
     throw new PhoneError(`"${input}" is not a phone number`);

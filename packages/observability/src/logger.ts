@@ -23,6 +23,18 @@ const SECRET_KEYS = [
   'secret',
   'authToken',
   'body',
+  'keyHash',
+  'apiKeyHash',
+  'appSecret',
+  'adminApiKey',
+  'signature',
+  'x-twilio-signature',
+  // Configuration objects: these carry credentials.
+  'APP_SECRET',
+  'ADMIN_API_KEY',
+  'TWILIO_AUTH_TOKEN',
+  'DATABASE_URL',
+  'REDIS_URL',
 ];
 const PHONE_KEYS = ['phone', 'to', 'To', 'destination'];
 

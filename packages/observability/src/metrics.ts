@@ -1,4 +1,8 @@
+import { withTimeout } from './health.ts';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Most organizations given a series of their own in the low-balance gauge. */
+export const LOW_BALANCE_SERIES_LIMIT = 100;
 
 /**
  * All metric definitions, in one place so API and worker agree on names.
@@ -70,16 +74,35 @@ export function createMetrics(service: 'api' | 'worker') {
       help: 'Times an organization balance fell below its low-balance threshold',
       registers,
     }),
+    // Per-organization series only for the few organizations that need attention
+    // (below threshold, ever topped up, capped), so cardinality stays bounded.
     lowBalanceOrganizations: new Gauge({
       name: 'twofa_sms_balance_low_organizations',
-      help: 'Organizations whose SMS balance is below their threshold',
+      help: 'Organizations that have topped up at least once and are now below their threshold',
+      registers,
+    }),
+    lowBalanceCredits: new Gauge({
+      name: 'twofa_sms_balance_low_credits',
+      help: `SMS credits left, for at most ${LOW_BALANCE_SERIES_LIMIT} organizations below their threshold (lowest first)`,
       labelNames: ['organization_id'] as const,
+      registers,
+    }),
+    deliveryReceipts: new Counter({
+      name: 'twofa_delivery_receipts_total',
+      help: 'Provider delivery receipts, by reported status and whether they moved the send',
+      labelNames: ['status', 'applied'] as const,
       registers,
     }),
     providerBalance: new Gauge({
       name: 'twofa_sms_provider_account_balance',
-      help: 'SMS provider account balance, polled',
-      labelNames: ['currency'] as const,
+      help: 'SMS provider account balance, polled at an interval',
+      labelNames: ['provider', 'currency'] as const,
+      registers,
+    }),
+    providerBalanceUpdated: new Gauge({
+      name: 'twofa_sms_provider_account_balance_updated_seconds',
+      help: 'Unix time of the last successful provider balance poll',
+      labelNames: ['provider'] as const,
       registers,
     }),
     rateLimited: new Counter({
@@ -92,3 +115,48 @@ export function createMetrics(service: 'api' | 'worker') {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** What the queue gauges need from a queue; structural, so this package stays free of BullMQ. */
+export interface CountableQueue {
+  readonly name: string;
+  getJobCounts(...states: string[]): Promise<Record<string, number>>;
+}
+
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'];
+
+/** Reads each queue's job counts into the depth gauge; called at scrape time. */
+export async function recordQueueDepths(
+  metrics: Metrics,
+  queues: CountableQueue[],
+  timeoutMs: number,
+): Promise<void> {
+  await Promise.all(
+    queues.map(async (queue) => {
+      try {
+        const counts = await withTimeout(queue.getJobCounts(...QUEUE_STATES), timeoutMs);
+        for (const state of QUEUE_STATES) {
+          metrics.queueDepth.set({ queue: queue.name, state }, counts[state] ?? 0);
+        }
+      } catch {
+        // Redis away: keep the last known values; /ready says what is down.
+      }
+    }),
+  );
+}
+
+export interface LowBalanceOrganization {
+  organizationId: string;
+  balance: number;
+}
+
+/** Replaces the per-organization low-balance series with a fresh reading. */
+export function recordLowBalances(
+  metrics: Metrics,
+  reading: { total: number; organizations: LowBalanceOrganization[] },
+): void {
+  metrics.lowBalanceOrganizations.set(reading.total);
+  metrics.lowBalanceCredits.reset();
+  for (const org of reading.organizations.slice(0, LOW_BALANCE_SERIES_LIMIT)) {
+    metrics.lowBalanceCredits.set({ organization_id: org.organizationId }, org.balance);
+  }
+}

@@ -11,10 +11,16 @@ export interface SendCodeJob {
 
 export const SEND_CODE_ATTEMPTS = 6;
 
+export const DEFAULT_RETRY_BASE_DELAY_MS = 1_000;
+
+/** 1 s, 2 s, 4 s, ... with jitter so a provider outage is not hammered in lockstep. */
+function retryBackoff(baseDelayMs: number): JobsOptions['backoff'] {
+  return { type: 'exponential', delay: baseDelayMs, jitter: 0.5 };
+}
+
 export const sendCodeJobOptions: JobsOptions = {
   attempts: SEND_CODE_ATTEMPTS,
-  // 1 s, 2 s, 4 s, ... with jitter so a provider outage is not hammered in lockstep.
-  backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
+  backoff: retryBackoff(DEFAULT_RETRY_BASE_DELAY_MS),
   removeOnComplete: { age: 24 * 3600, count: 10_000 },
   removeOnFail: { age: 7 * 24 * 3600, count: 50_000 },
 };
@@ -52,8 +58,20 @@ export function createSendCodeQueue(connection: Redis, prefix: string): Queue<Se
   });
 }
 
-export async function enqueueSendCode(queue: Queue<SendCodeJob>, sendId: string): Promise<void> {
-  await queue.add('send-code', { sendId }, { jobId: sendCodeJobId(sendId) });
+export async function enqueueSendCode(
+  queue: Queue<SendCodeJob>,
+  sendId: string,
+  options: { retryBaseDelayMs?: number } = {},
+): Promise<void> {
+  const { retryBaseDelayMs } = options;
+  await queue.add(
+    'send-code',
+    { sendId },
+    {
+      jobId: sendCodeJobId(sendId),
+      ...(retryBaseDelayMs !== undefined && { backoff: retryBackoff(retryBaseDelayMs) }),
+    },
+  );
 }
 
 export type { Queue } from 'bullmq';

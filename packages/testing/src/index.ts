@@ -1,2 +1,3 @@
 export * from './database.ts';
 export * from './harness.ts';
+export * from './processes.ts';

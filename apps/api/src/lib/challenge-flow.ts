@@ -12,6 +12,7 @@ import type { Context } from 'hono';
 import type { AppEnv } from './env.ts';
 import { ApiError } from './errors.ts';
 import type { CachedOrganization } from './org-cache.ts';
+import type { LimitKey } from './rate-limits.ts';
 
 export function challengeJson(c: Context<AppEnv>, row: ChallengeRow) {
   return challengeView(row, c.get('services').clock.now());
@@ -31,17 +32,29 @@ export function assertDestinationAllowed(org: CachedOrganization, phone: string)
   }
 }
 
-/** Per-send guards, checked when a request that sends a code comes in. */
+/**
+ * Per-send guards, checked when a request that sends a code comes in. A
+ * refused request gives its points back, so it counts toward no limit.
+ */
 export async function admitSend(
   c: Context<AppEnv>,
   phone: string,
   ip: string | null,
+  alsoLimits: readonly LimitKey[] = [],
 ): Promise<void> {
   const { rateLimits, breaker } = c.get('services');
   const organizationId = c.get('organizationId');
-  await rateLimits.consume('destination_sends', phone);
-  await rateLimits.consume('org_sends', organizationId);
-  await breaker.assertSendAllowed(organizationId, phone, ip);
+  const refund = await rateLimits.consumeAll([
+    ...alsoLimits,
+    ['destination_sends', phone],
+    ['org_sends', organizationId],
+  ]);
+  try {
+    await breaker.assertSendAllowed(organizationId, phone, ip);
+  } catch (error) {
+    await refund();
+    throw error;
+  }
 }
 
 /**
@@ -51,7 +64,10 @@ export async function admitSend(
  */
 export async function queueSend(c: Context<AppEnv>, sendId: string): Promise<void> {
   try {
-    await enqueueSendCode(c.get('services').sendQueue, sendId);
+    const { sendQueue, config } = c.get('services');
+    await enqueueSendCode(sendQueue, sendId, {
+      retryBaseDelayMs: config.env.SEND_RETRY_BASE_DELAY_MS,
+    });
   } catch (error) {
     c.get('logger').warn(
       { sendId, err: (error as Error).message },
@@ -95,8 +111,10 @@ export async function decideAndStart(
     return { result: 'authenticated' as const, userId: user.id, reason: decision.reason };
   }
   if (user.phone) assertDestinationAllowed(org, user.phone);
-  await services.rateLimits.consume('user_challenges', user.id);
-  if (user.phone) await admitSend(c, user.phone, ip);
+  // A phone_required challenge counts toward its user's limit too.
+  const userLimit: LimitKey = ['user_challenges', user.id];
+  if (user.phone) await admitSend(c, user.phone, ip, [userLimit]);
+  else await services.rateLimits.consume(...userLimit);
   const sendId = randomUUID();
   const row = await createChallenge(services.db.sql, {
     organizationId: org.row.id,

@@ -4,6 +4,7 @@ import type { Context, ErrorHandler, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
 import type { ZodError } from 'zod';
+import { clientAddress } from './client-address.ts';
 import type { AppEnv } from './env.ts';
 import { ApiError, problem } from './errors.ts';
 import type { Services } from './services.ts';
@@ -32,6 +33,7 @@ export function requestContext(services: Services): MiddlewareHandler<AppEnv> {
         route,
         status: c.res.status,
         durationMs: Math.round(seconds * 1e4) / 10,
+        remoteAddress: clientAddress(c),
         ...(organizationId ? { organizationId } : {}),
       },
       'request',
@@ -55,6 +57,13 @@ export const errorHandler: ErrorHandler<AppEnv> = (error, c) => {
   if (error instanceof HTTPException) {
     if (error.status === 413) return problem(c, 'payload_too_large', 'The body is over 64 KiB.');
     if (error.status === 400) return problem(c, 'invalid_request', 'The body is not valid JSON.');
+    if (error.status === 415) {
+      return problem(
+        c,
+        'invalid_request',
+        'The body must be JSON (Content-Type: application/json).',
+      );
+    }
     if (error.status === 401) return problem(c, 'unauthorized', 'A valid API key is required.');
   }
   const logger = c.get('logger');

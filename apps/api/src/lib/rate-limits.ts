@@ -1,4 +1,5 @@
 import type { Config } from '@twofa/config';
+import { parseClientIp } from '@twofa/core';
 import type { Metrics } from '@twofa/observability';
 import type { Redis } from '@twofa/queue';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
@@ -10,6 +11,25 @@ export type LimitName =
   | 'destination_sends'
   | 'org_sends'
   | 'account_failures';
+
+/** One counter to take a point from: which limit, and whose key. */
+export type LimitKey = readonly [limit: LimitName, key: string];
+
+/**
+ * The per-IP key: one spelling per address (an IPv4-mapped or differently
+ * written IPv6 address is the same client), and a whole IPv6 /64 as one
+ * client, since anyone holding one address of it can use them all.
+ */
+export function clientIpKey(ip: string): string {
+  const addr = parseClientIp(ip);
+  if (!addr) return ip;
+  if (addr.kind() === 'ipv4') return addr.toString();
+  const bytes = addr.toByteArray();
+  const groups: string[] = [];
+  for (let i = 0; i < 8; i += 2)
+    groups.push((((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0)).toString(16));
+  return `${groups.join(':')}::/64`;
+}
 
 interface LimitSpec {
   points: number;
@@ -73,13 +93,36 @@ export class RateLimits {
     }
   }
 
+  /**
+   * Takes one point from each counter, in order. When one refuses, the points
+   * already taken are given back, so a refused request counts toward no limit.
+   * Returns a refund for a refusal that comes later (e.g. the circuit breaker).
+   */
+  async consumeAll(entries: readonly LimitKey[]): Promise<() => Promise<void>> {
+    const taken: LimitKey[] = [];
+    const refund = async () => {
+      // Best effort: a lost refund only makes a limit stricter for a while.
+      await Promise.all(
+        taken.map(([limit, key]) => this.limiters[limit].reward(key, 1).catch(() => {})),
+      );
+    };
+    try {
+      for (const entry of entries) {
+        await this.consume(entry[0], entry[1]);
+        taken.push(entry);
+      }
+    } catch (error) {
+      await refund();
+      throw error;
+    }
+    return refund;
+  }
+
   /** Throws a 429 when the key has no points left, without taking one. */
   async assertOpen(limit: LimitName, key: string): Promise<void> {
-    const res = await this.limiters[limit].get(key);
-    if (res && res.remainingPoints <= 0 && res.consumedPoints > 0) {
-      const spec = this.limiters[limit];
-      if (res.consumedPoints >= spec.points) this.refuse(limit, res);
-    }
+    const limiter = this.limiters[limit];
+    const res = await limiter.get(key);
+    if (res && res.consumedPoints >= limiter.points) this.refuse(limit, res);
   }
 
   async reset(limit: LimitName, key: string): Promise<void> {

@@ -10,6 +10,7 @@ import {
   type SendCodeJob,
 } from '@twofa/queue';
 import { CircuitBreaker } from './breaker.ts';
+import { parseTrustProxy, type TrustedProxies } from './client-address.ts';
 import { OrganizationCache } from './org-cache.ts';
 import { RateLimits } from './rate-limits.ts';
 
@@ -24,6 +25,8 @@ export interface Services {
   rateLimits: RateLimits;
   breaker: CircuitBreaker;
   organizations: OrganizationCache;
+  /** TRUST_PROXY, parsed at start so a bad entry stops the process. */
+  trustedProxies: TrustedProxies;
   /** API key hash -> organization id; keys are long-lived, so a minute of caching is safe. */
   apiKeyCache: Map<string, { organizationId: string; at: number }>;
 }
@@ -33,6 +36,8 @@ export function createServices(
   overrides: { clock?: Clock; logger?: Logger } = {},
 ): Services {
   const env = config.env;
+  // Before any connection opens, so a bad TRUST_PROXY leaves nothing behind.
+  const trustedProxies = parseTrustProxy(env.TRUST_PROXY);
   const clock = overrides.clock ?? systemClock;
   const logger = overrides.logger ?? createLogger({ name: 'api', level: env.LOG_LEVEL });
   const metrics = createMetrics('api');
@@ -67,6 +72,7 @@ export function createServices(
       metrics,
     ),
     organizations: new OrganizationCache(db, clock),
+    trustedProxies,
     apiKeyCache: new Map(),
   };
 }

@@ -144,7 +144,7 @@ challengesRouter.openapi(phoneRoute, async (c) => {
       status,
     });
   }
-  await admitSend(c, phone, null);
+  await admitSend(c, phone, row.ip);
   const sendId = randomUUID();
   const updated = await submitChallengePhone(services.db.sql, {
     organizationId: c.get('organizationId'),
@@ -182,7 +182,7 @@ challengesRouter.openapi(resendRoute, async (c) => {
       { 'retry-after': String(retryAfter) },
     );
   }
-  if (row.phone) await admitSend(c, row.phone, null);
+  if (row.phone) await admitSend(c, row.phone, row.ip);
   const sendId = randomUUID();
   const updated = await resendChallenge(services.db.sql, {
     organizationId: c.get('organizationId'),
@@ -223,7 +223,10 @@ challengesRouter.openapi(verifyRoute, async (c) => {
   const row = await load(c, c.req.valid('param').id);
   const now = services.clock.now();
   const refusal = notOpen(row, now);
-  if (refusal) throw refusal;
+  if (refusal) {
+    services.metrics.verifyResults.inc({ result: refusal.code.replace(/^challenge_/, '') });
+    throw refusal;
+  }
   const expected = row.codeHash;
   const given = row.currentSendId
     ? hashSecret(services.config.appSecret, 'code', code, row.currentSendId)
@@ -248,7 +251,7 @@ challengesRouter.openapi(verifyRoute, async (c) => {
           organizationId,
           type: 'phone_changed',
           actor: 'user',
-          ip: null,
+          ip: row.ip,
           data: {
             userId: approval.userId,
             via: 'challenge',
@@ -286,7 +289,7 @@ challengesRouter.openapi(verifyRoute, async (c) => {
       organizationId,
       type: 'challenge_locked',
       actor: 'system',
-      ip: null,
+      ip: row.ip,
       data: { challengeId: row.id, userId: row.userId, wrongAttempts: counted.wrongAttempts },
     });
     throw new ApiError('challenge_locked', 'Too many wrong codes; the challenge is locked.', {

@@ -7,6 +7,7 @@ import type { AppEnv } from '../lib/env.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
 import { parseId } from '../lib/http.ts';
 import { bearerSecurity, createRouter, errors, jsonBody, jsonResponse } from '../lib/openapi.ts';
+import { clientIpKey } from '../lib/rate-limits.ts';
 import { DeviceToken, Email, Ip, LoginResult, Password } from '../lib/schemas.ts';
 import { organizationAuth } from '../middleware/auth.ts';
 
@@ -68,9 +69,9 @@ loginsRouter.openapi(postLogin, async (c) => {
   const organizationId = c.get('organizationId');
   const accountKey = `${organizationId}:${body.email.toLowerCase()}`;
   // Password guessing is throttled per end-user address and per account before any hash is computed.
-  await services.rateLimits.consume('ip_logins', body.ip);
+  await services.rateLimits.consume('ip_logins', clientIpKey(body.ip));
   await services.rateLimits.assertOpen('account_failures', accountKey);
-  const [org, context] = await Promise.all([
+  const [org, context, dummyHash] = await Promise.all([
     organization(c),
     loadLoginContext(
       services.db.sql,
@@ -78,9 +79,11 @@ loginsRouter.openapi(postLogin, async (c) => {
       { email: body.email },
       deviceTokenHash(c, body.deviceToken),
     ),
+    // Awaited on every path, so the one-time cost of making it lands on known and unknown emails alike.
+    dummyPasswordHash(),
   ]);
   // Unknown emails and users without a password cost the same hash as a wrong password.
-  const stored = context?.user.passwordHash ?? (await dummyPasswordHash());
+  const stored = context?.user.passwordHash ?? dummyHash;
   const ok = await verifyPassword(body.password, stored);
   if (!ok || !context?.user.passwordHash) {
     await services.rateLimits.penalize('account_failures', accountKey);
@@ -104,5 +107,7 @@ loginsRouter.openapi(postChallenge, async (c) => {
     ),
   ]);
   if (!context) throw notFound('User');
+  // After the lookup: an unknown user is a 404 before it is a 429 (the contract's precedence).
+  await services.rateLimits.consume('ip_logins', clientIpKey(body.ip));
   return c.json(await decideAndStart(c, org, context, body.ip), 200);
 });

@@ -1,87 +1,99 @@
-import { Hono } from 'hono';
-import type { AppEnv } from '../lib/env.ts';
+import { z } from '@hono/zod-openapi';
+import { listLowBalanceOrganizations } from '@twofa/db';
+import {
+  checkReadiness,
+  LOW_BALANCE_SERIES_LIMIT,
+  notReadyProblem,
+  READINESS_TIMEOUT_MS,
+  recordLowBalances,
+  recordQueueDepths,
+  withTimeout,
+} from '@twofa/observability';
+import { createRouter, errors, jsonResponse } from '../lib/openapi.ts';
 import type { Services } from '../lib/services.ts';
 
-const CHECK_TIMEOUT_MS = 1_000;
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
+export async function readiness(services: Pick<Services, 'db' | 'redis'>) {
+  return checkReadiness({
+    postgres: () => services.db.sql`select 1`,
+    redis: () => services.redis.ping(),
   });
 }
 
-export async function readiness(services: Pick<Services, 'db' | 'redis'>) {
-  const check = async (fn: () => Promise<unknown>) => {
-    try {
-      await withTimeout(fn(), CHECK_TIMEOUT_MS);
-      return 'ok' as const;
-    } catch {
-      return 'unavailable' as const;
-    }
-  };
-  const [postgres, redis] = await Promise.all([
-    check(() => services.db.sql`select 1`),
-    check(() => services.redis.ping()),
+/** Scrape-time gauges: queue depths and organizations low on credits. */
+export async function refreshScrapeGauges(services: Services): Promise<void> {
+  await Promise.all([
+    recordQueueDepths(services.metrics, [services.sendQueue], READINESS_TIMEOUT_MS),
+    withTimeout(
+      listLowBalanceOrganizations(services.db.sql, LOW_BALANCE_SERIES_LIMIT),
+      READINESS_TIMEOUT_MS,
+    ).then(
+      (reading) => recordLowBalances(services.metrics, reading),
+      // Database away: keep the last reading; /ready says what is down.
+      () => {},
+    ),
   ]);
-  return { postgres, redis, ready: postgres === 'ok' && redis === 'ok' };
 }
 
-export async function refreshQueueGauges(services: Services): Promise<void> {
-  try {
-    const counts = await withTimeout(
-      services.sendQueue.getJobCounts(
-        'waiting',
-        'active',
-        'delayed',
-        'failed',
-        'completed',
-        'prioritized',
-      ),
-      CHECK_TIMEOUT_MS,
-    );
-    for (const [state, value] of Object.entries(counts)) {
-      services.metrics.queueDepth.set({ queue: services.sendQueue.name, state }, value);
-    }
-  } catch {
-    // Redis away: keep the last known values; /ready says what is down.
-  }
-}
+const Checks = z.object({
+  postgres: z.enum(['ok', 'unavailable']),
+  redis: z.enum(['ok', 'unavailable']),
+});
 
-export const opsRouter = new Hono<AppEnv>();
+export const opsRouter = createRouter();
 
 opsRouter.get('/health', (c) => c.json({ status: 'ok' }, 200));
 
 opsRouter.get('/ready', async (c) => {
   const result = await readiness(c.get('services'));
-  if (result.ready) return c.json({ status: 'ready', checks: result }, 200);
-  const down = (['postgres', 'redis'] as const).filter((name) => result[name] !== 'ok');
-  return c.json(
-    {
-      type: 'about:blank',
-      title: 'Not ready',
-      status: 503,
-      code: 'not_ready',
-      detail: `Unavailable: ${down.join(', ')}`,
-      checks: result,
-    },
-    503,
-    { 'content-type': 'application/problem+json' },
-  );
+  if (result.ready) return c.json({ status: 'ready', checks: result.checks }, 200);
+  return c.json(notReadyProblem(result), 503, { 'content-type': 'application/problem+json' });
 });
 
 opsRouter.get('/metrics', async (c) => {
   const services = c.get('services');
-  await refreshQueueGauges(services);
+  await refreshScrapeGauges(services);
   const body = await services.metrics.registry.metrics();
   return c.body(body, 200, { 'content-type': services.metrics.registry.contentType });
+});
+
+// These answer outside the zod-validated routes, so they are documented by hand.
+const tags = ['Operations'];
+opsRouter.openAPIRegistry.registerPath({
+  method: 'get',
+  path: '/health',
+  tags,
+  summary: 'Liveness: 200 while the process runs',
+  responses: { 200: jsonResponse(z.object({ status: z.literal('ok') }), 'Alive') },
+});
+opsRouter.openAPIRegistry.registerPath({
+  method: 'get',
+  path: '/ready',
+  tags,
+  summary: 'Readiness: Postgres and Redis each answer within a short timeout',
+  responses: {
+    200: jsonResponse(z.object({ status: z.literal('ready'), checks: Checks }), 'Ready'),
+    ...errors(503),
+  },
+});
+opsRouter.openAPIRegistry.registerPath({
+  method: 'get',
+  path: '/metrics',
+  tags,
+  summary: 'Prometheus metrics (text exposition format)',
+  responses: {
+    200: {
+      description: 'Metrics',
+      content: { 'text/plain': { schema: z.string() } },
+    },
+  },
+});
+opsRouter.openAPIRegistry.registerPath({
+  method: 'get',
+  path: '/admin/queues',
+  tags,
+  summary: 'Queue dashboard (bull-board): platform key as Bearer, or basic auth admin:<key>',
+  responses: {
+    200: { description: 'The dashboard page', content: { 'text/html': { schema: z.string() } } },
+    ...errors(401),
+  },
 });

@@ -7,6 +7,7 @@ import {
   recordAudit,
   updateOrganization,
 } from '@twofa/db';
+import { clientAddress } from '../lib/client-address.ts';
 import { notFound } from '../lib/errors.ts';
 import { parseId } from '../lib/http.ts';
 import {
@@ -22,6 +23,10 @@ import { organizationJson } from '../lib/serializers.ts';
 import { platformAuth } from '../middleware/auth.ts';
 
 const tags = ['Platform'];
+// Postgres text cannot hold NUL: refused here as bad input rather than failing in the database.
+const noNul = (v: string) => !v.includes('\u0000');
+const NO_NUL = 'must not contain NUL characters';
+const Name = z.string().trim().min(1).max(200).refine(noNul, NO_NUL);
 const OrgParams = IdParam('orgId');
 
 const createOrg = createRoute({
@@ -32,7 +37,7 @@ const createOrg = createRoute({
   request: {
     body: jsonBody(
       z.object({
-        name: z.string().trim().min(1).max(200),
+        name: Name,
         authMethod: AuthMethod.default('password'),
         country: CountryCode.nullish(),
       }),
@@ -65,7 +70,7 @@ const patchOrg = createRoute({
     params: OrgParams,
     body: jsonBody(
       z.object({
-        name: z.string().trim().min(1).max(200).optional(),
+        name: Name.optional(),
         authMethod: AuthMethod.optional(),
       }),
     ),
@@ -83,7 +88,7 @@ const topUp = createRoute({
     body: jsonBody(
       z.object({
         amount: z.number().int().positive().max(10_000_000),
-        reference: z.string().max(200).nullish(),
+        reference: z.string().max(200).refine(noNul, NO_NUL).nullish(),
       }),
     ),
   },
@@ -132,7 +137,7 @@ organizationsRouter.openapi(patchOrg, async (c) => {
       organizationId: id,
       type: 'organization_updated',
       actor: 'platform',
-      ip: null,
+      ip: clientAddress(c),
       data: { authMethod: { from: before.authMethod, to: org.authMethod }, name: org.name },
     });
   }
@@ -153,7 +158,7 @@ organizationsRouter.openapi(topUp, async (c) => {
     organizationId: id,
     type: 'sms_credits_added',
     actor: 'platform',
-    ip: null,
+    ip: clientAddress(c),
     data: { amount: body.amount, reference: body.reference ?? null, balance },
   });
   return c.json({ balance }, 201);

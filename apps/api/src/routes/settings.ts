@@ -7,6 +7,7 @@ import {
 } from '@twofa/core';
 import { getLedger, getOrganization, recordAudit, updatePasswordSettings } from '@twofa/db';
 import type { Context } from 'hono';
+import { clientAddress } from '../lib/client-address.ts';
 import type { AppEnv } from '../lib/env.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
 import { bearerSecurity, createRouter, errors, jsonBody, jsonResponse } from '../lib/openapi.ts';
@@ -126,7 +127,7 @@ settingsRouter.openapi(patchSettings, async (c) => {
       organizationId,
       type: 'settings_changed',
       actor: 'organization_key',
-      ip: null,
+      ip: clientAddress(c),
       data: changes,
     });
   }

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { hashPassword, normalizePhone, PhoneError } from '@twofa/core';
 import { createUser, getUser, recordAudit, revokeTrustedDevices, updateUser } from '@twofa/db';
 import type { Context } from 'hono';
+import { clientAddress } from '../lib/client-address.ts';
 import type { AppEnv } from '../lib/env.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
 import { parseId } from '../lib/http.ts';
@@ -103,7 +104,7 @@ usersRouter.openapi(postUser, async (c) => {
     organizationId,
     type: 'user_created',
     actor: 'organization_key',
-    ip: null,
+    ip: clientAddress(c),
     data: { userId: user.id, hasPhone: phone !== null },
   });
   return c.json(userJson(user), 201);
@@ -139,7 +140,7 @@ usersRouter.openapi(patchUser, async (c) => {
       organizationId,
       type,
       actor: 'organization_key',
-      ip: null,
+      ip: clientAddress(c),
       data,
     });
   if (previous.twoFactorDisabled !== user.twoFactorDisabled) {
@@ -173,7 +174,7 @@ usersRouter.openapi(revokeDevices, async (c) => {
     organizationId,
     type: 'trusted_devices_revoked',
     actor: 'organization_key',
-    ip: null,
+    ip: clientAddress(c),
     data: { userId: id, revoked },
   });
   return c.json({ revoked }, 200);

@@ -1,9 +1,9 @@
+import { z } from '@hono/zod-openapi';
 import type { SendStatus } from '@twofa/core';
 import { applyDeliveryReceipt } from '@twofa/db';
 import { validateTwilioRequest } from '@twofa/sms';
-import { Hono } from 'hono';
-import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
+import { createRouter, errors } from '../lib/openapi.ts';
 
 /** Twilio message statuses that settle a send; the in-between ones change nothing. */
 const RECEIPT_STATUS: Record<string, SendStatus> = {
@@ -16,7 +16,7 @@ const RECEIPT_STATUS: Record<string, SendStatus> = {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export const webhooksRouter = new Hono<AppEnv>();
+export const webhooksRouter = createRouter();
 
 webhooksRouter.post('/webhooks/twilio/status', async (c) => {
   const services = c.get('services');
@@ -51,8 +51,35 @@ webhooksRouter.post('/webhooks/twilio/status', async (c) => {
       errorCode: params.ErrorCode ? String(params.ErrorCode) : null,
       now: services.clock.now(),
     });
-    services.metrics.codesSent.inc({ outcome: `receipt_${status}` });
+    services.metrics.deliveryReceipts.inc({ status, applied: String(applied) });
     c.get('logger').info({ sendId, status, applied }, 'delivery receipt');
   }
   return c.body(null, 204);
+});
+
+webhooksRouter.openAPIRegistry.registerPath({
+  method: 'post',
+  path: '/webhooks/twilio/status',
+  tags: ['Operations'],
+  summary: 'Twilio delivery receipts (status callbacks)',
+  description:
+    'Signed by Twilio with X-Twilio-Signature; a missing or wrong signature is 403 and changes ' +
+    'nothing. The send only moves forward: sent, then delivered, undelivered or failed.',
+  request: {
+    query: z.object({ sendId: z.string().uuid() }),
+    headers: z.object({ 'x-twilio-signature': z.string() }),
+    body: {
+      required: true,
+      content: {
+        'application/x-www-form-urlencoded': {
+          schema: z.object({
+            MessageSid: z.string(),
+            MessageStatus: z.string(),
+            ErrorCode: z.string().optional(),
+          }),
+        },
+      },
+    },
+  },
+  responses: { 204: { description: 'Receipt taken' }, ...errors(400, 403) },
 });

@@ -16,6 +16,8 @@ export interface ChallengeRow {
   status: StoredChallengeStatus;
   phone: string | null;
   phoneSubmitted: boolean;
+  /** The end user's address the host reported when the challenge started. */
+  ip: string;
   expiresAt: Date;
   wrongAttempts: number;
   sendCount: number;
@@ -28,7 +30,7 @@ export interface ChallengeRow {
 
 const challengeColumns = (sql: Sql, c = 'c') => sql`
   ${sql(c)}.id, ${sql(c)}.organization_id as "organizationId", ${sql(c)}.user_id as "userId",
-  ${sql(c)}.status, ${sql(c)}.phone, ${sql(c)}.phone_submitted as "phoneSubmitted",
+  ${sql(c)}.status, ${sql(c)}.phone, ${sql(c)}.phone_submitted as "phoneSubmitted", ${sql(c)}.ip,
   ${sql(c)}.expires_at as "expiresAt", ${sql(c)}.wrong_attempts as "wrongAttempts",
   ${sql(c)}.send_count as "sendCount", ${sql(c)}.last_send_at as "lastSendAt",
   ${sql(c)}.current_send_id as "currentSendId", ${sql(c)}.failure_reason as "failureReason",

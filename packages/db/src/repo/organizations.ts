@@ -125,3 +125,36 @@ export async function getLedger(
     from sms_ledger where organization_id = ${organizationId}
     order by id desc limit ${limit}`;
 }
+
+export interface LowBalanceReading {
+  /** All organizations below their threshold that have topped up at least once. */
+  total: number;
+  /** The lowest `limit` of them. */
+  organizations: { organizationId: string; balance: number; threshold: number }[];
+}
+
+/**
+ * Organizations that need a top-up, for the metrics scrape. One that never
+ * topped up is not "low", just unused, so it is left out; the limit bounds
+ * both the work and the number of series.
+ */
+export async function listLowBalanceOrganizations(
+  sql: Sql,
+  limit: number,
+): Promise<LowBalanceReading> {
+  const rows = await sql<
+    { organizationId: string; balance: number; threshold: number; total: number }[]
+  >`
+    select o.id as "organizationId", o.sms_balance as balance,
+      o.low_balance_threshold as threshold, (count(*) over ())::int as total
+    from organizations o
+    where o.sms_balance < o.low_balance_threshold
+      and exists (
+        select 1 from sms_ledger l where l.organization_id = o.id and l.reason = 'top_up')
+    order by o.sms_balance, o.id
+    limit ${limit}`;
+  return {
+    total: rows[0]?.total ?? 0,
+    organizations: rows.map(({ total: _total, ...row }) => row),
+  };
+}

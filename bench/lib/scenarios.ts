@@ -1,0 +1,622 @@
+import { scrypt } from 'node:crypto';
+import type { RequestSpec } from 'autocannon';
+import type { CeilingCommand, CeilingEvent } from './ceilings.ts';
+import type { BenchConfig } from './config.ts';
+import { closedLoop, expectStatus, type FlowResult, paced, request } from './flows.ts';
+import { httpLoad, jsonPost } from './load.ts';
+import type { Peer, PeerUser } from './peer.ts';
+import { twoFactorCookie } from './peer.ts';
+import { type Child, FatalError, nextMessage, startChild, waitUntil } from './procs.ts';
+import { mapLimit, type Org, setSkipList, skipList, type User } from './seed.ts';
+import { codeOf } from './sink-client.ts';
+import type { Stack } from './stack.ts';
+import { type LatencySummary, latencySummary, median } from './stats.ts';
+
+/** An end-user address in no skip list (TEST-NET-3). */
+export const OUTSIDE_IP = '203.0.113.10';
+
+export interface Ctx {
+  config: BenchConfig;
+  stack: Stack;
+  log: (line: string) => void;
+}
+
+/** Runs `once` warmup+runs times, returning the measured ones; the warmup is thrown away. */
+async function repeat<T>(
+  ctx: Ctx,
+  label: string,
+  once: (durationS: number, run: number) => Promise<T>,
+): Promise<T[]> {
+  const { warmupS, durationS, runs } = ctx.config;
+  ctx.log(`${label}: warmup ${warmupS}s`);
+  await once(warmupS, -1);
+  const out: T[] = [];
+  for (let run = 0; run < runs; run++) {
+    out.push(await once(durationS, run));
+  }
+  return out;
+}
+
+function ceilingChild(name: string, args: string[]): Child {
+  return startChild(name, 'bench/lib/ceilings.ts', args, { ipc: true });
+}
+
+const ready = (child: Child) =>
+  nextMessage(child, (m) => ((m as CeilingEvent).type === 'ready' ? (m as CeilingEvent) : undefined));
+
+function command<T extends CeilingEvent['type']>(
+  child: Child,
+  cmd: CeilingCommand,
+  type: T,
+  timeoutMs = 120_000,
+): Promise<Extract<CeilingEvent, { type: T }>> {
+  const reply = nextMessage(
+    child,
+    (m) => ((m as CeilingEvent).type === type ? (m as Extract<CeilingEvent, { type: T }>) : undefined),
+    timeoutMs,
+  );
+  child.proc.send(cmd);
+  return reply;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Ceilings
+
+export interface Ceilings {
+  bullmq: number[];
+  pg: number[];
+  hono: number[];
+}
+
+export async function ceilings(ctx: Ctx): Promise<Ceilings> {
+  const { config, stack } = ctx;
+  // Raw Hono: the same load shape as the API's, minus everything the API does.
+  const hono = ceilingChild('ceiling-hono', ['--mode', 'hono']);
+  const { port } = (await ready(hono)) as { port: number };
+  const honoRuns = await repeat(ctx, 'ceiling hono', async (durationS) => {
+    const r = await httpLoad({
+      url: `http://127.0.0.1:${port}`,
+      durationS,
+      connections: config.connections,
+      requests: [jsonPost('/accept', {}, { userId: '00000000-0000-4000-8000-000000000000', ip: OUTSIDE_IP })],
+    });
+    if (r.non2xx || r.errors) throw new Error(`raw hono: ${JSON.stringify(r.statusCodes)}`);
+    return r.perSec;
+  });
+  await hono.stop();
+
+  const pg = ceilingChild('ceiling-pg', [
+    '--mode',
+    'pg',
+    '--db',
+    stack.db.url,
+    '--pool',
+    String(config.apiPoolSize),
+    '--concurrency',
+    String(config.connections),
+    '--accounts',
+    String(config.organizations),
+  ]);
+  await ready(pg);
+  const pgRuns = await repeat(ctx, 'ceiling postgres', async (durationS) => {
+    const r = await command(pg, { cmd: 'run', durationS }, 'ran');
+    if (r.errors) throw new Error(`raw postgres: ${r.errors} failed transactions`);
+    return r.count / ((r.endedAt - r.startedAt) / 1000);
+  });
+  await pg.stop();
+
+  // Raw BullMQ: one producer process (as the API is one) adding with the product's options,
+  // and as many no-op worker processes, of the same concurrency, as the pipeline runs.
+  const prefix = `${stack.prefix}-raw`;
+  const workers = Array.from({ length: config.workers }, (_, i) =>
+    ceilingChild(`ceiling-bullmq-worker-${i + 1}`, [
+      '--mode',
+      'worker',
+      '--redis',
+      config.redisUrl,
+      '--prefix',
+      prefix,
+      '--concurrency',
+      String(config.workerConcurrency),
+    ]),
+  );
+  const producer = ceilingChild('ceiling-bullmq-producer', [
+    '--mode',
+    'producer',
+    '--redis',
+    config.redisUrl,
+    '--prefix',
+    prefix,
+    '--concurrency',
+    String(config.connections),
+  ]);
+  await Promise.all([...workers, producer].map(ready));
+  const bullmqRuns = await repeat(ctx, 'ceiling bullmq', async (durationS) => {
+    for (const w of workers) w.proc.send({ cmd: 'reset' } satisfies CeilingCommand);
+    const ran = await command(producer, { cmd: 'run', durationS }, 'ran');
+    if (ran.errors) throw new Error(`raw bullmq: ${ran.errors} failed adds`);
+    const done = await waitUntil(
+      'raw BullMQ jobs to finish',
+      async () => {
+        const stats = await Promise.all(workers.map((w) => command(w, { cmd: 'stats' }, 'stats')));
+        const completed = stats.reduce((a, s) => a + s.completed, 0);
+        return completed >= ran.count ? Math.max(...stats.map((s) => s.lastAt)) : null;
+      },
+      { timeoutMs: 120_000, intervalMs: 50 },
+    );
+    return ran.count / ((done - ran.startedAt) / 1000);
+  });
+  await Promise.all([producer, ...workers].map((c) => c.stop()));
+  return { bullmq: bullmqRuns, pg: pgRuns, hono: honoRuns };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2 and 5. The challenge pipeline
+
+function challengeRequests(users: User[], ip: string): RequestSpec[] {
+  let next = 0;
+  return [
+    {
+      method: 'POST',
+      path: '/v1/challenges',
+      setupRequest: (req) => {
+        const user = users[next++ % users.length]!;
+        return {
+          ...req,
+          headers: { 'content-type': 'application/json', authorization: user.org.auth },
+          body: JSON.stringify({ userId: user.id, ip }),
+        };
+      },
+    },
+  ];
+}
+
+interface Drained {
+  total: number;
+  lastSentAt: number;
+}
+
+/** Waits until every send created since `since` reached the provider and was recorded `sent`. */
+async function drained(stack: Stack, since: Date, atLeast: number): Promise<Drained> {
+  return waitUntil(
+    `${atLeast} sends to be recorded sent`,
+    async () => {
+      const [row] = await stack.sql<
+        { total: number; sent: number; bad: number; last: Date | null }[]
+      >`
+        select count(*)::int as total,
+          count(*) filter (where status = 'sent')::int as sent,
+          count(*) filter (where status not in ('queued', 'sending', 'sent'))::int as bad,
+          max(updated_at) filter (where status = 'sent') as last
+        from sms_sends where created_at >= ${since}`;
+      if (!row) return null;
+      if (row.bad) {
+        throw new FatalError(`${row.bad} sends ended neither queued, sending nor sent`);
+      }
+      if (row.total < atLeast || row.sent < row.total || !row.last) return null;
+      return { total: row.total, lastSentAt: row.last.getTime() };
+    },
+    { timeoutMs: 180_000, intervalMs: 100 },
+  );
+}
+
+export interface PipelineRun {
+  /** Challenges accepted, per second from the first request to the last send recorded. */
+  perSec: number;
+  /** What the API alone accepted per second while the workers ran. */
+  acceptPerSec: number;
+  accepted: number;
+  /** Seconds the workers needed after the load stopped. */
+  drainS: number;
+}
+
+/** Saturation: 50 connections start challenges as fast as the API answers, then drain. */
+export async function pipelineSaturation(ctx: Ctx, users: User[], label: string) {
+  const { stack, config } = ctx;
+  return repeat(ctx, label, async (durationS): Promise<PipelineRun> => {
+    const since = new Date();
+    const r = await httpLoad({
+      url: stack.apiUrl,
+      durationS,
+      connections: config.connections,
+      requests: challengeRequests(users, OUTSIDE_IP),
+    });
+    if (r.non2xx || r.errors) {
+      throw new Error(`pipeline: unexpected answers ${JSON.stringify(r.statusCodes)}`);
+    }
+    const loadEnd = r.startedAt + r.durationS * 1000;
+    const d = await drained(stack, since, r.ok);
+    return {
+      perSec: d.total / ((d.lastSentAt - since.getTime()) / 1000),
+      acceptPerSec: r.perSec,
+      accepted: r.ok,
+      drainS: Math.max(0, (d.lastSentAt - loadEnd) / 1000),
+    };
+  });
+}
+
+export interface LatencyRun extends LatencySummary {
+  rate: number;
+  missing: number;
+}
+
+/**
+ * Accept -> provider latency at a steady `rate`: the time from the API's 200 reaching the
+ * client to the fake provider taking the SMS (the status callback URL carries the send id).
+ */
+export async function pipelineLatency(ctx: Ctx, users: User[], rate: number) {
+  const { stack } = ctx;
+  return repeat(ctx, `pipeline latency at ${rate}/s`, async (durationS): Promise<LatencyRun> => {
+    const since = new Date();
+    const accepts = new Map<string, number>();
+    stack.sink.startRecording();
+    let next = 0;
+    const r = await paced(rate, durationS, async () => {
+      const user = users[next++ % users.length]!;
+      const answer = await request<{ challenge: { id: string } }>(`${stack.apiUrl}/v1/challenges`, {
+        headers: { authorization: user.org.auth },
+        body: { userId: user.id, ip: OUTSIDE_IP },
+      });
+      expectStatus(answer, 200, 'POST /v1/challenges');
+      accepts.set(answer.body.challenge.id, answer.at);
+    });
+    if (r.failed) throw new Error(`pipeline latency: ${r.failed} failed (${r.firstError})`);
+    await drained(stack, since, accepts.size);
+    // The sink forwards within a millisecond; give the last batch time to arrive.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const messages = stack.sink.stopRecording();
+    const received = new Map(messages.map((m) => [m.sendId, m.receivedAt]));
+    const rows = await stack.sql<{ id: string; sendId: string }[]>`
+      select id, current_send_id as "sendId" from challenges where id = any(${[...accepts.keys()]})`;
+    const latencies: number[] = [];
+    let missing = 0;
+    for (const row of rows) {
+      const at = received.get(row.sendId);
+      if (at === undefined) missing++;
+      else latencies.push(at - accepts.get(row.id)!);
+    }
+    return { ...latencySummary(latencies), rate, missing };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Verify
+
+interface VerifyItem {
+  id: string;
+  auth: string;
+  code: string;
+}
+
+export interface VerifyRun {
+  perSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  right: number;
+  wrong: number;
+  unexpected: Record<string, number>;
+  durationS: number;
+  ranOut: boolean;
+}
+
+const wrongCode = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+
+/**
+ * Pending challenges whose code the fake provider took (the database holds only HMACs), each
+ * verified once with a wrong code and then with the right one: half and half.
+ */
+export async function verify(ctx: Ctx, orgs: Org[], codes: Map<string, string>) {
+  const { stack, config } = ctx;
+  const auth = new Map(orgs.map((o) => [o.id, o.auth]));
+  const rows = await stack.sql<{ id: string; orgId: string; sendId: string }[]>`
+    select c.id, c.organization_id as "orgId", c.current_send_id as "sendId"
+    from challenges c join sms_sends s on s.id = c.current_send_id
+    where c.status = 'pending' and s.status = 'sent' and c.wrong_attempts = 0
+      and c.expires_at > now() + interval '2 minutes'`;
+  const pool: VerifyItem[] = [];
+  for (const row of rows) {
+    const code = codes.get(row.sendId);
+    const key = auth.get(row.orgId);
+    if (code && key) pool.push({ id: row.id, auth: key, code });
+  }
+  ctx.log(`verify: ${pool.length} pending challenges with known codes`);
+  // The warmup takes a smaller share; every measured run gets the same number.
+  const share = Math.floor(pool.length / (config.runs + 0.5));
+  if (share < 100) throw new Error(`verify: only ${pool.length} challenges to verify`);
+  return repeat(ctx, 'verify', async (durationS, run): Promise<VerifyRun> => {
+    const items = pool.splice(0, run < 0 ? Math.floor(share / 2) : share);
+    let last = items[0]!;
+    let ranOut = false;
+    const control: { stop?: () => void } = {};
+    const take = () => {
+      const item = items.pop();
+      if (item) {
+        last = item;
+        return item;
+      }
+      if (!ranOut) {
+        ranOut = true;
+        setImmediate(() => control.stop?.());
+      }
+      return last;
+    };
+    const spec = (item: VerifyItem, code: string): RequestSpec => ({
+      method: 'POST',
+      path: `/v1/challenges/${item.id}/verify`,
+      headers: { 'content-type': 'application/json', authorization: item.auth },
+      body: JSON.stringify({ code }),
+    });
+    const r = await httpLoad({
+      url: stack.apiUrl,
+      durationS,
+      connections: config.connections,
+      control,
+      requests: [
+        {
+          setupRequest: (_req, context) => {
+            const item = take();
+            context.item = item;
+            return spec(item, wrongCode(item.code));
+          },
+        },
+        { setupRequest: (_req, context) => spec(context.item as VerifyItem, (context.item as VerifyItem).code) },
+      ],
+    });
+    const right = r.statusCodes['200'] ?? 0;
+    const wrong = r.statusCodes['422'] ?? 0;
+    const unexpected = Object.fromEntries(
+      Object.entries(r.statusCodes).filter(([code]) => code !== '200' && code !== '422'),
+    );
+    return {
+      perSec: (right + wrong) / r.durationS,
+      p50Ms: r.p50Ms,
+      p99Ms: r.p99Ms,
+      right,
+      wrong,
+      unexpected,
+      durationS: r.durationS,
+      ranOut,
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. The common login: no SMS needed
+
+export interface CommonRun {
+  perSec: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export interface CommonOrg {
+  org: Org;
+  users: { user: User; deviceToken: string }[];
+}
+
+/**
+ * Half the requests come from an address inside the organization's skip list (the last block,
+ * so a linear scan would pay for all of them), half from outside it with a valid device token.
+ */
+export async function commonLogin(ctx: Ctx, target: CommonOrg, cidrs: number) {
+  const { stack, config } = ctx;
+  const list = skipList(cidrs);
+  await setSkipList(stack.sql, target.org, list);
+  const insideIp = list[list.length - 1]!.replace(/0\/24$/, '77');
+  // Organization settings are cached for a second.
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  const probe = async (ip: string, deviceToken: string | undefined, reason: string) => {
+    const { user } = target.users[0]!;
+    const answer = await request(`${stack.apiUrl}/v1/challenges`, {
+      headers: { authorization: target.org.auth },
+      body: { userId: user.id, ip, ...(deviceToken && { deviceToken }) },
+    });
+    expectStatus(answer, 200, 'common login probe');
+    if (answer.body.reason !== reason) {
+      throw new Error(`common login probe: expected ${reason}, got ${JSON.stringify(answer.body)}`);
+    }
+  };
+  await probe(insideIp, undefined, 'trusted_network');
+  await probe(OUTSIDE_IP, target.users[0]!.deviceToken, 'trusted_device');
+
+  let next = 0;
+  const requests: RequestSpec[] = [
+    {
+      method: 'POST',
+      path: '/v1/challenges',
+      setupRequest: (req) => {
+        const i = next++;
+        const { user, deviceToken } = target.users[(i >> 1) % target.users.length]!;
+        const body =
+          i % 2 === 0 ? { userId: user.id, ip: insideIp } : { userId: user.id, ip: OUTSIDE_IP, deviceToken };
+        return {
+          ...req,
+          headers: { 'content-type': 'application/json', authorization: target.org.auth },
+          body: JSON.stringify(body),
+        };
+      },
+    },
+  ];
+  return repeat(ctx, `common login, ${cidrs} CIDRs`, async (durationS): Promise<CommonRun> => {
+    const r = await httpLoad({ url: stack.apiUrl, durationS, connections: config.connections, requests });
+    if (r.non2xx || r.errors) throw new Error(`common login: ${JSON.stringify(r.statusCodes)}`);
+    return { perSec: r.perSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. The peer: the second step, and whole logins
+
+export interface PairRun {
+  ours: FlowResult;
+  peer: FlowResult;
+}
+
+/** Our second step: start a challenge (the host checked the password), get the SMS, verify. */
+function oursSecondStep(ctx: Ctx, users: User[]) {
+  const { stack } = ctx;
+  return async (vu: number) => {
+    const user = users[vu]!;
+    const sms = stack.sink.next(user.phone);
+    try {
+      const start = await request(`${stack.apiUrl}/v1/challenges`, {
+        headers: { authorization: user.org.auth },
+        body: { userId: user.id, ip: OUTSIDE_IP },
+      });
+      expectStatus(start, 200, 'POST /v1/challenges');
+      await ourVerify(ctx, user, start.body.challenge.id, sms);
+    } catch (error) {
+      stack.sink.cancel(user.phone);
+      throw error;
+    }
+  };
+}
+
+async function ourVerify(ctx: Ctx, user: User, challengeId: string, sms: Promise<{ body: string }>) {
+  const code = codeOf((await sms).body);
+  const answer = await request(`${ctx.stack.apiUrl}/v1/challenges/${challengeId}/verify`, {
+    headers: { authorization: user.org.auth },
+    body: { code },
+  });
+  expectStatus(answer, 200, 'verify');
+}
+
+/** Our whole login: password, then the second step. */
+function oursFullLogin(ctx: Ctx, users: User[]) {
+  const { stack } = ctx;
+  return async (vu: number) => {
+    const user = users[vu]!;
+    const sms = stack.sink.next(user.phone);
+    try {
+      const login = await request(`${stack.apiUrl}/v1/logins`, {
+        headers: { authorization: user.org.auth },
+        body: { email: user.email, password: user.password, ip: OUTSIDE_IP },
+      });
+      expectStatus(login, 200, 'POST /v1/logins');
+      if (login.body.result !== 'challenge_required') throw new Error('login needed no challenge');
+      await ourVerify(ctx, user, login.body.challenge.id, sms);
+    } catch (error) {
+      stack.sink.cancel(user.phone);
+      throw error;
+    }
+  };
+}
+
+async function peerOtp(ctx: Ctx, peer: Peer, user: PeerUser, cookie: string) {
+  const headers = { ...peer.origin, cookie };
+  const sms = ctx.stack.sink.next(user.phone);
+  try {
+    const sent = await request(`${peer.url}/api/auth/two-factor/send-otp`, { headers, body: {} });
+    expectStatus(sent, 200, 'peer send-otp');
+    const code = codeOf((await sms).body);
+    const verified = await request(`${peer.url}/api/auth/two-factor/verify-otp`, {
+      headers,
+      body: { code },
+    });
+    expectStatus(verified, 200, 'peer verify-otp');
+  } catch (error) {
+    ctx.stack.sink.cancel(user.phone);
+    throw error;
+  }
+}
+
+/** The peer's second step, from the state its sign-in leaves after a right password. */
+function peerSecondStep(ctx: Ctx, peer: Peer, users: PeerUser[], cookies: string[][], minted: { inline: number }) {
+  return async (vu: number) => {
+    const user = users[vu]!;
+    let cookie = cookies[vu]!.pop();
+    if (!cookie) {
+      minted.inline++;
+      cookie = await peer.pastPassword(user.id);
+    }
+    await peerOtp(ctx, peer, user, cookie);
+  };
+}
+
+function peerFullLogin(ctx: Ctx, peer: Peer, users: PeerUser[]) {
+  return async (vu: number) => {
+    const user = users[vu]!;
+    const signIn = await request(`${peer.url}/api/auth/sign-in/email`, {
+      headers: peer.origin,
+      body: { email: user.email, password: user.password },
+    });
+    expectStatus(signIn, 200, 'peer sign-in');
+    if (!signIn.body.twoFactorRedirect) throw new Error('peer sign-in asked no second factor');
+    await peerOtp(ctx, peer, user, twoFactorCookie(signIn.cookies));
+  };
+}
+
+/** Ours and the peer's runs alternate, so a noisy neighbour hits both alike. */
+async function alternate(
+  ctx: Ctx,
+  label: string,
+  vus: number,
+  ours: (vu: number) => Promise<void>,
+  peer: (vu: number) => Promise<void>,
+  beforePeerRun: (durationS: number, previous: PairRun | null) => Promise<void> = async () => {},
+): Promise<PairRun[]> {
+  let previous: PairRun | null = null;
+  return repeat(ctx, label, async (durationS): Promise<PairRun> => {
+    const o = await closedLoop(vus, durationS, ours);
+    await beforePeerRun(durationS, previous);
+    const p = await closedLoop(vus, durationS, peer);
+    for (const [who, r] of [['ours', o], ['peer', p]] as const) {
+      if (r.failed) throw new Error(`${label} (${who}): ${r.failed} failed, first: ${r.firstError}`);
+    }
+    previous = { ours: o, peer: p };
+    return previous;
+  });
+}
+
+export async function secondStep(ctx: Ctx, peer: Peer, users: User[], peerUsers: PeerUser[]) {
+  const vus = users.length;
+  const cookies: string[][] = peerUsers.map(() => []);
+  const minted = { inline: 0 };
+  const runs = await alternate(
+    ctx,
+    'second step, ours vs peer',
+    vus,
+    oursSecondStep(ctx, users),
+    peerSecondStep(ctx, peer, peerUsers, cookies, minted),
+    async (durationS, previous) => {
+      // Mint enough two_factor cookies beforehand so the measured loop makes none; the last
+      // run's rate sizes the supply.
+      const expectedPerSec = Math.max(previous?.peer.perSec ?? 0, 200);
+      const perVu = Math.ceil((expectedPerSec * durationS * 1.5) / vus) + 2;
+      await mapLimit(peerUsers, 10, async (user, i) => {
+        const have = cookies[i]!;
+        while (have.length < perVu) have.push(await peer.pastPassword(user.id));
+      });
+    },
+  );
+  return { runs, mintedInline: minted.inline };
+}
+
+export async function fullLogins(ctx: Ctx, peer: Peer, users: User[], peerUsers: PeerUser[]) {
+  return alternate(
+    ctx,
+    'full login, ours vs peer',
+    users.length,
+    oursFullLogin(ctx, users),
+    peerFullLogin(ctx, peer, peerUsers),
+  );
+}
+
+/** One scrypt hash's time on this machine with the given parameters, median of 5. */
+export async function hashMs(params: { N: number; r: number; p: number; keyLen: number }) {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) =>
+      scrypt(
+        'correct horse battery staple',
+        'saltsaltsaltsalt',
+        params.keyLen,
+        { N: params.N, r: params.r, p: params.p, maxmem: 256 * 1024 * 1024 },
+        (err) => (err ? reject(err) : resolve()),
+      ),
+    );
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}

@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { migrateDatabase } from '@twofa/db';
+import { SEND_CODE_QUEUE } from '@twofa/queue';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import postgres from 'postgres';
+import type { BenchConfig } from './config.ts';
+import {
+  ADMIN_API_KEY,
+  APP_SECRET,
+  FAKE_TWILIO_ACCOUNT_SID,
+  FAKE_TWILIO_AUTH_TOKEN,
+  TWILIO_FROM,
+  UNLIMITED,
+} from './constants.ts';
+import {
+  type Child,
+  FatalError,
+  freePort,
+  logTail,
+  nextMessage,
+  startChild,
+  waitForHttp,
+  waitUntil,
+} from './procs.ts';
+import { SinkClient } from './sink-client.ts';
+import type { SinkEvent } from './sink.ts';
+
+export type Sql = postgres.Sql;
+
+export interface BenchDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+export async function createDatabase(pgBase: string, label: string): Promise<BenchDatabase> {
+  const name = `twofa_bench_${label}_${randomBytes(4).toString('hex')}`;
+  const url = `${pgBase}/${name}`;
+  const admin = postgres(`${pgBase}/postgres`, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    name,
+    url,
+    async drop() {
+      const sql = postgres(`${pgBase}/postgres`, { max: 1, onnotice: () => {} });
+      try {
+        await sql.unsafe(`drop database if exists ${name} with (force)`);
+      } finally {
+        await sql.end();
+      }
+    },
+  };
+}
+
+export async function startSink(): Promise<{ child: Child; client: SinkClient }> {
+  const child = startChild('sms-sink', 'bench/lib/sink.ts', [], { ipc: true });
+  const url = await nextMessage(child, (msg) => {
+    const event = msg as SinkEvent;
+    return event.type === 'ready' ? event.url : undefined;
+  });
+  return { child, client: new SinkClient(child, url) };
+}
+
+/** The API, N worker processes, a fake SMS provider, a database and a queue prefix of their own. */
+export class Stack {
+  readonly prefix = `twofa-bench-${randomBytes(4).toString('hex')}`;
+  apiUrl = '';
+  api: Child | null = null;
+  readonly workers: Child[] = [];
+  sql!: Sql;
+  db!: BenchDatabase;
+  sink!: SinkClient;
+  private sinkChild!: Child;
+  private queue!: Queue;
+  private redis!: Redis;
+  private workerSeq = 0;
+
+  constructor(
+    private readonly config: BenchConfig,
+    private readonly profileDir: string | null,
+  ) {}
+
+  env(): Record<string, string> {
+    const config = this.config;
+    return {
+      NODE_ENV: 'production',
+      DATABASE_URL: this.db.url,
+      REDIS_URL: config.redisUrl,
+      QUEUE_PREFIX: this.prefix,
+      HOST: '127.0.0.1',
+      ADMIN_API_KEY,
+      APP_SECRET,
+      SMS_PROVIDER: 'twilio',
+      TWILIO_ACCOUNT_SID: FAKE_TWILIO_ACCOUNT_SID,
+      TWILIO_AUTH_TOKEN: FAKE_TWILIO_AUTH_TOKEN,
+      TWILIO_FROM,
+      TWILIO_API_BASE_URL: this.sink.url,
+      // Puts the send id on each message's status callback, which is how the bench matches
+      // provider receive times to sends.
+      PUBLIC_BASE_URL: this.apiUrl,
+      SMS_CIRCUIT_BREAKER: 'off',
+      RATE_LIMIT_IP_LOGINS_PER_MINUTE: UNLIMITED,
+      RATE_LIMIT_USER_CHALLENGES_PER_HOUR: UNLIMITED,
+      RATE_LIMIT_DESTINATION_SENDS_PER_HOUR: UNLIMITED,
+      RATE_LIMIT_ORG_SENDS_PER_MINUTE: UNLIMITED,
+      RATE_LIMIT_ACCOUNT_FAILURES_PER_15_MIN: UNLIMITED,
+      DB_POOL_SIZE: String(config.apiPoolSize),
+      WORKER_CONCURRENCY: String(config.workerConcurrency),
+      WORKER_METRICS_PORT: '0',
+      LOG_LEVEL: 'warn',
+    };
+  }
+
+  private profileFlags(name: string): string[] {
+    if (!this.profileDir) return [];
+    return ['--cpu-prof', `--cpu-prof-dir=${this.profileDir}`, `--cpu-prof-name=${name}.cpuprofile`];
+  }
+
+  async start(workers: number): Promise<void> {
+    this.db = await createDatabase(this.config.pgBase, 'svc');
+    await migrateDatabase(this.db.url);
+    this.sql = postgres(this.db.url, { max: 2, onnotice: () => {} });
+    this.redis = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null });
+    this.queue = new Queue(SEND_CODE_QUEUE, { connection: this.redis, prefix: this.prefix });
+    const sink = await startSink();
+    this.sink = sink.client;
+    this.sinkChild = sink.child;
+    const port = await freePort();
+    this.apiUrl = `http://127.0.0.1:${port}`;
+    this.api = startChild('api', 'apps/api/src/main.ts', [], {
+      env: { ...this.env(), PORT: String(port) },
+      nodeFlags: this.profileFlags('api'),
+    });
+    await waitForHttp(`${this.apiUrl}/health`, this.api);
+    await this.setWorkers(workers);
+  }
+
+  /** Starts or drains worker processes until `n` run, and waits until BullMQ sees exactly n. */
+  async setWorkers(n: number): Promise<void> {
+    while (this.workers.length > n) await this.workers.pop()?.stop();
+    while (this.workers.length < n) {
+      const name = `worker-${++this.workerSeq}`;
+      this.workers.push(
+        startChild(name, 'apps/worker/src/main.ts', [], {
+          env: this.env(),
+          nodeFlags: this.profileFlags(name),
+        }),
+      );
+    }
+    await waitUntil(
+      `${n} workers to register with BullMQ`,
+      async () => {
+        const dead = this.workers.find((w) => w.exited());
+        if (dead) throw new FatalError(`${dead.name} exited:\n${logTail(dead)}`);
+        return (await this.queue.getWorkersCount()) === n;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+  }
+
+  async queueIdle(): Promise<boolean> {
+    const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    return Object.values(counts).every((n) => n === 0);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.workers.splice(0).map((w) => w.stop()), this.api?.stop()]);
+    await this.sinkChild?.stop();
+    await this.queue?.close().catch(() => {});
+    if (this.redis) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', 1000);
+        if (keys.length) await this.redis.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+      this.redis.disconnect();
+    }
+    await this.sql?.end({ timeout: 2 });
+    await this.db?.drop();
+  }
+}
+
+export const profilePath = (dir: string, name: string) => join(dir, `${name}.cpuprofile`);

@@ -1,0 +1,110 @@
+/**
+ * Scenario 1: a worker process is SIGKILLed while a batch of sends is with the
+ * provider, then a new worker starts. The jobs it held are taken over once
+ * their locks lapse; the sends that were mid-call become `unknown` (charged,
+ * never resent), and no send gets a second SMS.
+ */
+import {
+  type Stack,
+  seedOrganization,
+  startChallenges,
+  startStack,
+  waitUntil,
+} from '@twofa/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditSendPipeline, messagesPerSend, sendIdOf, waitForSettled } from './audit.ts';
+
+const CHALLENGES = 200;
+const CONCURRENCY = 20;
+const SLOW_MS = 3_000;
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({
+    workers: 0,
+    env: {
+      WORKER_CONCURRENCY: String(CONCURRENCY),
+      // A lapsed lock is noticed within seconds, not the production 30 s.
+      WORKER_LOCK_DURATION_MS: '3000',
+      TWILIO_TIMEOUT_MS: '10000',
+    },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('a worker killed mid-batch', { timeout: 180_000 }, () => {
+  it('leaves mid-call sends unknown and charged, resends nothing, loses nothing', async () => {
+    const org = await seedOrganization(stack, { users: CHALLENGES, credits: CHALLENGES + 50 });
+    const started = await startChallenges(stack, org);
+    expect(started.filter((s) => s.status !== 200)).toEqual([]);
+
+    // Every answer takes SLOW_MS, so a batch of CONCURRENCY sends sits with the provider.
+    stack.twilio.setMode({ kind: 'ok', delayMs: SLOW_MS });
+    const first = await stack.startWorker();
+    // Kill while the second batch waits on the provider: every claimed send's request has
+    // reached it, so "unknown" means "the provider has it" and the SMS count must still
+    // match the ledger.
+    await waitUntil(
+      'a second batch of sends in flight',
+      async () => {
+        if (stack.twilio.messages.length < 2 * CONCURRENCY) return false;
+        const sending = await stack.sql<{ id: string }[]>`
+          select id from sms_sends where status = 'sending'`;
+        const atProvider = new Set(stack.twilio.messages.map(sendIdOf));
+        return sending.length > 0 && sending.every((s) => atProvider.has(s.id));
+      },
+      { timeoutMs: 60_000, intervalMs: 10 },
+    );
+    await first.kill();
+    expect(first.exit?.signal).toBe('SIGKILL');
+    const inFlight = (
+      await stack.sql<{ id: string }[]>`select id from sms_sends where status = 'sending'`
+    ).map((s) => s.id);
+    expect(inFlight.length).toBeGreaterThan(0);
+    const atProvider = new Set(stack.twilio.messages.map(sendIdOf));
+    expect(inFlight.filter((id) => !atProvider.has(id))).toEqual([]);
+    const [sentBeforeKill] = await stack.sql<{ n: number }[]>`
+      select count(*)::int as n from sms_sends where status = 'sent'`;
+    expect(sentBeforeKill?.n).toBeGreaterThan(0);
+
+    stack.twilio.setMode({ kind: 'ok', delayMs: 50 });
+    const second = await stack.startWorker();
+    await waitForSettled(stack.sql, { timeoutMs: 90_000 });
+
+    const report = await auditSendPipeline(stack.sql, {
+      messages: stack.twilio.messages,
+      acceptedChallengeIds: started.map((s) => s.challengeId!),
+    });
+    expect(report.sends).toBe(CHALLENGES);
+    // Exactly the sends that were with the provider when the worker died, each still
+    // charged, each with the one SMS the provider took, and none sent again.
+    const unknown = await stack.sql<{ id: string }[]>`
+      select id from sms_sends where status = 'unknown'`;
+    expect(unknown.map((s) => s.id).sort()).toEqual([...inFlight].sort());
+    expect(report.byStatus).toEqual({
+      sent: CHALLENGES - inFlight.length,
+      unknown: inFlight.length,
+    });
+    const perSend = messagesPerSend(stack.twilio.messages);
+    for (const id of inFlight) expect(perSend.get(id)).toBe(1);
+    expect(stack.twilio.messages.length).toBe(CHALLENGES);
+
+    // The new worker took the dead one's jobs over rather than the reconciler's 2-minute net.
+    const takenOver = second
+      .jsonLogs()
+      .filter((l) => l.msg === 'send found mid-call after a restart; marked unknown, not resent');
+    expect(takenOver.length).toBe(inFlight.length);
+
+    // And the challenge says so.
+    const [one] = await stack.sql<{ challengeId: string }[]>`
+      select challenge_id as "challengeId" from sms_sends where id = ${inFlight[0]!}`;
+    const view = await stack.request('GET', `/v1/challenges/${one!.challengeId}`, {
+      key: org.apiKey,
+    });
+    expect(view.body).toMatchObject({ status: 'pending', delivery: { status: 'unknown' } });
+  });
+});

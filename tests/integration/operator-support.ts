@@ -1,0 +1,131 @@
+/** Helpers shared by the operator-*.test.ts files. */
+import { connect, createServer, type Socket } from 'node:net';
+
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?$/;
+const LABEL = /\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?/y;
+
+function unescape(value: string): string {
+  return value.replace(/\\(.)/g, (_, ch: string) => (ch === 'n' ? '\n' : ch));
+}
+
+function parseValue(text: string): number {
+  // Prometheus reads these case-insensitively (Go's ParseFloat); prom-client writes "Nan".
+  const lower = text.toLowerCase();
+  if (lower === '+inf' || lower === 'inf') return Number.POSITIVE_INFINITY;
+  if (lower === '-inf') return Number.NEGATIVE_INFINITY;
+  if (lower === 'nan') return Number.NaN;
+  const value = Number(text);
+  if (Number.isNaN(value)) throw new Error(`Unreadable value: ${text}`);
+  return value;
+}
+
+/**
+ * Parses the Prometheus text exposition format (version 0.0.4) into samples.
+ * Throws on a line it cannot read, so a malformed exposition fails the test.
+ */
+export function parsePrometheus(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim() || line.startsWith('#')) continue;
+    const match = SAMPLE.exec(line);
+    if (!match) throw new Error(`Unreadable metrics line: ${line}`);
+    const [, name, labelText = '', valueText = ''] = match;
+    const labels: Record<string, string> = {};
+    LABEL.lastIndex = 0;
+    while (LABEL.lastIndex < labelText.length) {
+      const start = LABEL.lastIndex;
+      const label = LABEL.exec(labelText);
+      if (!label || LABEL.lastIndex === start) throw new Error(`Unreadable labels: ${line}`);
+      labels[label[1] as string] = unescape(label[2] as string);
+    }
+    samples.push({ name: name as string, labels, value: parseValue(valueText) });
+  }
+  return samples;
+}
+
+/** The samples of one metric whose labels include all of `labels`. */
+export function find(samples: Sample[], name: string, labels: Record<string, string> = {}) {
+  return samples.filter(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );
+}
+
+/** The value of the one sample matching, or 0 when there is none (a counter not yet touched). */
+export function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}) {
+  const found = find(samples, name, labels);
+  if (found.length > 1) {
+    throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(labels)}`);
+  }
+  return found[0]?.value ?? 0;
+}
+
+/** Parsed JSON log lines. */
+export function logRecords(lines: readonly string[]): Record<string, unknown>[] {
+  return lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+export interface TcpProxy {
+  readonly port: number;
+  /** Stops passing bytes both ways; connections stay open, so callers hang. */
+  freeze(): void;
+  thaw(): void;
+  close(): Promise<void>;
+}
+
+type Pair = [Socket, Socket];
+
+function link([client, upstream]: Pair): void {
+  client.pipe(upstream);
+  upstream.pipe(client);
+}
+
+function unlink([client, upstream]: Pair): void {
+  client.unpipe(upstream);
+  upstream.unpipe(client);
+  client.pause();
+  upstream.pause();
+}
+
+/**
+ * A TCP relay to a real server that the test can freeze, to make a dependency
+ * hang (the worst case for a readiness probe) rather than refuse.
+ */
+export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
+  const pairs = new Set<Pair>();
+  let frozen = false;
+  const server = createServer((client) => {
+    const pair: Pair = [client, connect(targetPort, targetHost)];
+    pairs.add(pair);
+    if (frozen) unlink(pair);
+    else link(pair);
+    const end = () => {
+      pairs.delete(pair);
+      for (const socket of pair) socket.destroy();
+    };
+    for (const socket of pair) socket.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    port,
+    freeze() {
+      frozen = true;
+      for (const pair of pairs) unlink(pair);
+    },
+    thaw() {
+      frozen = false;
+      for (const pair of pairs) link(pair);
+    },
+    async close() {
+      for (const pair of pairs) for (const socket of pair) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

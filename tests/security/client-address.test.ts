@@ -1,0 +1,177 @@
+/**
+ * Attack: a spoofed X-Forwarded-For, to forge the address recorded for admin
+ * actions or to land in a skip-2FA network. Control: the service's own records
+ * take the socket peer, and X-Forwarded-For only from proxies in TRUST_PROXY,
+ * walked right to left; the skip decision takes the body's `ip` alone.
+ */
+import { parseTrustProxy, resolveClientAddress } from '@twofa/api';
+import { createHarness, type Harness } from '@twofa/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { anotherInstance, type Instance, type Listening, listen, PASSWORD } from './support.ts';
+
+describe('resolveClientAddress', () => {
+  const trusted = parseTrustProxy('127.0.0.1, 10.0.0.0/8, ::1');
+  const cases: Array<[string, string | null, string | null, string | null]> = [
+    ['an untrusted peer: the header is ignored', '192.0.2.1', '10.9.9.9', '192.0.2.1'],
+    ['a trusted peer: the hop it saw', '127.0.0.1', '198.51.100.7', '198.51.100.7'],
+    [
+      'entries a client prepended are skipped',
+      '127.0.0.1',
+      '10.1.1.1, 6.6.6.6, 198.51.100.7',
+      '198.51.100.7',
+    ],
+    ['a chain of trusted proxies', '127.0.0.1', '198.51.100.7, 10.0.0.2', '198.51.100.7'],
+    ['all trusted: the leftmost', '127.0.0.1', '10.0.0.3, 10.0.0.2', '10.0.0.3'],
+    ['a malformed hop stops at the proxy', '127.0.0.1', 'evil, not-an-ip', '127.0.0.1'],
+    ['no header: the peer', '127.0.0.1', null, '127.0.0.1'],
+    ['an IPv4-mapped peer is its IPv4 address', '::ffff:127.0.0.1', '198.51.100.8', '198.51.100.8'],
+    ['an IPv4-mapped untrusted peer', '::ffff:192.0.2.9', '10.0.0.1', '192.0.2.9'],
+    ['no socket', null, '198.51.100.7', null],
+  ];
+  it.each(cases)('%s', (_name, peer, header, expected) => {
+    expect(resolveClientAddress(peer, header, trusted)).toBe(expected);
+  });
+
+  it('trusts nobody without TRUST_PROXY', () => {
+    expect(resolveClientAddress('127.0.0.1', '198.51.100.7', parseTrustProxy(undefined))).toBe(
+      '127.0.0.1',
+    );
+  });
+
+  it('refuses a TRUST_PROXY entry that is neither an address nor a CIDR block', () => {
+    expect(() => parseTrustProxy('10.0.0.0/8, proxy.internal')).toThrow(/proxy\.internal/);
+    expect(parseTrustProxy(' 10.0.0.7/8 ,::1 ').entries).toEqual(['10.0.0.0/8', '::1/128']);
+  });
+});
+
+describe('addresses over a real socket', () => {
+  let h: Harness;
+  let org: { id: string; apiKey: string };
+  let untrusting: Listening;
+  let behindProxy: Instance;
+  let behindProxyServer: Listening;
+  let otherProxy: Instance;
+  let otherProxyServer: Listening;
+
+  beforeAll(async () => {
+    h = await createHarness({ worker: false });
+    org = await h.createOrganization({ name: 'Proxy Clinic', country: 'FI' });
+    untrusting = await listen(h.app);
+    behindProxy = anotherInstance(h, { TRUST_PROXY: '127.0.0.1' });
+    behindProxyServer = await listen(behindProxy.app);
+    otherProxy = anotherInstance(h, { TRUST_PROXY: '10.0.0.0/8' });
+    otherProxyServer = await listen(otherProxy.app);
+  });
+  afterAll(async () => {
+    await untrusting?.close();
+    await behindProxyServer?.close();
+    await otherProxyServer?.close();
+    await behindProxy?.close();
+    await otherProxy?.close();
+    await h?.close();
+  });
+
+  async function lastAuditIp(): Promise<string | null> {
+    const res = await h.request('GET', '/v1/audit-events?limit=1', { key: org.apiKey });
+    return res.body.events[0].ip;
+  }
+
+  async function changeSettings(server: Listening, forwardedFor: string, countries: string[]) {
+    const res = await server.fetch('PATCH', '/v1/settings/password', {
+      key: org.apiKey,
+      headers: { 'x-forwarded-for': forwardedFor },
+      body: { smsAllowedCountries: countries },
+    });
+    expect(res.status).toBe(200);
+  }
+
+  it('records the socket address of an admin action, whatever X-Forwarded-For says', async () => {
+    await changeSettings(untrusting, '10.1.2.3', ['FI', 'SE']);
+    expect(await lastAuditIp()).toBe('127.0.0.1');
+  });
+
+  it('ignores X-Forwarded-For when the peer is not one of the trusted proxies', async () => {
+    await changeSettings(otherProxyServer, '10.1.2.3', ['FI']);
+    expect(await lastAuditIp()).toBe('127.0.0.1');
+  });
+
+  it('takes the hop a trusted proxy saw, not what the client prepended', async () => {
+    await changeSettings(behindProxyServer, '6.6.6.6, 198.51.100.77', ['FI', 'EE']);
+    expect(await lastAuditIp()).toBe('198.51.100.77');
+  });
+
+  it('records the caller of user, device and platform actions too', async () => {
+    const user = await behindProxyServer.fetch('POST', '/v1/users', {
+      key: org.apiKey,
+      headers: { 'x-forwarded-for': '198.51.100.78' },
+      body: { email: 'staff@example.com', password: PASSWORD },
+    });
+    expect(user.status).toBe(201);
+    expect(await lastAuditIp()).toBe('198.51.100.78');
+    await untrusting.fetch('PATCH', `/v1/users/${user.body.id}`, {
+      key: org.apiKey,
+      headers: { 'x-forwarded-for': '198.51.100.79' },
+      body: { twoFactorDisabled: true },
+    });
+    expect(await lastAuditIp()).toBe('127.0.0.1');
+    await untrusting.fetch('DELETE', `/v1/users/${user.body.id}/trusted-devices`, {
+      key: org.apiKey,
+      headers: { 'x-forwarded-for': '198.51.100.79' },
+    });
+    expect(await lastAuditIp()).toBe('127.0.0.1');
+    await behindProxyServer.fetch('POST', `/v1/organizations/${org.id}/sms-credits`, {
+      key: h.config.adminApiKey,
+      headers: { 'x-forwarded-for': '198.51.100.80' },
+      body: { amount: 5 },
+    });
+    expect(await lastAuditIp()).toBe('198.51.100.80');
+  });
+
+  it('never lets X-Forwarded-For reach a skip CIDR: the decision uses the body ip', async () => {
+    await h.request('PATCH', '/v1/settings/password', {
+      key: org.apiKey,
+      body: { twoFactorEnabled: true, skipTwoFactorCidrs: ['10.0.0.0/8'] },
+    });
+    await h.createUser(org.apiKey, { email: 'remote@example.com', password: PASSWORD });
+    for (const server of [untrusting, behindProxyServer, otherProxyServer]) {
+      const res = await server.fetch('POST', '/v1/logins', {
+        key: org.apiKey,
+        headers: { 'x-forwarded-for': '10.1.2.3' },
+        body: { email: 'remote@example.com', password: PASSWORD, ip: '203.0.113.50' },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.result).toBe('challenge_required');
+    }
+    // The body ip is what counts (and proves the CIDR is live).
+    const inside = await behindProxyServer.fetch('POST', '/v1/logins', {
+      key: org.apiKey,
+      headers: { 'x-forwarded-for': '203.0.113.50' },
+      body: { email: 'remote@example.com', password: PASSWORD, ip: '10.1.2.3' },
+    });
+    expect(inside.body).toMatchObject({ result: 'authenticated', reason: 'trusted_network' });
+  });
+
+  it("logs the socket address for the service's own pages", async () => {
+    const basic = `Basic ${Buffer.from(`admin:${h.config.adminApiKey}`).toString('base64')}`;
+    const pages: Array<[Listening, { lines: string[] }, string]> = [
+      [untrusting, h.logs, '127.0.0.1'],
+      [otherProxyServer, otherProxy.logs, '127.0.0.1'],
+      [behindProxyServer, behindProxy.logs, '198.51.100.90'],
+    ];
+    for (const [server, logs, expected] of pages) {
+      for (const path of ['/admin/queues', '/docs']) {
+        const seen = logs.lines.length;
+        const res = await server.fetch('GET', path, {
+          headers: { authorization: basic, 'x-forwarded-for': '6.6.6.6, 198.51.100.90' },
+        });
+        expect(res.status).toBe(200);
+        const line = logs.lines
+          .slice(seen)
+          .map((l) => JSON.parse(l))
+          .find((entry) => entry.msg === 'request' && entry.status === 200);
+        expect(line, `${path} request log`).toBeDefined();
+        expect(line.remoteAddress).toBe(expected);
+      }
+    }
+  });
+});
