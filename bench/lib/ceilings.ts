@@ -14,7 +14,10 @@ import { Worker } from 'bullmq';
 import { Hono } from 'hono';
 import postgres from 'postgres';
 
-export type CeilingCommand = { cmd: 'run'; durationS: number } | { cmd: 'stats' } | { cmd: 'reset' };
+export type CeilingCommand =
+  | { cmd: 'run'; durationS: number }
+  | { cmd: 'stats' }
+  | { cmd: 'reset' };
 
 export type CeilingEvent =
   | { type: 'ready'; port?: number }
@@ -80,7 +83,10 @@ async function producer() {
   send({ type: 'ready' });
   onCommand(async (cmd) => {
     if (cmd.cmd !== 'run') return;
-    send({ type: 'ran', ...(await closedLoop(cmd.durationS, () => enqueueSendCode(queue, randomUUID()))) });
+    send({
+      type: 'ran',
+      ...(await closedLoop(cmd.durationS, () => enqueueSendCode(queue, randomUUID()))),
+    });
   });
   process.once('SIGTERM', () => void queue.close().finally(() => process.exit(0)));
 }

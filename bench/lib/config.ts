@@ -19,6 +19,8 @@ export interface BenchConfig {
   apiPoolSize: number;
   /** Organizations the load is spread over (one hot organization serializes its debits). */
   organizations: number;
+  /** Pending challenges ready for the verify scenario (pipeline-made first, then seeded). */
+  verifyPool: number;
   scalingWorkers: number[];
   only: Set<string> | null;
   profile: boolean;
@@ -43,6 +45,8 @@ function num(name: string, fallback: number): number {
   return value;
 }
 
+// Read by name: the bench is no turbo task, so its variables are not declared there.
+const str = (name: string): string | undefined => process.env[name];
 const flag = (name: string) => ['1', 'true', 'yes', 'on'].includes(process.env[name] ?? '');
 
 export const SCENARIOS = [
@@ -58,28 +62,33 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 
 export function loadBenchConfig(): BenchConfig {
   const quick = flag('BENCH_QUICK');
-  const onlyRaw = process.env.BENCH_ONLY?.trim();
+  const onlyRaw = str('BENCH_ONLY')?.trim();
   const only = onlyRaw ? new Set(onlyRaw.split(',').map((s) => s.trim())) : null;
   for (const name of only ?? []) {
     if (!(SCENARIOS as readonly string[]).includes(name)) {
       throw new Error(`BENCH_ONLY: unknown scenario ${name} (known: ${SCENARIOS.join(', ')})`);
     }
   }
+  const runs = int('BENCH_RUNS', quick ? 1 : 3);
+  const durationS = num('BENCH_DURATION_S', quick ? 1.5 : 4);
+  const warmupS = num('BENCH_WARMUP_S', quick ? 0.5 : 1);
   return {
     quick,
-    runs: int('BENCH_RUNS', quick ? 1 : 3),
-    durationS: num('BENCH_DURATION_S', quick ? 1.5 : 4),
-    warmupS: num('BENCH_WARMUP_S', quick ? 0.5 : 1),
+    runs,
+    durationS,
+    warmupS,
     connections: int('BENCH_CONNECTIONS', 50),
     workers: int('BENCH_WORKERS', 2),
     workerConcurrency: int('BENCH_WORKER_CONCURRENCY', 10),
     apiPoolSize: int('BENCH_API_POOL', 10),
     organizations: int('BENCH_ORGS', 10),
+    // Two requests per challenge, at up to 3,000 verifies a second, with a fifth to spare.
+    verifyPool: int('BENCH_VERIFY_POOL', Math.ceil((runs * durationS + warmupS) * 1_500 * 1.2)),
     scalingWorkers: [1, 2, 4],
     only,
     profile: flag('BENCH_PROFILE'),
-    pgBase: process.env.BENCH_PG_BASE ?? 'postgres://postgres@127.0.0.1:5432',
-    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    pgBase: str('BENCH_PG_BASE') ?? 'postgres://postgres@127.0.0.1:5432',
+    redisUrl: str('REDIS_URL') ?? 'redis://127.0.0.1:6379',
     machine: {
       cores: availableParallelism(),
       memoryGiB: Math.round(totalmem() / 2 ** 30),

@@ -28,7 +28,12 @@ export async function request<T = any>(
   } catch {
     // Not JSON: keep the text for the error message.
   }
-  return { status: res.status, body: body as T, cookies: res.headers.getSetCookie(), at: Date.now() };
+  return {
+    status: res.status,
+    body: body as T,
+    cookies: res.headers.getSetCookie(),
+    at: Date.now(),
+  };
 }
 
 export function expectStatus(answer: JsonAnswer, status: number, what: string): void {

@@ -3,11 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import type { BenchConfig } from './config.ts';
-import {
-  FAKE_TWILIO_ACCOUNT_SID,
-  FAKE_TWILIO_AUTH_TOKEN,
-  TWILIO_FROM,
-} from './constants.ts';
+import { FAKE_TWILIO_ACCOUNT_SID, FAKE_TWILIO_AUTH_TOKEN, TWILIO_FROM } from './constants.ts';
 import { expectStatus, request } from './flows.ts';
 import { type Child, freePort, nextMessage, REPO_ROOT, startChild } from './procs.ts';
 import { mapLimit, nextPhone } from './seed.ts';
@@ -104,7 +100,9 @@ export class Peer {
 export function twoFactorCookie(setCookies: string[]): string {
   const cookie = setCookies
     .map((c) => c.split(';', 1)[0]!)
-    .find((c) => c.startsWith('better-auth.two_factor=') && c.length > 'better-auth.two_factor='.length);
+    .find(
+      (c) => c.startsWith('better-auth.two_factor=') && c.length > 'better-auth.two_factor='.length,
+    );
   if (!cookie) throw new Error('no two_factor cookie in the answer');
   return cookie;
 }

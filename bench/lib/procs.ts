@@ -118,7 +118,9 @@ export async function waitUntil<T>(
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (opts.child?.exited()) {
-      throw new Error(`${opts.child.name} exited while waiting for ${what}:\n${logTail(opts.child)}`);
+      throw new Error(
+        `${opts.child.name} exited while waiting for ${what}:\n${logTail(opts.child)}`,
+      );
     }
     try {
       const value = await check();

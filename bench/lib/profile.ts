@@ -54,7 +54,8 @@ function packageOf(url: string): string {
   return m ? `ours:${m[1]}/${m[2]}` : path;
 }
 
-const isOurs = (url: string) => /\/(apps|packages)\/[^/]+\/src\//.test(url) && !url.includes('node_modules');
+const isOurs = (url: string) =>
+  /\/(apps|packages)\/[^/]+\/src\//.test(url) && !url.includes('node_modules');
 
 export function summarizeProfile(file: string, top = 15): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;

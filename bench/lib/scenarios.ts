@@ -1,7 +1,9 @@
-import { scrypt } from 'node:crypto';
+import { randomUUID, scrypt } from 'node:crypto';
+import { generateCode, hashSecret } from '@twofa/core';
 import type { RequestSpec } from 'autocannon';
 import type { CeilingCommand, CeilingEvent } from './ceilings.ts';
 import type { BenchConfig } from './config.ts';
+import { APP_SECRET } from './constants.ts';
 import { closedLoop, expectStatus, type FlowResult, paced, request } from './flows.ts';
 import { httpLoad, jsonPost } from './load.ts';
 import type { Peer, PeerUser } from './peer.ts';
@@ -42,7 +44,9 @@ function ceilingChild(name: string, args: string[]): Child {
 }
 
 const ready = (child: Child) =>
-  nextMessage(child, (m) => ((m as CeilingEvent).type === 'ready' ? (m as CeilingEvent) : undefined));
+  nextMessage(child, (m) =>
+    (m as CeilingEvent).type === 'ready' ? (m as CeilingEvent) : undefined,
+  );
 
 function command<T extends CeilingEvent['type']>(
   child: Child,
@@ -52,7 +56,8 @@ function command<T extends CeilingEvent['type']>(
 ): Promise<Extract<CeilingEvent, { type: T }>> {
   const reply = nextMessage(
     child,
-    (m) => ((m as CeilingEvent).type === type ? (m as Extract<CeilingEvent, { type: T }>) : undefined),
+    (m) =>
+      (m as CeilingEvent).type === type ? (m as Extract<CeilingEvent, { type: T }>) : undefined,
     timeoutMs,
   );
   child.proc.send(cmd);
@@ -78,7 +83,9 @@ export async function ceilings(ctx: Ctx): Promise<Ceilings> {
       url: `http://127.0.0.1:${port}`,
       durationS,
       connections: config.connections,
-      requests: [jsonPost('/accept', {}, { userId: '00000000-0000-4000-8000-000000000000', ip: OUTSIDE_IP })],
+      requests: [
+        jsonPost('/accept', {}, { userId: '00000000-0000-4000-8000-000000000000', ip: OUTSIDE_IP }),
+      ],
     });
     if (r.non2xx || r.errors) throw new Error(`raw hono: ${JSON.stringify(r.statusCodes)}`);
     return r.perSec;
@@ -302,10 +309,66 @@ export interface VerifyRun {
 const wrongCode = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 
 /**
- * Pending challenges whose code the fake provider took (the database holds only HMACs), each
- * verified once with a wrong code and then with the right one: half and half.
+ * Pending challenges as the worker leaves them once the provider took the SMS (status sent, the
+ * code's HMAC stored), written in bulk: the pipeline alone cannot make enough of them within
+ * the time budget. The right codes are known because the bench makes them.
  */
-export async function verify(ctx: Ctx, orgs: Org[], codes: Map<string, string>) {
+async function seedPendingChallenges(
+  stack: Stack,
+  users: User[],
+  n: number,
+): Promise<VerifyItem[]> {
+  const items: VerifyItem[] = [];
+  const rows = {
+    id: [] as string[],
+    send: [] as string[],
+    org: [] as string[],
+    user: [] as string[],
+    phone: [] as string[],
+    hash: [] as string[],
+  };
+  for (let i = 0; i < n; i++) {
+    const user = users[i % users.length]!;
+    const id = randomUUID();
+    const sendId = randomUUID();
+    const code = generateCode();
+    rows.id.push(id);
+    rows.send.push(sendId);
+    rows.org.push(user.org.id);
+    rows.user.push(user.id);
+    rows.phone.push(user.phone);
+    rows.hash.push(hashSecret(APP_SECRET, 'code', code, sendId));
+    items.push({ id, auth: user.org.auth, code });
+  }
+  await stack.sql`
+    with input as (
+      select * from unnest(${rows.id}::uuid[], ${rows.send}::uuid[], ${rows.org}::uuid[],
+        ${rows.user}::uuid[], ${rows.phone}::text[], ${rows.hash}::text[])
+        as t(id, send_id, org_id, user_id, phone, code_hash)
+    ), c as (
+      insert into challenges (id, organization_id, user_id, status, phone, ip, expires_at,
+        send_count, last_send_at, current_send_id, created_at, updated_at)
+      select id, org_id, user_id, 'pending', phone, ${OUTSIDE_IP}, now() + interval '10 minutes',
+        1, now(), send_id, now(), now() from input
+    )
+    insert into sms_sends (id, organization_id, challenge_id, seq, phone, status, code_hash,
+      provider_attempts, sending_at, created_at, updated_at)
+    select send_id, org_id, id, 1, phone, 'sent', code_hash, 1, now(), now(), now() from input`;
+  return items;
+}
+
+/**
+ * Pending challenges, each verified once with a wrong code and then with the right one: half
+ * and half. First those the pipeline scenarios left, whose codes came from the fake provider
+ * (the database holds only HMACs); then, if more are needed, seeded ones.
+ */
+export async function verify(
+  ctx: Ctx,
+  orgs: Org[],
+  users: User[],
+  codes: Map<string, string>,
+  poolSize: number,
+) {
   const { stack, config } = ctx;
   const auth = new Map(orgs.map((o) => [o.id, o.auth]));
   const rows = await stack.sql<{ id: string; orgId: string; sendId: string }[]>`
@@ -319,10 +382,17 @@ export async function verify(ctx: Ctx, orgs: Org[], codes: Map<string, string>) 
     const key = auth.get(row.orgId);
     if (code && key) pool.push({ id: row.id, auth: key, code });
   }
-  ctx.log(`verify: ${pool.length} pending challenges with known codes`);
-  // The warmup takes a smaller share; every measured run gets the same number.
+  const fromPipeline = pool.length;
+  if (pool.length < poolSize) {
+    pool.push(...(await seedPendingChallenges(stack, users, poolSize - pool.length)));
+  }
+  // Spread the pipeline's challenges over all runs.
+  pool.sort(() => Math.random() - 0.5);
+  ctx.log(
+    `verify: ${fromPipeline} pending challenges from the pipeline, ${pool.length - fromPipeline} seeded`,
+  );
+  // The warmup takes half a share; every measured run gets the same number.
   const share = Math.floor(pool.length / (config.runs + 0.5));
-  if (share < 100) throw new Error(`verify: only ${pool.length} challenges to verify`);
   return repeat(ctx, 'verify', async (durationS, run): Promise<VerifyRun> => {
     const items = pool.splice(0, run < 0 ? Math.floor(share / 2) : share);
     let last = items[0]!;
@@ -340,7 +410,9 @@ export async function verify(ctx: Ctx, orgs: Org[], codes: Map<string, string>) 
       }
       return last;
     };
-    const spec = (item: VerifyItem, code: string): RequestSpec => ({
+    // Spread the builder's request: it carries the host and port the Host header is made of.
+    const spec = (req: RequestSpec, item: VerifyItem, code: string): RequestSpec => ({
+      ...req,
       method: 'POST',
       path: `/v1/challenges/${item.id}/verify`,
       headers: { 'content-type': 'application/json', authorization: item.auth },
@@ -353,13 +425,16 @@ export async function verify(ctx: Ctx, orgs: Org[], codes: Map<string, string>) 
       control,
       requests: [
         {
-          setupRequest: (_req, context) => {
+          setupRequest: (req, context) => {
             const item = take();
             context.item = item;
-            return spec(item, wrongCode(item.code));
+            return spec(req, item, wrongCode(item.code));
           },
         },
-        { setupRequest: (_req, context) => spec(context.item as VerifyItem, (context.item as VerifyItem).code) },
+        {
+          setupRequest: (req, context) =>
+            spec(req, context.item as VerifyItem, (context.item as VerifyItem).code),
+        },
       ],
     });
     const right = r.statusCodes['200'] ?? 0;
@@ -428,7 +503,9 @@ export async function commonLogin(ctx: Ctx, target: CommonOrg, cidrs: number) {
         const i = next++;
         const { user, deviceToken } = target.users[(i >> 1) % target.users.length]!;
         const body =
-          i % 2 === 0 ? { userId: user.id, ip: insideIp } : { userId: user.id, ip: OUTSIDE_IP, deviceToken };
+          i % 2 === 0
+            ? { userId: user.id, ip: insideIp }
+            : { userId: user.id, ip: OUTSIDE_IP, deviceToken };
         return {
           ...req,
           headers: { 'content-type': 'application/json', authorization: target.org.auth },
@@ -438,7 +515,12 @@ export async function commonLogin(ctx: Ctx, target: CommonOrg, cidrs: number) {
     },
   ];
   return repeat(ctx, `common login, ${cidrs} CIDRs`, async (durationS): Promise<CommonRun> => {
-    const r = await httpLoad({ url: stack.apiUrl, durationS, connections: config.connections, requests });
+    const r = await httpLoad({
+      url: stack.apiUrl,
+      durationS,
+      connections: config.connections,
+      requests,
+    });
     if (r.non2xx || r.errors) throw new Error(`common login: ${JSON.stringify(r.statusCodes)}`);
     return { perSec: r.perSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms };
   });
@@ -472,7 +554,12 @@ function oursSecondStep(ctx: Ctx, users: User[]) {
   };
 }
 
-async function ourVerify(ctx: Ctx, user: User, challengeId: string, sms: Promise<{ body: string }>) {
+async function ourVerify(
+  ctx: Ctx,
+  user: User,
+  challengeId: string,
+  sms: Promise<{ body: string }>,
+) {
   const code = codeOf((await sms).body);
   const answer = await request(`${ctx.stack.apiUrl}/v1/challenges/${challengeId}/verify`, {
     headers: { authorization: user.org.auth },
@@ -521,7 +608,13 @@ async function peerOtp(ctx: Ctx, peer: Peer, user: PeerUser, cookie: string) {
 }
 
 /** The peer's second step, from the state its sign-in leaves after a right password. */
-function peerSecondStep(ctx: Ctx, peer: Peer, users: PeerUser[], cookies: string[][], minted: { inline: number }) {
+function peerSecondStep(
+  ctx: Ctx,
+  peer: Peer,
+  users: PeerUser[],
+  cookies: string[][],
+  minted: { inline: number },
+) {
   return async (vu: number) => {
     const user = users[vu]!;
     let cookie = cookies[vu]!.pop();
@@ -560,8 +653,12 @@ async function alternate(
     const o = await closedLoop(vus, durationS, ours);
     await beforePeerRun(durationS, previous);
     const p = await closedLoop(vus, durationS, peer);
-    for (const [who, r] of [['ours', o], ['peer', p]] as const) {
-      if (r.failed) throw new Error(`${label} (${who}): ${r.failed} failed, first: ${r.firstError}`);
+    for (const [who, r] of [
+      ['ours', o],
+      ['peer', p],
+    ] as const) {
+      if (r.failed)
+        throw new Error(`${label} (${who}): ${r.failed} failed, first: ${r.firstError}`);
     }
     previous = { ours: o, peer: p };
     return previous;

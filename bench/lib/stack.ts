@@ -24,8 +24,8 @@ import {
   waitForHttp,
   waitUntil,
 } from './procs.ts';
-import { SinkClient } from './sink-client.ts';
 import type { SinkEvent } from './sink.ts';
+import { SinkClient } from './sink-client.ts';
 
 export type Sql = postgres.Sql;
 
@@ -119,7 +119,11 @@ export class Stack {
 
   private profileFlags(name: string): string[] {
     if (!this.profileDir) return [];
-    return ['--cpu-prof', `--cpu-prof-dir=${this.profileDir}`, `--cpu-prof-name=${name}.cpuprofile`];
+    return [
+      '--cpu-prof',
+      `--cpu-prof-dir=${this.profileDir}`,
+      `--cpu-prof-name=${name}.cpuprofile`,
+    ];
   }
 
   async start(workers: number): Promise<void> {
@@ -176,7 +180,13 @@ export class Stack {
     if (this.redis) {
       let cursor = '0';
       do {
-        const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', 1000);
+        const [next, keys] = await this.redis.scan(
+          cursor,
+          'MATCH',
+          `${this.prefix}:*`,
+          'COUNT',
+          1000,
+        );
         if (keys.length) await this.redis.del(...keys);
         cursor = next;
       } while (cursor !== '0');

@@ -52,5 +52,5 @@ export function latencySummary(samples: readonly number[]): LatencySummary {
 }
 
 // Spreading a large sample into Math.max overflows the stack.
-const min = (a: number, b: number) => (b < a ? b : a);
-const max = (a: number, b: number) => (b > a ? b : a);
+const min = (a: number, b: number) => Math.min(a, b);
+const max = (a: number, b: number) => Math.max(a, b);

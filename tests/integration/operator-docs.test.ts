@@ -23,7 +23,9 @@ function contractRoutes(markdown: string): { method: string; path: string }[] {
   for (const line of markdown.split('\n')) {
     if (!line.startsWith('|')) continue;
     const firstCell = line.split('|')[1] ?? '';
-    for (const match of firstCell.matchAll(/`(?:(GET|POST|PUT|PATCH|DELETE) )?(\/[^`\s?]*)[^`]*`/g)) {
+    for (const match of firstCell.matchAll(
+      /`(?:(GET|POST|PUT|PATCH|DELETE) )?(\/[^`\s?]*)[^`]*`/g,
+    )) {
       routes.push({ method: (match[1] ?? 'GET').toLowerCase(), path: match[2] as string });
     }
   }

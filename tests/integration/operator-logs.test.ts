@@ -83,9 +83,8 @@ describe('request and job logs', () => {
   });
 
   it('logs each job with its job id and challenge id', async () => {
-    const sendId = (
-      await h.sql`select id from sms_sends where challenge_id = ${challengeId}`
-    )[0]?.id as string;
+    const sendId = (await h.sql`select id from sms_sends where challenge_id = ${challengeId}`)[0]
+      ?.id as string;
     const jobLines = logRecords(h.workerLogs.lines).filter((l) => l.jobId === sendId);
     expect(jobLines.length).toBeGreaterThan(0);
     const handed = jobLines.find((l) => l.msg === 'code handed to provider');

@@ -1,6 +1,6 @@
 import { createHarness, type Harness } from '@twofa/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePrometheus, type Sample, valueOf } from './operator-support.ts';
+import { parsePrometheus, type Sample, sampleValue } from './operator-support.ts';
 
 let h: Harness;
 let org: { id: string; apiKey: string };
@@ -53,7 +53,7 @@ async function workerMetrics(): Promise<Sample[]> {
   return parsePrometheus(await res.text());
 }
 
-const crossings = async () => valueOf(await workerMetrics(), 'twofa_sms_balance_low_total');
+const crossings = async () => sampleValue(await workerMetrics(), 'twofa_sms_balance_low_total');
 
 describe('low SMS balance', () => {
   it('marks the crossing below the threshold once, with an audit event and a metric', async () => {
@@ -83,7 +83,7 @@ describe('low SMS balance', () => {
 
     // The API's scrape lists the organization with its credits.
     const api = parsePrometheus(await (await h.app.request('/metrics')).text());
-    expect(valueOf(api, 'twofa_sms_balance_low_credits', { organization_id: org.id })).toBe(18);
+    expect(sampleValue(api, 'twofa_sms_balance_low_credits', { organization_id: org.id })).toBe(18);
   });
 
   it('marks a new crossing after a top-up lifts the balance back to the threshold', async () => {
@@ -91,7 +91,7 @@ describe('low SMS balance', () => {
     await h.topUp(org.id, 2); // 18 -> 20
     expect(await balance()).toMatchObject({ balance: 20, lowBalance: false });
     const api = parsePrometheus(await (await h.app.request('/metrics')).text());
-    expect(valueOf(api, 'twofa_sms_balance_low_credits', { organization_id: org.id })).toBe(0);
+    expect(sampleValue(api, 'twofa_sms_balance_low_credits', { organization_id: org.id })).toBe(0);
 
     await spendOne(); // 20 -> 19: crossed again
     expect(await balance()).toMatchObject({ balance: 19, lowBalance: true });

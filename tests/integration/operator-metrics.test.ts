@@ -11,7 +11,7 @@ import {
 } from '@twofa/testing';
 import { startWorker, type WorkerRuntime } from '@twofa/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { find, parsePrometheus, type Sample, valueOf } from './operator-support.ts';
+import { find, parsePrometheus, type Sample, sampleValue } from './operator-support.ts';
 
 let h: Harness;
 let org: { id: string; apiKey: string };
@@ -81,16 +81,18 @@ describe('API /metrics', () => {
 
     const after = await scrapeApi();
     const delta = (name: string, l: Record<string, string>) =>
-      valueOf(after, name, l) - valueOf(before, name, l);
+      sampleValue(after, name, l) - sampleValue(before, name, l);
     expect(delta('twofa_http_requests_total', labels)).toBe(2);
     expect(delta('twofa_http_requests_total', notFound)).toBe(1);
     expect(delta('twofa_http_request_duration_seconds_count', labels)).toBe(2);
-    expect(valueOf(after, 'twofa_http_request_duration_seconds_sum', labels)).toBeGreaterThan(0);
+    expect(sampleValue(after, 'twofa_http_request_duration_seconds_sum', labels)).toBeGreaterThan(
+      0,
+    );
     // Buckets are cumulative and end at +Inf, equal to the count.
     const buckets = find(after, 'twofa_http_request_duration_seconds_bucket', labels);
     expect(buckets.length).toBeGreaterThan(3);
     expect(buckets.find((b) => b.labels.le === '+Inf')?.value).toBe(
-      valueOf(after, 'twofa_http_request_duration_seconds_count', labels),
+      sampleValue(after, 'twofa_http_request_duration_seconds_count', labels),
     );
     // Route labels are templates: no raw ids or stray paths become series.
     const routes = new Set(find(after, 'twofa_http_requests_total').map((s) => s.labels.route));
@@ -134,7 +136,7 @@ describe('API /metrics', () => {
 
     const after = await scrapeApi();
     const delta = (name: string, l: Record<string, string>) =>
-      valueOf(after, name, l) - valueOf(before, name, l);
+      sampleValue(after, name, l) - sampleValue(before, name, l);
     expect(delta('twofa_challenges_started_total', { outcome: 'pending' })).toBe(1);
     expect(delta('twofa_challenges_started_total', { outcome: 'user_exempt' })).toBe(1);
     expect(delta('twofa_challenges_started_total', { outcome: 'phone_required' })).toBe(1);
@@ -154,12 +156,12 @@ describe('API /metrics', () => {
     await h.services.sendQueue.add('send-code', { sendId: jobId }, { jobId, delay: 3_600_000 });
     try {
       const after = await scrapeApi();
-      expect(valueOf(after, 'twofa_queue_jobs', { queue, state: 'delayed' })).toBe(
-        valueOf(before, 'twofa_queue_jobs', { queue, state: 'delayed' }) + 1,
+      expect(sampleValue(after, 'twofa_queue_jobs', { queue, state: 'delayed' })).toBe(
+        sampleValue(before, 'twofa_queue_jobs', { queue, state: 'delayed' }) + 1,
       );
       const workerSamples = await scrapeWorker();
-      expect(valueOf(workerSamples, 'twofa_queue_jobs', { queue, state: 'delayed' })).toBe(
-        valueOf(after, 'twofa_queue_jobs', { queue, state: 'delayed' }),
+      expect(sampleValue(workerSamples, 'twofa_queue_jobs', { queue, state: 'delayed' })).toBe(
+        sampleValue(after, 'twofa_queue_jobs', { queue, state: 'delayed' }),
       );
     } finally {
       await h.services.sendQueue.remove(jobId);
@@ -174,17 +176,19 @@ describe('API /metrics', () => {
       find(samples, 'twofa_sms_balance_low_credits').map((s) => s.labels.organization_id);
 
     const first = await scrapeApi();
-    expect(valueOf(first, 'twofa_sms_balance_low_credits', { organization_id: low.id })).toBe(5);
+    expect(sampleValue(first, 'twofa_sms_balance_low_credits', { organization_id: low.id })).toBe(
+      5,
+    );
     expect(series(first)).not.toContain(unused.id);
     // Org with 100 credits: not low.
     expect(series(first)).not.toContain(org.id);
-    expect(valueOf(first, 'twofa_sms_balance_low_organizations')).toBe(series(first).length);
+    expect(sampleValue(first, 'twofa_sms_balance_low_organizations')).toBe(series(first).length);
 
     await h.topUp(low.id, 50);
     const second = await scrapeApi();
     expect(series(second)).not.toContain(low.id);
-    expect(valueOf(second, 'twofa_sms_balance_low_organizations')).toBe(
-      valueOf(first, 'twofa_sms_balance_low_organizations') - 1,
+    expect(sampleValue(second, 'twofa_sms_balance_low_organizations')).toBe(
+      sampleValue(first, 'twofa_sms_balance_low_organizations') - 1,
     );
   });
 });
@@ -210,13 +214,13 @@ describe('worker /metrics', () => {
     const after = await h.waitFor(async () => {
       // The counter moves in the job's finally, just after the database write.
       const samples = await scrapeWorker();
-      const rejected = valueOf(samples, 'twofa_codes_sent_total', { outcome: 'rejected' });
-      return rejected > valueOf(before, 'twofa_codes_sent_total', { outcome: 'rejected' })
+      const rejected = sampleValue(samples, 'twofa_codes_sent_total', { outcome: 'rejected' });
+      return rejected > sampleValue(before, 'twofa_codes_sent_total', { outcome: 'rejected' })
         ? samples
         : null;
     });
     const delta = (name: string, l: Record<string, string>) =>
-      valueOf(after, name, l) - valueOf(before, name, l);
+      sampleValue(after, name, l) - sampleValue(before, name, l);
     expect(delta('twofa_codes_sent_total', { outcome: 'sent' })).toBeGreaterThanOrEqual(1);
     expect(delta('twofa_codes_sent_total', { outcome: 'rejected' })).toBe(1);
     expect(
@@ -225,7 +229,7 @@ describe('worker /metrics', () => {
     expect(
       delta('twofa_job_duration_seconds_count', { queue: 'send-code', outcome: 'rejected' }),
     ).toBe(1);
-    expect(valueOf(after, 'twofa_worker_concurrency')).toBe(3);
+    expect(sampleValue(after, 'twofa_worker_concurrency')).toBe(3);
     expect(find(after, 'twofa_worker_concurrency')[0]?.labels.service).toBe('worker');
   });
 
@@ -236,13 +240,13 @@ describe('worker /metrics', () => {
       return find(s, 'twofa_sms_provider_account_balance').length ? s : null;
     });
     expect(
-      valueOf(samples, 'twofa_sms_provider_account_balance', {
+      sampleValue(samples, 'twofa_sms_provider_account_balance', {
         provider: 'twilio',
         currency: 'USD',
       }),
     ).toBe(20);
     expect(
-      valueOf(samples, 'twofa_sms_provider_account_balance_updated_seconds', {
+      sampleValue(samples, 'twofa_sms_provider_account_balance_updated_seconds', {
         provider: 'twilio',
       }),
     ).toBeGreaterThan(Date.now() / 1000 - 3600);
@@ -278,7 +282,7 @@ describe('worker /metrics', () => {
     await h.waitFor(async () => calls === 1);
     for (let i = 0; i < 3; i++) {
       const s = await scrapeWorker(slow.port ?? 0);
-      expect(valueOf(s, 'twofa_sms_provider_account_balance', { provider: 'stub' })).toBe(99);
+      expect(sampleValue(s, 'twofa_sms_provider_account_balance', { provider: 'stub' })).toBe(99);
     }
     expect(calls).toBe(1);
     await slow.close();
@@ -288,7 +292,7 @@ describe('worker /metrics', () => {
     extraWorkers.push(fast);
     const moved = await h.waitFor(async () => {
       const s = await scrapeWorker(fast.port ?? 0);
-      const value = valueOf(s, 'twofa_sms_provider_account_balance', {
+      const value = sampleValue(s, 'twofa_sms_provider_account_balance', {
         provider: 'stub',
         currency: 'EUR',
       });

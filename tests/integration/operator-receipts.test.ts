@@ -3,7 +3,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import { createHarness, type Harness } from '@twofa/testing';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePrometheus, valueOf } from './operator-support.ts';
+import { parsePrometheus, sampleValue } from './operator-support.ts';
 
 // The API listens on a real port that PUBLIC_BASE_URL names, so the fake Twilio
 // delivers its signed callbacks over HTTP exactly as Twilio would.
@@ -56,7 +56,9 @@ async function sendOne(settled: (status: string) => boolean = (s) => s === 'sent
   return { challengeId, message, sendId: send?.id as string };
 }
 
-async function delivery(challengeId: string): Promise<{ status: string; errorCode: string | null }> {
+async function delivery(
+  challengeId: string,
+): Promise<{ status: string; errorCode: string | null }> {
   const res = await h.request('GET', `/v1/challenges/${challengeId}`, { key: org.apiKey });
   return res.body.delivery;
 }
@@ -129,7 +131,7 @@ describe('Twilio delivery receipts', () => {
   it('moves the send forward to delivered, and never backwards', async () => {
     const metrics = async () => parsePrometheus(await (await h.app.request('/metrics')).text());
     const applied = { status: 'delivered', applied: 'true' };
-    const before = valueOf(await metrics(), 'twofa_delivery_receipts_total', applied);
+    const before = sampleValue(await metrics(), 'twofa_delivery_receipts_total', applied);
     const { challengeId, message } = await sendOne();
 
     expect((await h.twilio.sendStatusCallback(message.sid, 'sent')).status).toBe(204);
@@ -143,9 +145,9 @@ describe('Twilio delivery receipts', () => {
       expect((await delivery(challengeId)).status, late).toBe('delivered');
     }
     const after = await metrics();
-    expect(valueOf(after, 'twofa_delivery_receipts_total', applied)).toBe(before + 1);
+    expect(sampleValue(after, 'twofa_delivery_receipts_total', applied)).toBe(before + 1);
     expect(
-      valueOf(after, 'twofa_delivery_receipts_total', { status: 'failed', applied: 'false' }),
+      sampleValue(after, 'twofa_delivery_receipts_total', { status: 'failed', applied: 'false' }),
     ).toBeGreaterThanOrEqual(1);
   });
 

@@ -10,7 +10,7 @@ export interface Sample {
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?$/;
 const LABEL = /\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?/y;
 
-function unescape(value: string): string {
+function unescapeLabel(value: string): string {
   return value.replace(/\\(.)/g, (_, ch: string) => (ch === 'n' ? '\n' : ch));
 }
 
@@ -42,7 +42,7 @@ export function parsePrometheus(text: string): Sample[] {
       const start = LABEL.lastIndex;
       const label = LABEL.exec(labelText);
       if (!label || LABEL.lastIndex === start) throw new Error(`Unreadable labels: ${line}`);
-      labels[label[1] as string] = unescape(label[2] as string);
+      labels[label[1] as string] = unescapeLabel(label[2] as string);
     }
     samples.push({ name: name as string, labels, value: parseValue(valueText) });
   }
@@ -57,7 +57,7 @@ export function find(samples: Sample[], name: string, labels: Record<string, str
 }
 
 /** The value of the one sample matching, or 0 when there is none (a counter not yet touched). */
-export function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}) {
+export function sampleValue(samples: Sample[], name: string, labels: Record<string, string> = {}) {
   const found = find(samples, name, labels);
   if (found.length > 1) {
     throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(labels)}`);

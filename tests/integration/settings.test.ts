@@ -37,6 +37,7 @@ function login(key: string, email: string, ip: string, extra: Record<string, unk
 
 async function orgRow(id: string) {
   const [row] = await h.sql`select * from organizations where id = ${id}`;
+  if (!row) throw new Error(`organization ${id} not found`);
   return row;
 }
 

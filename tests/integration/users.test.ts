@@ -118,7 +118,7 @@ describe('creating users', () => {
       expect(res.headers.get('content-type')).toContain('application/problem+json');
       expect(res.body.code).toBe('email_taken');
     }
-    const [{ count }] = await h.sql`
+    const [{ count } = { count: -1 }] = await h.sql<{ count: number }[]>`
       select count(*)::int as count from users
       where organization_id = ${org.id} and lower(email) = 'dup@example.com'`;
     expect(count).toBe(1);
@@ -235,7 +235,7 @@ describe('trusted devices', () => {
     expect(res.status).toBe(200);
     const after = await login('phonechange@example.com', { deviceToken: token });
     expect(after.body.result).toBe('challenge_required');
-    const [{ revoked }] = await h.sql`
+    const [{ revoked } = { revoked: -1 }] = await h.sql<{ revoked: number }[]>`
       select count(*)::int as revoked from trusted_devices where user_id = ${id} and revoked_at is not null`;
     expect(revoked).toBe(1);
   });

@@ -227,7 +227,9 @@ export async function startWorker(
         ({ status, type, body }) => res.writeHead(status, { 'content-type': type }).end(body),
         (error: unknown) => {
           logger.warn({ err: (error as Error).message }, 'ops request failed');
-          res.writeHead(500, { 'content-type': 'application/json' }).end('{"code":"internal_error"}');
+          res
+            .writeHead(500, { 'content-type': 'application/json' })
+            .end('{"code":"internal_error"}');
         },
       );
     });

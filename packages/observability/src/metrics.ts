@@ -1,5 +1,5 @@
-import { withTimeout } from './health.ts';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { withTimeout } from './health.ts';
 
 /** Most organizations given a series of their own in the low-balance gauge. */
 export const LOW_BALANCE_SERIES_LIMIT = 100;

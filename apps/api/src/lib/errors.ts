@@ -79,7 +79,9 @@ export function problem(
   headers: Record<string, string> = {},
 ): Response {
   const status = ERROR_STATUS[code];
+  // Extra members first: they may add to the RFC 9457 members, never replace them.
   const body = {
+    ...extra,
     type: 'about:blank',
     title: TITLES[code],
     status,
@@ -87,7 +89,6 @@ export function problem(
     detail,
     instance: c.req.path,
     requestId: c.get('requestId' as never) as string | undefined,
-    ...extra,
   };
   return new Response(JSON.stringify(body), {
     status,

@@ -121,7 +121,9 @@ function notOpen(row: Pick<ChallengeRow, 'status' | 'expiresAt'>, now: Date): Ap
     case 'locked':
       return new ApiError('challenge_locked', 'Too many wrong codes; start a new challenge.');
     default:
-      return new ApiError('challenge_not_pending', `The challenge is ${status}.`, { status });
+      return new ApiError('challenge_not_pending', `The challenge is ${status}.`, {
+        challengeStatus: status,
+      });
   }
 }
 
@@ -141,7 +143,7 @@ challengesRouter.openapi(phoneRoute, async (c) => {
   if (status === 'expired') throw new ApiError('challenge_expired', 'The challenge has expired.');
   if (status !== 'phone_required') {
     throw new ApiError('phone_already_set', `The challenge is ${status}; it takes no phone.`, {
-      status,
+      challengeStatus: status,
     });
   }
   await admitSend(c, phone, row.ip);
@@ -164,7 +166,9 @@ challengesRouter.openapi(resendRoute, async (c) => {
   const now = services.clock.now();
   const status = effectiveStatus(row, now);
   if (status !== 'pending') {
-    throw new ApiError('challenge_not_pending', `The challenge is ${status}.`, { status });
+    throw new ApiError('challenge_not_pending', `The challenge is ${status}.`, {
+      challengeStatus: status,
+    });
   }
   if (row.sendCount >= MAX_SENDS_PER_CHALLENGE) {
     throw new ApiError(

@@ -2,12 +2,14 @@ import { codeMessage, generateCode, hashSecret } from '@twofa/core';
 import {
   claimSend,
   failSendWithRefund,
+  findOwnClaim,
+  isDatabaseUnavailable,
   markSendRetrying,
   markSendUnknown,
   recordSendAccepted,
 } from '@twofa/db';
 import type { SendCodeJob } from '@twofa/queue';
-import { SmsSendError } from '@twofa/sms';
+import { SmsSendError, type SmsSent } from '@twofa/sms';
 import type { Job } from 'bullmq';
 import type { WorkerDeps } from '../deps.ts';
 
@@ -26,13 +28,41 @@ export class ProviderUnavailableError extends Error {
   override name = 'ProviderUnavailableError';
 }
 
-async function withRetries<T>(fn: () => Promise<T>, attempts = 5, delayMs = 200): Promise<T> {
+/** Attempts for a statement while the database is unreachable: about half a minute in all. */
+const UNAVAILABLE_ATTEMPTS = 10;
+
+/**
+ * Retries an idempotent statement: briefly for any error, and with backoff for
+ * as long as a database restart takes when the database is unreachable, since
+ * what the statement records (a claim, a send the provider took) is otherwise lost.
+ */
+async function withRetries<T>(fn: () => Promise<T>): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await fn();
     } catch (error) {
-      if (i >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, delayMs * i));
+      if (i >= (isDatabaseUnavailable(error) ? UNAVAILABLE_ATTEMPTS : 5)) throw error;
+      const delayMs = Math.min(200 * 2 ** (i - 1), 5_000) * (0.5 + Math.random() * 0.5);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
+/**
+ * claimSend, robust to a connection lost around the commit: the statement may
+ * have committed with its answer lost, and a later attempt would then find the
+ * send `sending` and mark it unknown though no SMS went out. Our code's hash on
+ * the row tells whether the claim is ours.
+ */
+async function claim(deps: WorkerDeps, sendId: string, codeHash: string) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await claimSend(deps.db.sql, { sendId, codeHash, now: deps.clock.now() });
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      const own = await withRetries(() => findOwnClaim(deps.db.sql, { sendId, codeHash }));
+      if (own) return own.claimed;
+      if (attempt >= 3) throw error;
     }
   }
 }
@@ -52,38 +82,34 @@ export async function processSendCode(
   const code = generateCode();
   const codeHash = hashSecret(config.appSecret, 'code', code, sendId);
 
-  const claim = await claimSend(db.sql, { sendId, codeHash, now: clock.now() });
-  if (!claim) {
+  const claimed = await claim(deps, sendId, codeHash);
+  if (!claimed) {
     // Not queued or retrying. If it is `sending`, an earlier run stopped
     // mid-call: the SMS may be out, so mark it and do not resend.
     const marked = await markSendUnknown(db.sql, sendId, clock.now());
     if (marked) log.warn('send found mid-call after a restart; marked unknown, not resent');
     return marked ? 'unknown' : 'already_done';
   }
-  const ctx = { challengeId: claim.challengeId, organizationId: claim.organizationId };
-  if (claim.crossedLowBalance) {
+  const ctx = { challengeId: claimed.challengeId, organizationId: claimed.organizationId };
+  if (claimed.crossedLowBalance) {
     deps.metrics.lowBalanceCrossings.inc();
     log.warn(
-      { ...ctx, balance: claim.balance },
+      { ...ctx, balance: claimed.balance },
       'organization SMS balance fell below its threshold',
     );
   }
-  if (claim.outcome === 'insufficient_balance') {
+  if (claimed.outcome === 'insufficient_balance') {
     log.info(ctx, 'no SMS credit; challenge failed');
     return 'insufficient_balance';
   }
-  if (claim.outcome === 'not_needed') {
+  if (claimed.outcome === 'not_needed') {
     log.info(ctx, 'challenge no longer needs this code; skipped without charge');
     return 'not_needed';
   }
 
+  let sent: SmsSent;
   try {
-    const sent = await sms.send({ to: claim.phone, body: codeMessage(code), sendId });
-    await withRetries(() =>
-      recordSendAccepted(db.sql, { sendId, providerSid: sent.providerMessageId, now: clock.now() }),
-    );
-    log.info({ ...ctx, providerMessageId: sent.providerMessageId }, 'code handed to provider');
-    return 'sent';
+    sent = await sms.send({ to: claimed.phone, body: codeMessage(code), sendId });
   } catch (error) {
     const failure =
       error instanceof SmsSendError
@@ -132,4 +158,9 @@ export async function processSendCode(
     log.warn({ ...ctx, err: failure.message }, 'send outcome unknown; not resent');
     return 'unknown';
   }
+  // Outside the provider's try: a database hiccup here is not a doubt about the SMS.
+  const providerSid = sent.providerMessageId;
+  await withRetries(() => recordSendAccepted(db.sql, { sendId, providerSid, now: clock.now() }));
+  log.info({ ...ctx, providerMessageId: providerSid }, 'code handed to provider');
+  return 'sent';
 }

@@ -88,6 +88,46 @@ export async function claimSend(
 }
 
 /**
+ * After claimSend failed on a lost connection, tells whether its statement
+ * committed anyway: the claim is ours when the row carries our code's hash.
+ * Null when the send is still claimable (the statement did not commit).
+ */
+export async function findOwnClaim(
+  sql: Sql,
+  input: { sendId: string; codeHash: string },
+): Promise<{ claimed: ClaimedSend | null } | null> {
+  const [row] = await sql<
+    {
+      status: SendStatus;
+      codeHash: string | null;
+      organizationId: string;
+      challengeId: string;
+      phone: string;
+    }[]
+  >`
+    select status, code_hash as "codeHash", organization_id as "organizationId",
+      challenge_id as "challengeId", phone
+    from sms_sends where id = ${input.sendId}`;
+  if (!row) return { claimed: null };
+  if (row.status === 'queued' || row.status === 'retrying') return null;
+  const ours = row.codeHash === input.codeHash;
+  if (!ours || (row.status !== 'sending' && row.status !== 'insufficient_balance')) {
+    return { claimed: null };
+  }
+  return {
+    claimed: {
+      outcome: row.status,
+      sendId: input.sendId,
+      organizationId: row.organizationId,
+      challengeId: row.challengeId,
+      phone: row.phone,
+      balance: null,
+      crossedLowBalance: false,
+    },
+  };
+}
+
+/**
  * A send found in `sending` when its job starts again was handed to a worker
  * that stopped mid-call: the SMS may or may not have gone out. Mark it, never
  * resend it blindly.

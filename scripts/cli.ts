@@ -1,0 +1,282 @@
+/**
+ * Operator commands: `npm run cli -- <command> [options]`. Reads the same
+ * environment as the API and worker, and goes through the same repository
+ * functions. Results are printed as one JSON line on stdout; notes and errors
+ * go to stderr.
+ */
+import { once } from 'node:events';
+import { parseArgs } from 'node:util';
+import { type Config, loadConfig } from '@twofa/config';
+import type { AuthMethod } from '@twofa/core';
+import type { Database } from '@twofa/db';
+import type { Queue, Redis, SendCodeJob } from '@twofa/queue';
+
+// Each command loads only what it uses: the worker and the Twilio SDK take seconds to import.
+const db = () => import('@twofa/db');
+const core = () => import('@twofa/core');
+
+const USAGE = `Usage: npm run cli -- <command> [options]
+
+Commands:
+  org:create --name NAME [--country CC] [--auth-method password|saml2|ldap]
+      Create an organization; prints its id and API key (shown this once).
+  credits:add --org ID --amount N [--reference TEXT]
+      Add N SMS credits to an organization; prints the new balance.
+  queue:counts
+      Jobs in the send queue, by state.
+  queue:retry-failed
+      Move every failed send job back to waiting.
+  reconcile
+      Run the worker's reconciler once: re-enqueue sends that lost their job,
+      mark long-stuck ones unknown.
+
+Configuration comes from the environment (DATABASE_URL, REDIS_URL, QUEUE_PREFIX, ...).`;
+
+const AUTH_METHODS: readonly AuthMethod[] = ['password', 'saml2', 'ldap'];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const REDIS_CONNECT_TIMEOUT_MS = 5_000;
+
+/** A mistake in how the command was called: exit 2 with the message. */
+class UsageError extends Error {}
+/** The command ran but could not do what was asked: exit 1. */
+class CommandError extends Error {}
+
+type Options = Record<string, string | boolean | undefined>;
+
+function required(options: Options, name: string): string {
+  const value = options[name];
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new UsageError(`--${name} is required`);
+  return value.trim();
+}
+
+function optional(options: Options, name: string): string | null {
+  const value = options[name];
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
+}
+
+function print(result: unknown): void {
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/** Opens only what a command needs, and closes it whatever happens. */
+class Resources {
+  #db: Database | null = null;
+  #queue: Queue<SendCodeJob> | null = null;
+  #redis: Redis | null = null;
+
+  constructor(readonly config: Config) {}
+
+  async db(): Promise<Database> {
+    const { createDb } = await db();
+    this.#db ??= createDb(this.config.env.DATABASE_URL, {
+      max: 2,
+      applicationName: 'twofa-cli',
+    });
+    return this.#db;
+  }
+
+  async queue(): Promise<Queue<SendCodeJob>> {
+    if (this.#queue) return this.#queue;
+    const { createRedis, createSendCodeQueue } = await import('@twofa/queue');
+    const env = this.config.env;
+    // A producer connection fails fast, so wait for it to be up before the first command.
+    const redis = createRedis(env.REDIS_URL, 'producer');
+    this.#redis = redis;
+    redis.on('error', () => {});
+    const timeout = AbortSignal.timeout(REDIS_CONNECT_TIMEOUT_MS);
+    try {
+      await once(redis, 'ready', { signal: timeout });
+    } catch {
+      throw new CommandError(`Redis at ${new URL(env.REDIS_URL).host} is not reachable`);
+    }
+    this.#queue = createSendCodeQueue(redis, env.QUEUE_PREFIX);
+    return this.#queue;
+  }
+
+  async close(): Promise<void> {
+    await this.#queue?.close().catch(() => {});
+    this.#redis?.disconnect();
+    await this.#db?.close();
+  }
+}
+
+async function orgCreate(res: Resources, options: Options) {
+  const name = required(options, 'name');
+  if (name.length > 200) throw new UsageError('--name is longer than 200 characters');
+  const countryInput = optional(options, 'country');
+  if (countryInput !== null && !/^[A-Za-z]{2}$/.test(countryInput)) {
+    throw new UsageError(`--country must be an ISO 3166 alpha-2 code, got "${countryInput}"`);
+  }
+  const authMethod = (optional(options, 'auth-method') ?? 'password') as AuthMethod;
+  if (!AUTH_METHODS.includes(authMethod)) {
+    throw new UsageError(`--auth-method must be one of ${AUTH_METHODS.join(', ')}`);
+  }
+  const [{ createOrganization }, { generateToken, hashSecret }, { sql }] = await Promise.all([
+    db(),
+    core(),
+    res.db(),
+  ]);
+  const apiKey = generateToken('tfa');
+  const org = await createOrganization(sql, {
+    name,
+    authMethod,
+    country: countryInput?.toUpperCase() ?? null,
+    apiKeyHash: hashSecret(res.config.appSecret, 'api-key', apiKey),
+  });
+  print({
+    id: org.id,
+    name: org.name,
+    authMethod: org.authMethod,
+    country: org.country,
+    apiKey,
+  });
+  process.stderr.write('The API key is shown this once and stored only as a hash: keep it now.\n');
+}
+
+async function creditsAdd(res: Resources, options: Options) {
+  const organizationId = required(options, 'org');
+  const amountText = required(options, 'amount');
+  const amount = Number(amountText);
+  if (!/^\d+$/.test(amountText) || !Number.isSafeInteger(amount) || amount < 1) {
+    throw new UsageError(`--amount must be a positive integer, got "${amountText}"`);
+  }
+  if (amount > 10_000_000) throw new UsageError('--amount is over 10000000');
+  const reference = optional(options, 'reference');
+  if (reference && reference.length > 200) throw new UsageError('--reference is over 200 chars');
+  if (!UUID.test(organizationId)) throw new CommandError(`No organization ${organizationId}`);
+  const [{ addCredits, recordAudit }, { sql }] = await Promise.all([db(), res.db()]);
+  const balance = await addCredits(sql, { organizationId, amount, reference });
+  if (balance === null) throw new CommandError(`No organization ${organizationId}`);
+  await recordAudit(sql, {
+    organizationId,
+    type: 'sms_credits_added',
+    actor: 'platform',
+    data: { amount, reference, balance, via: 'cli' },
+  });
+  print({ organizationId, amount, balance });
+}
+
+const COUNT_STATES = [
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'completed',
+  'failed',
+] as const;
+
+async function queueCounts(res: Resources) {
+  const queue = await res.queue();
+  const counts = await queue.getJobCounts(...COUNT_STATES);
+  print({ queue: queue.name, prefix: res.config.env.QUEUE_PREFIX, counts });
+}
+
+async function queueRetryFailed(res: Resources) {
+  const queue = await res.queue();
+  const failed = await queue.getFailedCount();
+  // The send processor is idempotent (guarded state changes, one debit per send),
+  // so running a failed job again cannot charge or send twice.
+  await queue.retryJobs({ state: 'failed' });
+  print({ queue: queue.name, retried: failed, failedNow: await queue.getFailedCount() });
+}
+
+async function reconcile(res: Resources) {
+  const config = res.config;
+  const [{ reconcileOnce }, { createLogger, createMetrics }, { systemClock }] = await Promise.all([
+    import('@twofa/worker'),
+    import('@twofa/observability'),
+    core(),
+  ]);
+  const result = await reconcileOnce({
+    config,
+    clock: systemClock,
+    logger: createLogger({
+      name: 'cli',
+      level: config.env.LOG_LEVEL,
+      destination: { write: (line: string) => void process.stderr.write(line) },
+    }),
+    metrics: createMetrics('worker'),
+    db: await res.db(),
+    sendQueue: await res.queue(),
+    // Reconciling only enqueues; the workers send.
+    sms: {
+      name: 'none',
+      async send() {
+        throw new Error('the CLI sends no SMS');
+      },
+    },
+  });
+  print(result);
+}
+
+const COMMANDS: Record<string, (res: Resources, options: Options) => Promise<void>> = {
+  'org:create': orgCreate,
+  'credits:add': creditsAdd,
+  'queue:counts': queueCounts,
+  'queue:retry-failed': queueRetryFailed,
+  reconcile,
+};
+
+function parse(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      name: { type: 'string' },
+      country: { type: 'string' },
+      'auth-method': { type: 'string' },
+      org: { type: 'string' },
+      amount: { type: 'string' },
+      reference: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const [command, ...extra] = parsed.positionals;
+  if (parsed.values.help || command === 'help' || !command) {
+    (command || parsed.values.help ? process.stdout : process.stderr).write(`${USAGE}\n`);
+    return command || parsed.values.help ? 0 : 2;
+  }
+  const run = COMMANDS[command];
+  if (!run || extra.length) {
+    process.stderr.write(`Unknown command: ${[command, ...extra].join(' ')}\n\n${USAGE}\n`);
+    return 2;
+  }
+
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 2;
+  }
+  const resources = new Resources(config);
+  try {
+    await run(resources, parsed.values);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    process.stderr.write(
+      `${error instanceof CommandError ? error.message : `Failed: ${(error as Error).message}`}\n`,
+    );
+    return 1;
+  } finally {
+    await resources.close();
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,108 @@
+/**
+ * Scenario 4: Postgres goes away mid-run and comes back. The shared cluster is
+ * never touched: the API and workers reach it through a TCP proxy that drops
+ * every connection and refuses new ones, which is what its clients see of a
+ * restart. The API answers 503 database_unavailable meanwhile and recovers on
+ * its own; the workers retry with backoff; the audit holds.
+ */
+import {
+  type SeededOrganization,
+  type Stack,
+  type StartOutcome,
+  seedOrganization,
+  sleep,
+  startChallenges,
+  startStack,
+  waitUntil,
+} from '@twofa/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditSendPipeline, waitForSettled } from './audit.ts';
+
+const USERS = 200;
+const OUTAGE_MS = 3_000;
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({
+    workers: 2,
+    postgresProxy: true,
+    env: { SEND_RETRY_BASE_DELAY_MS: '200' },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function startOne(org: SeededOrganization, userId: string) {
+  return stack.request('POST', '/v1/challenges', {
+    key: org.apiKey,
+    body: { userId, ip: '198.51.100.7' },
+  });
+}
+
+describe('Postgres restarted mid-run', { timeout: 180_000 }, () => {
+  it('answers 503 while it is down, recovers without a restart, and loses or doubles nothing', async () => {
+    const org = await seedOrganization(stack, { users: USERS, credits: USERS * 2 });
+    // Slow answers keep jobs queued and in flight when the connections drop.
+    stack.twilio.setMode({ kind: 'ok', delayMs: 1_000 });
+    const first = await startChallenges(stack, org, org.users.slice(0, 120));
+    expect(first.filter((s) => s.status !== 200)).toEqual([]);
+
+    // Keep challenges coming in through the outage, a few at a time.
+    const during = startChallenges(stack, org, org.users.slice(120), {
+      concurrency: 2,
+      pauseMs: 50,
+    });
+    await waitUntil('a backlog of queued sends', async () => {
+      const [row] = await stack.sql<{ n: number }[]>`
+        select count(*)::int as n from sms_sends where status = 'queued'`;
+      return (row?.n ?? 0) >= 30;
+    });
+    await stack.pgProxy!.cut();
+    const down = await startOne(org, org.users[0]!.id);
+    expect(down.status).toBe(503);
+    expect(down.body).toMatchObject({ code: 'database_unavailable' });
+    const ready = await stack.request('GET', '/ready');
+    expect(ready.status).toBe(503);
+    await sleep(OUTAGE_MS);
+    await stack.pgProxy!.restore();
+
+    // The same API process serves again once Postgres is back.
+    await waitUntil('the API to answer 200 again', async () => {
+      const res = await stack.request('GET', '/ready');
+      return res.status === 200;
+    });
+    const outcomes: StartOutcome[] = [...first, ...(await during)];
+    // Only two answers are acceptable from the API: accepted, or the database is away.
+    const statuses = new Set(outcomes.map((s) => s.status));
+    expect([...statuses].every((s) => s === 200 || s === 503)).toBe(true);
+    const refused = outcomes.filter((s) => s.status === 503);
+    // A client retries what was refused, as it would.
+    for (const s of refused) {
+      const retry = await startOne(org, s.userId);
+      expect(retry.status).toBe(200);
+      outcomes.push({ ...s, status: 200, challengeId: retry.body.challenge.id });
+    }
+
+    await waitForSettled(stack.sql, { timeoutMs: 90_000 });
+    const report = await auditSendPipeline(stack.sql, {
+      messages: stack.twilio.messages,
+      acceptedChallengeIds: outcomes.filter((s) => s.status === 200).map((s) => s.challengeId!),
+    });
+    // Every user who was answered 200 has an SMS; a send can only end unknown, never lost.
+    expect(report.sends).toBeGreaterThanOrEqual(USERS);
+    expect((report.byStatus.sent ?? 0) + (report.byStatus.unknown ?? 0)).toBe(report.sends);
+
+    // The workers met the outage and retried their jobs rather than dropping them.
+    const workerLogs = stack.workers.flatMap((w) => w.jsonLogs());
+    const retried = workerLogs.filter(
+      (l) => l.msg === 'job failed' || l.msg === 'reconciler run failed; will try again',
+    );
+    expect(retried.length).toBeGreaterThan(0);
+    console.log(
+      `postgres outage: ${refused.length} starts refused with 503, outcomes ${JSON.stringify(report.byStatus)}`,
+    );
+  });
+});

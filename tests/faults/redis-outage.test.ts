@@ -1,0 +1,105 @@
+/**
+ * Scenario 3: Redis stops while the API takes challenges, and later loses
+ * everything (FLUSHALL). The design is the transactional outbox: the API keeps
+ * answering 200 because the challenge and its send are committed to Postgres
+ * first; the workers' reconciler enqueues what Redis lost. Every accepted
+ * challenge gets its SMS, none gets two.
+ */
+import {
+  type Stack,
+  seedOrganization,
+  startChallenges,
+  startStack,
+  waitUntil,
+} from '@twofa/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditSendPipeline, messagesPerSend, waitForSettled } from './audit.ts';
+
+let stack: Stack;
+const accepted: string[] = [];
+
+beforeAll(async () => {
+  stack = await startStack({ workers: 2 });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function sentCount(organizationId: string): Promise<number> {
+  const [row] = await stack.sql<{ n: number }[]>`
+    select count(*)::int as n from sms_sends
+    where organization_id = ${organizationId} and status = 'sent'`;
+  return row?.n ?? 0;
+}
+
+function reconcilerRequeued(): number {
+  return stack.workers
+    .flatMap((w) => w.jsonLogs())
+    .filter((l) => l.msg === 'reconciler acted')
+    .reduce((n, l) => n + Number(l.requeued ?? 0), 0);
+}
+
+describe('Redis down or emptied', { timeout: 180_000 }, () => {
+  it('keeps accepting challenges while Redis is down and sends each once it is back', async () => {
+    const org = await seedOrganization(stack, { users: 200, credits: 200, name: 'outage' });
+    const before = await startChallenges(stack, org, org.users.slice(0, 50));
+    expect(before.filter((s) => s.status !== 200)).toEqual([]);
+
+    await stack.redis.kill();
+    const ready = await stack.request('GET', '/ready');
+    expect(ready.status).toBe(503);
+    const during = await startChallenges(stack, org, org.users.slice(50, 150));
+    // The outbox: accepted (200) with the send committed, not refused with 503.
+    expect(during.map((s) => s.status)).toEqual(during.map(() => 200));
+    const queued = await stack.sql<{ n: number }[]>`
+      select count(*)::int as n from sms_sends
+      where challenge_id in ${stack.sql(during.map((s) => s.challengeId!))} and status = 'queued'`;
+    expect(queued[0]?.n).toBe(100);
+    const requeuedBefore = reconcilerRequeued();
+
+    await stack.redis.start();
+    const after = await startChallenges(stack, org, org.users.slice(150));
+    expect(after.filter((s) => s.status !== 200)).toEqual([]);
+    for (const s of [...before, ...during, ...after]) accepted.push(s.challengeId!);
+
+    await waitForSettled(stack.sql, { timeoutMs: 60_000 });
+    expect(await sentCount(org.id)).toBe(200);
+    // Nothing but the reconciler knew about the sends accepted during the outage.
+    expect(reconcilerRequeued() - requeuedBefore).toBeGreaterThanOrEqual(100);
+    const perSend = messagesPerSend(stack.twilio.messages);
+    expect([...perSend.values()].every((n) => n === 1)).toBe(true);
+    await auditSendPipeline(stack.sql, {
+      messages: stack.twilio.messages,
+      acceptedChallengeIds: accepted,
+    });
+  });
+
+  it('sends every accepted challenge once after Redis is flushed with jobs waiting', async () => {
+    const org = await seedOrganization(stack, { users: 200, credits: 200, name: 'flush' });
+    // Slow answers keep a backlog of waiting jobs for the flush to destroy.
+    stack.twilio.setMode({ kind: 'ok', delayMs: 1_000 });
+    const outcomes = await startChallenges(stack, org);
+    expect(outcomes.filter((s) => s.status !== 200)).toEqual([]);
+    for (const s of outcomes) accepted.push(s.challengeId!);
+    await waitUntil('some sent and a backlog waiting', async () => {
+      const [row] = await stack.sql<{ sent: number; queued: number }[]>`
+        select count(*) filter (where status = 'sent')::int as sent,
+          count(*) filter (where status = 'queued')::int as queued
+        from sms_sends where organization_id = ${org.id}`;
+      return (row?.sent ?? 0) >= 10 && (row?.queued ?? 0) >= 50;
+    });
+    const requeuedBefore = reconcilerRequeued();
+    await stack.redis.flushAll();
+    stack.twilio.setMode({ kind: 'ok' });
+
+    await waitForSettled(stack.sql, { timeoutMs: 60_000 });
+    expect(await sentCount(org.id)).toBe(200);
+    expect(reconcilerRequeued() - requeuedBefore).toBeGreaterThan(0);
+    const report = await auditSendPipeline(stack.sql, {
+      messages: stack.twilio.messages,
+      acceptedChallengeIds: accepted,
+    });
+    expect(report.byStatus).toEqual({ sent: 400 });
+  });
+});

@@ -1,0 +1,791 @@
+import { ADMIN_KEY, createHarness, type Harness } from '@twofa/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * Every route, fed bad requests: each answer is the right problem+json, and
+ * each leaves every table exactly as it was.
+ */
+
+let h: Harness;
+const ids: Record<string, string> = {};
+
+const PASSWORD = 'correct horse battery';
+const USER_EMAIL = 'staff@example.com';
+const UNKNOWN_UUID = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+
+beforeAll(async () => {
+  h = await createHarness({ worker: false, env: { DB_POOL_SIZE: '3' } });
+  const org = await h.createOrganization({ name: 'Happy Paws', country: 'FI' });
+  const other = await h.createOrganization({ name: 'Other Clinic', country: 'FI' });
+  await h.topUp(org.id, 10);
+  await h.enableTwoFactor(org.apiKey);
+  await h.enableTwoFactor(other.apiKey);
+  ids.org = org.id;
+  ids.orgKey = org.apiKey;
+  ids.otherOrg = other.id;
+  ids.otherKey = other.apiKey;
+  ids.user = (
+    await h.createUser(org.apiKey, {
+      email: USER_EMAIL,
+      password: PASSWORD,
+      phone: '+358401000300',
+    })
+  ).id;
+  ids.noPhoneUser = (
+    await h.createUser(org.apiKey, { email: 'nophone@example.com', password: PASSWORD })
+  ).id;
+  ids.otherUser = (await h.createUser(other.apiKey, { email: USER_EMAIL, password: PASSWORD })).id;
+  const start = async (key: string, userId: string, ip: string) => {
+    const res = await h.request('POST', '/v1/challenges', { key, body: { userId, ip } });
+    expect(res.body.result).toBe('challenge_required');
+    return res.body.challenge.id as string;
+  };
+  ids.pending = await start(org.apiKey, ids.user, '198.51.100.1');
+  ids.phoneRequired = await start(org.apiKey, ids.noPhoneUser, '198.51.100.2');
+  ids.otherChallenge = await start(other.apiKey, ids.otherUser, '198.51.100.3');
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+type KeyKind = 'org' | 'platform' | 'other' | 'none' | 'bad';
+
+interface Row {
+  name: string;
+  method: string;
+  /** `:name` segments are filled from `ids`. */
+  path: string;
+  key?: KeyKind;
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+  status: number;
+  code: string;
+  /** For 400s: the field `detail` must name. */
+  field?: string;
+}
+
+function fill(text: string): string {
+  return text.replace(/:([a-zA-Z]+)/g, (whole, name: string) => ids[name] ?? whole);
+}
+
+function keyFor(kind: KeyKind): string | null {
+  switch (kind) {
+    case 'org':
+      return ids.orgKey!;
+    case 'other':
+      return ids.otherKey!;
+    case 'platform':
+      return ADMIN_KEY;
+    case 'bad':
+      return 'tfa_this-is-not-a-key-of-anyone-at-all-000000000';
+    case 'none':
+      return null;
+  }
+}
+
+async function send(row: Row) {
+  const key = keyFor(row.key ?? (row.path.startsWith('/v1/organizations') ? 'platform' : 'org'));
+  const body = row.body === undefined ? undefined : JSON.parse(fill(JSON.stringify(row.body)));
+  return h.request(row.method, fill(row.path), {
+    key,
+    body,
+    rawBody: row.rawBody,
+    headers: row.headers,
+  });
+}
+
+/** Row count and a digest of the contents of every table, plus the organizations rows in full. */
+async function snapshot() {
+  const tables = await h.sql<{ schema: string; name: string }[]>`
+    select schemaname as schema, tablename as name from pg_tables
+    where schemaname not in ('pg_catalog', 'information_schema') order by 1, 2`;
+  const out: Record<string, unknown> = {};
+  for (const t of tables) {
+    const [row] = await h.sql.unsafe(
+      `select count(*)::int as count,
+         md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as digest
+       from "${t.schema}"."${t.name}" x`,
+    );
+    out[`${t.schema}.${t.name}`] = row;
+  }
+  const organizations = await h.sql`select to_jsonb(o) as row from organizations o order by id`;
+  return { tables: out, organizations: organizations.map((r) => r.row) };
+}
+
+function expectProblem(res: Awaited<ReturnType<typeof send>>, row: Row) {
+  expect(res.status).toBe(row.status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  expect(res.body).toMatchObject({
+    type: 'about:blank',
+    status: row.status,
+    code: row.code,
+    title: expect.any(String),
+    detail: expect.any(String),
+    requestId: expect.any(String),
+  });
+  if (row.field) expect(res.body.detail).toContain(row.field);
+  const text = JSON.stringify(res.body);
+  expect(text).not.toMatch(/\bat .+:\d+:\d+|node_modules|\.ts:\d|stack/i);
+  expect(text).not.toMatch(/\b(select|insert|update|delete) .+ (from|into|set)\b/i);
+  expect(text).not.toMatch(/postgres|violates|constraint|syntax error/i);
+  expect(text).not.toContain(ids.orgKey);
+  expect(text).not.toContain(ADMIN_KEY);
+}
+
+function table(title: string, rows: Row[]) {
+  describe(title, () => {
+    it.each(rows.map((row) => [`${row.method} ${row.path}: ${row.name}`, row] as const))(
+      '%s',
+      async (_label, row) => {
+        const before = await snapshot();
+        const res = await send(row);
+        expectProblem(res, row);
+        expect(await snapshot()).toEqual(before);
+      },
+    );
+  });
+}
+
+const BIG = 'x'.repeat(60_000); // a huge string that still fits the 64 KiB body limit
+const OVER_LIMIT = 'x'.repeat(64 * 1024 + 1);
+
+/** A valid request for every /v1 route: with the wrong key, it must still change nothing. */
+const ORG_ROUTES: Array<Pick<Row, 'method' | 'path' | 'body'>> = [
+  { method: 'GET', path: '/v1/settings/password' },
+  {
+    method: 'PATCH',
+    path: '/v1/settings/password',
+    body: { twoFactorEnabled: false, skipTwoFactorCidrs: ['10.0.0.0/8'] },
+  },
+  { method: 'GET', path: '/v1/sms-balance' },
+  { method: 'POST', path: '/v1/users', body: { email: 'new@example.com', password: PASSWORD } },
+  { method: 'GET', path: '/v1/users/:user' },
+  { method: 'PATCH', path: '/v1/users/:user', body: { twoFactorDisabled: true, phone: null } },
+  { method: 'DELETE', path: '/v1/users/:user/trusted-devices' },
+  {
+    method: 'POST',
+    path: '/v1/logins',
+    body: { email: USER_EMAIL, password: PASSWORD, ip: '192.0.2.10' },
+  },
+  { method: 'POST', path: '/v1/challenges', body: { userId: ':user', ip: '192.0.2.11' } },
+  { method: 'GET', path: '/v1/challenges/:pending' },
+  { method: 'POST', path: '/v1/challenges/:phoneRequired/phone', body: { phone: '+358401000301' } },
+  { method: 'POST', path: '/v1/challenges/:pending/resend' },
+  { method: 'POST', path: '/v1/challenges/:pending/verify', body: { code: '123456' } },
+  { method: 'GET', path: '/v1/audit-events' },
+];
+
+const PLATFORM_ROUTES: Array<Pick<Row, 'method' | 'path' | 'body'>> = [
+  { method: 'POST', path: '/v1/organizations', body: { name: 'Sneaky Clinic' } },
+  { method: 'GET', path: '/v1/organizations/:org' },
+  { method: 'PATCH', path: '/v1/organizations/:org', body: { authMethod: 'saml2' } },
+  { method: 'POST', path: '/v1/organizations/:org/sms-credits', body: { amount: 1000 } },
+];
+
+const authRows = (
+  routes: Array<Pick<Row, 'method' | 'path' | 'body'>>,
+  wrongKind: KeyKind,
+): Row[] =>
+  routes.flatMap((route) => [
+    { ...route, name: 'no key', key: 'none' as const, status: 401, code: 'unauthorized' },
+    { ...route, name: 'an unknown key', key: 'bad' as const, status: 401, code: 'unauthorized' },
+    {
+      ...route,
+      name: 'a Basic header',
+      key: 'none' as const,
+      headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_KEY}`).toString('base64')}` },
+      status: 401,
+      code: 'unauthorized',
+    },
+    {
+      ...route,
+      name: 'an empty bearer',
+      key: 'none' as const,
+      headers: { authorization: 'Bearer ' },
+      status: 401,
+      code: 'unauthorized',
+    },
+    {
+      ...route,
+      name: 'the wrong kind of key',
+      key: wrongKind,
+      status: 403,
+      code: 'forbidden',
+    },
+  ]);
+
+table('authentication on organization routes', authRows(ORG_ROUTES, 'platform'));
+table('authentication on platform routes', authRows(PLATFORM_ROUTES, 'org'));
+
+table('authentication is checked before validation', [
+  {
+    name: 'no key and a bad body',
+    method: 'POST',
+    path: '/v1/users',
+    key: 'none',
+    body: { email: 5 },
+    status: 401,
+    code: 'unauthorized',
+  },
+  {
+    name: 'platform key and a bad body',
+    method: 'PATCH',
+    path: '/v1/settings/password',
+    key: 'platform',
+    body: { twoFactorEnabled: 'yes' },
+    status: 403,
+    code: 'forbidden',
+  },
+  {
+    name: 'org key and a bad body',
+    method: 'POST',
+    path: '/v1/organizations',
+    key: 'org',
+    body: {},
+    status: 403,
+    code: 'forbidden',
+  },
+  {
+    name: 'no key and a malformed id',
+    method: 'GET',
+    path: '/v1/users/not-a-uuid',
+    key: 'none',
+    status: 401,
+    code: 'unauthorized',
+  },
+]);
+
+const malformedJson = (method: string, path: string): Row[] => [
+  {
+    name: 'malformed JSON',
+    method,
+    path,
+    rawBody: '{"a": ',
+    status: 400,
+    code: 'invalid_request',
+  },
+  { name: 'an empty body', method, path, rawBody: '', status: 400, code: 'invalid_request' },
+  { name: 'a JSON array', method, path, rawBody: '[]', status: 400, code: 'invalid_request' },
+  { name: 'JSON null', method, path, rawBody: 'null', status: 400, code: 'invalid_request' },
+  {
+    name: 'a non-JSON content type',
+    method,
+    path,
+    rawBody: '{}',
+    headers: { 'content-type': 'text/plain' },
+    status: 400,
+    code: 'invalid_request',
+  },
+  {
+    name: 'a form body',
+    method,
+    path,
+    rawBody: 'name=x&email=a%40b.com',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    status: 400,
+    code: 'invalid_request',
+  },
+  {
+    name: 'a body over 64 KiB',
+    method,
+    path,
+    body: { pad: OVER_LIMIT },
+    status: 413,
+    code: 'payload_too_large',
+  },
+];
+
+const invalid = (
+  method: string,
+  path: string,
+  field: string,
+  cases: Array<[string, unknown]>,
+): Row[] =>
+  cases.map(([name, body]) => ({
+    name,
+    method,
+    path,
+    body,
+    status: 400,
+    code: 'invalid_request',
+    field,
+  }));
+
+const notFound = (method: string, path: string, body?: unknown): Row[] =>
+  [
+    ['a malformed id', 'not-a-uuid'],
+    ['a numeric id', '12345'],
+    ['an id with trailing junk', `${UNKNOWN_UUID}x`],
+    ['an injection attempt', encodeURIComponent("' or '1'='1")],
+    ['an unknown id', UNKNOWN_UUID],
+  ].map(([name, id]) => ({
+    name: name!,
+    method,
+    path: path.replace('{id}', id!),
+    body,
+    status: 404,
+    code: 'not_found',
+  }));
+
+table('POST /v1/organizations', [
+  ...malformedJson('POST', '/v1/organizations'),
+  ...invalid('POST', '/v1/organizations', 'name', [
+    ['missing name', {}],
+    ['name a number', { name: 5 }],
+    ['name null', { name: null }],
+    ['name blank', { name: '   ' }],
+    ['name huge', { name: BIG }],
+    ['name with a NUL', { name: 'Paws\u0000' }],
+  ]),
+  ...invalid('POST', '/v1/organizations', 'authMethod', [
+    ['unknown authMethod', { name: 'X', authMethod: 'oauth' }],
+    ['authMethod upper-case', { name: 'X', authMethod: 'SAML2' }],
+    ['authMethod a boolean', { name: 'X', authMethod: true }],
+  ]),
+  ...invalid('POST', '/v1/organizations', 'country', [
+    ['alpha-3 country', { name: 'X', country: 'FIN' }],
+    ['numeric country', { name: 'X', country: 246 }],
+    ['country with digits', { name: 'X', country: 'F1' }],
+  ]),
+]);
+
+table('GET /v1/organizations/{orgId}', notFound('GET', '/v1/organizations/{id}'));
+
+table('PATCH /v1/organizations/{orgId}', [
+  ...malformedJson('PATCH', '/v1/organizations/:org'),
+  ...invalid('PATCH', '/v1/organizations/:org', 'authMethod', [
+    ['unknown authMethod', { authMethod: 'kerberos' }],
+    ['authMethod null', { authMethod: null }],
+  ]),
+  ...invalid('PATCH', '/v1/organizations/:org', 'name', [
+    ['empty name', { name: '' }],
+    ['name huge', { name: BIG }],
+    ['name an object', { name: { first: 'x' } }],
+  ]),
+  ...notFound('PATCH', '/v1/organizations/{id}', { name: 'Renamed' }),
+  {
+    name: 'validation before not found',
+    method: 'PATCH',
+    path: '/v1/organizations/not-a-uuid',
+    body: { authMethod: 'kerberos' },
+    status: 400,
+    code: 'invalid_request',
+    field: 'authMethod',
+  },
+]);
+
+table('POST /v1/organizations/{orgId}/sms-credits', [
+  ...malformedJson('POST', '/v1/organizations/:org/sms-credits'),
+  ...invalid('POST', '/v1/organizations/:org/sms-credits', 'amount', [
+    ['missing amount', {}],
+    ['zero', { amount: 0 }],
+    ['negative', { amount: -5 }],
+    ['fractional', { amount: 1.5 }],
+    ['a numeric string', { amount: '5' }],
+    ['too large', { amount: 10_000_001 }],
+    ['null', { amount: null }],
+  ]),
+  {
+    name: 'amount overflowing a double',
+    method: 'POST',
+    path: '/v1/organizations/:org/sms-credits',
+    rawBody: '{"amount": 1e400}',
+    status: 400,
+    code: 'invalid_request',
+    field: 'amount',
+  },
+  ...invalid('POST', '/v1/organizations/:org/sms-credits', 'reference', [
+    ['reference huge', { amount: 5, reference: BIG }],
+    ['reference a number', { amount: 5, reference: 42 }],
+    ['reference with a NUL', { amount: 5, reference: 'inv\u0000oice' }],
+  ]),
+  ...notFound('POST', '/v1/organizations/{id}/sms-credits', { amount: 5 }),
+]);
+
+table('PATCH /v1/settings/password', [
+  ...malformedJson('PATCH', '/v1/settings/password'),
+  ...invalid('PATCH', '/v1/settings/password', 'twoFactorEnabled', [
+    ['twoFactorEnabled a string', { twoFactorEnabled: 'yes' }],
+    ['twoFactorEnabled a number', { twoFactorEnabled: 1 }],
+    ['twoFactorEnabled null', { twoFactorEnabled: null }],
+  ]),
+  ...invalid('PATCH', '/v1/settings/password', 'skipTwoFactorCidrs', [
+    ['CIDRs a string', { skipTwoFactorCidrs: '10.0.0.0/8' }],
+    ['a CIDR a number', { skipTwoFactorCidrs: [10] }],
+    ['a huge CIDR entry', { skipTwoFactorCidrs: [BIG] }],
+    ['CIDRs null', { skipTwoFactorCidrs: null }],
+  ]),
+  ...invalid('PATCH', '/v1/settings/password', 'smsAllowedCountries', [
+    ['alpha-3 country', { smsAllowedCountries: ['FIN'] }],
+    ['country a number', { smsAllowedCountries: [246] }],
+    ['countries a string', { smsAllowedCountries: 'FI' }],
+  ]),
+  {
+    name: 'a bare address among CIDRs (and 2FA off in the same request)',
+    method: 'PATCH',
+    path: '/v1/settings/password',
+    body: { twoFactorEnabled: false, skipTwoFactorCidrs: ['192.168.0.0/16', '192.168.10.7'] },
+    status: 422,
+    code: 'invalid_cidr',
+    field: '192.168.10.7',
+  },
+  {
+    name: 'garbage among CIDRs',
+    method: 'PATCH',
+    path: '/v1/settings/password',
+    body: { skipTwoFactorCidrs: ['clinic wifi'] },
+    status: 422,
+    code: 'invalid_cidr',
+    field: 'clinic wifi',
+  },
+  {
+    name: 'a /33',
+    method: 'PATCH',
+    path: '/v1/settings/password',
+    body: { skipTwoFactorCidrs: ['10.0.0.0/33'] },
+    status: 422,
+    code: 'invalid_cidr',
+    field: '10.0.0.0/33',
+  },
+]);
+
+table('POST /v1/users', [
+  ...malformedJson('POST', '/v1/users'),
+  ...invalid('POST', '/v1/users', 'email', [
+    ['missing email', { password: PASSWORD }],
+    ['email a number', { email: 5 }],
+    ['malformed email', { email: 'not-an-email' }],
+    ['email without domain', { email: 'vet@' }],
+    ['email with spaces', { email: 'v et@example.com' }],
+    ['email huge', { email: `${BIG}@example.com` }],
+    ['email over 254 characters', { email: `${'a'.repeat(250)}@example.com` }],
+  ]),
+  ...invalid('POST', '/v1/users', 'password', [
+    ['empty password', { email: 'a@example.com', password: '' }],
+    ['password a number', { email: 'a@example.com', password: 123456 }],
+    ['password huge', { email: 'a@example.com', password: BIG }],
+  ]),
+  ...invalid('POST', '/v1/users', 'phone', [
+    ['phone a number', { email: 'a@example.com', phone: 358401234567 }],
+    ['phone huge', { email: 'a@example.com', phone: BIG }],
+  ]),
+  {
+    name: 'an invalid phone',
+    method: 'POST',
+    path: '/v1/users',
+    body: { email: 'a@example.com', phone: '12' },
+    status: 422,
+    code: 'invalid_phone',
+    field: '12',
+  },
+  {
+    name: 'a duplicate email in another case',
+    method: 'POST',
+    path: '/v1/users',
+    body: { email: USER_EMAIL.toUpperCase(), password: PASSWORD },
+    status: 409,
+    code: 'email_taken',
+  },
+]);
+
+table('GET /v1/users/{userId}', [
+  ...notFound('GET', '/v1/users/{id}'),
+  {
+    name: "another organization's user",
+    method: 'GET',
+    path: '/v1/users/:otherUser',
+    status: 404,
+    code: 'not_found',
+  },
+]);
+
+table('PATCH /v1/users/{userId}', [
+  ...malformedJson('PATCH', '/v1/users/:user'),
+  ...invalid('PATCH', '/v1/users/:user', 'twoFactorDisabled', [
+    ['twoFactorDisabled a string', { twoFactorDisabled: 'true' }],
+    ['twoFactorDisabled null', { twoFactorDisabled: null }],
+  ]),
+  ...invalid('PATCH', '/v1/users/:user', 'phone', [
+    ['phone a number', { phone: 358401234567 }],
+    ['phone huge', { phone: BIG }],
+  ]),
+  ...invalid('PATCH', '/v1/users/:user', 'password', [
+    ['empty password', { password: '' }],
+    ['password null', { password: null }],
+  ]),
+  {
+    name: 'an invalid phone together with a valid exemption',
+    method: 'PATCH',
+    path: '/v1/users/:user',
+    body: { phone: 'call me maybe', twoFactorDisabled: true },
+    status: 422,
+    code: 'invalid_phone',
+    field: 'call me maybe',
+  },
+  ...notFound('PATCH', '/v1/users/{id}', { twoFactorDisabled: true }),
+  {
+    name: "another organization's user",
+    method: 'PATCH',
+    path: '/v1/users/:otherUser',
+    body: { twoFactorDisabled: true },
+    status: 404,
+    code: 'not_found',
+  },
+]);
+
+table('DELETE /v1/users/{userId}/trusted-devices', [
+  ...notFound('DELETE', '/v1/users/{id}/trusted-devices'),
+  {
+    name: "another organization's user",
+    method: 'DELETE',
+    path: '/v1/users/:otherUser/trusted-devices',
+    status: 404,
+    code: 'not_found',
+  },
+]);
+
+const login = { email: USER_EMAIL, password: PASSWORD, ip: '192.0.2.20' };
+
+table('POST /v1/logins', [
+  ...malformedJson('POST', '/v1/logins'),
+  ...invalid('POST', '/v1/logins', 'email', [
+    ['missing email', { ...login, email: undefined }],
+    ['malformed email', { ...login, email: 'staff.example.com' }],
+    ['email huge', { ...login, email: `${BIG}@example.com` }],
+  ]),
+  ...invalid('POST', '/v1/logins', 'password', [
+    ['missing password', { ...login, password: undefined }],
+    ['password a number', { ...login, password: 1 }],
+    ['password huge', { ...login, password: BIG }],
+  ]),
+  ...invalid('POST', '/v1/logins', 'ip', [
+    ['missing ip', { ...login, ip: undefined }],
+    ['ip not an address', { ...login, ip: 'localhost' }],
+    ['ip with a prefix', { ...login, ip: '192.0.2.0/24' }],
+    ['ip with an octal-looking octet', { ...login, ip: '010.0.0.1' }],
+    ['ip as a number', { ...login, ip: 3221225994 }],
+    ['ip huge', { ...login, ip: BIG }],
+  ]),
+  ...invalid('POST', '/v1/logins', 'deviceToken', [
+    ['deviceToken a number', { ...login, deviceToken: 5 }],
+    ['deviceToken empty', { ...login, deviceToken: '' }],
+    ['deviceToken huge', { ...login, deviceToken: BIG }],
+  ]),
+]);
+
+table('POST /v1/challenges', [
+  ...malformedJson('POST', '/v1/challenges'),
+  ...invalid('POST', '/v1/challenges', 'userId', [
+    ['missing userId', { ip: '192.0.2.21' }],
+    ['userId a number', { userId: 5, ip: '192.0.2.21' }],
+    ['userId huge', { userId: BIG, ip: '192.0.2.21' }],
+  ]),
+  ...invalid('POST', '/v1/challenges', 'ip', [
+    ['missing ip', { userId: ':user' }],
+    ['ip garbage', { userId: ':user', ip: 'not an ip' }],
+  ]),
+  ...invalid('POST', '/v1/challenges', 'deviceToken', [
+    ['deviceToken an object', { userId: ':user', ip: '192.0.2.21', deviceToken: {} }],
+  ]),
+  ...[
+    ['a malformed userId', 'not-a-uuid'],
+    ['an unknown userId', UNKNOWN_UUID],
+    ["another organization's user", ':otherUser'],
+  ].map(([name, userId]) => ({
+    name: name!,
+    method: 'POST',
+    path: '/v1/challenges',
+    body: { userId, ip: '192.0.2.22' },
+    status: 404,
+    code: 'not_found',
+  })),
+]);
+
+table('GET /v1/challenges/{id}', [
+  ...notFound('GET', '/v1/challenges/{id}'),
+  {
+    name: "another organization's challenge",
+    method: 'GET',
+    path: '/v1/challenges/:otherChallenge',
+    status: 404,
+    code: 'not_found',
+  },
+]);
+
+table('POST /v1/challenges/{id}/phone', [
+  ...malformedJson('POST', '/v1/challenges/:phoneRequired/phone'),
+  ...invalid('POST', '/v1/challenges/:phoneRequired/phone', 'phone', [
+    ['missing phone', {}],
+    ['phone a number', { phone: 358401234567 }],
+    ['phone huge', { phone: BIG }],
+  ]),
+  {
+    name: 'an invalid phone',
+    method: 'POST',
+    path: '/v1/challenges/:phoneRequired/phone',
+    body: { phone: '040' },
+    status: 422,
+    code: 'invalid_phone',
+    field: '040',
+  },
+  {
+    name: 'a number outside the allowed countries',
+    method: 'POST',
+    path: '/v1/challenges/:phoneRequired/phone',
+    body: { phone: '+46 70 123 45 67' },
+    status: 422,
+    code: 'phone_country_not_allowed',
+  },
+  {
+    name: 'a challenge that already has a phone',
+    method: 'POST',
+    path: '/v1/challenges/:pending/phone',
+    body: { phone: '+358401000302' },
+    status: 409,
+    code: 'phone_already_set',
+  },
+  ...notFound('POST', '/v1/challenges/{id}/phone', { phone: '+358401000303' }),
+  {
+    name: "another organization's challenge",
+    method: 'POST',
+    path: '/v1/challenges/:otherChallenge/phone',
+    body: { phone: '+358401000304' },
+    status: 404,
+    code: 'not_found',
+  },
+]);
+
+table('POST /v1/challenges/{id}/resend', [
+  ...notFound('POST', '/v1/challenges/{id}/resend'),
+  {
+    name: "another organization's challenge",
+    method: 'POST',
+    path: '/v1/challenges/:otherChallenge/resend',
+    status: 404,
+    code: 'not_found',
+  },
+  {
+    name: 'a phone_required challenge',
+    method: 'POST',
+    path: '/v1/challenges/:phoneRequired/resend',
+    status: 409,
+    code: 'challenge_not_pending',
+  },
+]);
+
+table('POST /v1/challenges/{id}/verify', [
+  ...malformedJson('POST', '/v1/challenges/:pending/verify'),
+  ...invalid('POST', '/v1/challenges/:pending/verify', 'code', [
+    ['missing code', {}],
+    ['five digits', { code: '12345' }],
+    ['seven digits', { code: '1234567' }],
+    ['letters', { code: 'abcdef' }],
+    ['a number, not a string', { code: 123456 }],
+    ['spaces around', { code: ' 123456 ' }],
+    ['code huge', { code: BIG }],
+  ]),
+  ...notFound('POST', '/v1/challenges/{id}/verify', { code: '123456' }),
+  {
+    name: "another organization's challenge",
+    method: 'POST',
+    path: '/v1/challenges/:otherChallenge/verify',
+    body: { code: '123456' },
+    status: 404,
+    code: 'not_found',
+  },
+  {
+    name: 'a phone_required challenge',
+    method: 'POST',
+    path: '/v1/challenges/:phoneRequired/verify',
+    body: { code: '123456' },
+    status: 409,
+    code: 'challenge_not_pending',
+  },
+]);
+
+table('GET /v1/audit-events', [
+  ...[
+    ['limit zero', 'limit=0'],
+    ['limit over 100', 'limit=101'],
+    ['limit negative', 'limit=-1'],
+    ['limit fractional', 'limit=1.5'],
+    ['limit not a number', 'limit=ten'],
+  ].map(([name, query]) => ({
+    name: name!,
+    method: 'GET',
+    path: `/v1/audit-events?${query}`,
+    status: 400,
+    code: 'invalid_request',
+    field: 'limit',
+  })),
+  ...[
+    ['before not a cursor', 'before=abc'],
+    ['before negative', 'before=-1'],
+    ['before huge', `before=${'9'.repeat(40)}`],
+  ].map(([name, query]) => ({
+    name: name!,
+    method: 'GET',
+    path: `/v1/audit-events?${query}`,
+    status: 400,
+    code: 'invalid_request',
+    field: 'before',
+  })),
+]);
+
+table('unknown routes', [
+  { name: 'unknown path', method: 'GET', path: '/v1/nope', status: 404, code: 'not_found' },
+  { name: 'unknown version', method: 'GET', path: '/v2/users', status: 404, code: 'not_found' },
+  { name: 'the root', method: 'GET', path: '/', status: 404, code: 'not_found' },
+  {
+    name: 'unknown method on a known path',
+    method: 'DELETE',
+    path: '/v1/settings/password',
+    status: 404,
+    code: 'not_found',
+  },
+  {
+    name: 'GET on a POST-only route',
+    method: 'GET',
+    path: '/v1/logins',
+    status: 404,
+    code: 'not_found',
+  },
+  {
+    name: 'PUT on a user',
+    method: 'PUT',
+    path: '/v1/users/:user',
+    body: { email: 'x@example.com' },
+    status: 404,
+    code: 'not_found',
+  },
+  {
+    name: 'an unknown sub-resource',
+    method: 'POST',
+    path: '/v1/users/:user/promote',
+    status: 404,
+    code: 'not_found',
+  },
+  {
+    name: 'an unknown platform sub-resource',
+    method: 'DELETE',
+    path: '/v1/organizations/:org',
+    status: 404,
+    code: 'not_found',
+  },
+]);
+
+describe('a body with no content type', () => {
+  it('is 400 invalid_request and changes nothing', async () => {
+    const before = await snapshot();
+    const res = await h.app.request('/v1/users', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ids.orgKey}` },
+      body: JSON.stringify({ email: 'untyped@example.com' }),
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(((await res.json()) as { code: string }).code).toBe('invalid_request');
+    expect(await snapshot()).toEqual(before);
+  });
+});

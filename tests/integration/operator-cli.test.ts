@@ -1,0 +1,239 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { createRedis, SEND_CODE_QUEUE } from '@twofa/queue';
+import { createHarness, type Harness, testEnv } from '@twofa/testing';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+// No in-process worker: the CLI is what moves things here.
+let h: Harness;
+
+beforeAll(async () => {
+  h = await createHarness({ worker: false, env: { DB_POOL_SIZE: '3' } });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json: any;
+}
+
+/** Runs the CLI as an operator would, against this file's database and queue prefix. */
+function cli(...args: string[]): Promise<Run> {
+  const env = {
+    PATH: process.env.PATH,
+    ...testEnv(h.databaseUrl, h.queuePrefix, h.twilio.url, { DB_POOL_SIZE: '2' }),
+  };
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/cli.ts', ...args],
+      { cwd: ROOT, env, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        let json: unknown = null;
+        try {
+          json = JSON.parse(stdout);
+        } catch {
+          // not JSON
+        }
+        resolve({ code, stdout, stderr, json });
+      },
+    );
+  });
+}
+
+async function failJob(): Promise<string> {
+  const jobId = randomUUID();
+  await h.services.sendQueue.add('send-code', { sendId: jobId }, { jobId });
+  const connection = createRedis(h.config.env.REDIS_URL, 'worker');
+  await new Promise<void>((resolve) => {
+    const worker = new Worker(
+      SEND_CODE_QUEUE,
+      async () => {
+        throw new UnrecoverableError('simulated permanent failure');
+      },
+      { connection, prefix: h.queuePrefix },
+    );
+    worker.on('failed', (job) => {
+      if (job?.id === jobId) void worker.close().then(() => resolve());
+    });
+  });
+  connection.disconnect();
+  return jobId;
+}
+
+const orgCount = async () =>
+  Number((await h.sql`select count(*)::int as n from organizations`)[0]?.n);
+
+// Each run starts a Node process; on a busy machine that takes seconds.
+describe('operator CLI', { timeout: 180_000 }, () => {
+  it('creates an organization and prints its key once; the key works and is stored hashed', async () => {
+    const run = await cli('org:create', '--name', 'CLI Clinic', '--country', 'fi');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.json).toMatchObject({
+      name: 'CLI Clinic',
+      country: 'FI',
+      authMethod: 'password',
+    });
+    const { id, apiKey } = run.json as { id: string; apiKey: string };
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(apiKey.length).toBeGreaterThanOrEqual(32);
+    expect(run.stderr).toMatch(/shown this once/);
+
+    const settings = await h.request('GET', '/v1/settings/password', { key: apiKey });
+    expect(settings.status).toBe(200);
+    expect(settings.body.smsAllowedCountries).toEqual(['FI']);
+    const org = await h.request('GET', `/v1/organizations/${id}`, {
+      key: 'test-platform-key-0123456789',
+    });
+    expect(org.body).toMatchObject({ id, smsBalance: 0 });
+    const keys = await h.sql`select key_hash from api_keys where organization_id = ${id}`;
+    expect(keys).toHaveLength(1);
+    expect(keys[0]?.key_hash).not.toContain(apiKey);
+
+    const saml = await cli('org:create', '--name', 'SAML Clinic', '--auth-method', 'saml2');
+    expect(saml.code, saml.stderr).toBe(0);
+    expect(saml.json).toMatchObject({ authMethod: 'saml2', country: null });
+  });
+
+  it('refuses bad arguments with exit code 2 and creates nothing', async () => {
+    const before = await orgCount();
+    for (const args of [
+      ['org:create'],
+      ['org:create', '--name', 'X', '--auth-method', 'kerberos'],
+      ['org:create', '--name', 'X', '--country', 'FIN'],
+      ['org:create', '--name', 'X', '--colour', 'blue'],
+      ['no:such-command'],
+    ]) {
+      const run = await cli(...args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain('Usage:');
+    }
+    expect(await orgCount()).toBe(before);
+    const help = await cli('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('credits:add');
+  });
+
+  it('adds credits with a ledger line and an audit event', async () => {
+    const org = await h.createOrganization({ name: 'Credit Clinic' });
+    const run = await cli('credits:add', '--org', org.id, '--amount', '25', '--reference', 'INV-7');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.json).toEqual({ organizationId: org.id, amount: 25, balance: 25 });
+
+    const balance = await h.request('GET', '/v1/sms-balance', { key: org.apiKey });
+    expect(balance.body.balance).toBe(25);
+    expect(balance.body.ledger[0]).toMatchObject({ delta: 25, reason: 'top_up', balanceAfter: 25 });
+    const audit = await h.request('GET', '/v1/audit-events', { key: org.apiKey });
+    expect(audit.body.events[0]).toMatchObject({
+      type: 'sms_credits_added',
+      data: { amount: 25, reference: 'INV-7', balance: 25 },
+    });
+
+    for (const amount of ['0', '1.5']) {
+      const bad = await cli('credits:add', '--org', org.id, '--amount', amount);
+      expect(bad.code, amount).toBe(2);
+    }
+    const unknown = await cli('credits:add', '--org', randomUUID(), '--amount', '5');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/No organization/);
+    const malformed = await cli('credits:add', '--org', 'not-an-id', '--amount', '5');
+    expect(malformed.code).toBe(1);
+    expect((await h.request('GET', '/v1/sms-balance', { key: org.apiKey })).body.balance).toBe(25);
+  });
+
+  it('shows queue counts and retries failed jobs', async () => {
+    const delayedId = randomUUID();
+    await h.services.sendQueue.add(
+      'send-code',
+      { sendId: delayedId },
+      { jobId: delayedId, delay: 3_600_000 },
+    );
+    const failed = [await failJob(), await failJob()];
+
+    const counts = await cli('queue:counts');
+    expect(counts.code, counts.stderr).toBe(0);
+    const expected = await h.services.sendQueue.getJobCounts('waiting', 'delayed', 'failed');
+    expect(counts.json).toMatchObject({
+      queue: SEND_CODE_QUEUE,
+      prefix: h.queuePrefix,
+      counts: expected,
+    });
+    expect(counts.json.counts.failed).toBe(2);
+    expect(counts.json.counts.delayed).toBeGreaterThanOrEqual(1);
+
+    const retry = await cli('queue:retry-failed');
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(retry.json).toMatchObject({ retried: 2, failedNow: 0 });
+    for (const id of failed) expect(await h.services.sendQueue.getJobState(id)).toBe('waiting');
+    await h.services.sendQueue.remove(delayedId);
+    for (const id of failed) await h.services.sendQueue.remove(id);
+  });
+
+  it('runs the reconciler once: re-enqueues a lost send and marks a stuck one unknown', async () => {
+    const org = await h.createOrganization({ name: 'Reconcile Clinic', country: 'FI' });
+    await h.topUp(org.id, 5);
+    await h.enableTwoFactor(org.apiKey);
+    const sendIds: string[] = [];
+    for (const n of [1, 2]) {
+      const email = `rc${n}@example.com`;
+      await h.createUser(org.apiKey, {
+        email,
+        password: 'pw-0123456789',
+        phone: `+35840888000${n}`,
+      });
+      const login = await h.request('POST', '/v1/logins', {
+        key: org.apiKey,
+        body: { email, password: 'pw-0123456789', ip: '198.51.100.50' },
+      });
+      const [send] = await h.sql<{ id: string }[]>`
+        select id from sms_sends where challenge_id = ${login.body.challenge.id}`;
+      sendIds.push(send?.id as string);
+    }
+    const [lost, stuck] = sendIds as [string, string];
+    // Redis lost both jobs; one send was queued a minute ago, the other has been mid-call for an hour.
+    for (const id of sendIds) await h.services.sendQueue.remove(id);
+    await h.sql`update sms_sends set updated_at = now() - interval '1 minute' where id = ${lost}`;
+    await h.sql`
+      update sms_sends set status = 'sending', sending_at = now() - interval '1 hour',
+        updated_at = now() - interval '1 hour'
+      where id = ${stuck}`;
+    expect(await h.services.sendQueue.getJobState(lost)).toBe('unknown');
+
+    const run = await cli('reconcile');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.json).toEqual({ requeued: 1, markedUnknown: 1 });
+    expect(await h.services.sendQueue.getJobState(lost)).toBe('waiting');
+    const [row] = await h.sql`select status from sms_sends where id = ${stuck}`;
+    expect(row?.status).toBe('unknown');
+
+    // Nothing left to do the second time.
+    expect((await cli('reconcile')).json).toEqual({ requeued: 0, markedUnknown: 0 });
+  });
+
+  it('fails clearly when Redis is not reachable', async () => {
+    const env = testEnv(h.databaseUrl, h.queuePrefix, h.twilio.url, {
+      REDIS_URL: 'redis://127.0.0.1:1',
+    });
+    const run = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'scripts/cli.ts', 'queue:counts'],
+        { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, timeout: 60_000 },
+        (error, _stdout, stderr) =>
+          resolve({ code: typeof error?.code === 'number' ? error.code : 0, stderr }),
+      );
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/Redis .* not reachable/);
+  });
+});

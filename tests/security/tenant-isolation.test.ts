@@ -1,0 +1,237 @@
+/**
+ * Attack: one tenant reading or changing another's users and challenges by
+ * guessing or replaying ids. Control: every query is scoped by the key's
+ * organization; a foreign id is 404, exactly like an unknown one.
+ *
+ * The routes come from the app's own OpenAPI document, so a route added later
+ * is walked too, or fails this test until it says how it should be checked.
+ */
+import { randomUUID } from 'node:crypto';
+import { ADMIN_KEY, createHarness, type Harness, type Response } from '@twofa/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { END_USER_IP, finnishMobile, PASSWORD } from './support.ts';
+
+let h: Harness;
+let orgA: { id: string; apiKey: string };
+let orgB: { id: string; apiKey: string };
+const a = { email: 'owner@a.example', phone: finnishMobile() } as {
+  email: string;
+  phone: string;
+  userId: string;
+  pendingChallenge: string;
+  phoneRequiredChallenge: string;
+};
+
+interface Operation {
+  method: string;
+  path: string;
+  key: string;
+  pathParams: string[];
+}
+
+async function organizationOperations(): Promise<Operation[]> {
+  const doc = await h.request('GET', '/openapi.json');
+  expect(doc.status).toBe(200);
+  const ops: Operation[] = [];
+  for (const [path, item] of Object.entries<
+    Record<string, { parameters?: { in: string; name: string }[] }>
+  >(doc.body.paths)) {
+    // Organization routes: all of /v1 except the platform's /v1/organizations.
+    if (!path.startsWith('/v1/') || path.startsWith('/v1/organizations')) continue;
+    for (const [method, op] of Object.entries(item)) {
+      const pathParams = (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name);
+      ops.push({
+        method: method.toUpperCase(),
+        path,
+        key: `${method.toUpperCase()} ${path}`,
+        pathParams,
+      });
+    }
+  }
+  return ops;
+}
+
+/** A body that would act on A's data if the route forgot the organization. */
+function bodyFor(key: string): unknown {
+  const bodies: Record<string, unknown> = {
+    'PATCH /v1/users/{userId}': {
+      phone: finnishMobile(),
+      twoFactorDisabled: true,
+      password: 'taken over!',
+    },
+    'POST /v1/challenges/{id}/phone': { phone: finnishMobile() },
+    'POST /v1/challenges/{id}/verify': { code: '123456' },
+    'POST /v1/challenges': { userId: a.userId, ip: END_USER_IP },
+    'POST /v1/logins': { email: a.email, password: PASSWORD, ip: END_USER_IP },
+    'PATCH /v1/settings/password': { twoFactorEnabled: false, smsAllowedCountries: [] },
+    // B's own user with A's email (and another password): a separate account.
+    'POST /v1/users': { email: a.email, password: 'B has its own password' },
+  };
+  return bodies[key];
+}
+
+/** Which of A's ids each path parameter takes: the one the action would succeed on. */
+function idFor(op: Operation, param: string): string {
+  if (param === 'userId') return a.userId;
+  if (param === 'id' && op.path.startsWith('/v1/challenges/')) {
+    return op.path.endsWith('/phone') ? a.phoneRequiredChallenge : a.pendingChallenge;
+  }
+  throw new Error(`${op.key}: no id of organization A for {${param}}; add one here`);
+}
+
+/** Routes that name an A id in the body rather than the path. */
+const ID_IN_BODY = new Set(['POST /v1/challenges']);
+
+/** Routes that name no id: what B gets must be B's own, and A must see no change. */
+const OWN_DATA_CHECKS: Record<string, (res: Response) => void> = {
+  'GET /v1/settings/password': (res) => expect(res.status).toBe(200),
+  'PATCH /v1/settings/password': (res) => expect(res.status).toBe(200),
+  'GET /v1/sms-balance': (res) => {
+    expect(res.body.balance).toBe(0);
+    expect(res.body.ledger).toEqual([]);
+  },
+  'GET /v1/audit-events': (res) => {
+    expect(res.status).toBe(200);
+  },
+  // A's email is free in B: an email_taken here would tell B that A has that user.
+  'POST /v1/users': (res) => expect(res.status).toBe(201),
+  // B cannot log A's users in, and the answer is the plain credential failure.
+  'POST /v1/logins': (res) => {
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('invalid_credentials');
+  },
+};
+
+function fill(op: Operation, id: (param: string) => string): string {
+  return op.path.replace(/\{(\w+)\}/g, (_m, param: string) => id(param));
+}
+
+async function snapshotA(): Promise<string> {
+  const tables = await h.sql<{ table_name: string }[]>`
+    select table_name from information_schema.columns
+    where table_schema = 'public' and column_name = 'organization_id' order by table_name`;
+  const snapshot: Record<string, unknown> = {};
+  for (const { table_name } of tables) {
+    snapshot[table_name] = await h.sql`
+      select * from ${h.sql(table_name)} where organization_id = ${orgA.id} order by id`;
+  }
+  snapshot.organization = await h.sql`select * from organizations where id = ${orgA.id}`;
+  return JSON.stringify(snapshot);
+}
+
+function withoutRequestId(res: Response) {
+  const { requestId: _r, instance: _i, ...rest } = res.body ?? {};
+  return { status: res.status, body: rest };
+}
+
+beforeAll(async () => {
+  h = await createHarness({ worker: false });
+  orgA = await h.createOrganization({ name: 'Clinic A', country: 'FI' });
+  orgB = await h.createOrganization({ name: 'Clinic B', country: 'FI' });
+  await h.topUp(orgA.id, 10);
+  await h.enableTwoFactor(orgA.apiKey);
+  await h.enableTwoFactor(orgB.apiKey);
+  a.userId = (
+    await h.createUser(orgA.apiKey, { email: a.email, password: PASSWORD, phone: a.phone })
+  ).id;
+  const started = await h.request('POST', '/v1/logins', {
+    key: orgA.apiKey,
+    body: { email: a.email, password: PASSWORD, ip: END_USER_IP },
+  });
+  a.pendingChallenge = started.body.challenge.id;
+  await h.createUser(orgA.apiKey, { email: 'nophone@a.example', password: PASSWORD });
+  const noPhone = await h.request('POST', '/v1/logins', {
+    key: orgA.apiKey,
+    body: { email: 'nophone@a.example', password: PASSWORD, ip: END_USER_IP },
+  });
+  a.phoneRequiredChallenge = noPhone.body.challenge.id;
+  // A trusted device, so a revocation through B would show.
+  await h.sql`
+    insert into trusted_devices (organization_id, user_id, token_hash, expires_at)
+    values (${orgA.id}, ${a.userId}, 'not-a-real-hash', now() + interval '30 days')`;
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+describe('tenant isolation', () => {
+  it("walks every organization route with B's key against A's ids", async () => {
+    const ops = await organizationOperations();
+    expect(ops.length).toBeGreaterThanOrEqual(10);
+    const before = await snapshotA();
+    const walked: string[] = [];
+
+    for (const op of ops) {
+      const body = bodyFor(op.key);
+      const needsId = op.pathParams.length > 0 || ID_IN_BODY.has(op.key);
+      if (!needsId && !OWN_DATA_CHECKS[op.key]) {
+        throw new Error(`${op.key} is not covered by the tenant walk: add a check for it`);
+      }
+      const res = await h.request(
+        op.method,
+        fill(op, (p) => idFor(op, p)),
+        {
+          key: orgB.apiKey,
+          body,
+        },
+      );
+      walked.push(`${op.key} -> ${res.status}`);
+      if (!needsId) {
+        OWN_DATA_CHECKS[op.key]!(res);
+        expect(JSON.stringify(res.body)).not.toContain(orgA.id);
+        expect(JSON.stringify(res.body)).not.toContain(a.userId);
+        continue;
+      }
+      expect(res.status, `${op.key}: ${JSON.stringify(res.body)}`).toBe(404);
+      expect(res.body.code).toBe('not_found');
+      // Indistinguishable from an id that exists nowhere.
+      const unknownId = randomUUID();
+      const unknownBody =
+        op.key === 'POST /v1/challenges' ? { userId: unknownId, ip: END_USER_IP } : body;
+      const unknown = await h.request(
+        op.method,
+        fill(op, () => unknownId),
+        {
+          key: orgB.apiKey,
+          body: unknownBody,
+        },
+      );
+      expect(withoutRequestId(res)).toEqual(withoutRequestId(unknown));
+    }
+
+    expect(await snapshotA()).toBe(before);
+    // Every route was walked, and the ids aimed at are A's real ones.
+    expect(walked.length).toBe(ops.length);
+    expect((await h.request('GET', `/v1/users/${a.userId}`, { key: orgA.apiKey })).status).toBe(
+      200,
+    );
+    for (const id of [a.pendingChallenge, a.phoneRequiredChallenge]) {
+      expect((await h.request('GET', `/v1/challenges/${id}`, { key: orgA.apiKey })).status).toBe(
+        200,
+      );
+    }
+  });
+
+  it("never shows A's events, balance or settings to B", async () => {
+    const audit = await h.request('GET', '/v1/audit-events?limit=100', { key: orgB.apiKey });
+    const ownUsers = await h.sql<
+      { id: string }[]
+    >`select id from users where organization_id = ${orgB.id}`;
+    for (const event of audit.body.events) {
+      const userId = event.data.userId;
+      if (userId) expect(ownUsers.map((u) => u.id)).toContain(userId);
+    }
+    const aEvents = await h.request('GET', '/v1/audit-events?limit=100', { key: orgA.apiKey });
+    const aIds = new Set(aEvents.body.events.map((e: { id: string }) => e.id));
+    expect(aIds.size).toBeGreaterThan(0);
+    for (const event of audit.body.events) expect(aIds.has(event.id)).toBe(false);
+  });
+
+  it("refuses an organization key on the platform's routes", async () => {
+    const res = await h.request('GET', `/v1/organizations/${orgA.id}`, { key: orgB.apiKey });
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe('forbidden');
+    const own = await h.request('GET', `/v1/organizations/${orgA.id}`, { key: ADMIN_KEY });
+    expect(own.status).toBe(200);
+  });
+});
