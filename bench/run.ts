@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { loadBenchConfig, wants } from './lib/config.ts';
 import { installPeer, Peer, type PeerUser } from './lib/peer.ts';
 import { LOG_DIR, REPO_ROOT, stopAll } from './lib/procs.ts';
-import { formatProfile, summarizeProfile } from './lib/profile.ts';
+import { formatProfile, type ProfileSummary, summarizeProfile } from './lib/profile.ts';
 import {
   Recorder,
   type ScenarioLine,
@@ -449,13 +449,18 @@ function results(f: Figures, started: Date) {
   };
 }
 
+/** Per process, the busiest thread's profile (the main thread; the other is tsx's loader). */
 async function profileSummaries(dir: string): Promise<string> {
-  const files = readdirSync(dir).filter((name) => name.endsWith('.cpuprofile'));
-  return files
-    .map((name) =>
-      formatProfile(name.replace('.cpuprofile', ''), summarizeProfile(join(dir, name))),
-    )
-    .join('\n\n');
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const files = readdirSync(join(dir, name)).filter((f) => f.endsWith('.cpuprofile'));
+    const busy = (s: ProfileSummary) => s.totalMs * (100 - s.idlePct);
+    const [busiest] = files
+      .map((f) => summarizeProfile(join(dir, name, f)))
+      .sort((a, b) => busy(b) - busy(a));
+    if (busiest) out.push(formatProfile(name, busiest));
+  }
+  return out.join('\n\n');
 }
 
 async function main(): Promise<void> {

@@ -11,6 +11,11 @@ export interface BenchConfig {
   warmupS: number;
   /** Concurrent connections (or virtual users) the load generator keeps busy. */
   connections: number;
+  /**
+   * Virtual users in the full-login comparison: the password hash saturates the cores with a
+   * few, and more would only queue (and inflate latency) behind libuv's thread pool.
+   */
+  loginVus: number;
   /** Worker processes in the pipeline, verify and peer scenarios. */
   workers: number;
   /** WORKER_CONCURRENCY of each worker process, and of the raw BullMQ ceiling. */
@@ -78,6 +83,7 @@ export function loadBenchConfig(): BenchConfig {
     durationS,
     warmupS,
     connections: int('BENCH_CONNECTIONS', 50),
+    loginVus: int('BENCH_LOGIN_VUS', 8),
     workers: int('BENCH_WORKERS', 2),
     workerConcurrency: int('BENCH_WORKER_CONCURRENCY', 10),
     apiPoolSize: int('BENCH_API_POOL', 10),

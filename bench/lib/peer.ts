@@ -43,7 +43,7 @@ export class Peer {
     this.db = await createDatabase(this.config.pgBase, 'peer');
     const port = await freePort();
     this.url = `http://127.0.0.1:${port}`;
-    // A browser sends Origin; better-auth refuses cookie-carrying POSTs without it.
+    // A browser sends Origin; better-auth refuses POSTs from fetch clients without it.
     this.origin = { origin: this.url };
     this.child = startChild('peer-better-auth', 'bench/peers/better-auth/server.ts', [], {
       ipc: true,
@@ -70,6 +70,7 @@ export class Peer {
       const phone = nextPhone();
       const email = `p${phone.slice(1)}@bench.example`;
       const res = await request<{ user: { id: string } }>(`${this.url}/api/auth/sign-up/email`, {
+        headers: this.origin,
         body: { email, password, name: email, phone },
       });
       expectStatus(res, 200, 'peer sign-up');
@@ -86,7 +87,10 @@ export class Peer {
 
   /** A fresh two_factor cookie: the state right after a right password. */
   async pastPassword(userId: string): Promise<string> {
-    const res = await request(`${this.url}/api/auth/bench/past-password`, { body: { userId } });
+    const res = await request(`${this.url}/api/auth/bench/past-password`, {
+      headers: this.origin,
+      body: { userId },
+    });
     expectStatus(res, 200, 'peer past-password');
     return twoFactorCookie(res.cookies);
   }

@@ -693,7 +693,7 @@ export async function fullLogins(ctx: Ctx, peer: Peer, users: User[], peerUsers:
   return alternate(
     ctx,
     'full login, ours vs peer',
-    users.length,
+    ctx.config.loginVus,
     oursFullLogin(ctx, users),
     peerFullLogin(ctx, peer, peerUsers),
   );

@@ -117,13 +117,10 @@ export class Stack {
     };
   }
 
+  /** A directory per process: tsx's loader thread writes a profile of its own beside main's. */
   private profileFlags(name: string): string[] {
     if (!this.profileDir) return [];
-    return [
-      '--cpu-prof',
-      `--cpu-prof-dir=${this.profileDir}`,
-      `--cpu-prof-name=${name}.cpuprofile`,
-    ];
+    return ['--cpu-prof', `--cpu-prof-dir=${join(this.profileDir, name)}`];
   }
 
   async start(workers: number): Promise<void> {
@@ -196,5 +193,3 @@ export class Stack {
     await this.db?.drop();
   }
 }
-
-export const profilePath = (dir: string, name: string) => join(dir, `${name}.cpuprofile`);

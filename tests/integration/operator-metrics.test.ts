@@ -290,6 +290,7 @@ describe('worker /metrics', () => {
 
     const fast = await boot(20);
     extraWorkers.push(fast);
+    // Each poll lowers the stub's balance by one: the gauge follows without any scrape calling it.
     const moved = await h.waitFor(async () => {
       const s = await scrapeWorker(fast.port ?? 0);
       const value = sampleValue(s, 'twofa_sms_provider_account_balance', {
@@ -298,7 +299,7 @@ describe('worker /metrics', () => {
       });
       return value > 0 && value < 97 ? value : null;
     });
-    expect(calls).toBeGreaterThanOrEqual(4);
+    expect(calls).toBeGreaterThanOrEqual(100 - moved);
     await fast.close();
     extraWorkers.pop();
   });

@@ -14,6 +14,10 @@ export function createDb(url: string, options: DbOptions = {}) {
     max: options.max ?? 10,
     connect_timeout: options.connectTimeout ?? 5,
     idle_timeout: 30,
+    // postgres.js waits 3^n/100 s (up to 20 s) before reconnecting after n failed
+    // connections, holding queries meanwhile: after a short outage the API would hang
+    // instead of answering 503, then recover late. Cap the wait at a second.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1) * (0.5 + Math.random() / 2),
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? 'twofa' },
   });

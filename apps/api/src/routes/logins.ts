@@ -84,7 +84,7 @@ loginsRouter.openapi(postLogin, async (c) => {
   ]);
   // Unknown emails and users without a password cost the same hash as a wrong password.
   const stored = context?.user.passwordHash ?? dummyHash;
-  const ok = context?.user.passwordHash ? await verifyPassword(body.password, stored) : false;
+  const ok = await verifyPassword(body.password, stored);
   if (!ok || !context?.user.passwordHash) {
     await services.rateLimits.penalize('account_failures', accountKey);
     throw invalidCredentials();

@@ -61,6 +61,10 @@ async function claim(deps: WorkerDeps, sendId: string, codeHash: string) {
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
       const own = await withRetries(() => findOwnClaim(deps.db.sql, { sendId, codeHash }));
+      deps.logger.info(
+        { sendId, committed: own !== null && own.claimed !== null },
+        'claim checked after a lost connection',
+      );
       if (own) return own.claimed;
       if (attempt >= 3) throw error;
     }
