@@ -58,13 +58,13 @@ describe('Postgres restarted mid-run', { timeout: 180_000 }, () => {
     await waitUntil('a backlog of queued sends', async () => {
       const [row] = await stack.sql<{ n: number }[]>`
         select count(*)::int as n from sms_sends where status = 'queued'`;
-      return (row?.n ?? 0) >= 30;
+      return (row?.n ?? 0) >= 60;
     });
     // Fast answers now: the workers churn through the backlog, so claims and other
     // statements are in flight when the connections drop.
     stack.twilio.setMode({ kind: 'ok', delayMs: 10 });
     const seen = stack.twilio.messages.length;
-    await waitUntil('workers churning', () => stack.twilio.messages.length >= seen + 20, {
+    await waitUntil('workers churning', () => stack.twilio.messages.length >= seen + 5, {
       intervalMs: 2,
     });
     await stack.pgProxy!.cut();
@@ -109,9 +109,6 @@ describe('Postgres restarted mid-run', { timeout: 180_000 }, () => {
       (l) => l.msg === 'job failed' || l.msg === 'reconciler run failed; will try again',
     );
     expect(retried.length).toBeGreaterThan(0);
-    if (process.env.DEBUG_FAULTS) {
-      for (const l of workerLogs) if (l.level !== 'info' || String(l.msg).includes('claim')) console.log(JSON.stringify(l).slice(0, 300));
-    }
     const claimsChecked = workerLogs.filter(
       (l) => l.msg === 'claim checked after a lost connection',
     );

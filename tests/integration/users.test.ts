@@ -6,7 +6,7 @@ let org: { id: string; apiKey: string };
 let otherOrg: { id: string; apiKey: string };
 
 beforeAll(async () => {
-  h = await createHarness({ env: { DB_POOL_SIZE: '3' } });
+  h = await createHarness({ env: { DB_POOL_SIZE: '3', TWILIO_TIMEOUT_MS: '10000' } });
   org = await h.createOrganization({ name: 'Happy Paws', country: 'FI' });
   otherOrg = await h.createOrganization({ name: 'Other Clinic', country: 'FI' });
   await h.topUp(org.id, 100);
@@ -49,7 +49,10 @@ async function trustedDeviceToken(email: string, phone: string): Promise<string>
   const sentBefore = h.twilio.messages.filter((m) => m.to === phone).length;
   const start = await login(email);
   expect(start.body.result).toBe('challenge_required');
-  await h.waitFor(async () => h.twilio.messages.filter((m) => m.to === phone).length > sentBefore);
+  await h.waitFor(
+    async () => h.twilio.messages.filter((m) => m.to === phone).length > sentBefore,
+    60_000,
+  );
   const verify = await h.request('POST', `/v1/challenges/${start.body.challenge.id}/verify`, {
     key: org.apiKey,
     body: { code: h.lastCodeFor(phone) },

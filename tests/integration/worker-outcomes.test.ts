@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 let h: Harness;
 
 beforeAll(async () => {
-  h = await createHarness({ env: { DB_POOL_SIZE: '4' } });
+  h = await createHarness({ env: { DB_POOL_SIZE: '4', TWILIO_TIMEOUT_MS: '10000' } });
 });
 afterEach(() => {
   h.twilio.setMode({ kind: 'ok' });
@@ -35,12 +35,12 @@ function getChallenge(key: string, id: string) {
   return h.request('GET', `/v1/challenges/${id}`, { key });
 }
 
-/** Polls the challenge until `done` holds for its view. */
+/** Polls the challenge until `done` holds for its view (generous: the machine may be busy). */
 function settled(key: string, id: string, done: (view: any) => boolean) {
   return h.waitFor(async () => {
     const res = await getChallenge(key, id);
     return done(res.body) ? res.body : null;
-  });
+  }, 60_000);
 }
 
 async function balanceOf(key: string) {
@@ -155,37 +155,45 @@ describe('a provider refusal (Twilio 21211)', () => {
 });
 
 describe('concurrent logins with too little credit', () => {
-  it('sends exactly as many codes as there are credits and never goes negative', async () => {
+  it('sends exactly as many codes as there are credits and never goes negative', {
+    timeout: 120_000,
+  }, async () => {
     const org = await orgWithCredits(3);
     const phones = Array.from({ length: 10 }, (_, i) => `+3584010002${String(i).padStart(2, '0')}`);
-    await Promise.all(
-      phones.map((phone, i) =>
-        h.createUser(org.apiKey, { email: `crowd${i}@example.com`, password: PASSWORD, phone }),
-      ),
+    // No passwords: host-started logins (/v1/challenges) arrive together, with no hashing to
+    // spread them out, so the ten debits really race for the last credits.
+    const users = await Promise.all(
+      phones.map((phone, i) => h.createUser(org.apiKey, { email: `crowd${i}@example.com`, phone })),
     );
     const starts = await Promise.all(
-      phones.map((_, i) => login(org.apiKey, `crowd${i}@example.com`)),
+      users.map((user) =>
+        h.request('POST', '/v1/challenges', {
+          key: org.apiKey,
+          body: { userId: user.id, ip: nextIp() },
+        }),
+      ),
     );
     for (const s of starts) expect(s.body.result).toBe('challenge_required');
+    // Settled: failed, or handed to the provider (an answer slower than the provider
+    // timeout on a busy machine reads as `unknown`: charged, possibly sent).
     const finals = await Promise.all(
       starts.map((s) =>
-        settled(
-          org.apiKey,
-          s.body.challenge.id,
-          (v) => v.status === 'failed' || v.delivery?.status === 'sent',
+        settled(org.apiKey, s.body.challenge.id, (v) =>
+          ['failed', 'sent', 'unknown', 'insufficient_balance'].includes(v.delivery?.status),
         ),
       ),
     );
-    const sent = finals.filter((v) => v.delivery.status === 'sent');
     const failed = finals.filter((v) => v.status === 'failed');
-    expect(sent).toHaveLength(3);
+    const charged = finals.filter((v) => v.status !== 'failed');
     expect(failed).toHaveLength(7);
+    expect(charged).toHaveLength(3);
     for (const v of failed) {
       expect(v).toMatchObject({
         failureReason: 'sms_balance_exhausted',
         delivery: { status: 'insufficient_balance' },
       });
     }
+    for (const v of charged) expect(['sent', 'unknown']).toContain(v.delivery.status);
     const delivered = h.twilio.messages.filter((m) => phones.includes(m.to));
     expect(delivered).toHaveLength(3);
     expect(new Set(delivered.map((m) => m.to)).size).toBe(3);
@@ -193,6 +201,7 @@ describe('concurrent logins with too little credit', () => {
     const balance = await balanceOf(org.apiKey);
     expect(balance.balance).toBe(0);
     expect(balance.ledger.filter((l) => l.reason === 'sms_sent')).toHaveLength(3);
+    expect(balance.ledger.filter((l) => l.reason === 'refund')).toHaveLength(0);
     expect(balance.ledger.every((l) => l.balanceAfter >= 0)).toBe(true);
     expect(await expectBalanceConsistent(org.id)).toBe(0);
   });

@@ -101,7 +101,7 @@ async function handleOpsRequest(
   return { status: 404, type: JSON_TYPE, body: '{"code":"not_found"}' };
 }
 
-export function smsProviderFromConfig(config: Config, logger: Logger): SmsProvider {
+export function smsProviderFromConfig(config: Config): SmsProvider {
   const env = config.env;
   return createSmsProvider({
     provider: env.SMS_PROVIDER,
@@ -154,7 +154,7 @@ export async function startWorker(
   queueRedis.on('error', (error) => logger.debug({ err: error.message }, 'redis error'));
   const sendQueue = createSendCodeQueue(queueRedis, env.QUEUE_PREFIX);
   sendQueue.on('error', (error) => logger.debug({ err: error.message }, 'queue error'));
-  const sms = overrides.sms ?? smsProviderFromConfig(config, logger);
+  const sms = overrides.sms ?? smsProviderFromConfig(config);
   const deps: WorkerDeps = {
     config,
     clock: overrides.clock ?? systemClock,

@@ -1,5 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { migrateDatabase } from '@twofa/db';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MIGRATIONS_FOLDER, migrateDatabase } from '@twofa/db';
 import postgres from 'postgres';
 
 export const TEST_PG_BASE =
@@ -10,15 +12,38 @@ function urlFor(name: string): string {
   return `${TEST_PG_BASE}/${name}`;
 }
 
-/** Builds the migrated template every test database is cloned from (once per run). */
+function migrationsFingerprint(): string {
+  const hash = createHash('sha256');
+  for (const file of readdirSync(MIGRATIONS_FOLDER, { recursive: true }).map(String).sort()) {
+    const path = join(MIGRATIONS_FOLDER, file);
+    if (file.endsWith('.sql') || file.endsWith('.json'))
+      hash.update(file).update(readFileSync(path));
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * Builds the migrated template every test database is cloned from. It is
+ * rebuilt only when the migrations changed (their fingerprint is the
+ * template's comment), under a lock, so concurrent test runs don't drop it
+ * from under each other.
+ */
 export async function prepareTemplateDatabase(): Promise<void> {
+  const fingerprint = migrationsFingerprint();
   const admin = postgres(urlFor('postgres'), { max: 1, onnotice: () => {} });
   try {
+    await admin`select pg_advisory_lock(727275)`;
+    const [row] = await admin<{ comment: string | null }[]>`
+      select shobj_description(oid, 'pg_database') as comment
+      from pg_database where datname = ${TEMPLATE_DB}`;
+    if (row?.comment === fingerprint) return;
     await admin.unsafe(`drop database if exists ${TEMPLATE_DB} with (force)`);
+    await migrateDatabase(urlFor(TEMPLATE_DB));
+    await admin.unsafe(`comment on database ${TEMPLATE_DB} is '${fingerprint}'`);
   } finally {
+    await admin`select pg_advisory_unlock(727275)`.catch(() => {});
     await admin.end();
   }
-  await migrateDatabase(urlFor(TEMPLATE_DB));
 }
 
 /** A fresh, migrated database of this test file's own; cloning the template takes milliseconds. */
