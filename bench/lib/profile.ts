@@ -3,7 +3,7 @@ import { REPO_ROOT } from './procs.ts';
 
 interface CpuNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   hitCount?: number;
   children?: number[];
 }
@@ -30,14 +30,19 @@ export interface ProfileSummary {
   idlePct: number;
   bySelf: HotSpot[];
   byPackage: { name: string; pct: number }[];
+  /**
+   * Self time charged to the nearest caller that is a package or our code, so node's internals
+   * (socket writes, timers, streams) and GC count against whoever made them work.
+   */
+  byCaller: { name: string; pct: number }[];
   /** Our own functions by inclusive time (self plus what they call). */
   oursInclusive: HotSpot[];
 }
 
-function where(url: string, line: number): string {
+function where(url: string, line: number, column: number): string {
   if (!url) return '(native)';
   const path = url.replace(/^file:\/\//, '').replace(REPO_ROOT, '');
-  return `${path}:${line + 1}`;
+  return `${path}:${line + 1}:${column + 1}`;
 }
 
 /** node_modules package, our workspace package, or node internals. */
@@ -75,37 +80,54 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
   for (const [id, us] of selfUs) {
     const node = byId.get(id);
     if (!node) continue;
-    const { functionName, url, lineNumber } = node.callFrame;
+    const { functionName, url, lineNumber, columnNumber } = node.callFrame;
     if (functionName === '(idle)') {
       idleUs += us;
       continue;
     }
     const name = functionName || '(anonymous)';
-    const key = `${name}@${url}:${lineNumber}`;
-    const entry = fnSelf.get(key) ?? { name, where: where(url, lineNumber), us: 0 };
+    const key = `${name}@${url}:${lineNumber}:${columnNumber}`;
+    const entry = fnSelf.get(key) ?? { name, where: where(url, lineNumber, columnNumber), us: 0 };
     entry.us += us;
     fnSelf.set(key, entry);
     const pkg = functionName === '(garbage collector)' ? '(gc)' : packageOf(url);
     pkgSelf.set(pkg, (pkgSelf.get(pkg) ?? 0) + us);
   }
 
-  // Inclusive time of our functions: the sum over their subtrees, each function counted once
-  // per stack even when it recurses.
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const callerSelf = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    const node = byId.get(id);
+    if (!node || node.callFrame.functionName === '(idle)') continue;
+    let owner: string | null = null;
+    let internal: string | null = null;
+    if (node.callFrame.functionName === '(garbage collector)') owner = '(gc)';
+    for (let cur: number | undefined = id; !owner && cur !== undefined; cur = parent.get(cur)) {
+      const url = byId.get(cur)?.callFrame.url ?? '';
+      if (url && !url.startsWith('node:')) owner = packageOf(url);
+      else if (url) internal ??= url;
+    }
+    // No package up the stack: node itself (HTTP parsing, socket reads, timers) did the work.
+    owner ??= internal ?? `(${node.callFrame.functionName || 'native'})`;
+    callerSelf.set(owner, (callerSelf.get(owner) ?? 0) + us);
+  }
+
+  // Inclusive time of our functions: the sum over their subtrees, each function counted once
+  // per stack even when it recurses.
   const ours = new Map<string, { name: string; where: string; us: number }>();
   for (const [id, us] of selfUs) {
     const seen = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const node = byId.get(cur);
       if (!node || !isOurs(node.callFrame.url)) continue;
-      const { functionName, url, lineNumber } = node.callFrame;
-      const key = `${functionName}@${url}:${lineNumber}`;
+      const { functionName, url, lineNumber, columnNumber } = node.callFrame;
+      const key = `${functionName}@${url}:${lineNumber}:${columnNumber}`;
       if (seen.has(key)) continue;
       seen.add(key);
       const entry = ours.get(key) ?? {
         name: functionName || '(anonymous)',
-        where: where(url, lineNumber),
+        where: where(url, lineNumber, columnNumber),
         us: 0,
       };
       entry.us += us;
@@ -128,6 +150,10 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, us]) => ({ name, pct: pct(us) })),
+    byCaller: [...callerSelf]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, us]) => ({ name, pct: pct(us) })),
     oursInclusive: busy(ours.values()),
   };
 }
@@ -137,6 +163,8 @@ export function formatProfile(label: string, s: ProfileSummary): string {
     `== ${label}: ${s.totalMs} ms sampled, ${s.idlePct}% idle ==`,
     '  by package (self %):',
     ...s.byPackage.map((p) => `    ${p.pct.toFixed(1).padStart(5)}  ${p.name}`),
+    '  by package, node internals charged to their caller (%):',
+    ...s.byCaller.map((p) => `    ${p.pct.toFixed(1).padStart(5)}  ${p.name}`),
     '  hottest functions (self %):',
     ...s.bySelf.map((h) => `    ${h.pct.toFixed(1).padStart(5)}  ${h.name}  ${h.where}`),
     '  our code (inclusive %):',

@@ -19,9 +19,25 @@ try {
         url: stack.apiUrl,
         durationS: 3,
         connections: c,
-        requests: [{ method: path === '/health' ? 'GET' : 'POST', path, headers: { 'content-type': 'application/json', authorization: org.auth }, body: path === '/health' ? undefined : (process.env.SMS ? challengeBody : body) }],
+        requests: [
+          {
+            method: path === '/health' ? 'GET' : 'POST',
+            path,
+            headers: { 'content-type': 'application/json', authorization: org.auth },
+            body: path === '/health' ? undefined : process.env.SMS ? challengeBody : body,
+          },
+        ],
       });
-      console.log(path, c, Math.round(r.perSec), 'p50', r.p50Ms, 'p99', r.p99Ms, JSON.stringify(r.statusCodes));
+      console.log(
+        path,
+        c,
+        Math.round(r.perSec),
+        'p50',
+        r.p50Ms,
+        'p99',
+        r.p99Ms,
+        JSON.stringify(r.statusCodes),
+      );
     }
   }
 } finally {

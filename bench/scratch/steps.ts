@@ -26,10 +26,29 @@ try {
   };
   await time('select 1', () => services.db.sql`select 1`);
   await time('redis ping', () => services.redis.ping());
-  await time('loadLoginContext', () => loadLoginContext(services.db.sql, org.id, { userId: user.id }, null));
-  await time('consume user_challenges', () => services.rateLimits.consume('user_challenges', user.id));
-  await time('consumeAll 3', () => services.rateLimits.consumeAll([['user_challenges', user.id], ['destination_sends', user.phone], ['org_sends', org.id]]));
-  await time('createChallenge', () => createChallenge(services.db.sql, { organizationId: org.id, userId: user.id, ip: '203.0.113.1', phone: user.phone, sendId: randomUUID(), now: new Date() }));
+  await time('loadLoginContext', () =>
+    loadLoginContext(services.db.sql, org.id, { userId: user.id }, null),
+  );
+  await time('consume user_challenges', () =>
+    services.rateLimits.consume('user_challenges', user.id),
+  );
+  await time('consumeAll 3', () =>
+    services.rateLimits.consumeAll([
+      ['user_challenges', user.id],
+      ['destination_sends', user.phone],
+      ['org_sends', org.id],
+    ]),
+  );
+  await time('createChallenge', () =>
+    createChallenge(services.db.sql, {
+      organizationId: org.id,
+      userId: user.id,
+      ip: '203.0.113.1',
+      phone: user.phone,
+      sendId: randomUUID(),
+      now: new Date(),
+    }),
+  );
   await time('enqueue', () => enqueueSendCode(services.sendQueue, randomUUID()));
   await services.db.close();
   services.redis.disconnect();
