@@ -83,7 +83,7 @@ export function loadBenchConfig(): BenchConfig {
     durationS,
     warmupS,
     connections: int('BENCH_CONNECTIONS', 50),
-    loginVus: int('BENCH_LOGIN_VUS', 8),
+    loginVus: Math.min(int('BENCH_LOGIN_VUS', 8), int('BENCH_CONNECTIONS', 50)),
     workers: int('BENCH_WORKERS', 2),
     workerConcurrency: int('BENCH_WORKER_CONCURRENCY', 10),
     apiPoolSize: int('BENCH_API_POOL', 10),

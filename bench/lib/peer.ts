@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
@@ -64,25 +65,56 @@ export class Peer {
     );
   }
 
-  /** Signs users up (one password hash each) and turns 2FA on for them. */
-  async createUsers(n: number, password: string): Promise<PeerUser[]> {
-    const users = await mapLimit(Array.from({ length: n }), 8, async () => {
+  /**
+   * `n` users with 2FA on and a phone each. The first `withPassword` sign up through the API
+   * (one password hash each) for the full logins; the rest, who only ever do the second step,
+   * are written to the user table directly, as a sign-up would leave them minus the account.
+   */
+  async createUsers(n: number, withPassword: number, password: string): Promise<PeerUser[]> {
+    const signedUp = await mapLimit(
+      Array.from({ length: Math.min(n, withPassword) }),
+      8,
+      async () => {
+        const phone = nextPhone();
+        const email = `p${phone.slice(1)}@bench.example`;
+        const res = await request<{ user: { id: string } }>(`${this.url}/api/auth/sign-up/email`, {
+          headers: this.origin,
+          body: { email, password, name: email, phone },
+        });
+        expectStatus(res, 200, 'peer sign-up');
+        return { id: res.body.user.id, email, phone, password };
+      },
+    );
+    const written = Array.from({ length: n - signedUp.length }, () => {
       const phone = nextPhone();
-      const email = `p${phone.slice(1)}@bench.example`;
-      const res = await request<{ user: { id: string } }>(`${this.url}/api/auth/sign-up/email`, {
-        headers: this.origin,
-        body: { email, password, name: email, phone },
-      });
-      expectStatus(res, 200, 'peer sign-up');
-      return { id: res.body.user.id, email, phone, password };
+      return {
+        id: randomBytes(16).toString('hex'),
+        email: `p${phone.slice(1)}@bench.example`,
+        phone,
+        password,
+      };
     });
     const sql = postgres(this.db!.url, { max: 1, onnotice: () => {} });
     try {
+      if (written.length) {
+        await sql`insert into "user" ${sql(
+          written.map((u) => ({
+            id: u.id,
+            name: u.email,
+            email: u.email,
+            emailVerified: false,
+            createdAt: new Date(),
+            updatedAt: new Date(),
+            phone: u.phone,
+          })),
+        )}`;
+      }
+      const users = [...signedUp, ...written];
       await sql`update "user" set "twoFactorEnabled" = true where id = any(${users.map((u) => u.id)})`;
+      return users;
     } finally {
       await sql.end();
     }
-    return users;
   }
 
   /** A fresh two_factor cookie: the state right after a right password. */

@@ -4,6 +4,7 @@ import type { RequestSpec } from 'autocannon';
 import type { CeilingCommand, CeilingEvent } from './ceilings.ts';
 import type { BenchConfig } from './config.ts';
 import { APP_SECRET } from './constants.ts';
+import { perOp } from './cpu.ts';
 import { closedLoop, expectStatus, type FlowResult, paced, request } from './flows.ts';
 import { httpLoad, jsonPost } from './load.ts';
 import type { Peer, PeerUser } from './peer.ts';
@@ -67,10 +68,16 @@ function command<T extends CeilingEvent['type']>(
 // ---------------------------------------------------------------------------------------------
 // 1. Ceilings
 
+export interface Measured {
+  perSec: number;
+  /** CPU ms per operation, per component. */
+  cpu: Record<string, number>;
+}
+
 export interface Ceilings {
-  bullmq: number[];
-  pg: number[];
-  hono: number[];
+  bullmq: Measured[];
+  pg: Measured[];
+  hono: Measured[];
 }
 
 export async function ceilings(ctx: Ctx): Promise<Ceilings> {
@@ -78,7 +85,8 @@ export async function ceilings(ctx: Ctx): Promise<Ceilings> {
   // Raw Hono: the same load shape as the API's, minus everything the API does.
   const hono = ceilingChild('ceiling-hono', ['--mode', 'hono']);
   const { port } = (await ready(hono)) as { port: number };
-  const honoRuns = await repeat(ctx, 'ceiling hono', async (durationS) => {
+  const honoRuns = await repeat(ctx, 'ceiling hono', async (durationS): Promise<Measured> => {
+    const cpu = await stack.startCpu({ hono: [hono] });
     const r = await httpLoad({
       url: `http://127.0.0.1:${port}`,
       durationS,
@@ -87,8 +95,9 @@ export async function ceilings(ctx: Ctx): Promise<Ceilings> {
         jsonPost('/accept', {}, { userId: '00000000-0000-4000-8000-000000000000', ip: OUTSIDE_IP }),
       ],
     });
+    const used = await cpu();
     if (r.non2xx || r.errors) throw new Error(`raw hono: ${JSON.stringify(r.statusCodes)}`);
-    return r.perSec;
+    return { perSec: r.perSec, cpu: perOp(used, r.ok) };
   });
   await hono.stop();
 
@@ -105,10 +114,12 @@ export async function ceilings(ctx: Ctx): Promise<Ceilings> {
     String(config.organizations),
   ]);
   await ready(pg);
-  const pgRuns = await repeat(ctx, 'ceiling postgres', async (durationS) => {
+  const pgRuns = await repeat(ctx, 'ceiling postgres', async (durationS): Promise<Measured> => {
+    const cpu = await stack.startCpu({ client: [pg] });
     const r = await command(pg, { cmd: 'run', durationS }, 'ran');
+    const used = await cpu();
     if (r.errors) throw new Error(`raw postgres: ${r.errors} failed transactions`);
-    return r.count / ((r.endedAt - r.startedAt) / 1000);
+    return { perSec: r.count / ((r.endedAt - r.startedAt) / 1000), cpu: perOp(used, r.count) };
   });
   await pg.stop();
 
@@ -138,8 +149,9 @@ export async function ceilings(ctx: Ctx): Promise<Ceilings> {
     String(config.connections),
   ]);
   await Promise.all([...workers, producer].map(ready));
-  const bullmqRuns = await repeat(ctx, 'ceiling bullmq', async (durationS) => {
+  const bullmqRuns = await repeat(ctx, 'ceiling bullmq', async (durationS): Promise<Measured> => {
     for (const w of workers) w.proc.send({ cmd: 'reset' } satisfies CeilingCommand);
+    const cpu = await stack.startCpu({ producer: [producer], workers });
     const ran = await command(producer, { cmd: 'run', durationS }, 'ran');
     if (ran.errors) throw new Error(`raw bullmq: ${ran.errors} failed adds`);
     const done = await waitUntil(
@@ -151,7 +163,8 @@ export async function ceilings(ctx: Ctx): Promise<Ceilings> {
       },
       { timeoutMs: 120_000, intervalMs: 50 },
     );
-    return ran.count / ((done - ran.startedAt) / 1000);
+    const used = await cpu();
+    return { perSec: ran.count / ((done - ran.startedAt) / 1000), cpu: perOp(used, ran.count) };
   });
   await Promise.all([producer, ...workers].map((c) => c.stop()));
   return { bullmq: bullmqRuns, pg: pgRuns, hono: honoRuns };
@@ -210,6 +223,8 @@ async function drained(stack: Stack, since: Date, atLeast: number): Promise<Drai
 export interface PipelineRun {
   /** Challenges accepted, per second from the first request to the last send recorded. */
   perSec: number;
+  /** CPU ms per challenge, per component. */
+  cpu: Record<string, number>;
   /** What the API alone accepted per second while the workers ran. */
   acceptPerSec: number;
   accepted: number;
@@ -222,6 +237,7 @@ export async function pipelineSaturation(ctx: Ctx, users: User[], label: string)
   const { stack, config } = ctx;
   return repeat(ctx, label, async (durationS): Promise<PipelineRun> => {
     const since = new Date();
+    const cpu = await stack.startCpu();
     const r = await httpLoad({
       url: stack.apiUrl,
       durationS,
@@ -233,8 +249,10 @@ export async function pipelineSaturation(ctx: Ctx, users: User[], label: string)
     }
     const loadEnd = r.startedAt + r.durationS * 1000;
     const d = await drained(stack, since, r.ok);
+    const used = await cpu();
     return {
       perSec: d.total / ((d.lastSentAt - since.getTime()) / 1000),
+      cpu: perOp(used, d.total),
       acceptPerSec: r.perSec,
       accepted: r.ok,
       drainS: Math.max(0, (d.lastSentAt - loadEnd) / 1000),
@@ -297,6 +315,7 @@ interface VerifyItem {
 
 export interface VerifyRun {
   perSec: number;
+  cpu: Record<string, number>;
   p50Ms: number;
   p99Ms: number;
   right: number;
@@ -418,6 +437,7 @@ export async function verify(
       headers: { 'content-type': 'application/json', authorization: item.auth },
       body: JSON.stringify({ code }),
     });
+    const cpu = await stack.startCpu();
     const r = await httpLoad({
       url: stack.apiUrl,
       durationS,
@@ -442,8 +462,10 @@ export async function verify(
     const unexpected = Object.fromEntries(
       Object.entries(r.statusCodes).filter(([code]) => code !== '200' && code !== '422'),
     );
+    const used = await cpu();
     return {
       perSec: (right + wrong) / r.durationS,
+      cpu: perOp(used, right + wrong),
       p50Ms: r.p50Ms,
       p99Ms: r.p99Ms,
       right,
@@ -460,6 +482,7 @@ export async function verify(
 
 export interface CommonRun {
   perSec: number;
+  cpu: Record<string, number>;
   p50Ms: number;
   p99Ms: number;
 }
@@ -515,14 +538,16 @@ export async function commonLogin(ctx: Ctx, target: CommonOrg, cidrs: number) {
     },
   ];
   return repeat(ctx, `common login, ${cidrs} CIDRs`, async (durationS): Promise<CommonRun> => {
+    const cpu = await stack.startCpu();
     const r = await httpLoad({
       url: stack.apiUrl,
       durationS,
       connections: config.connections,
       requests,
     });
+    const used = await cpu();
     if (r.non2xx || r.errors) throw new Error(`common login: ${JSON.stringify(r.statusCodes)}`);
-    return { perSec: r.perSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms };
+    return { perSec: r.perSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, cpu: perOp(used, r.ok) };
   });
 }
 
@@ -716,4 +741,13 @@ export async function hashMs(params: { N: number; r: number; p: number; keyLen: 
     times.push(performance.now() - t0);
   }
   return median(times);
+}
+
+/** Per component, the median over runs of CPU ms per operation. */
+export function medianCpu(runs: { cpu: Record<string, number> }[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const key of Object.keys(runs[0]?.cpu ?? {})) {
+    out[key] = Math.round(median(runs.map((r) => r.cpu[key] ?? 0)) * 1000) / 1000;
+  }
+  return out;
 }

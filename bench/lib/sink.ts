@@ -3,7 +3,7 @@
  * once), plus an IPC feed of what it took so the load generator can learn codes and provider
  * receive times without polling the fake over HTTP. The codes stay in memory, never on disk.
  */
-import { startFakeTwilio } from '@twofa/sms/fake-twilio';
+import { type FakeTwilioMessage, startFakeTwilio } from '@twofa/sms/fake-twilio';
 import { FAKE_TWILIO_ACCOUNT_SID, FAKE_TWILIO_AUTH_TOKEN } from './constants.ts';
 
 export interface SinkMessage {
@@ -28,23 +28,32 @@ async function main(): Promise<void> {
     authToken: FAKE_TWILIO_AUTH_TOKEN,
   });
   const send = (event: SinkEvent) => process.send?.(event);
-  // The fake keeps every message; forward and forget them so memory stays flat.
-  const timer = setInterval(() => {
-    if (fake.messages.length === 0) return;
-    const batch = fake.messages.map((m) => ({
+  // The fake keeps every message in an array it pushes to. Hook that push so each message is
+  // forwarded as soon as the fake took it (batched per tick), then forgotten, so memory stays
+  // flat and nothing polls.
+  const taken = fake.messages as FakeTwilioMessage[];
+  const push = taken.push.bind(taken);
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    const batch = taken.splice(0).map((m) => ({
       to: m.to,
       body: m.body,
       receivedAt: m.receivedAt.getTime(),
       sendId: sendIdOf(m.statusCallback),
     }));
-    fake.reset();
-    send({ type: 'messages', batch });
-  }, 1);
-  send({ type: 'ready', url: fake.url });
-  const stop = () => {
-    clearInterval(timer);
-    void fake.close().finally(() => process.exit(0));
+    if (batch.length) send({ type: 'messages', batch });
   };
+  taken.push = (...items: FakeTwilioMessage[]) => {
+    const length = push(...items);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+    return length;
+  };
+  send({ type: 'ready', url: fake.url });
+  const stop = () => void fake.close().finally(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('disconnect', stop);
 }

@@ -14,6 +14,7 @@ import {
   TWILIO_FROM,
   UNLIMITED,
 } from './constants.ts';
+import { CpuMeter } from './cpu.ts';
 import {
   type Child,
   FatalError,
@@ -80,6 +81,7 @@ export class Stack {
   private queue!: Queue;
   private redis!: Redis;
   private workerSeq = 0;
+  private cpu: CpuMeter | null = null;
 
   constructor(
     private readonly config: BenchConfig,
@@ -162,6 +164,23 @@ export class Stack {
         return (await this.queue.getWorkersCount()) === n;
       },
       { timeoutMs: 60_000, intervalMs: 100 },
+    );
+  }
+
+  /**
+   * Starts a CPU reading of every process serving the bench (or of `children`, by group, plus
+   * Postgres and Redis); call the result to end it.
+   */
+  startCpu(children?: Record<string, Child[]>) {
+    this.cpu ??= new CpuMeter(this.sql, this.db.name, this.config.redisUrl);
+    const pids = (list: (Child | null)[]) => list.flatMap((c) => (c?.proc.pid ? [c.proc.pid] : []));
+    const groups = children ?? {
+      api: [this.api],
+      workers: this.workers,
+      sink: [this.sinkChild],
+    };
+    return this.cpu.start(
+      Object.fromEntries(Object.entries(groups).map(([name, list]) => [name, pids(list)])),
     );
   }
 

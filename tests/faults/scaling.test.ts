@@ -53,8 +53,8 @@ describe('workers scale horizontally', { timeout: 180_000 }, () => {
       expect(started.filter((s) => s.status !== 200)).toEqual([]);
       accepted.push(...started.map((s) => s.challengeId!));
       await waitUntil('all jobs parked on the paused queue', async () => {
-        const counts = await queue.getJobCounts('paused', 'wait');
-        return (counts.paused ?? 0) + (counts.wait ?? 0) === CHALLENGES;
+        const counts = await queue.getJobCounts('wait');
+        return counts.wait === CHALLENGES;
       });
       const t0 = Date.now();
       await queue.resume();

@@ -365,6 +365,11 @@ export interface TcpProxy {
   readonly cutNow: boolean;
   /** Connections currently piped through. */
   readonly openConnections: number;
+  /**
+   * Keeps forwarding what clients send but drops every answer: statements reach
+   * Postgres and commit while their callers never hear back (until cut()).
+   */
+  stall(): void;
   /** Destroys every open connection and refuses new ones (connection refused). */
   cut(): Promise<void>;
   /** Accepts connections again, on the same port. */
@@ -375,6 +380,7 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let cutNow = false;
+  let stalled = false;
   const server = createTcpServer((client) => {
     if (cutNow) {
       client.destroy();
@@ -394,7 +400,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     client.on('close', drop);
     upstream.on('close', drop);
     client.pipe(upstream);
-    upstream.pipe(client);
+    upstream.on('data', (chunk: Buffer) => {
+      if (!stalled) client.write(chunk);
+    });
   });
   const listen = (port: number) =>
     new Promise<void>((resolve, reject) => {
@@ -414,8 +422,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     get openConnections() {
       return sockets.size / 2;
     },
+    stall() {
+      stalled = true;
+    },
     async cut() {
       cutNow = true;
+      stalled = false;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       sockets.clear();
