@@ -27,6 +27,7 @@ import {
   fullLogins,
   hashMs,
   medianCpu,
+  type PipelineRun,
   pipelineLatency,
   pipelineSaturation,
   secondStep,
@@ -120,7 +121,7 @@ async function runScenarios(stack: Stack, f: Figures): Promise<void> {
     f.hono = add('ceiling: raw Hono JSON POST -> 202', 'req/s', c.hono);
   }
 
-  const pipelineRuns = new Map<number, number[]>();
+  const pipelineRuns = new Map<number, PipelineRun[]>();
   const needPipeline = wants(config, 'pipeline') || wants(config, 'verify');
   if (needPipeline) {
     const runs = await pipelineSaturation(
@@ -128,10 +129,7 @@ async function runScenarios(stack: Stack, f: Figures): Promise<void> {
       data.pipelineUsers,
       `pipeline, ${config.workers} workers`,
     );
-    pipelineRuns.set(
-      config.workers,
-      runs.map((r) => r.perSec),
-    );
+    pipelineRuns.set(config.workers, runs);
     f.pipeline = rec.add(
       `pipeline: challenge -> SMS recorded (${config.workers} workers)`,
       'challenges/s',
@@ -175,14 +173,16 @@ async function runScenarios(stack: Stack, f: Figures): Promise<void> {
       let runs = pipelineRuns.get(n);
       if (!runs) {
         await stack.setWorkers(n);
-        runs = (await pipelineSaturation(ctx, data.pipelineUsers, `pipeline, ${n} workers`)).map(
-          (r) => r.perSec,
-        );
+        runs = await pipelineSaturation(ctx, data.pipelineUsers, `pipeline, ${n} workers`);
       }
       f.workers[n] = rec.add(
         `scaling: pipeline with ${n} worker process(es)`,
         'challenges/s',
-        runs,
+        runs.map((r) => r.perSec),
+        {
+          acceptPerSec: round(med(runs.map((r) => r.acceptPerSec)), 0),
+          cpuMsPerChallenge: medianCpu(runs),
+        },
       ).median;
     }
     await stack.setWorkers(config.workers);
@@ -217,8 +217,13 @@ async function runScenarios(stack: Stack, f: Figures): Promise<void> {
 
   if (wants(config, 'common')) {
     f.common = {};
-    for (const size of [1, 100, 10_000]) {
-      const runs = await commonLogin(ctx, data.common[size]!, size);
+    const sizes = [1, 100, 10_000];
+    const all = await commonLogin(
+      ctx,
+      sizes.map((cidrs) => ({ cidrs, target: data.common[cidrs]! })),
+    );
+    for (const size of sizes) {
+      const runs = all.get(size)!;
       const perSec = rec.add(
         `common login: no SMS, ${size} CIDRs`,
         'req/s',

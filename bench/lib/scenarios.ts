@@ -492,17 +492,12 @@ export interface CommonOrg {
   users: { user: User; deviceToken: string }[];
 }
 
-/**
- * Half the requests come from an address inside the organization's skip list (the last block,
- * so a linear scan would pay for all of them), half from outside it with a valid device token.
- */
-export async function commonLogin(ctx: Ctx, target: CommonOrg, cidrs: number) {
-  const { stack, config } = ctx;
+/** Sets the organization's skip list, checks both kinds of request need no SMS, and returns the load. */
+async function prepareCommon(ctx: Ctx, target: CommonOrg, cidrs: number): Promise<RequestSpec[]> {
+  const { stack } = ctx;
   const list = skipList(cidrs);
   await setSkipList(stack.sql, target.org, list);
   const insideIp = list[list.length - 1]!.replace(/0\/24$/, '77');
-  // Organization settings are cached for a second.
-  await new Promise((resolve) => setTimeout(resolve, 1_100));
   const probe = async (ip: string, deviceToken: string | undefined, reason: string) => {
     const { user } = target.users[0]!;
     const answer = await request(`${stack.apiUrl}/v1/challenges`, {
@@ -514,11 +509,15 @@ export async function commonLogin(ctx: Ctx, target: CommonOrg, cidrs: number) {
       throw new Error(`common login probe: expected ${reason}, got ${JSON.stringify(answer.body)}`);
     }
   };
-  await probe(insideIp, undefined, 'trusted_network');
+  // Organization settings are cached for a second.
+  await waitUntil(
+    `the ${cidrs}-CIDR skip list to apply`,
+    () => probe(insideIp, undefined, 'trusted_network').then(() => true),
+    { timeoutMs: 10_000, intervalMs: 200 },
+  );
   await probe(OUTSIDE_IP, target.users[0]!.deviceToken, 'trusted_device');
-
   let next = 0;
-  const requests: RequestSpec[] = [
+  return [
     {
       method: 'POST',
       path: '/v1/challenges',
@@ -537,7 +536,23 @@ export async function commonLogin(ctx: Ctx, target: CommonOrg, cidrs: number) {
       },
     },
   ];
-  return repeat(ctx, `common login, ${cidrs} CIDRs`, async (durationS): Promise<CommonRun> => {
+}
+
+/**
+ * Half the requests come from an address inside the organization's skip list (the last block,
+ * so a linear scan would pay for all of them), half from outside it with a valid device token.
+ * One organization per list size; the sizes take turns run by run, so a noisy moment hits them
+ * alike rather than all the runs of one size.
+ */
+export async function commonLogin(
+  ctx: Ctx,
+  targets: { cidrs: number; target: CommonOrg }[],
+): Promise<Map<number, CommonRun[]>> {
+  const { stack, config } = ctx;
+  const loads = new Map<number, RequestSpec[]>();
+  for (const { cidrs, target } of targets)
+    loads.set(cidrs, await prepareCommon(ctx, target, cidrs));
+  const once = async (requests: RequestSpec[], durationS: number): Promise<CommonRun> => {
     const cpu = await stack.startCpu();
     const r = await httpLoad({
       url: stack.apiUrl,
@@ -548,7 +563,15 @@ export async function commonLogin(ctx: Ctx, target: CommonOrg, cidrs: number) {
     const used = await cpu();
     if (r.non2xx || r.errors) throw new Error(`common login: ${JSON.stringify(r.statusCodes)}`);
     return { perSec: r.perSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, cpu: perOp(used, r.ok) };
-  });
+  };
+  ctx.log(`common login: warmup ${config.warmupS}s per list size`);
+  for (const requests of loads.values()) await once(requests, config.warmupS);
+  const runs = new Map<number, CommonRun[]>([...loads.keys()].map((k) => [k, []]));
+  for (let run = 0; run < config.runs; run++) {
+    for (const [cidrs, requests] of loads)
+      runs.get(cidrs)!.push(await once(requests, config.durationS));
+  }
+  return runs;
 }
 
 // ---------------------------------------------------------------------------------------------

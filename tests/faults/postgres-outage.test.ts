@@ -6,13 +6,6 @@
  * its own; the workers retry with backoff; the audit holds.
  */
 import {
-  createRedis,
-  createSendCodeQueue,
-  type Queue,
-  type Redis,
-  type SendCodeJob,
-} from '@twofa/queue';
-import {
   type SeededOrganization,
   type Stack,
   type StartOutcome,
@@ -30,8 +23,6 @@ const OUTAGE_MS = 3_000;
 const STALL_MS = 500;
 
 let stack: Stack;
-let queue: Queue<SendCodeJob>;
-let redis: Redis;
 
 beforeAll(async () => {
   stack = await startStack({
@@ -39,13 +30,9 @@ beforeAll(async () => {
     postgresProxy: true,
     env: { SEND_RETRY_BASE_DELAY_MS: '200' },
   });
-  redis = createRedis(stack.redis.url, 'worker');
-  queue = createSendCodeQueue(redis, stack.queuePrefix);
 }, 120_000);
 
 afterAll(async () => {
-  await queue?.close().catch(() => {});
-  redis?.disconnect();
   await stack?.close();
 });
 
@@ -61,6 +48,7 @@ describe('Postgres restarted mid-run', { timeout: 180_000 }, () => {
     const org = await seedOrganization(stack, { users: USERS, credits: USERS * 2 });
     // A backlog parked on the paused queue, then released: every worker slot churns
     // through claim, provider call and record, so statements are in flight at the cut.
+    const queue = stack.sendQueue();
     await queue.pause();
     const first = await startChallenges(stack, org, org.users.slice(0, 150));
     expect(first.filter((s) => s.status !== 200)).toEqual([]);

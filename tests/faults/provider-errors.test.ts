@@ -104,7 +104,12 @@ describe('provider failures', { timeout: 180_000 }, () => {
 
   it('retries 429s with backoff and sends once the provider takes messages again', async () => {
     stack.twilio.setMode({ kind: 'error', status: 429, code: 20429 });
+    // All sends start together (the queue held them), so each is throttled and retried
+    // at least once long before any could run out of attempts.
+    const queue = stack.sendQueue();
+    await queue.pause();
     const org = await runCase('429');
+    await queue.resume();
     const ids = new Set((await sendsOf(org)).map((s) => s.id));
     // Let every send be throttled and retried at least once, then let them through.
     await waitUntil(

@@ -77,11 +77,15 @@ describe('Redis down or emptied', { timeout: 180_000 }, () => {
 
   it('sends every accepted challenge once after Redis is flushed with jobs waiting', async () => {
     const org = await seedOrganization(stack, { users: 200, credits: 200, name: 'flush' });
-    // Slow answers keep a backlog of waiting jobs for the flush to destroy.
+    // A backlog of waiting jobs for the flush to destroy: held on the paused queue,
+    // then released against slow answers.
     stack.twilio.setMode({ kind: 'ok', delayMs: 1_000 });
+    const queue = stack.sendQueue();
+    await queue.pause();
     const outcomes = await startChallenges(stack, org);
     expect(outcomes.filter((s) => s.status !== 200)).toEqual([]);
     for (const s of outcomes) accepted.push(s.challengeId!);
+    await queue.resume();
     await waitUntil('some sent and a backlog waiting', async () => {
       const [row] = await stack.sql<{ sent: number; queued: number }[]>`
         select count(*) filter (where status = 'sent')::int as sent,

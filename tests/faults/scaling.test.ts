@@ -4,7 +4,6 @@
  * queue, then resumes it and times the run to all-sent. Throughput is printed,
  * not asserted (the machine is shared; the benchmark measures it properly).
  */
-import { createRedis, createSendCodeQueue, type Queue, type SendCodeJob } from '@twofa/queue';
 import {
   type Stack,
   seedOrganization,
@@ -20,25 +19,19 @@ const CHALLENGES = 200;
 const PROVIDER_DELAY_MS = 250;
 
 let stack: Stack;
-let queue: Queue<SendCodeJob>;
-const redisConnections: { disconnect(): void }[] = [];
 
 beforeAll(async () => {
   stack = await startStack({ workers: 1, env: { WORKER_CONCURRENCY: '10' } });
-  const redis = createRedis(stack.redis.url, 'worker');
-  redisConnections.push(redis);
-  queue = createSendCodeQueue(redis, stack.queuePrefix);
 }, 120_000);
 
 afterAll(async () => {
-  await queue?.close().catch(() => {});
-  for (const r of redisConnections) r.disconnect();
   await stack?.close();
 });
 
 describe('workers scale horizontally', { timeout: 180_000 }, () => {
   it('gives the same outcomes with 1, 2 and 4 workers', async () => {
     stack.twilio.setMode({ kind: 'ok', delayMs: PROVIDER_DELAY_MS });
+    const queue = stack.sendQueue();
     const throughput: Record<number, number> = {};
     const accepted: string[] = [];
     for (const workers of [1, 2, 4]) {

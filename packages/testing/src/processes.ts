@@ -7,6 +7,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import {
+  createRedis,
+  createSendCodeQueue,
+  type Queue,
+  type Redis,
+  type SendCodeJob,
+} from '@twofa/queue';
 import { type FakeTwilio, startFakeTwilio } from '@twofa/sms/fake-twilio';
 import postgres from 'postgres';
 import { createTestDatabase, uniquePrefix } from './database.ts';
@@ -225,7 +232,8 @@ async function startOnFreePort<T>(start: (port: number) => Promise<T>, attempts 
   }
 }
 
-class PortClashError extends Error {}
+/** Another process took the port between freePort() and the child's listen. */
+export class PortClashError extends Error {}
 
 // ---------------------------------------------------------------------------
 // Redis
@@ -730,6 +738,8 @@ export interface Stack {
   api: ServiceProcess | null;
   readonly workers: ServiceProcess[];
   readonly group: ProcessGroup;
+  /** The send queue on the private Redis, to pause and resume it around a backlog. */
+  sendQueue(): Queue<SendCodeJob>;
   startApi(extra?: Record<string, string>, opts?: StartOptions): Promise<ServiceProcess>;
   startWorker(extra?: Record<string, string>, opts?: StartOptions): Promise<ServiceProcess>;
   /** A request to the current API process. */
@@ -745,7 +755,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const group = new ProcessGroup();
   const database = await createTestDatabase();
   const sql = postgres(database.url, { max: 3, onnotice: () => {} });
+  let queue: { queue: Queue<SendCodeJob>; redis: Redis } | null = null;
   const cleanup = async () => {
+    if (queue) {
+      await queue.queue.close().catch(() => {});
+      queue.redis.disconnect();
+    }
     await group.closeAll();
     await sql.end({ timeout: 2 }).catch(() => {});
     await database.drop().catch(() => {});
@@ -789,8 +804,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       workers: [],
       group,
       async startApi(extra = {}, opts = {}) {
+        const start = (port?: number) =>
+          startApiProcess({ ...env, ...extra }, { ...opts, ...(port && { port }) });
+        // The API's port is chosen up front (status callbacks name it); should another
+        // process take it first, any port will do for a test.
         const api = group.add(
-          await startApiProcess({ ...env, ...extra }, { port: apiPort, ...opts }),
+          await start(opts.port ?? apiPort).catch((error: unknown) => {
+            if (error instanceof PortClashError && opts.port === undefined) return start();
+            throw error;
+          }),
         );
         stack.api = api;
         return api;
@@ -805,6 +827,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       request(method, path, opts) {
         if (!stack.api) throw new Error('no API process');
         return jsonRequest(stack.api.url, method, path, opts);
+      },
+      sendQueue() {
+        if (!queue) {
+          // A worker-role connection waits out a Redis restart instead of failing fast.
+          const redisClient = createRedis(redis.url, 'worker');
+          redisClient.on('error', () => {});
+          queue = { queue: createSendCodeQueue(redisClient, queuePrefix), redis: redisClient };
+        }
+        return queue.queue;
       },
       close: cleanup,
     };

@@ -169,7 +169,7 @@ export async function approveChallenge(
   const [row] = await sql<Approval[]>`
     with c as (
       update challenges set status = 'approved', approved_at = ${now}, updated_at = ${now}
-      where organization_id = ${organizationId} and id = ${challengeId}
+      where organization_id = ${organizationId} and id = ${challengeId} and status = 'pending'
         and current_send_id = ${sendId} and expires_at > ${now}
         and wrong_attempts < ${MAX_WRONG_ATTEMPTS}
       returning user_id, organization_id, phone, phone_submitted
