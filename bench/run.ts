@@ -498,6 +498,11 @@ async function main(): Promise<void> {
   const profileDir = config.profile ? join(RESULTS_DIR, `profile-${stamp}`) : null;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const stack = new Stack(config, profileDir);
+  // Ctrl-C still drops the bench's databases and Redis keys.
+  process.once('SIGINT', () => {
+    log('interrupted: cleaning up');
+    void Promise.allSettled([stack.stop(), stopAll()]).finally(() => process.exit(130));
+  });
   const figures: Figures = {};
   let failure: unknown = null;
   try {

@@ -10,8 +10,6 @@ export function codeOf(body: string): string | null {
 /** The load generator's view of the fake SMS provider: who got what, when. */
 export class SinkClient {
   readonly url: string;
-  /** Messages taken since the client started, for throughput checks. */
-  received = 0;
   private readonly waiters = new Map<
     string,
     { resolve: (m: SinkMessage) => void; timer: NodeJS.Timeout }
@@ -29,7 +27,6 @@ export class SinkClient {
   }
 
   private take(m: SinkMessage): void {
-    this.received++;
     this.recording?.push(m);
     if (this.codes && m.sendId) {
       const code = codeOf(m.body);

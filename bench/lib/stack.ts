@@ -184,22 +184,18 @@ export class Stack {
     );
   }
 
-  async queueIdle(): Promise<boolean> {
-    const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-    return Object.values(counts).every((n) => n === 0);
-  }
-
   async stop(): Promise<void> {
     await Promise.all([...this.workers.splice(0).map((w) => w.stop()), this.api?.stop()]);
     await this.sinkChild?.stop();
     await this.queue?.close().catch(() => {});
     if (this.redis) {
+      // The prefix and the raw BullMQ ceiling's `<prefix>-raw`.
       let cursor = '0';
       do {
         const [next, keys] = await this.redis.scan(
           cursor,
           'MATCH',
-          `${this.prefix}:*`,
+          `${this.prefix}*`,
           'COUNT',
           1000,
         );

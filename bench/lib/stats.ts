@@ -29,10 +29,6 @@ export function round(value: number, digits = 1): number {
   return Math.round(value * f) / f;
 }
 
-export function roundSpread(s: Spread, digits = 1): Spread {
-  return { min: round(s.min, digits), median: round(s.median, digits), max: round(s.max, digits) };
-}
-
 export interface LatencySummary {
   count: number;
   p50: number;
