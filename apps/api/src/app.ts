@@ -1,5 +1,6 @@
 import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from './lib/env.ts';
 import { problem } from './lib/errors.ts';
@@ -25,13 +26,21 @@ export function createApp(services: Services) {
     },
   });
   app.use('*', requestContext(services));
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: BODY_LIMIT_BYTES,
-      onError: (c) => problem(c, 'payload_too_large', 'The body is over 64 KiB.'),
-    }),
-  );
+  const tooLarge = (c: Context) => problem(c, 'payload_too_large', 'The body is over 64 KiB.');
+  const streamedBodyLimit = bodyLimit({ maxSize: BODY_LIMIT_BYTES, onError: tooLarge });
+  app.use('*', async (c, next) => {
+    // Decided from the headers where they tell: hono's bodyLimit reads the raw
+    // body stream, which makes @hono/node-server build a full Request for every
+    // call. Node's parser never reads past Content-Length, so trusting it is safe;
+    // only chunked bodies need counting as they stream.
+    const chunked = c.req.header('transfer-encoding') !== undefined;
+    const length = c.req.header('content-length');
+    if (!chunked && length === undefined) return next();
+    if (!chunked && length !== undefined) {
+      return Number(length) > BODY_LIMIT_BYTES ? tooLarge(c) : next();
+    }
+    return streamedBodyLimit(c, next);
+  });
   app.onError(errorHandler);
   app.notFound((c) => problem(c, 'not_found', `No route for ${c.req.method} ${c.req.path}.`));
 

@@ -853,6 +853,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 const FAKE_SID = 'AC00000000000000000000000000000000';
 const FAKE_TOKEN = 'fake-twilio-auth-token';
 
+const PHONE_BLOCK = 10_000;
+let phoneBlocks = 0;
+
 export interface SeededOrganization {
   id: string;
   apiKey: string;
@@ -889,7 +892,8 @@ export async function seedOrganization(
     if (topUp.status !== 201) throw new Error(`top up: ${topUp.status}`);
   }
   // A number range of this organization's own, so numbers never repeat across organizations.
-  const base = 4_000_000 + Math.floor(Math.random() * 900) * 1_000;
+  if (opts.users > PHONE_BLOCK) throw new Error(`at most ${PHONE_BLOCK} users per organization`);
+  const base = 1_000_000 + (phoneBlocks++ % 800) * PHONE_BLOCK;
   const users = await stack.sql<{ id: string; phone: string }[]>`
     insert into users (organization_id, email, phone)
     select ${id}, 'user' || n || '@fault.example', '+35840' || (${base} + n)::text

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 /** Stable error codes of the contract, each with its one HTTP status. */
 export const ERROR_STATUS = {
@@ -90,9 +91,10 @@ export function problem(
     instance: c.req.path,
     requestId: c.get('requestId' as never) as string | undefined,
   };
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/problem+json', ...headers },
+  // Through the context, so headers set earlier in the chain (x-request-id) are kept.
+  return c.body(JSON.stringify(body), status as ContentfulStatusCode, {
+    ...headers,
+    'content-type': 'application/problem+json',
   });
 }
 

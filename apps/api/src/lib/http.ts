@@ -17,9 +17,11 @@ export function requestContext(services: Services): MiddlewareHandler<AppEnv> {
     c.set('services', services);
     c.set('requestId', requestId);
     c.set('logger', services.logger.child({ requestId }));
+    // Set before the handler builds its response: setting it afterwards would
+    // clone the response and push it off @hono/node-server's fast write path.
+    c.header('x-request-id', requestId);
     const started = performance.now();
     await next();
-    c.header('x-request-id', requestId);
     const route = routePath(c) || 'unmatched';
     const status = String(c.res.status);
     const seconds = (performance.now() - started) / 1000;

@@ -94,26 +94,26 @@ export class RateLimits {
   }
 
   /**
-   * Takes one point from each counter, in order. When one refuses, the points
-   * already taken are given back, so a refused request counts toward no limit.
+   * Takes one point from each counter, all in one round trip. When one
+   * refuses, the points the others took are given back, so a refused request
+   * counts toward no limit; the first refusal in `entries` order is reported.
    * Returns a refund for a refusal that comes later (e.g. the circuit breaker).
    */
   async consumeAll(entries: readonly LimitKey[]): Promise<() => Promise<void>> {
-    const taken: LimitKey[] = [];
+    const results = await Promise.allSettled(
+      entries.map(([limit, key]) => this.consume(limit, key)),
+    );
+    const taken = entries.filter((_, i) => results[i]?.status === 'fulfilled');
     const refund = async () => {
       // Best effort: a lost refund only makes a limit stricter for a while.
       await Promise.all(
         taken.map(([limit, key]) => this.limiters[limit].reward(key, 1).catch(() => {})),
       );
     };
-    try {
-      for (const entry of entries) {
-        await this.consume(entry[0], entry[1]);
-        taken.push(entry);
-      }
-    } catch (error) {
+    const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (refused) {
       await refund();
-      throw error;
+      throw refused.reason;
     }
     return refund;
   }

@@ -69,9 +69,10 @@ loginsRouter.openapi(postLogin, async (c) => {
   const organizationId = c.get('organizationId');
   const accountKey = `${organizationId}:${body.email.toLowerCase()}`;
   // Password guessing is throttled per end-user address and per account before any hash is computed.
-  await services.rateLimits.consume('ip_logins', clientIpKey(body.ip));
-  await services.rateLimits.assertOpen('account_failures', accountKey);
-  const [org, context, dummyHash] = await Promise.all([
+  // The lookups run alongside the limit checks; a refusal still lands before the hash.
+  const [, , org, context, dummyHash] = await Promise.all([
+    services.rateLimits.consume('ip_logins', clientIpKey(body.ip)),
+    services.rateLimits.assertOpen('account_failures', accountKey),
     organization(c),
     loadLoginContext(
       services.db.sql,
