@@ -20,6 +20,8 @@ const TTL_MS = 1_000;
 export class OrganizationCache {
   private readonly entries = new Map<string, { at: number; value: CachedOrganization }>();
   private readonly refreshing = new Map<string, Promise<CachedOrganization | null>>();
+  /** Bumped by every local write, so a refresh that started earlier cannot undo it. */
+  private readonly writes = new Map<string, number>();
 
   constructor(
     private readonly db: Database,
@@ -35,18 +37,23 @@ export class OrganizationCache {
 
   /** Records a row this process just wrote. */
   put(row: OrganizationRow): CachedOrganization {
+    this.writes.set(row.id, (this.writes.get(row.id) ?? 0) + 1);
     return this.store(row);
   }
 
   private refresh(id: string): Promise<CachedOrganization | null> {
     const inFlight = this.refreshing.get(id);
     if (inFlight) return inFlight;
+    const writesBefore = this.writes.get(id) ?? 0;
     const load = getOrganization(this.db.sql, id)
       .then((row) => {
         if (!row) {
           this.entries.delete(id);
           return null;
         }
+        // A write through this process landed while the row was loading: keep it.
+        const written = this.entries.get(id)?.value;
+        if (written && (this.writes.get(id) ?? 0) !== writesBefore) return written;
         return this.store(row);
       })
       .finally(() => this.refreshing.delete(id));
@@ -60,11 +67,6 @@ export class OrganizationCache {
   private store(row: OrganizationRow): CachedOrganization {
     const previous = this.entries.get(row.id)?.value;
     const now = this.clock.now().getTime();
-    // A slow refresh must not replace a newer row written meanwhile.
-    if (previous && previous.row.updatedAt > row.updatedAt) {
-      this.entries.set(row.id, { at: now, value: previous });
-      return previous;
-    }
     const sameCidrs =
       previous &&
       previous.row.skipTwoFactorCidrs.length === row.skipTwoFactorCidrs.length &&
