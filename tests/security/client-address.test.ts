@@ -4,7 +4,7 @@
  * take the socket peer, and X-Forwarded-For only from proxies in TRUST_PROXY,
  * walked right to left; the skip decision takes the body's `ip` alone.
  */
-import { parseTrustProxy, resolveClientAddress } from '@twofa/api';
+import { ORGANIZATION_CACHE_MAX_AGE_MS, parseTrustProxy, resolveClientAddress } from '@twofa/api';
 import { createHarness, type Harness } from '@twofa/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anotherInstance, type Instance, type Listening, listen, PASSWORD } from './support.ts';
@@ -132,6 +132,8 @@ describe('addresses over a real socket', () => {
       key: org.apiKey,
       body: { twoFactorEnabled: true, skipTwoFactorCidrs: ['10.0.0.0/8'] },
     });
+    // The other instances cache settings; they see the change within the cache's bound.
+    h.clock.advance(ORGANIZATION_CACHE_MAX_AGE_MS + 1);
     await h.createUser(org.apiKey, { email: 'remote@example.com', password: PASSWORD });
     for (const server of [untrusting, behindProxyServer, otherProxyServer]) {
       const res = await server.fetch('POST', '/v1/logins', {

@@ -17,6 +17,7 @@ import { usersRouter } from './routes/users.ts';
 import { webhooksRouter } from './routes/webhooks.ts';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
+const BODILESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
 
 /** Builds the whole HTTP app around injected services; opens nothing itself. */
 export function createApp(services: Services) {
@@ -35,10 +36,10 @@ export function createApp(services: Services) {
     // only chunked bodies need counting as they stream.
     const chunked = c.req.header('transfer-encoding') !== undefined;
     const length = c.req.header('content-length');
-    if (!chunked && length === undefined) return next();
     if (!chunked && length !== undefined) {
       return Number(length) > BODY_LIMIT_BYTES ? tooLarge(c) : next();
     }
+    if (!chunked && BODILESS.has(c.req.method)) return next();
     return streamedBodyLimit(c, next);
   });
   app.onError(errorHandler);

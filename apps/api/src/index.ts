@@ -1,3 +1,4 @@
 export { type App, createApp } from './app.ts';
 export { parseTrustProxy, resolveClientAddress } from './lib/client-address.ts';
+export { ORGANIZATION_CACHE_MAX_AGE_MS } from './lib/org-cache.ts';
 export { closeServices, createServices, type Services } from './lib/services.ts';

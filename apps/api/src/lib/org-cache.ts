@@ -7,13 +7,15 @@ export interface CachedOrganization {
 }
 
 const TTL_MS = 1_000;
+/** Past this age an entry is never served: the request waits for fresh settings. */
+export const ORGANIZATION_CACHE_MAX_AGE_MS = 2 * TTL_MS;
 
 /**
  * Organization settings are read on every login; a one-second cache keeps
  * that off the database. Changes made through this process are seen at once;
- * other API processes see them within about a second. An expired entry is
- * served while one refresh per organization is in flight, so a busy process
- * reloads an organization once a second, not once per request. The CIDR
+ * other API processes see them within two seconds. An entry up to a second
+ * past its TTL is served while one refresh per organization is in flight, so
+ * a busy process reloads an organization once a second, not once per request. The CIDR
  * matcher is compiled only when the list changes (compiling 10,000 blocks
  * takes tens of milliseconds).
  */
@@ -30,9 +32,12 @@ export class OrganizationCache {
 
   async get(id: string): Promise<CachedOrganization | null> {
     const hit = this.entries.get(id);
-    if (hit && this.clock.now().getTime() - hit.at < TTL_MS) return hit.value;
+    const age = hit ? this.clock.now().getTime() - hit.at : Number.POSITIVE_INFINITY;
+    if (hit && age < TTL_MS) return hit.value;
     const refresh = this.refresh(id);
-    return hit ? hit.value : refresh;
+    // Slightly stale: answer now, the refresh lands for the next request. An
+    // idle process never answers from old settings.
+    return hit && age < ORGANIZATION_CACHE_MAX_AGE_MS ? hit.value : refresh;
   }
 
   /** Records a row this process just wrote. */
