@@ -1,28 +1,41 @@
 import { MAX_SENDS_PER_CHALLENGE, MAX_WRONG_ATTEMPTS } from './constants.ts';
 import { maskPhone } from './phone.ts';
 
-export type StoredChallengeStatus = 'phone_required' | 'pending' | 'approved' | 'locked' | 'failed';
-export type ChallengeStatus = StoredChallengeStatus | 'expired';
+export const STORED_CHALLENGE_STATUSES = [
+  'phone_required',
+  'pending',
+  'approved',
+  'locked',
+  'failed',
+] as const;
+export type StoredChallengeStatus = (typeof STORED_CHALLENGE_STATUSES)[number];
+export const CHALLENGE_STATUSES = [...STORED_CHALLENGE_STATUSES, 'expired'] as const;
+export type ChallengeStatus = (typeof CHALLENGE_STATUSES)[number];
 
-/** States of one send request, as stored. `retrying` waits for a provider retry. */
-export type SendStatus =
-  | 'queued'
-  | 'sending'
-  | 'retrying'
-  | 'sent'
-  | 'delivered'
-  | 'undelivered'
-  | 'failed'
-  | 'insufficient_balance'
-  | 'unknown';
+/** What the API shows of a send (`delivery.status`). */
+export const DELIVERY_STATUSES = [
+  'queued',
+  'sending',
+  'sent',
+  'delivered',
+  'undelivered',
+  'failed',
+  'insufficient_balance',
+  'unknown',
+] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
-export type DeliveryStatus = Exclude<SendStatus, 'retrying'>;
+/** States of one send request, as stored: `retrying` (shown as `sending`) waits for a provider retry. */
+export const SEND_STATUSES = [...DELIVERY_STATUSES, 'retrying'] as const;
+export type SendStatus = (typeof SEND_STATUSES)[number];
 
-export type FailureReason =
-  | 'sms_balance_exhausted'
-  | 'sms_rejected'
-  | 'sms_provider_unavailable'
-  | 'sms_paused';
+export const FAILURE_REASONS = [
+  'sms_balance_exhausted',
+  'sms_rejected',
+  'sms_provider_unavailable',
+  'sms_paused',
+] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 export interface ChallengeFacts {
   id: string;

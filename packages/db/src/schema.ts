@@ -1,3 +1,4 @@
+import { FAILURE_REASONS, SEND_STATUSES, STORED_CHALLENGE_STATUSES } from '@twofa/core';
 import { sql } from 'drizzle-orm';
 import {
   bigserial,
@@ -102,9 +103,7 @@ export const challenges = pgTable(
     userId: uuid('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
-    status: text('status', {
-      enum: ['phone_required', 'pending', 'approved', 'locked', 'failed'],
-    }).notNull(),
+    status: text('status', { enum: STORED_CHALLENGE_STATUSES }).notNull(),
     /** Where codes go: the user's phone, or one submitted through /phone (saved on approval). */
     phone: text('phone'),
     phoneSubmitted: boolean('phone_submitted').notNull().default(false),
@@ -114,9 +113,7 @@ export const challenges = pgTable(
     sendCount: integer('send_count').notNull().default(0),
     lastSendAt: timestamp('last_send_at', { withTimezone: true }),
     currentSendId: uuid('current_send_id'),
-    failureReason: text('failure_reason', {
-      enum: ['sms_balance_exhausted', 'sms_rejected', 'sms_provider_unavailable', 'sms_paused'],
-    }),
+    failureReason: text('failure_reason', { enum: FAILURE_REASONS }),
     approvedAt: timestamp('approved_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -140,21 +137,7 @@ export const smsSends = pgTable(
       .references(() => challenges.id, { onDelete: 'cascade' }),
     seq: integer('seq').notNull(),
     phone: text('phone').notNull(),
-    status: text('status', {
-      enum: [
-        'queued',
-        'sending',
-        'retrying',
-        'sent',
-        'delivered',
-        'undelivered',
-        'failed',
-        'insufficient_balance',
-        'unknown',
-      ],
-    })
-      .notNull()
-      .default('queued'),
+    status: text('status', { enum: SEND_STATUSES }).notNull().default('queued'),
     /** HMAC of the code this send carries; the code itself is never stored. */
     codeHash: text('code_hash'),
     providerSid: text('provider_sid'),

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { CHALLENGE_STATUSES, DELIVERY_STATUSES, FAILURE_REASONS } from '@twofa/core';
 
 export const AuthMethod = z.enum(['password', 'saml2', 'ldap']);
 export const CountryCode = z
@@ -41,29 +42,18 @@ export const Challenge = z
   .object({
     id: z.string(),
     userId: z.string(),
-    status: z.enum(['phone_required', 'pending', 'approved', 'expired', 'locked', 'failed']),
+    status: z.enum(CHALLENGE_STATUSES),
     maskedPhone: z.string().nullable(),
     expiresAt: z.string(),
     attemptsRemaining: z.number().int(),
     sendsRemaining: z.number().int(),
     delivery: z
       .object({
-        status: z.enum([
-          'queued',
-          'sending',
-          'sent',
-          'delivered',
-          'undelivered',
-          'failed',
-          'insufficient_balance',
-          'unknown',
-        ]),
+        status: z.enum(DELIVERY_STATUSES),
         errorCode: z.string().nullable(),
       })
       .nullable(),
-    failureReason: z
-      .enum(['sms_balance_exhausted', 'sms_rejected', 'sms_provider_unavailable', 'sms_paused'])
-      .nullable(),
+    failureReason: z.enum(FAILURE_REASONS).nullable(),
   })
   .openapi('Challenge');
 
