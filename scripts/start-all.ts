@@ -3,12 +3,19 @@
  * terminal. SIGTERM/SIGINT are passed on so both drain before exiting.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 const children: ChildProcess[] = [];
 let stopping = false;
 
-function run(name: string, workspace: string): void {
-  const child = spawn('npm', ['run', 'start', '-w', workspace], {
+/**
+ * Node itself, not `npm run`: a signal sent to npm reaches its shell, not the
+ * process behind it, and the service would never hear SIGTERM.
+ */
+function run(name: string, workspaceDir: string): void {
+  const cwd = fileURLToPath(new URL(`../${workspaceDir}/`, import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd,
     stdio: 'inherit',
     env: process.env,
   });
@@ -34,7 +41,7 @@ function stop(signal: NodeJS.Signals, exitCode = 0): void {
   }
 }
 
-run('api', '@twofa/api');
-run('worker', '@twofa/worker');
+run('api', 'apps/api');
+run('worker', 'apps/worker');
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
