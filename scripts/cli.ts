@@ -112,17 +112,17 @@ async function orgCreate(res: Resources, options: Options) {
   if (!AUTH_METHODS.includes(authMethod)) {
     throw new UsageError(`--auth-method must be one of ${AUTH_METHODS.join(', ')}`);
   }
-  const [{ createOrganization }, { generateToken, hashSecret }, { sql }] = await Promise.all([
+  const [{ createOrganization }, { issueApiKey }, { sql }] = await Promise.all([
     db(),
     core(),
     res.db(),
   ]);
-  const apiKey = generateToken('tfa');
+  const { apiKey, apiKeyHash } = issueApiKey(res.config.appSecret);
   const org = await createOrganization(sql, {
     name,
     authMethod,
     country: countryInput?.toUpperCase() ?? null,
-    apiKeyHash: hashSecret(res.config.appSecret, 'api-key', apiKey),
+    apiKeyHash,
   });
   print({
     id: org.id,
@@ -145,15 +145,16 @@ async function creditsAdd(res: Resources, options: Options) {
   const reference = optional(options, 'reference');
   if (reference && reference.length > 200) throw new UsageError('--reference is over 200 chars');
   if (!UUID.test(organizationId)) throw new CommandError(`No organization ${organizationId}`);
-  const [{ addCredits, recordAudit }, { sql }] = await Promise.all([db(), res.db()]);
-  const balance = await addCredits(sql, { organizationId, amount, reference });
-  if (balance === null) throw new CommandError(`No organization ${organizationId}`);
-  await recordAudit(sql, {
+  const [{ addCredits }, { sql }] = await Promise.all([db(), res.db()]);
+  const balance = await addCredits(sql, {
     organizationId,
-    type: 'sms_credits_added',
+    amount,
+    reference,
     actor: 'platform',
-    data: { amount, reference, balance, via: 'cli' },
+    ip: null,
+    via: 'cli',
   });
+  if (balance === null) throw new CommandError(`No organization ${organizationId}`);
   print({ organizationId, amount, balance });
 }
 

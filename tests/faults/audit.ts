@@ -9,14 +9,6 @@ import type postgres from 'postgres';
 import { expect } from 'vitest';
 
 export const OPEN_STATES = ['queued', 'sending', 'retrying'] as const;
-export const FINAL_STATES = [
-  'sent',
-  'delivered',
-  'undelivered',
-  'failed',
-  'insufficient_balance',
-  'unknown',
-] as const;
 
 /** The send a message belongs to, from the status callback URL the worker gave it. */
 export function sendIdOf(message: Pick<FakeTwilioMessage, 'statusCallback'>): string | null {

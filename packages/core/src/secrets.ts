@@ -50,6 +50,12 @@ export function generateToken(prefix: string): string {
   return `${prefix}_${randomBytes(32).toString('base64url')}`;
 }
 
+/** A new organization API key: the key to show once, and the hash to store. */
+export function issueApiKey(appSecret: string): { apiKey: string; apiKeyHash: string } {
+  const apiKey = generateToken('tfa');
+  return { apiKey, apiKeyHash: hashSecret(appSecret, 'api-key', apiKey) };
+}
+
 // scrypt N=2^15, r=8, p=1: OWASP's floor for scrypt, about 50-100 ms of one core.
 const SCRYPT: ScryptOptions = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 const KEY_LENGTH = 32;

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { generateToken, hashSecret } from '@twofa/core';
+import { issueApiKey } from '@twofa/core';
 import {
   addCredits,
   createOrganization,
@@ -105,12 +105,12 @@ organizationsRouter.use('/v1/organizations/*', platformAuth);
 organizationsRouter.openapi(createOrg, async (c) => {
   const body = c.req.valid('json');
   const { db, config } = c.get('services');
-  const apiKey = generateToken('tfa');
+  const { apiKey, apiKeyHash } = issueApiKey(config.appSecret);
   const org = await createOrganization(db.sql, {
     name: body.name,
     authMethod: body.authMethod,
     country: body.country ?? null,
-    apiKeyHash: hashSecret(config.appSecret, 'api-key', apiKey),
+    apiKeyHash,
   });
   c.get('logger').info({ organizationId: org.id }, 'organization created');
   return c.json({ ...organizationJson(org), apiKey }, 201);
@@ -152,14 +152,9 @@ organizationsRouter.openapi(topUp, async (c) => {
     organizationId: id,
     amount: body.amount,
     reference: body.reference ?? null,
-  });
-  if (balance === null) throw notFound('Organization');
-  await recordAudit(db.sql, {
-    organizationId: id,
-    type: 'sms_credits_added',
     actor: 'platform',
     ip: clientAddress(c),
-    data: { amount: body.amount, reference: body.reference ?? null, balance },
   });
+  if (balance === null) throw notFound('Organization');
   return c.json({ balance }, 201);
 });

@@ -90,19 +90,37 @@ export async function updatePasswordSettings(
   return org ?? null;
 }
 
-/** Adds credits and writes the ledger line in one statement. */
+/**
+ * Adds credits: the balance, its ledger line and the `sms_credits_added` audit
+ * event in one statement, so no top-up is ever missing from either record.
+ */
 export async function addCredits(
   sql: Sql,
-  input: { organizationId: string; amount: number; reference: string | null },
+  input: {
+    organizationId: string;
+    amount: number;
+    reference: string | null;
+    actor: string;
+    ip: string | null;
+    /** Extra audit data, e.g. which tool added the credits. */
+    via?: string;
+  },
 ): Promise<number | null> {
+  const { organizationId, amount, reference, actor, ip } = input;
+  const data = { amount, reference, ...(input.via ? { via: input.via } : {}) };
   const [row] = await sql<{ balance: number }[]>`
     with org as (
-      update organizations set sms_balance = sms_balance + ${input.amount}, updated_at = now()
-      where id = ${input.organizationId}
+      update organizations set sms_balance = sms_balance + ${amount}, updated_at = now()
+      where id = ${organizationId}
       returning id, sms_balance
     ), entry as (
       insert into sms_ledger (organization_id, delta, reason, reference, balance_after)
-      select id, ${input.amount}, 'top_up', ${input.reference}, sms_balance from org
+      select id, ${amount}, 'top_up', ${reference}, sms_balance from org
+    ), audit as (
+      insert into audit_events (organization_id, type, actor, ip, data)
+      select id, 'sms_credits_added', ${actor}, ${ip},
+        ${sql.json(data)}::jsonb || jsonb_build_object('balance', sms_balance)
+      from org
     )
     select sms_balance as balance from org`;
   return row?.balance ?? null;
