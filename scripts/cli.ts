@@ -90,7 +90,9 @@ class Resources {
     } catch {
       throw new CommandError(`Redis at ${new URL(env.REDIS_URL).host} is not reachable`);
     }
-    this.#queue = createSendCodeQueue(redis, env.QUEUE_PREFIX);
+    this.#queue = createSendCodeQueue(redis, env.QUEUE_PREFIX, {
+      retryBaseDelayMs: env.SEND_RETRY_BASE_DELAY_MS,
+    });
     return this.#queue;
   }
 

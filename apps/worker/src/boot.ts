@@ -152,7 +152,9 @@ export async function startWorker(
   });
   const queueRedis = createRedis(env.REDIS_URL, 'worker');
   queueRedis.on('error', (error) => logger.debug({ err: error.message }, 'redis error'));
-  const sendQueue = createSendCodeQueue(queueRedis, env.QUEUE_PREFIX);
+  const sendQueue = createSendCodeQueue(queueRedis, env.QUEUE_PREFIX, {
+    retryBaseDelayMs: env.SEND_RETRY_BASE_DELAY_MS,
+  });
   sendQueue.on('error', (error) => logger.debug({ err: error.message }, 'queue error'));
   const sms = overrides.sms ?? smsProviderFromConfig(config);
   const deps: WorkerDeps = {

@@ -39,9 +39,7 @@ export async function reconcileOnce(deps: WorkerDeps, limit = 500): Promise<Reco
     }
     // A finished job with the same id would make the add a no-op: clear it first.
     if (state === 'completed' || state === 'failed') await deps.sendQueue.remove(send.id);
-    await enqueueSendCode(deps.sendQueue, send.id, {
-      retryBaseDelayMs: deps.config.env.SEND_RETRY_BASE_DELAY_MS,
-    });
+    await enqueueSendCode(deps.sendQueue, send.id);
     result.requeued++;
   }
   if (result.requeued || result.markedUnknown) deps.logger.info(result, 'reconciler acted');

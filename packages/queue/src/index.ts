@@ -50,28 +50,27 @@ export function createRedis(url: string, role: RedisRole, extra: RedisOptions = 
   return new Redis(url, { ...common, ...roleOptions, ...extra });
 }
 
-export function createSendCodeQueue(connection: Redis, prefix: string): Queue<SendCodeJob> {
+/**
+ * The send queue. Its default job options carry the retry backoff, so every
+ * producer (API, reconciler, CLI) enqueues with the same policy.
+ */
+export function createSendCodeQueue(
+  connection: Redis,
+  prefix: string,
+  options: { retryBaseDelayMs?: number } = {},
+): Queue<SendCodeJob> {
   return new Queue<SendCodeJob>(SEND_CODE_QUEUE, {
     connection,
     prefix,
-    defaultJobOptions: sendCodeJobOptions,
+    defaultJobOptions: {
+      ...sendCodeJobOptions,
+      backoff: retryBackoff(options.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS),
+    },
   });
 }
 
-export async function enqueueSendCode(
-  queue: Queue<SendCodeJob>,
-  sendId: string,
-  options: { retryBaseDelayMs?: number } = {},
-): Promise<void> {
-  const { retryBaseDelayMs } = options;
-  await queue.add(
-    'send-code',
-    { sendId },
-    {
-      jobId: sendCodeJobId(sendId),
-      ...(retryBaseDelayMs !== undefined && { backoff: retryBackoff(retryBaseDelayMs) }),
-    },
-  );
+export async function enqueueSendCode(queue: Queue<SendCodeJob>, sendId: string): Promise<void> {
+  await queue.add('send-code', { sendId }, { jobId: sendCodeJobId(sendId) });
 }
 
 export type { Queue } from 'bullmq';

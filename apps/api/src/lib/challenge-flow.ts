@@ -64,10 +64,7 @@ export async function admitSend(
  */
 export async function queueSend(c: Context<AppEnv>, sendId: string): Promise<void> {
   try {
-    const { sendQueue, config } = c.get('services');
-    await enqueueSendCode(sendQueue, sendId, {
-      retryBaseDelayMs: config.env.SEND_RETRY_BASE_DELAY_MS,
-    });
+    await enqueueSendCode(c.get('services').sendQueue, sendId);
   } catch (error) {
     c.get('logger').warn(
       { sendId, err: (error as Error).message },

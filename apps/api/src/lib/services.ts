@@ -49,7 +49,9 @@ export function createServices(
   const redis = createRedis(env.REDIS_URL, 'producer');
   // Connection errors surface on each command; the listener keeps them from crashing the process.
   redis.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
-  const sendQueue = createSendCodeQueue(redis, env.QUEUE_PREFIX);
+  const sendQueue = createSendCodeQueue(redis, env.QUEUE_PREFIX, {
+    retryBaseDelayMs: env.SEND_RETRY_BASE_DELAY_MS,
+  });
   sendQueue.on('error', (error) => logger.debug({ err: error.message }, 'queue error'));
   return {
     config,
