@@ -1,5 +1,5 @@
 import type { Config } from '@twofa/config';
-import { parseClientIp } from '@twofa/core';
+import { normalizeCidr, parseClientIp } from '@twofa/core';
 import type { Metrics } from '@twofa/observability';
 import type { Redis } from '@twofa/queue';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
@@ -24,11 +24,7 @@ export function clientIpKey(ip: string): string {
   const addr = parseClientIp(ip);
   if (!addr) return ip;
   if (addr.kind() === 'ipv4') return addr.toString();
-  const bytes = addr.toByteArray();
-  const groups: string[] = [];
-  for (let i = 0; i < 8; i += 2)
-    groups.push((((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0)).toString(16));
-  return `${groups.join(':')}::/64`;
+  return normalizeCidr(`${addr.toString()}/64`);
 }
 
 interface LimitSpec {
