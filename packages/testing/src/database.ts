@@ -6,7 +6,16 @@ import postgres from 'postgres';
 
 export const TEST_PG_BASE =
   process.env.TEST_DATABASE_BASE_URL ?? 'postgres://postgres@127.0.0.1:5432';
-export const TEMPLATE_DB = 'twofa_test_template';
+let templateName: string | undefined;
+/**
+ * The template is named by its migrations' fingerprint, so checkouts with
+ * different migrations (branches, worktrees) running tests at once each clone
+ * their own and never drop one from under another.
+ */
+export function templateDatabase(): string {
+  templateName ??= `twofa_test_template_${migrationsFingerprint()}`;
+  return templateName;
+}
 
 function urlFor(name: string): string {
   return `${TEST_PG_BASE}/${name}`;
@@ -23,23 +32,22 @@ function migrationsFingerprint(): string {
 }
 
 /**
- * Builds the migrated template every test database is cloned from. It is
- * rebuilt only when the migrations changed (their fingerprint is the
- * template's comment), under a lock, so concurrent test runs don't drop it
- * from under each other.
+ * Builds the migrated template every test database is cloned from, once per
+ * set of migrations, under a lock so concurrent runs build it once. The
+ * comment marks a template whose migrations all applied.
  */
 export async function prepareTemplateDatabase(): Promise<void> {
-  const fingerprint = migrationsFingerprint();
+  const template = templateDatabase();
   const admin = postgres(urlFor('postgres'), { max: 1, onnotice: () => {} });
   try {
     await admin`select pg_advisory_lock(727275)`;
     const [row] = await admin<{ comment: string | null }[]>`
       select shobj_description(oid, 'pg_database') as comment
-      from pg_database where datname = ${TEMPLATE_DB}`;
-    if (row?.comment === fingerprint) return;
-    await admin.unsafe(`drop database if exists ${TEMPLATE_DB} with (force)`);
-    await migrateDatabase(urlFor(TEMPLATE_DB));
-    await admin.unsafe(`comment on database ${TEMPLATE_DB} is '${fingerprint}'`);
+      from pg_database where datname = ${template}`;
+    if (row?.comment === 'ready') return;
+    await admin.unsafe(`drop database if exists ${template} with (force)`);
+    await migrateDatabase(urlFor(template));
+    await admin.unsafe(`comment on database ${template} is 'ready'`);
   } finally {
     await admin`select pg_advisory_unlock(727275)`.catch(() => {});
     await admin.end();
@@ -55,7 +63,7 @@ export async function createTestDatabase(): Promise<{
   const name = `twofa_test_${randomBytes(5).toString('hex')}`;
   const admin = postgres(urlFor('postgres'), { max: 1, onnotice: () => {} });
   try {
-    await admin.unsafe(`create database ${name} template ${TEMPLATE_DB}`);
+    await admin.unsafe(`create database ${name} template ${templateDatabase()}`);
   } finally {
     await admin.end();
   }
