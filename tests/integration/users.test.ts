@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 const PASSWORD = 'correct horse battery';
-const USER_KEYS = ['createdAt', 'email', 'id', 'phone', 'twoFactorDisabled'];
+const USER_KEYS = ['createdAt', 'email', 'id', 'lockedUntil', 'phone', 'role', 'twoFactorDisabled'];
 let ipCounter = 0;
 /** A fresh end-user address per login, so per-IP limits never interfere. */
 const nextIp = () => `198.51.100.${++ipCounter}`;

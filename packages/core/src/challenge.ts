@@ -7,6 +7,7 @@ export const STORED_CHALLENGE_STATUSES = [
   'approved',
   'locked',
   'failed',
+  'canceled',
 ] as const;
 export type StoredChallengeStatus = (typeof STORED_CHALLENGE_STATUSES)[number];
 export const CHALLENGE_STATUSES = [...STORED_CHALLENGE_STATUSES, 'expired'] as const;

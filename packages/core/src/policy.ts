@@ -1,13 +1,7 @@
 import type { CidrMatcher } from './cidr.ts';
+import type { AuthMethod, SkipReason } from './enums.ts';
 
-export type AuthMethod = 'password' | 'saml2' | 'ldap';
-
-export type SkipReason =
-  | 'two_factor_disabled'
-  | 'external_auth'
-  | 'user_exempt'
-  | 'trusted_network'
-  | 'trusted_device';
+export type { AuthMethod, SkipReason };
 
 export interface TrustedDeviceFacts {
   userId: string;

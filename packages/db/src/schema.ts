@@ -1,4 +1,13 @@
-import { FAILURE_REASONS, SEND_STATUSES, STORED_CHALLENGE_STATUSES } from '@twofa/core';
+import {
+  AUTH_METHODS,
+  FAILURE_REASONS,
+  LEDGER_REASONS,
+  LOCALES,
+  ROLES,
+  SEND_STATUSES,
+  STORED_CHALLENGE_STATUSES,
+  sqlList,
+} from '@twofa/core';
 import { sql } from 'drizzle-orm';
 import {
   bigserial,
@@ -8,6 +17,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -22,10 +32,10 @@ export const organizations = pgTable(
   {
     id: uuid('id').primaryKey().defaultRandom(),
     name: text('name').notNull(),
-    authMethod: text('auth_method', { enum: ['password', 'saml2', 'ldap'] })
-      .notNull()
-      .default('password'),
+    authMethod: text('auth_method', { enum: AUTH_METHODS }).notNull().default('password'),
     country: text('country'),
+    /** Language of the organization's SMS texts and pages. */
+    locale: text('locale', { enum: LOCALES }).notNull().default('en'),
     twoFactorEnabled: boolean('two_factor_enabled').notNull().default(false),
     skipTwoFactorCidrs: text('skip_two_factor_cidrs').array().notNull().default(sql`'{}'`),
     smsAllowedCountries: text('sms_allowed_countries').array().notNull().default(sql`'{}'`),
@@ -37,7 +47,8 @@ export const organizations = pgTable(
   },
   (t) => [
     check('organizations_sms_balance_non_negative', sql`${t.smsBalance} >= 0`),
-    check('organizations_auth_method', sql`${t.authMethod} in ('password', 'saml2', 'ldap')`),
+    check('organizations_auth_method', sql`${t.authMethod} in (${sql.raw(sqlList(AUTH_METHODS))})`),
+    check('organizations_locale', sql`${t.locale} in (${sql.raw(sqlList(LOCALES))})`),
   ],
 );
 
@@ -66,10 +77,18 @@ export const users = pgTable(
     passwordHash: text('password_hash'),
     phone: text('phone'),
     twoFactorDisabled: boolean('two_factor_disabled').notNull().default(false),
+    role: text('role', { enum: ROLES }).notNull().default('member'),
+    /** Wrong codes in a row over all of the user's challenges; a right code resets it. */
+    consecutiveCodeFailures: integer('consecutive_code_failures').notNull().default(0),
+    /** Set when the consecutive failures reach the cap; a right password then answers 423. */
+    lockedUntil: timestamp('locked_until', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [uniqueIndex('users_org_email').on(t.organizationId, sql`lower(${t.email})`)],
+  (t) => [
+    uniqueIndex('users_org_email').on(t.organizationId, sql`lower(${t.email})`),
+    check('users_role', sql`${t.role} in (${sql.raw(sqlList(ROLES))})`),
+  ],
 );
 
 export const trustedDevices = pgTable(
@@ -115,11 +134,20 @@ export const challenges = pgTable(
     currentSendId: uuid('current_send_id'),
     failureReason: text('failure_reason', { enum: FAILURE_REASONS }),
     approvedAt: timestamp('approved_at', { withTimezone: true }),
+    /** Closed before it finished: the phone or password changed, or the user was locked. */
+    canceledAt: timestamp('canceled_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     index('challenges_org').on(t.organizationId, t.createdAt),
+    index('challenges_user_open')
+      .on(t.organizationId, t.userId)
+      .where(sql`${t.status} in ('phone_required', 'pending')`),
+    check(
+      'challenges_status',
+      sql`${t.status} in (${sql.raw(sqlList(STORED_CHALLENGE_STATUSES))})`,
+    ),
     check('challenges_wrong_attempts', sql`${t.wrongAttempts} between 0 and 5`),
     check('challenges_send_count', sql`${t.sendCount} between 0 and 5`),
   ],
@@ -169,7 +197,7 @@ export const smsLedger = pgTable(
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
     delta: integer('delta').notNull(),
-    reason: text('reason', { enum: ['top_up', 'sms_sent', 'refund'] }).notNull(),
+    reason: text('reason', { enum: LEDGER_REASONS }).notNull(),
     /** The send a debit or refund belongs to: at most one of each per send. */
     sendId: uuid('send_id'),
     reference: text('reference'),
@@ -200,9 +228,53 @@ export const auditEvents = pgTable(
   (t) => [index('audit_events_org').on(t.organizationId, t.id)],
 );
 
-export type Organization = typeof organizations.$inferSelect;
-export type User = typeof users.$inferSelect;
-export type Challenge = typeof challenges.$inferSelect;
-export type SmsSend = typeof smsSends.$inferSelect;
-export type LedgerEntry = typeof smsLedger.$inferSelect;
-export type AuditEvent = typeof auditEvents.$inferSelect;
+/**
+ * A logged-in browser of the pages: the cookie holds a random token, this row
+ * only its hash, so a database read reveals no session.
+ */
+export const webSessions = pgTable(
+  'web_sessions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('web_sessions_token_hash').on(t.tokenHash),
+    index('web_sessions_user').on(t.organizationId, t.userId),
+  ],
+);
+
+/**
+ * A client's Idempotency-Key and the answer it got, stored in the same
+ * transaction as the work it describes. `scope` is an organization id, or
+ * `platform` for platform-key routes.
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    scope: text('scope').notNull(),
+    key: text('key').notNull(),
+    /** `METHOD path` of the first request. */
+    route: text('route').notNull(),
+    /** Hash of the first request's body, to tell a repeat from a reuse. */
+    requestHash: text('request_hash').notNull(),
+    /** Null while the first request is still being processed. */
+    responseStatus: integer('response_status'),
+    responseBody: jsonb('response_body'),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.scope, t.key] }),
+    index('idempotency_keys_expires').on(t.expiresAt),
+  ],
+);

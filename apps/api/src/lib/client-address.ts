@@ -1,7 +1,4 @@
-import { getConnInfo } from '@hono/node-server/conninfo';
 import { type CidrMatcher, compileCidrs, normalizeCidr, parseClientIp } from '@twofa/core';
-import type { Context } from 'hono';
-import type { AppEnv } from './env.ts';
 
 /** The proxies allowed to set X-Forwarded-For; an empty list trusts nobody. */
 export interface TrustedProxies extends CidrMatcher {
@@ -59,27 +56,4 @@ export function resolveClientAddress(
     current = parsed;
   }
   return current;
-}
-
-function socketAddress(c: Context): string | null {
-  try {
-    return getConnInfo(c).remote.address ?? null;
-  } catch {
-    // app.request() in tests and other non-socket adapters have no connection to ask.
-    return null;
-  }
-}
-
-/**
- * The caller's address for the service's own records (audit events, request
- * logs): from the socket, or from X-Forwarded-For when the socket peer is a
- * proxy listed in TRUST_PROXY. Login decisions never use it: they take the
- * end user's address from the request body.
- */
-export function clientAddress(c: Context<AppEnv>): string | null {
-  return resolveClientAddress(
-    socketAddress(c),
-    c.req.header('x-forwarded-for'),
-    c.get('services').trustedProxies,
-  );
 }

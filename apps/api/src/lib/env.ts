@@ -1,4 +1,5 @@
 import type { Logger } from '@twofa/observability';
+import type { CachedOrganization } from './org-cache.ts';
 import type { Services } from './services.ts';
 
 export type Principal = { kind: 'platform' } | { kind: 'organization'; organizationId: string };
@@ -11,5 +12,7 @@ export interface AppEnv {
     logger: Logger;
     principal: Principal;
     organizationId: string;
+    /** The authenticated organization, loaded once by the auth middleware. */
+    organization: CachedOrganization;
   };
 }

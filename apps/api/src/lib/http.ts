@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { isDatabaseUnavailable } from '@twofa/db';
 import type { Context, ErrorHandler, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
 import type { ZodError } from 'zod';
-import { clientAddress } from './client-address.ts';
+import { WWW_AUTHENTICATE } from './auth.ts';
+import { resolveClientAddress } from './client-address.ts';
 import type { AppEnv } from './env.ts';
 import { ApiError, problem } from './errors.ts';
 import type { Services } from './services.ts';
@@ -66,7 +68,9 @@ export const errorHandler: ErrorHandler<AppEnv> = (error, c) => {
         'The body must be JSON (Content-Type: application/json).',
       );
     }
-    if (error.status === 401) return problem(c, 'unauthorized', 'A valid API key is required.');
+    if (error.status === 401) {
+      return problem(c, 'unauthorized', 'A valid API key is required.', {}, WWW_AUTHENTICATE);
+    }
   }
   const logger = c.get('logger');
   if (isDatabaseUnavailable(error)) {
@@ -97,4 +101,27 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function parseId(value: string, what: string): string {
   if (!UUID.test(value)) throw new ApiError('not_found', `${what} not found`);
   return value.toLowerCase();
+}
+
+function socketAddress(c: Context): string | null {
+  try {
+    return getConnInfo(c).remote.address ?? null;
+  } catch {
+    // app.request() in tests and other non-socket adapters have no connection to ask.
+    return null;
+  }
+}
+
+/**
+ * The caller's address for the service's own records (audit events, request
+ * logs): from the socket, or from X-Forwarded-For when the socket peer is a
+ * proxy listed in TRUST_PROXY. Login decisions never use it: they take the
+ * end user's address from the request body.
+ */
+export function clientAddress(c: Context<AppEnv>): string | null {
+  return resolveClientAddress(
+    socketAddress(c),
+    c.req.header('x-forwarded-for'),
+    c.get('services').trustedProxies,
+  );
 }

@@ -1,4 +1,5 @@
-import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, OpenAPIHono, type RouteConfig, z } from '@hono/zod-openapi';
+import { organizationAuth, platformAuth } from './auth.ts';
 import type { AppEnv } from './env.ts';
 import { validationProblem } from './http.ts';
 
@@ -34,6 +35,50 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
 }
 
 export const bearerSecurity = [{ bearer: [] }];
+
+/** What every authenticated route answers before it looks at the request. */
+const authErrors = {
+  401: { description: 'No API key, or an unknown one', content: problemContent },
+  403: { description: 'A valid key of the wrong kind for this route', content: problemContent },
+};
+
+/** A route definition before the helpers below attach its auth. */
+export type AuthenticatedRouteConfig = Omit<RouteConfig, 'security' | 'middleware'> & {
+  summary: string;
+  operationId: string;
+};
+
+/**
+ * An organization-key route: the auth middleware (which also loads the
+ * organization into the context, once per request), the bearer scheme and
+ * the 401/403 answers in the document all come from here, never from path
+ * strings elsewhere.
+ */
+export function orgRoute<const R extends AuthenticatedRouteConfig>(config: R) {
+  return createRoute({
+    ...config,
+    description: withKeyNote(config.description, 'an organization key'),
+    security: bearerSecurity,
+    middleware: [organizationAuth] as const,
+    responses: { ...config.responses, ...authErrors },
+  });
+}
+
+/** A platform-key route (`ADMIN_API_KEY`). */
+export function platformRoute<const R extends AuthenticatedRouteConfig>(config: R) {
+  return createRoute({
+    ...config,
+    description: withKeyNote(config.description, 'the platform key (`ADMIN_API_KEY`)'),
+    security: bearerSecurity,
+    middleware: [platformAuth] as const,
+    responses: { ...config.responses, ...authErrors },
+  });
+}
+
+function withKeyNote(description: string | undefined, key: string): string {
+  const note = `Takes ${key} as \`Authorization: Bearer <key>\`.`;
+  return description ? `${description}\n\n${note}` : note;
+}
 
 /** A router whose validation failures answer the contract's 400 problem. */
 export function createRouter() {

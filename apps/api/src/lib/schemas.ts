@@ -1,7 +1,20 @@
 import { z } from '@hono/zod-openapi';
-import { CHALLENGE_STATUSES, DELIVERY_STATUSES, FAILURE_REASONS } from '@twofa/core';
+import {
+  AUTH_METHODS,
+  CHALLENGE_STATUSES,
+  DELIVERY_STATUSES,
+  FAILURE_REASONS,
+  isValidIp,
+  LEDGER_REASONS,
+  LOCALES,
+  ROLES,
+  SKIP_REASONS,
+} from '@twofa/core';
 
-export const AuthMethod = z.enum(['password', 'saml2', 'ldap']);
+export const AuthMethod = z.enum(AUTH_METHODS);
+export const Role = z.enum(ROLES);
+export const Locale = z.enum(LOCALES);
+export const LedgerReason = z.enum(LEDGER_REASONS);
 export const CountryCode = z
   .string()
   .regex(/^[A-Za-z]{2}$/, 'an ISO 3166 alpha-2 code')
@@ -13,6 +26,7 @@ export const Organization = z
     name: z.string(),
     authMethod: AuthMethod,
     country: z.string().nullable(),
+    locale: Locale,
     smsBalance: z.number().int(),
     createdAt: z.string(),
   })
@@ -34,6 +48,8 @@ export const User = z
     email: z.string(),
     phone: z.string().nullable(),
     twoFactorDisabled: z.boolean(),
+    role: Role,
+    lockedUntil: z.string().nullable(),
     createdAt: z.string(),
   })
   .openapi('User');
@@ -62,13 +78,7 @@ export const LoginResult = z
     z.object({
       result: z.literal('authenticated'),
       userId: z.string(),
-      reason: z.enum([
-        'two_factor_disabled',
-        'external_auth',
-        'user_exempt',
-        'trusted_network',
-        'trusted_device',
-      ]),
+      reason: z.enum(SKIP_REASONS),
     }),
     z.object({ result: z.literal('challenge_required'), userId: z.string(), challenge: Challenge }),
   ])
@@ -79,4 +89,15 @@ export const Email = z.string().trim().max(254).pipe(z.email());
 export const Password = z.string().min(1).max(1024);
 export const PhoneInput = z.string().max(64);
 export const Ip = z.string().min(2).max(64);
+/** The end user's address as the host saw it. */
+export const ClientIp = Ip.refine(isValidIp, 'an IPv4 or IPv6 address');
 export const DeviceToken = z.string().min(1).max(256);
+
+export const Authenticated = z
+  .object({
+    result: z.literal('authenticated'),
+    userId: z.string(),
+    deviceToken: z.string(),
+    deviceTokenExpiresAt: z.string(),
+  })
+  .openapi('Authenticated');

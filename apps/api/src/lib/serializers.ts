@@ -7,6 +7,7 @@ export function organizationJson(org: OrganizationRow) {
     name: org.name,
     authMethod: org.authMethod,
     country: org.country,
+    locale: org.locale,
     smsBalance: org.smsBalance,
     createdAt: org.createdAt.toISOString(),
   };
@@ -28,6 +29,8 @@ export function userJson(user: UserRow) {
     email: user.email,
     phone: user.phone,
     twoFactorDisabled: user.twoFactorDisabled,
+    role: user.role,
+    lockedUntil: user.lockedUntil?.toISOString() ?? null,
     createdAt: user.createdAt.toISOString(),
   };
 }

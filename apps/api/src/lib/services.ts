@@ -9,6 +9,7 @@ import {
   type Redis,
   type SendCodeJob,
 } from '@twofa/queue';
+import { ChallengeService } from '../domain/challenges.ts';
 import { CircuitBreaker } from './breaker.ts';
 import { parseTrustProxy, type TrustedProxies } from './client-address.ts';
 import { OrganizationCache } from './org-cache.ts';
@@ -25,6 +26,8 @@ export interface Services {
   rateLimits: RateLimits;
   breaker: CircuitBreaker;
   organizations: OrganizationCache;
+  /** The challenge lifecycle, shared by the JSON routes and the pages. */
+  challenges: ChallengeService;
   /** TRUST_PROXY, parsed at start so a bad entry stops the process. */
   trustedProxies: TrustedProxies;
   /** API key hash -> organization id; keys are long-lived, so a minute of caching is safe. */
@@ -53,6 +56,18 @@ export function createServices(
     retryBaseDelayMs: env.SEND_RETRY_BASE_DELAY_MS,
   });
   sendQueue.on('error', (error) => logger.debug({ err: error.message }, 'queue error'));
+  const rateLimits = new RateLimits(redis, env.QUEUE_PREFIX, config, metrics);
+  const breaker = new CircuitBreaker(
+    db,
+    {
+      ...DEFAULT_CIRCUIT_BREAKER,
+      enabled: env.SMS_CIRCUIT_BREAKER,
+      minSent: env.SMS_BREAKER_MIN_SENT,
+      minVerifiedRatio: env.SMS_BREAKER_MIN_VERIFIED_RATIO,
+    },
+    clock,
+    metrics,
+  );
   return {
     config,
     clock,
@@ -61,19 +76,19 @@ export function createServices(
     db,
     redis,
     sendQueue,
-    rateLimits: new RateLimits(redis, env.QUEUE_PREFIX, config, metrics),
-    breaker: new CircuitBreaker(
-      db,
-      {
-        ...DEFAULT_CIRCUIT_BREAKER,
-        enabled: env.SMS_CIRCUIT_BREAKER,
-        minSent: env.SMS_BREAKER_MIN_SENT,
-        minVerifiedRatio: env.SMS_BREAKER_MIN_VERIFIED_RATIO,
-      },
-      clock,
-      metrics,
-    ),
+    rateLimits,
+    breaker,
     organizations: new OrganizationCache(db, clock),
+    challenges: new ChallengeService({
+      appSecret: config.appSecret,
+      clock,
+      db,
+      sendQueue,
+      rateLimits,
+      breaker,
+      metrics,
+      logger,
+    }),
     trustedProxies,
     apiKeyCache: new Map(),
   };

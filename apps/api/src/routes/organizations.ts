@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { issueApiKey } from '@twofa/core';
 import {
   addCredits,
@@ -7,20 +7,18 @@ import {
   recordAudit,
   updateOrganization,
 } from '@twofa/db';
-import { clientAddress } from '../lib/client-address.ts';
 import { notFound } from '../lib/errors.ts';
-import { parseId } from '../lib/http.ts';
+import { clientAddress, parseId } from '../lib/http.ts';
 import {
-  bearerSecurity,
   createRouter,
   errors,
   IdParam,
   jsonBody,
   jsonResponse,
+  platformRoute,
 } from '../lib/openapi.ts';
-import { AuthMethod, CountryCode, Organization } from '../lib/schemas.ts';
+import { AuthMethod, CountryCode, Locale, Organization } from '../lib/schemas.ts';
 import { organizationJson } from '../lib/serializers.ts';
-import { platformAuth } from '../middleware/auth.ts';
 
 const tags = ['Platform'];
 // Postgres text cannot hold NUL: refused here as bad input rather than failing in the database.
@@ -29,17 +27,20 @@ const NO_NUL = 'must not contain NUL characters';
 const Name = z.string().trim().min(1).max(200).refine(noNul, NO_NUL);
 const OrgParams = IdParam('orgId');
 
-const createOrg = createRoute({
+const createOrg = platformRoute({
   method: 'post',
   path: '/v1/organizations',
   tags,
-  security: bearerSecurity,
+  operationId: 'createOrganization',
+  summary: 'Create an organization and its API key',
+  description: 'The organization key is in the answer once and stored only as a hash.',
   request: {
     body: jsonBody(
       z.object({
         name: Name,
         authMethod: AuthMethod.default('password'),
         country: CountryCode.nullish(),
+        locale: Locale.optional(),
       }),
     ),
   },
@@ -48,41 +49,45 @@ const createOrg = createRoute({
       Organization.extend({ apiKey: z.string() }),
       'Created; the key is shown once',
     ),
-    ...errors(400, 401, 403),
+    ...errors(400),
   },
 });
 
-const getOrg = createRoute({
+const getOrg = platformRoute({
   method: 'get',
   path: '/v1/organizations/{orgId}',
   tags,
-  security: bearerSecurity,
+  operationId: 'getOrganization',
+  summary: 'Read an organization',
   request: { params: OrgParams },
-  responses: { 200: jsonResponse(Organization, 'The organization'), ...errors(401, 403, 404) },
+  responses: { 200: jsonResponse(Organization, 'The organization'), ...errors(404) },
 });
 
-const patchOrg = createRoute({
+const patchOrg = platformRoute({
   method: 'patch',
   path: '/v1/organizations/{orgId}',
   tags,
-  security: bearerSecurity,
+  operationId: 'updateOrganization',
+  summary: 'Rename an organization or change its sign-in method or locale',
   request: {
     params: OrgParams,
     body: jsonBody(
       z.object({
         name: Name.optional(),
         authMethod: AuthMethod.optional(),
+        locale: Locale.optional(),
       }),
     ),
   },
-  responses: { 200: jsonResponse(Organization, 'Updated'), ...errors(400, 401, 403, 404) },
+  responses: { 200: jsonResponse(Organization, 'Updated'), ...errors(400, 404) },
 });
 
-const topUp = createRoute({
+const topUp = platformRoute({
   method: 'post',
   path: '/v1/organizations/{orgId}/sms-credits',
   tags,
-  security: bearerSecurity,
+  operationId: 'addSmsCredits',
+  summary: "Add credits to an organization's prepaid SMS balance",
   request: {
     params: OrgParams,
     body: jsonBody(
@@ -94,13 +99,11 @@ const topUp = createRoute({
   },
   responses: {
     201: jsonResponse(z.object({ balance: z.number().int() }), 'Credits added'),
-    ...errors(400, 401, 403, 404),
+    ...errors(400, 404),
   },
 });
 
 export const organizationsRouter = createRouter();
-organizationsRouter.use('/v1/organizations', platformAuth);
-organizationsRouter.use('/v1/organizations/*', platformAuth);
 
 organizationsRouter.openapi(createOrg, async (c) => {
   const body = c.req.valid('json');
@@ -110,6 +113,7 @@ organizationsRouter.openapi(createOrg, async (c) => {
     name: body.name,
     authMethod: body.authMethod,
     country: body.country ?? null,
+    locale: body.locale,
     apiKeyHash,
   });
   c.get('logger').info({ organizationId: org.id }, 'organization created');
@@ -132,13 +136,21 @@ organizationsRouter.openapi(patchOrg, async (c) => {
   const org = await updateOrganization(services.db.sql, id, body);
   if (!org) throw notFound('Organization');
   services.organizations.put(org);
-  if (before.authMethod !== org.authMethod || before.name !== org.name) {
+  if (
+    before.authMethod !== org.authMethod ||
+    before.name !== org.name ||
+    before.locale !== org.locale
+  ) {
     await recordAudit(services.db.sql, {
       organizationId: id,
       type: 'organization_updated',
       actor: 'platform',
       ip: clientAddress(c),
-      data: { authMethod: { from: before.authMethod, to: org.authMethod }, name: org.name },
+      data: {
+        authMethod: { from: before.authMethod, to: org.authMethod },
+        name: org.name,
+        locale: org.locale,
+      },
     });
   }
   return c.json(organizationJson(org), 200);

@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import {
   CidrError,
   DEFAULT_LOW_BALANCE_THRESHOLD,
@@ -6,28 +6,29 @@ import {
   normalizeCidrs,
 } from '@twofa/core';
 import { getLedger, getOrganization, recordAudit, updatePasswordSettings } from '@twofa/db';
-import type { Context } from 'hono';
-import { clientAddress } from '../lib/client-address.ts';
-import type { AppEnv } from '../lib/env.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
-import { bearerSecurity, createRouter, errors, jsonBody, jsonResponse } from '../lib/openapi.ts';
-import { CountryCode, PasswordSettings } from '../lib/schemas.ts';
+import { clientAddress } from '../lib/http.ts';
+import { createRouter, errors, jsonBody, jsonResponse, orgRoute } from '../lib/openapi.ts';
+import { CountryCode, LedgerReason, PasswordSettings } from '../lib/schemas.ts';
 import { passwordSettingsJson } from '../lib/serializers.ts';
-import { organizationAuth } from '../middleware/auth.ts';
 
-const getSettings = createRoute({
+const getSettings = orgRoute({
   method: 'get',
   path: '/v1/settings/password',
   tags: ['Settings'],
-  security: bearerSecurity,
-  responses: { 200: jsonResponse(PasswordSettings, 'Password settings'), ...errors(401, 403) },
+  operationId: 'getPasswordSettings',
+  summary: "Read the organization's password settings",
+  responses: { 200: jsonResponse(PasswordSettings, 'Password settings') },
 });
 
-const patchSettings = createRoute({
+const patchSettings = orgRoute({
   method: 'patch',
   path: '/v1/settings/password',
   tags: ['Settings'],
-  security: bearerSecurity,
+  operationId: 'updatePasswordSettings',
+  summary: 'Turn 2FA on or off, set the skip networks and the allowed SMS countries',
+  description:
+    'twoFactorEnabled: true is 409 two_factor_unavailable while the organization signs in with saml2 or ldap. A bad CIDR entry is 422 invalid_cidr and nothing is saved.',
   request: {
     body: jsonBody(
       z.object({
@@ -39,15 +40,17 @@ const patchSettings = createRoute({
   },
   responses: {
     200: jsonResponse(PasswordSettings, 'Updated settings'),
-    ...errors(400, 401, 403, 409, 422),
+    ...errors(400, 409, 422),
   },
 });
 
-const getBalance = createRoute({
+const getBalance = orgRoute({
   method: 'get',
   path: '/v1/sms-balance',
   tags: ['Settings'],
-  security: bearerSecurity,
+  operationId: 'getSmsBalance',
+  summary: 'The prepaid SMS balance and its latest ledger lines',
+  description: 'One code sent is one credit, debited before the provider is called.',
   responses: {
     200: jsonResponse(
       z.object({
@@ -57,7 +60,7 @@ const getBalance = createRoute({
         ledger: z.array(
           z.object({
             delta: z.number().int(),
-            reason: z.string(),
+            reason: LedgerReason,
             balanceAfter: z.number().int(),
             createdAt: z.string(),
           }),
@@ -65,22 +68,13 @@ const getBalance = createRoute({
       }),
       'Balance and the latest ledger lines, newest first',
     ),
-    ...errors(401, 403),
   },
 });
 
 export const settingsRouter = createRouter();
-settingsRouter.use('/v1/settings/*', organizationAuth);
-settingsRouter.use('/v1/sms-balance', organizationAuth);
-
-async function currentOrganization(c: Context<AppEnv>) {
-  const org = await c.get('services').organizations.get(c.get('organizationId'));
-  if (!org) throw notFound('Organization');
-  return org.row;
-}
 
 settingsRouter.openapi(getSettings, async (c) => {
-  return c.json(passwordSettingsJson(await currentOrganization(c)), 200);
+  return c.json(passwordSettingsJson(c.get('organization').row), 200);
 });
 
 settingsRouter.openapi(patchSettings, async (c) => {
@@ -98,7 +92,7 @@ settingsRouter.openapi(patchSettings, async (c) => {
       throw error;
     }
   }
-  const before = await currentOrganization(c);
+  const before = c.get('organization').row;
   if (body.twoFactorEnabled === true && !isTwoFactorAvailable(before.authMethod)) {
     throw new ApiError(
       'two_factor_unavailable',

@@ -1,53 +1,53 @@
-import { createRoute, z } from '@hono/zod-openapi';
-import { hashPassword, normalizePhone, PhoneError } from '@twofa/core';
+import { z } from '@hono/zod-openapi';
+import { hashPassword } from '@twofa/core';
 import { createUser, getUser, recordAudit, revokeTrustedDevices, updateUser } from '@twofa/db';
-import type { Context } from 'hono';
-import { clientAddress } from '../lib/client-address.ts';
-import type { AppEnv } from '../lib/env.ts';
+import { parsePhone } from '../domain/challenges.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
-import { parseId } from '../lib/http.ts';
-import {
-  bearerSecurity,
-  createRouter,
-  errors,
-  IdParam,
-  jsonBody,
-  jsonResponse,
-} from '../lib/openapi.ts';
-import { Email, Password, PhoneInput, User } from '../lib/schemas.ts';
+import { clientAddress, parseId } from '../lib/http.ts';
+import { createRouter, errors, IdParam, jsonBody, jsonResponse, orgRoute } from '../lib/openapi.ts';
+import { Email, Password, PhoneInput, Role, User } from '../lib/schemas.ts';
 import { userJson } from '../lib/serializers.ts';
-import { organizationAuth } from '../middleware/auth.ts';
 
 const tags = ['Users'];
 const UserParams = IdParam('userId');
 
-const postUser = createRoute({
+const postUser = orgRoute({
   method: 'post',
   path: '/v1/users',
   tags,
-  security: bearerSecurity,
+  operationId: 'createUser',
+  summary: 'Add a user to the organization',
   request: {
     body: jsonBody(
-      z.object({ email: Email, password: Password.optional(), phone: PhoneInput.nullish() }),
+      z.object({
+        email: Email,
+        password: Password.optional(),
+        phone: PhoneInput.nullish(),
+        role: Role.optional(),
+      }),
     ),
   },
-  responses: { 201: jsonResponse(User, 'Created'), ...errors(400, 401, 403, 409, 422) },
+  responses: { 201: jsonResponse(User, 'Created'), ...errors(400, 409, 422) },
 });
 
-const getUserRoute = createRoute({
+const getUserRoute = orgRoute({
   method: 'get',
   path: '/v1/users/{userId}',
   tags,
-  security: bearerSecurity,
+  operationId: 'getUser',
+  summary: 'Read a user',
   request: { params: UserParams },
-  responses: { 200: jsonResponse(User, 'The user'), ...errors(401, 403, 404) },
+  responses: { 200: jsonResponse(User, 'The user'), ...errors(404) },
 });
 
-const patchUser = createRoute({
+const patchUser = orgRoute({
   method: 'patch',
   path: '/v1/users/{userId}',
   tags,
-  security: bearerSecurity,
+  operationId: 'updateUser',
+  summary: "Change a user's phone, password, role or exemption",
+  description:
+    'A new phone or password revokes the trusted devices; twoFactorDisabled exempts the user from the second step.',
   request: {
     params: UserParams,
     body: jsonBody(
@@ -55,49 +55,39 @@ const patchUser = createRoute({
         phone: PhoneInput.nullable().optional(),
         twoFactorDisabled: z.boolean().optional(),
         password: Password.optional(),
+        role: Role.optional(),
       }),
     ),
   },
-  responses: { 200: jsonResponse(User, 'Updated'), ...errors(400, 401, 403, 404, 422) },
+  responses: { 200: jsonResponse(User, 'Updated'), ...errors(400, 404, 422) },
 });
 
-const revokeDevices = createRoute({
+const revokeDevices = orgRoute({
   method: 'delete',
   path: '/v1/users/{userId}/trusted-devices',
   tags,
-  security: bearerSecurity,
+  operationId: 'revokeTrustedDevices',
+  summary: "Revoke all of a user's trusted devices",
   request: { params: UserParams },
   responses: {
     200: jsonResponse(z.object({ revoked: z.number().int() }), 'Trusted devices revoked'),
-    ...errors(401, 403, 404),
+    ...errors(404),
   },
 });
 
 export const usersRouter = createRouter();
-usersRouter.use('/v1/users', organizationAuth);
-usersRouter.use('/v1/users/*', organizationAuth);
-
-/** Normalizes a phone with the organization's country as the default region. */
-export async function parsePhoneFor(c: Context<AppEnv>, input: string): Promise<string> {
-  const org = await c.get('services').organizations.get(c.get('organizationId'));
-  try {
-    return normalizePhone(input, org?.row.country).e164;
-  } catch (error) {
-    if (error instanceof PhoneError) throw new ApiError('invalid_phone', error.message);
-    throw error;
-  }
-}
 
 usersRouter.openapi(postUser, async (c) => {
   const body = c.req.valid('json');
   const services = c.get('services');
   const organizationId = c.get('organizationId');
-  const phone = body.phone ? await parsePhoneFor(c, body.phone) : null;
+  const phone = body.phone ? parsePhone(c.get('organization'), body.phone) : null;
   const user = await createUser(services.db.sql, {
     organizationId,
     email: body.email,
     passwordHash: body.password ? await hashPassword(body.password) : null,
     phone,
+    role: body.role,
   });
   if (!user) throw new ApiError('email_taken', `A user with email ${body.email} already exists.`);
   await recordAudit(services.db.sql, {
@@ -127,9 +117,10 @@ usersRouter.openapi(patchUser, async (c) => {
       ? undefined
       : body.phone === null
         ? null
-        : await parsePhoneFor(c, body.phone);
+        : parsePhone(c.get('organization'), body.phone);
   const result = await updateUser(services.db.sql, organizationId, id, {
     phone,
+    role: body.role,
     twoFactorDisabled: body.twoFactorDisabled,
     passwordHash: body.password ? await hashPassword(body.password) : undefined,
   });

@@ -1,4 +1,4 @@
-import type { AuthMethod } from '@twofa/core';
+import type { AuthMethod, LedgerReason, Locale } from '@twofa/core';
 import type { Sql } from '../client.ts';
 
 export interface OrganizationRow {
@@ -6,6 +6,7 @@ export interface OrganizationRow {
   name: string;
   authMethod: AuthMethod;
   country: string | null;
+  locale: Locale;
   twoFactorEnabled: boolean;
   skipTwoFactorCidrs: string[];
   smsAllowedCountries: string[];
@@ -16,19 +17,25 @@ export interface OrganizationRow {
 }
 
 const columns = (sql: Sql) => sql`
-  id, name, auth_method as "authMethod", country, two_factor_enabled as "twoFactorEnabled",
+  id, name, auth_method as "authMethod", country, locale, two_factor_enabled as "twoFactorEnabled",
   skip_two_factor_cidrs as "skipTwoFactorCidrs", sms_allowed_countries as "smsAllowedCountries",
   sms_balance as "smsBalance", low_balance_threshold as "lowBalanceThreshold",
   created_at as "createdAt", updated_at as "updatedAt"`;
 
 export async function createOrganization(
   sql: Sql,
-  input: { name: string; authMethod: AuthMethod; country: string | null; apiKeyHash: string },
+  input: {
+    name: string;
+    authMethod: AuthMethod;
+    country: string | null;
+    locale?: Locale | undefined;
+    apiKeyHash: string;
+  },
 ): Promise<OrganizationRow> {
   const [org] = await sql<OrganizationRow[]>`
     with org as (
-      insert into organizations (name, auth_method, country, sms_allowed_countries)
-      values (${input.name}, ${input.authMethod}, ${input.country},
+      insert into organizations (name, auth_method, country, locale, sms_allowed_countries)
+      values (${input.name}, ${input.authMethod}, ${input.country}, ${input.locale ?? 'en'},
               ${input.country ? [input.country] : []}::text[])
       returning *
     ), key as (
@@ -58,12 +65,17 @@ export async function findOrganizationIdByKeyHash(
 export async function updateOrganization(
   sql: Sql,
   id: string,
-  patch: { name?: string | undefined; authMethod?: AuthMethod | undefined },
+  patch: {
+    name?: string | undefined;
+    authMethod?: AuthMethod | undefined;
+    locale?: Locale | undefined;
+  },
 ): Promise<OrganizationRow | null> {
   const [org] = await sql<OrganizationRow[]>`
     update organizations set
       name = coalesce(${patch.name ?? null}, name),
       auth_method = coalesce(${patch.authMethod ?? null}, auth_method),
+      locale = coalesce(${patch.locale ?? null}, locale),
       updated_at = now()
     where id = ${id}
     returning ${columns(sql)}`;
@@ -128,7 +140,7 @@ export async function addCredits(
 
 export interface LedgerRow {
   delta: number;
-  reason: string;
+  reason: LedgerReason;
   balanceAfter: number;
   createdAt: Date;
 }

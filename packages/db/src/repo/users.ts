@@ -1,3 +1,4 @@
+import type { Role } from '@twofa/core';
 import type { Sql } from '../client.ts';
 
 export interface UserRow {
@@ -6,12 +7,15 @@ export interface UserRow {
   email: string;
   phone: string | null;
   twoFactorDisabled: boolean;
+  role: Role;
+  lockedUntil: Date | null;
   createdAt: Date;
 }
 
-const columns = (sql: Sql) => sql`
-  id, organization_id as "organizationId", email, phone,
-  two_factor_disabled as "twoFactorDisabled", created_at as "createdAt"`;
+const columns = (sql: Sql, u = 'users') => sql`
+  ${sql(u)}.id, ${sql(u)}.organization_id as "organizationId", ${sql(u)}.email, ${sql(u)}.phone,
+  ${sql(u)}.two_factor_disabled as "twoFactorDisabled", ${sql(u)}.role,
+  ${sql(u)}.locked_until as "lockedUntil", ${sql(u)}.created_at as "createdAt"`;
 
 /** Returns null when the email is already taken in this organization. */
 export async function createUser(
@@ -21,11 +25,13 @@ export async function createUser(
     email: string;
     passwordHash: string | null;
     phone: string | null;
+    role?: Role | undefined;
   },
 ): Promise<UserRow | null> {
   const [user] = await sql<UserRow[]>`
-    insert into users (organization_id, email, password_hash, phone)
-    values (${input.organizationId}, ${input.email}, ${input.passwordHash}, ${input.phone})
+    insert into users (organization_id, email, password_hash, phone, role)
+    values (${input.organizationId}, ${input.email}, ${input.passwordHash}, ${input.phone},
+      ${input.role ?? 'member'})
     on conflict (organization_id, lower(email)) do nothing
     returning ${columns(sql)}`;
   return user ?? null;
@@ -37,7 +43,8 @@ export async function getUser(
   userId: string,
 ): Promise<UserRow | null> {
   const [user] = await sql<UserRow[]>`
-    select ${columns(sql)} from users where organization_id = ${organizationId} and id = ${userId}`;
+    select ${columns(sql)} from users
+    where users.organization_id = ${organizationId} and users.id = ${userId}`;
   return user ?? null;
 }
 
@@ -45,6 +52,7 @@ export interface UserPatch {
   phone?: string | null | undefined;
   twoFactorDisabled?: boolean | undefined;
   passwordHash?: string | undefined;
+  role?: Role | undefined;
 }
 
 /**
@@ -61,18 +69,18 @@ export async function updateUser(
   const [row] = await sql<(UserRow & { previous: UserRow; revokedDevices: number })[]>`
     with before as (
       select ${columns(sql)} from users
-      where organization_id = ${organizationId} and id = ${userId}
+      where users.organization_id = ${organizationId} and users.id = ${userId}
       for update
     ), updated as (
       update users u set
         phone = case when ${setPhone} then ${patch.phone ?? null} else u.phone end,
         two_factor_disabled = coalesce(${patch.twoFactorDisabled ?? null}::boolean, u.two_factor_disabled),
         password_hash = coalesce(${patch.passwordHash ?? null}, u.password_hash),
+        role = coalesce(${patch.role ?? null}, u.role),
         updated_at = now()
       from before b
       where u.id = b.id
-      returning u.id, u.organization_id as "organizationId", u.email, u.phone,
-        u.two_factor_disabled as "twoFactorDisabled", u.created_at as "createdAt"
+      returning ${columns(sql, 'u')}
     ), revoked as (
       update trusted_devices d set revoked_at = now()
       from updated u, before b
@@ -129,8 +137,7 @@ export async function loadLoginContext(
   deviceTokenHash: string | null,
 ): Promise<LoginContext | null> {
   const rows = await sql<(UserRow & { passwordHash: string | null; device: DeviceFacts | null })[]>`
-    select u.id, u.organization_id as "organizationId", u.email, u.phone,
-      u.two_factor_disabled as "twoFactorDisabled", u.created_at as "createdAt",
+    select ${columns(sql, 'u')},
       u.password_hash as "passwordHash",
       case when d.id is null then null else json_build_object(
         'userId', d.user_id, 'organizationId', d.organization_id,

@@ -1,8 +1,8 @@
 import { hashSecret, safeEqual } from '@twofa/core';
 import { findOrganizationIdByKeyHash } from '@twofa/db';
 import type { Context, MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../lib/env.ts';
-import { ApiError } from '../lib/errors.ts';
+import type { AppEnv } from './env.ts';
+import { ApiError } from './errors.ts';
 
 const KEY_CACHE_TTL_MS = 60_000;
 
@@ -32,7 +32,11 @@ async function organizationFor(c: Context<AppEnv>, token: string): Promise<strin
   return organizationId;
 }
 
-const unauthorized = () => new ApiError('unauthorized', 'A valid API key is required.');
+const unauthorized = () =>
+  new ApiError('unauthorized', 'A valid API key is required.', {}, WWW_AUTHENTICATE);
+
+/** RFC 9110: a 401 names the scheme it wants. */
+export const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="twofa"' };
 
 export const platformAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = bearer(c);
@@ -56,7 +60,11 @@ export const organizationAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
       throw new ApiError('forbidden', 'This route takes an organization key.');
     throw unauthorized();
   }
+  // Loaded once here, so no handler looks its organization up again.
+  const organization = await c.get('services').organizations.get(organizationId);
+  if (!organization) throw unauthorized();
   c.set('principal', { kind: 'organization', organizationId });
   c.set('organizationId', organizationId);
+  c.set('organization', organization);
   await next();
 };

@@ -1,0 +1,434 @@
+import { randomUUID } from 'node:crypto';
+import {
+  afterWrongCode,
+  attemptsPhrase,
+  type ChallengeRefusal,
+  type ChallengeView,
+  type Clock,
+  challengeView,
+  decideSecondFactor,
+  dummyPasswordHash,
+  generateToken,
+  hashSecret,
+  normalizePhone,
+  PhoneError,
+  phoneCountry,
+  phoneRefusal,
+  refusalDetail,
+  resendRefusal,
+  type SkipReason,
+  safeEqual,
+  TRUSTED_DEVICE_TTL_MS,
+  verifyPassword,
+  verifyRefusal,
+} from '@twofa/core';
+import {
+  approveChallenge,
+  type ChallengeRow,
+  createChallenge,
+  type Database,
+  getChallenge,
+  type LoginContext,
+  loadLoginContext,
+  recordAudit,
+  recordWrongCode,
+  resendChallenge,
+  submitChallengePhone,
+} from '@twofa/db';
+import type { Logger, Metrics } from '@twofa/observability';
+import { enqueueSendCode, type Queue, type SendCodeJob } from '@twofa/queue';
+import type { CircuitBreaker } from '../lib/breaker.ts';
+import { ApiError, notFound } from '../lib/errors.ts';
+import type { CachedOrganization } from '../lib/org-cache.ts';
+import { clientIpKey, type LimitKey, type RateLimits } from '../lib/rate-limits.ts';
+
+/** What a login or a challenge start answers: authenticated at once, or a challenge to finish. */
+export type LoginOutcome =
+  | { result: 'authenticated'; userId: string; reason: SkipReason }
+  | { result: 'challenge_required'; userId: string; challenge: ChallengeView };
+
+export interface Authenticated {
+  result: 'authenticated';
+  userId: string;
+  /** Shown once; only its hash is stored. */
+  deviceToken: string;
+  deviceTokenExpiresAt: string;
+}
+
+export interface ChallengeServiceDeps {
+  appSecret: string;
+  clock: Clock;
+  db: Database;
+  sendQueue: Queue<SendCodeJob>;
+  rateLimits: RateLimits;
+  breaker: CircuitBreaker;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/** Who is asking, for the audit log and the logs: optional on every call. */
+export interface Caller {
+  logger?: Logger;
+}
+
+/** A refusal rule's verdict as the contract's error. */
+export function refusalError(refusal: ChallengeRefusal): ApiError {
+  const detail = refusalDetail(refusal);
+  if (refusal.code === 'resend_too_soon') {
+    const retryAfter = refusal.retryAfterSeconds;
+    return new ApiError(
+      'resend_too_soon',
+      detail,
+      { retryAfter },
+      { 'retry-after': String(retryAfter) },
+    );
+  }
+  if (refusal.code === 'challenge_locked') {
+    return new ApiError(refusal.code, detail, { attemptsRemaining: 0 });
+  }
+  return new ApiError(refusal.code, detail, { challengeStatus: refusal.status });
+}
+
+/** Normalizes a phone with the organization's country as the default region. */
+export function parsePhone(org: CachedOrganization, input: string): string {
+  try {
+    return normalizePhone(input, org.row.country).e164;
+  } catch (error) {
+    if (error instanceof PhoneError) throw new ApiError('invalid_phone', error.message);
+    throw error;
+  }
+}
+
+/** Refuses a destination outside the organization's allowed countries, before any credit is spent. */
+export function assertDestinationAllowed(org: CachedOrganization, phone: string): void {
+  const allowed = org.row.smsAllowedCountries;
+  if (allowed.length === 0) return;
+  const country = phoneCountry(phone);
+  if (!country || !allowed.includes(country)) {
+    throw new ApiError(
+      'phone_country_not_allowed',
+      `Codes may only be sent to numbers in ${allowed.join(', ')}; this number is in ${country ?? 'an unknown country'}.`,
+      { allowedCountries: allowed, country },
+    );
+  }
+}
+
+const invalidCredentials = () =>
+  new ApiError('invalid_credentials', 'The email or password is wrong.');
+
+/**
+ * The whole challenge lifecycle: start (after a password login, or for a
+ * host that checked the password itself), phone, resend and verify. Plain
+ * inputs in, a view out, or a thrown ApiError carrying the contract's code;
+ * the JSON routes and the pages are both thin callers of this.
+ */
+export class ChallengeService {
+  constructor(private readonly deps: ChallengeServiceDeps) {}
+
+  private now(): Date {
+    return this.deps.clock.now();
+  }
+
+  private tokenHash(token: string | undefined): string | null {
+    return token ? hashSecret(this.deps.appSecret, 'device-token', token) : null;
+  }
+
+  private view(row: ChallengeRow): ChallengeView {
+    return challengeView(row, this.now());
+  }
+
+  private async load(organizationId: string, challengeId: string) {
+    const row = await getChallenge(this.deps.db.sql, organizationId, challengeId);
+    if (!row) throw notFound('Challenge');
+    return row;
+  }
+
+  async get(organizationId: string, challengeId: string): Promise<ChallengeView> {
+    return this.view(await this.load(organizationId, challengeId));
+  }
+
+  /** `/v1/logins`: the password, then the policy, then a challenge if one is needed. */
+  async login(
+    org: CachedOrganization,
+    input: { email: string; password: string; ip: string; deviceToken?: string | undefined },
+    caller: Caller = {},
+  ): Promise<LoginOutcome> {
+    const { rateLimits, db } = this.deps;
+    const accountKey = `${org.row.id}:${input.email.toLowerCase()}`;
+    // Password guessing is throttled per end-user address and per account before any hash is computed.
+    // The lookups run alongside the limit checks; a refusal still lands before the hash.
+    const [, , context, dummyHash] = await Promise.all([
+      rateLimits.consume('ip_logins', clientIpKey(input.ip)),
+      rateLimits.assertOpen('account_failures', accountKey),
+      loadLoginContext(
+        db.sql,
+        org.row.id,
+        { email: input.email },
+        this.tokenHash(input.deviceToken),
+      ),
+      // Awaited on every path, so the one-time cost of making it lands on known and unknown emails alike.
+      dummyPasswordHash(),
+    ]);
+    // Unknown emails and users without a password cost the same hash as a wrong password.
+    const stored = context?.user.passwordHash ?? dummyHash;
+    const ok = await verifyPassword(input.password, stored);
+    if (!ok || !context?.user.passwordHash) {
+      await rateLimits.penalize('account_failures', accountKey);
+      throw invalidCredentials();
+    }
+    return this.decideAndStart(org, context, input.ip, caller);
+  }
+
+  /** `/v1/challenges`: for hosts that check passwords themselves. */
+  async startForUser(
+    org: CachedOrganization,
+    input: { userId: string; ip: string; deviceToken?: string | undefined },
+    caller: Caller = {},
+  ): Promise<LoginOutcome> {
+    const context = await loadLoginContext(
+      this.deps.db.sql,
+      org.row.id,
+      { userId: input.userId },
+      this.tokenHash(input.deviceToken),
+    );
+    if (!context) throw notFound('User');
+    // After the lookup: an unknown user is a 404 before it is a 429 (the contract's precedence).
+    await this.deps.rateLimits.consume('ip_logins', clientIpKey(input.ip));
+    return this.decideAndStart(org, context, input.ip, caller);
+  }
+
+  private async decideAndStart(
+    org: CachedOrganization,
+    context: LoginContext,
+    ip: string,
+    caller: Caller,
+  ): Promise<LoginOutcome> {
+    const { metrics, db, rateLimits } = this.deps;
+    const now = this.now();
+    const { user, device } = context;
+    const decision = decideSecondFactor({
+      organization: {
+        id: org.row.id,
+        twoFactorEnabled: org.row.twoFactorEnabled,
+        authMethod: org.row.authMethod,
+        skipNetworks: org.skipNetworks,
+      },
+      user: { id: user.id, twoFactorDisabled: user.twoFactorDisabled },
+      ip,
+      device,
+      now,
+    });
+    if (decision.result === 'authenticated') {
+      metrics.challengesStarted.inc({ outcome: decision.reason });
+      return { result: 'authenticated', userId: user.id, reason: decision.reason };
+    }
+    if (user.phone) assertDestinationAllowed(org, user.phone);
+    // A phone_required challenge counts toward its user's limit too.
+    const userLimit: LimitKey = ['user_challenges', user.id];
+    if (user.phone) await this.admitSend(org.row.id, user.phone, ip, [userLimit]);
+    else await rateLimits.consume(...userLimit);
+    const sendId = randomUUID();
+    const row = await createChallenge(db.sql, {
+      organizationId: org.row.id,
+      userId: user.id,
+      ip,
+      phone: user.phone,
+      sendId,
+      now,
+    });
+    if (user.phone) await this.queueSend(sendId, caller);
+    metrics.challengesStarted.inc({ outcome: row.status });
+    return { result: 'challenge_required', userId: user.id, challenge: this.view(row) };
+  }
+
+  /** The phone step: a user with no phone on file gives one, and the first code goes to it. */
+  async setPhone(
+    org: CachedOrganization,
+    input: { challengeId: string; phone: string },
+    caller: Caller = {},
+  ): Promise<ChallengeView> {
+    const phone = parsePhone(org, input.phone);
+    assertDestinationAllowed(org, phone);
+    const organizationId = org.row.id;
+    const row = await this.load(organizationId, input.challengeId);
+    const refusal = phoneRefusal(row, this.now());
+    if (refusal) throw refusalError(refusal);
+    await this.admitSend(organizationId, phone, row.ip);
+    const sendId = randomUUID();
+    const updated = await submitChallengePhone(this.deps.db.sql, {
+      organizationId,
+      challengeId: row.id,
+      phone,
+      sendId,
+      now: this.now(),
+    });
+    if (!updated) {
+      const fresh = await this.load(organizationId, row.id);
+      throw refusalError(
+        phoneRefusal(fresh, this.now()) ?? {
+          code: 'phone_already_set',
+          status: 'pending',
+        },
+      );
+    }
+    await this.queueSend(sendId, caller);
+    return this.view(updated);
+  }
+
+  /** Another code, honouring the cooldown and the cap. */
+  async resend(
+    org: CachedOrganization,
+    input: { challengeId: string },
+    caller: Caller = {},
+  ): Promise<ChallengeView> {
+    const organizationId = org.row.id;
+    const row = await this.load(organizationId, input.challengeId);
+    const refusal = resendRefusal(row, this.now());
+    if (refusal) throw refusalError(refusal);
+    if (row.phone) await this.admitSend(organizationId, row.phone, row.ip);
+    const sendId = randomUUID();
+    const updated = await resendChallenge(this.deps.db.sql, {
+      organizationId,
+      challengeId: row.id,
+      sendId,
+      now: this.now(),
+    });
+    if (!updated) {
+      // Lost a race with a parallel resend or verify: answer as the winner left it.
+      const fresh = await this.load(organizationId, row.id);
+      throw refusalError(
+        resendRefusal(fresh, this.now()) ?? {
+          code: 'resend_too_soon',
+          status: 'pending',
+          retryAfterSeconds: 30,
+        },
+      );
+    }
+    await this.queueSend(sendId, caller);
+    return this.view(updated);
+  }
+
+  /** The second step: a right code approves the challenge and trusts the device for 30 days. */
+  async verify(
+    organizationId: string,
+    input: { challengeId: string; code: string },
+  ): Promise<Authenticated> {
+    const { appSecret, db, metrics } = this.deps;
+    const row = await this.load(organizationId, input.challengeId);
+    const now = this.now();
+    const refusal = verifyRefusal(row, now);
+    if (refusal) {
+      metrics.verifyResults.inc({ result: refusal.code.replace(/^challenge_/, '') });
+      throw refusalError(refusal);
+    }
+    const expected = row.codeHash;
+    const given = row.currentSendId
+      ? hashSecret(appSecret, 'code', input.code, row.currentSendId)
+      : '';
+    // Always compare, even when no code was stored yet, so timing says nothing.
+    const right = safeEqual(given, expected ?? '') && expected !== null;
+    const reloadRefusal = async () => {
+      const fresh = await this.load(organizationId, row.id);
+      return refusalError(
+        verifyRefusal(fresh, now) ?? { code: 'challenge_not_pending', status: 'pending' },
+      );
+    };
+    if (right && row.currentSendId) {
+      const deviceToken = generateToken('tfd');
+      const expiresAt = new Date(now.getTime() + TRUSTED_DEVICE_TTL_MS);
+      const approval = await approveChallenge(db.sql, {
+        organizationId,
+        challengeId: row.id,
+        sendId: row.currentSendId,
+        deviceTokenHash: hashSecret(appSecret, 'device-token', deviceToken),
+        deviceExpiresAt: expiresAt,
+        now,
+      });
+      if (!approval) {
+        // A parallel verify won, or the challenge changed under us.
+        metrics.verifyResults.inc({ result: 'not_pending' });
+        throw await reloadRefusal();
+      }
+      metrics.verifyResults.inc({ result: 'approved' });
+      if (approval.phoneSaved) {
+        await recordAudit(db.sql, {
+          organizationId,
+          type: 'phone_changed',
+          actor: 'user',
+          ip: row.ip,
+          data: {
+            userId: approval.userId,
+            via: 'challenge',
+            revokedDevices: approval.revokedDevices,
+          },
+        });
+      }
+      return {
+        result: 'authenticated',
+        userId: approval.userId,
+        deviceToken,
+        deviceTokenExpiresAt: expiresAt.toISOString(),
+      };
+    }
+    const counted = await recordWrongCode(db.sql, { organizationId, challengeId: row.id, now });
+    if (!counted) throw await reloadRefusal();
+    const { attemptsRemaining, locked } = afterWrongCode(counted.wrongAttempts);
+    if (locked) {
+      metrics.verifyResults.inc({ result: 'locked' });
+      await recordAudit(db.sql, {
+        organizationId,
+        type: 'challenge_locked',
+        actor: 'system',
+        ip: row.ip,
+        data: { challengeId: row.id, userId: row.userId, wrongAttempts: counted.wrongAttempts },
+      });
+      throw new ApiError('challenge_locked', 'Too many wrong codes; the challenge is locked.', {
+        attemptsRemaining: 0,
+      });
+    }
+    metrics.verifyResults.inc({ result: 'wrong' });
+    throw new ApiError('invalid_code', `The code is wrong. ${attemptsPhrase(attemptsRemaining)}.`, {
+      attemptsRemaining,
+    });
+  }
+
+  /**
+   * Per-send guards, checked when a request that sends a code comes in. A
+   * refused request gives its points back, so it counts toward no limit.
+   */
+  private async admitSend(
+    organizationId: string,
+    phone: string,
+    ip: string | null,
+    alsoLimits: readonly LimitKey[] = [],
+  ): Promise<void> {
+    const { rateLimits, breaker } = this.deps;
+    const refund = await rateLimits.consumeAll([
+      ...alsoLimits,
+      ['destination_sends', phone],
+      ['org_sends', organizationId],
+    ]);
+    try {
+      await breaker.assertSendAllowed(organizationId, phone, ip);
+    } catch (error) {
+      await refund();
+      throw error;
+    }
+  }
+
+  /**
+   * The row is committed first (the outbox); the job is then enqueued at once
+   * for speed. If Redis is away the reconciler enqueues it when Redis is back,
+   * so the answer stands either way.
+   */
+  private async queueSend(sendId: string, caller: Caller): Promise<void> {
+    try {
+      await enqueueSendCode(this.deps.sendQueue, sendId);
+    } catch (error) {
+      (caller.logger ?? this.deps.logger).warn(
+        { sendId, err: (error as Error).message },
+        'enqueue failed; the reconciler will pick the send up',
+      );
+    }
+  }
+}
