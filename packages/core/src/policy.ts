@@ -1,6 +1,7 @@
 import type { CidrMatcher } from './cidr.ts';
 
-export type AuthMethod = 'password' | 'saml2' | 'ldap';
+export const AUTH_METHODS = ['password', 'saml2', 'ldap'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
 
 export type SkipReason =
   | 'two_factor_disabled'

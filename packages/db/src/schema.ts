@@ -199,10 +199,3 @@ export const auditEvents = pgTable(
   },
   (t) => [index('audit_events_org').on(t.organizationId, t.id)],
 );
-
-export type Organization = typeof organizations.$inferSelect;
-export type User = typeof users.$inferSelect;
-export type Challenge = typeof challenges.$inferSelect;
-export type SmsSend = typeof smsSends.$inferSelect;
-export type LedgerEntry = typeof smsLedger.$inferSelect;
-export type AuditEvent = typeof auditEvents.$inferSelect;

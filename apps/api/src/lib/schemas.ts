@@ -1,11 +1,15 @@
 import { z } from '@hono/zod-openapi';
+import { AuthMethod } from '@twofa/contract';
 import { CHALLENGE_STATUSES, DELIVERY_STATUSES, FAILURE_REASONS } from '@twofa/core';
 
-export const AuthMethod = z.enum(['password', 'saml2', 'ldap']);
-export const CountryCode = z
-  .string()
-  .regex(/^[A-Za-z]{2}$/, 'an ISO 3166 alpha-2 code')
-  .transform((v) => v.toUpperCase());
+// Shared with the operator CLI, which validates its flags with the same schemas.
+export {
+  AuthMethod,
+  CountryCode,
+  CreateOrganizationBody,
+  CreditTopUpBody,
+  OrganizationName,
+} from '@twofa/contract';
 
 export const Organization = z
   .object({
