@@ -30,7 +30,7 @@ describe('createQueueConnections', () => {
     open.push(worker);
     expect(worker.workerRedis).toBeInstanceOf(Redis);
     expect(worker.workerRedis).not.toBe(worker.redis);
-    expect(worker.redis.options.maxRetriesPerRequest).toBeNull();
+    expect((worker.redis as Redis).options.maxRetriesPerRequest).toBeNull();
   });
 
   it('with cluster nodes: an ioredis Cluster and a hash-tagged prefix', () => {
