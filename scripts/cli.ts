@@ -7,9 +7,10 @@
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { type Config, loadConfig } from '@twofa/config';
-import type { AuthMethod } from '@twofa/core';
+import { CreateOrganizationBody, CreditTopUpBody } from '@twofa/contract';
 import type { Database } from '@twofa/db';
-import type { Queue, Redis, SendCodeJob } from '@twofa/queue';
+import type { QueueConnections } from '@twofa/queue';
+import type { z } from 'zod';
 
 // Each command loads only what it uses: the worker and the Twilio SDK take seconds to import.
 const db = () => import('@twofa/db');
@@ -32,7 +33,6 @@ Commands:
 
 Configuration comes from the environment (DATABASE_URL, REDIS_URL, QUEUE_PREFIX, ...).`;
 
-const AUTH_METHODS: readonly AuthMethod[] = ['password', 'saml2', 'ldap'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const REDIS_CONNECT_TIMEOUT_MS = 5_000;
 
@@ -43,16 +43,28 @@ class CommandError extends Error {}
 
 type Options = Record<string, string | boolean | undefined>;
 
-function required(options: Options, name: string): string {
-  const value = options[name];
-  if (typeof value !== 'string' || value.trim() === '')
-    throw new UsageError(`--${name} is required`);
-  return value.trim();
+/**
+ * Checks flags with the schema the API checks the same request body with.
+ * `flags` maps each body field to its flag; the first problem is the message.
+ */
+function validate<S extends z.ZodType>(
+  schema: S,
+  options: Options,
+  flags: Record<string, string>,
+  input: Record<string, unknown>,
+): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = String(issue?.path[0] ?? '');
+  const flag = flags[field] ?? field;
+  if (options[flag] === undefined) throw new UsageError(`--${flag} is required`);
+  throw new UsageError(`--${flag} ${JSON.stringify(options[flag])}: ${issue?.message}`);
 }
 
-function optional(options: Options, name: string): string | null {
-  const value = options[name];
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
+/** A flag that the API takes as a JSON number: numeric text becomes one, anything else stays text. */
+function numeric(value: string | boolean | undefined): unknown {
+  return typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
 }
 
 function print(result: unknown): void {
@@ -62,8 +74,7 @@ function print(result: unknown): void {
 /** Opens only what a command needs, and closes it whatever happens. */
 class Resources {
   #db: Database | null = null;
-  #queue: Queue<SendCodeJob> | null = null;
-  #redis: Redis | null = null;
+  #queue: QueueConnections | null = null;
 
   constructor(readonly config: Config) {}
 
@@ -76,44 +87,37 @@ class Resources {
     return this.#db;
   }
 
-  async queue(): Promise<Queue<SendCodeJob>> {
+  async queue(): Promise<QueueConnections> {
     if (this.#queue) return this.#queue;
-    const { createRedis, createSendCodeQueue } = await import('@twofa/queue');
+    const { createQueueConnections } = await import('@twofa/queue');
     const env = this.config.env;
     // A producer connection fails fast, so wait for it to be up before the first command.
-    const redis = createRedis(env.REDIS_URL, 'producer');
-    this.#redis = redis;
-    redis.on('error', () => {});
+    this.#queue = createQueueConnections(env, 'producer');
     const timeout = AbortSignal.timeout(REDIS_CONNECT_TIMEOUT_MS);
     try {
-      await once(redis, 'ready', { signal: timeout });
+      await once(this.#queue.redis, 'ready', { signal: timeout });
     } catch {
-      throw new CommandError(`Redis at ${new URL(env.REDIS_URL).host} is not reachable`);
+      const where = env.REDIS_CLUSTER_NODES
+        ? `cluster ${env.REDIS_CLUSTER_NODES.map((n) => `${n.host}:${n.port}`).join(',')}`
+        : new URL(env.REDIS_URL).host;
+      throw new CommandError(`Redis at ${where} is not reachable`);
     }
-    this.#queue = createSendCodeQueue(redis, env.QUEUE_PREFIX, {
-      retryBaseDelayMs: env.SEND_RETRY_BASE_DELAY_MS,
-    });
     return this.#queue;
   }
 
   async close(): Promise<void> {
-    await this.#queue?.close().catch(() => {});
-    this.#redis?.disconnect();
+    await this.#queue?.close();
     await this.#db?.close();
   }
 }
 
 async function orgCreate(res: Resources, options: Options) {
-  const name = required(options, 'name');
-  if (name.length > 200) throw new UsageError('--name is longer than 200 characters');
-  const countryInput = optional(options, 'country');
-  if (countryInput !== null && !/^[A-Za-z]{2}$/.test(countryInput)) {
-    throw new UsageError(`--country must be an ISO 3166 alpha-2 code, got "${countryInput}"`);
-  }
-  const authMethod = (optional(options, 'auth-method') ?? 'password') as AuthMethod;
-  if (!AUTH_METHODS.includes(authMethod)) {
-    throw new UsageError(`--auth-method must be one of ${AUTH_METHODS.join(', ')}`);
-  }
+  const body = validate(
+    CreateOrganizationBody,
+    options,
+    { name: 'name', authMethod: 'auth-method', country: 'country' },
+    { name: options.name, authMethod: options['auth-method'], country: options.country },
+  );
   const [{ createOrganization }, { issueApiKey }, { sql }] = await Promise.all([
     db(),
     core(),
@@ -121,9 +125,9 @@ async function orgCreate(res: Resources, options: Options) {
   ]);
   const { apiKey, apiKeyHash } = issueApiKey(res.config.appSecret);
   const org = await createOrganization(sql, {
-    name,
-    authMethod,
-    country: countryInput?.toUpperCase() ?? null,
+    name: body.name,
+    authMethod: body.authMethod,
+    country: body.country ?? null,
     apiKeyHash,
   });
   print({
@@ -137,21 +141,21 @@ async function orgCreate(res: Resources, options: Options) {
 }
 
 async function creditsAdd(res: Resources, options: Options) {
-  const organizationId = required(options, 'org');
-  const amountText = required(options, 'amount');
-  const amount = Number(amountText);
-  if (!/^\d+$/.test(amountText) || !Number.isSafeInteger(amount) || amount < 1) {
-    throw new UsageError(`--amount must be a positive integer, got "${amountText}"`);
-  }
-  if (amount > 10_000_000) throw new UsageError('--amount is over 10000000');
-  const reference = optional(options, 'reference');
-  if (reference && reference.length > 200) throw new UsageError('--reference is over 200 chars');
+  const organizationId = options.org;
+  if (typeof organizationId !== 'string' || organizationId.trim() === '')
+    throw new UsageError('--org is required');
+  const { amount, reference } = validate(
+    CreditTopUpBody,
+    options,
+    { amount: 'amount', reference: 'reference' },
+    { amount: numeric(options.amount), reference: options.reference },
+  );
   if (!UUID.test(organizationId)) throw new CommandError(`No organization ${organizationId}`);
   const [{ addCredits }, { sql }] = await Promise.all([db(), res.db()]);
   const balance = await addCredits(sql, {
     organizationId,
     amount,
-    reference,
+    reference: reference ?? null,
     actor: 'platform',
     ip: null,
     via: 'cli',
@@ -170,13 +174,13 @@ const COUNT_STATES = [
 ] as const;
 
 async function queueCounts(res: Resources) {
-  const queue = await res.queue();
+  const { sendQueue: queue, prefix } = await res.queue();
   const counts = await queue.getJobCounts(...COUNT_STATES);
-  print({ queue: queue.name, prefix: res.config.env.QUEUE_PREFIX, counts });
+  print({ queue: queue.name, prefix, counts });
 }
 
 async function queueRetryFailed(res: Resources) {
-  const queue = await res.queue();
+  const { sendQueue: queue } = await res.queue();
   const failed = await queue.getFailedCount();
   // The send processor is idempotent (guarded state changes, one debit per send),
   // so running a failed job again cannot charge or send twice.
@@ -186,29 +190,21 @@ async function queueRetryFailed(res: Resources) {
 
 async function reconcile(res: Resources) {
   const config = res.config;
-  const [{ reconcileOnce }, { createLogger, createMetrics }, { systemClock }] = await Promise.all([
-    import('@twofa/worker'),
+  const [{ reconcileOnce }, { createLogger }, { systemClock }] = await Promise.all([
+    import('@twofa/worker/reconciler'),
     import('@twofa/observability'),
     core(),
   ]);
   const result = await reconcileOnce({
-    config,
     clock: systemClock,
     logger: createLogger({
       name: 'cli',
       level: config.env.LOG_LEVEL,
       destination: { write: (line: string) => void process.stderr.write(line) },
     }),
-    metrics: createMetrics('worker'),
     db: await res.db(),
-    sendQueue: await res.queue(),
-    // Reconciling only enqueues; the workers send.
-    sms: {
-      name: 'none',
-      async send() {
-        throw new Error('the CLI sends no SMS');
-      },
-    },
+    sendQueue: (await res.queue()).sendQueue,
+    providerTimeoutMs: config.env.TWILIO_TIMEOUT_MS,
   });
   print(result);
 }

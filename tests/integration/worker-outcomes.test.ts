@@ -52,6 +52,20 @@ async function balanceOf(key: string) {
   };
 }
 
+/** The challenge's send job once it has finished, as the queue dashboard shows it. */
+async function finishedJob(challengeId: string) {
+  const rows = await h.sql<{ id: string }[]>`
+    select id from sms_sends where challenge_id = ${challengeId}`;
+  expect(rows).toHaveLength(1);
+  const jobId = rows[0]!.id;
+  const state = await h.waitFor(async () => {
+    const s = await h.services.sendQueue.getJobState(jobId);
+    return s === 'completed' || s === 'failed' ? s : null;
+  });
+  const job = await h.services.sendQueue.getJob(jobId);
+  return { state, attemptsMade: job?.attemptsMade, failedReason: job?.failedReason };
+}
+
 /** Balance never negative, and equal to the sum of the ledger. */
 async function expectBalanceConsistent(orgId: string) {
   const [row] = await h.sql`
@@ -88,6 +102,12 @@ describe('no SMS credit', () => {
     const balance = await balanceOf(org.apiKey);
     expect(balance).toEqual(expect.objectContaining({ balance: 0, ledger: [] }));
     expect(await expectBalanceConsistent(org.id)).toBe(0);
+    // Recorded, then failed for good: the dashboard lists it as failed, tried once.
+    expect(await finishedJob(start.body.challenge.id)).toMatchObject({
+      state: 'failed',
+      attemptsMade: 1,
+      failedReason: expect.stringContaining('no SMS credit'),
+    });
 
     const resend = await h.request('POST', `/v1/challenges/${start.body.challenge.id}/resend`, {
       key: org.apiKey,
@@ -122,6 +142,11 @@ describe('a provider refusal (Twilio 21211)', () => {
     });
     // A 4xx is definitive: exactly one provider call, no retry.
     expect(h.twilio.requestCount).toBe(requestsBefore + 1);
+    expect(await finishedJob(id)).toMatchObject({
+      state: 'failed',
+      attemptsMade: 1,
+      failedReason: expect.stringContaining('21211'),
+    });
 
     const balance = await h.waitFor(async () => {
       const b = await balanceOf(org.apiKey);
@@ -219,6 +244,7 @@ describe('a sent code', () => {
     const id = start.body.challenge.id;
     const sent = await settled(org.apiKey, id, (v) => v.delivery?.status === 'sent');
     expect(sent).toMatchObject({ status: 'pending', failureReason: null });
+    expect((await finishedJob(id)).state).toBe('completed');
 
     const messages = h.twilio.messages.filter((m) => m.to === '+358401000103');
     expect(messages).toHaveLength(1);

@@ -1,5 +1,6 @@
 import { serve } from '@hono/node-server';
 import { loadConfig } from '@twofa/config';
+import { runUntilSignal } from '@twofa/observability';
 import { createApp } from './app.ts';
 import { closeServices, createServices } from './lib/services.ts';
 
@@ -15,21 +16,12 @@ const server = serve(
   },
 );
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  services.logger.info({ signal }, 'shutting down: finishing in-flight requests');
-  // A hard deadline, unref'd so it never keeps a clean exit waiting.
-  setTimeout(() => {
-    services.logger.error('shutdown deadline passed; exiting');
-    process.exit(1);
-  }, config.env.SHUTDOWN_TIMEOUT_MS).unref();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await closeServices(services);
-  services.logger.info('stopped');
-  process.exit(0);
-}
-
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+runUntilSignal({
+  logger: services.logger,
+  shutdownTimeoutMs: config.env.SHUTDOWN_TIMEOUT_MS,
+  drainingMessage: 'shutting down: finishing in-flight requests',
+  async stop() {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServices(services);
+  },
+});

@@ -1,4 +1,4 @@
-export { startWorker, type WorkerRuntime } from './boot.ts';
+export { startWorker, type WorkerOverrides, type WorkerRuntime } from './boot.ts';
 export type { WorkerDeps } from './deps.ts';
-export { processSendCode } from './processors/send-code.ts';
-export { reconcileOnce } from './reconciler.ts';
+export { processSendCode, SendFailedError } from './processors/send-code.ts';
+export { type ReconcileDeps, reconcileOnce } from './reconciler.ts';

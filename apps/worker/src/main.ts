@@ -1,32 +1,34 @@
 import { loadConfig } from '@twofa/config';
-import { startWorker } from './boot.ts';
+import { createLogger, runUntilSignal } from '@twofa/observability';
+import { startWorker, type WorkerRuntime } from './boot.ts';
 
 const config = loadConfig();
-const runtime = await startWorker(config);
-const { logger } = runtime.deps;
+const logger = createLogger({ name: 'worker', level: config.env.LOG_LEVEL });
 for (const warning of config.warnings) logger.warn(warning);
-logger.info(
-  {
-    concurrency: config.env.WORKER_CONCURRENCY,
-    metricsPort: runtime.port,
-    provider: runtime.deps.sms.name,
-  },
-  'worker started',
-);
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'draining: finishing active jobs, taking no new ones');
-  setTimeout(() => {
-    logger.error('shutdown deadline passed; exiting with jobs still active');
-    process.exit(1);
-  }, config.env.SHUTDOWN_TIMEOUT_MS).unref();
-  await runtime.close();
-  logger.info('stopped');
-  process.exit(0);
+let runtime: WorkerRuntime | null = null;
+try {
+  runtime = await startWorker(config, { logger });
+} catch (error) {
+  // Everything it opened is closed again: the process ends on its own.
+  logger.fatal({ err: (error as Error).message }, 'worker failed to start');
+  process.exitCode = 1;
 }
 
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+if (runtime) {
+  const started = runtime;
+  logger.info(
+    {
+      concurrency: config.env.WORKER_CONCURRENCY,
+      metricsPort: started.port,
+      provider: started.deps.sms.name,
+    },
+    'worker started',
+  );
+  runUntilSignal({
+    logger,
+    shutdownTimeoutMs: config.env.SHUTDOWN_TIMEOUT_MS,
+    drainingMessage: 'draining: finishing active jobs, taking no new ones',
+    stop: () => started.close(),
+  });
+}

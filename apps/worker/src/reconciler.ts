@@ -1,6 +1,7 @@
-import { findStaleSends, markSendUnknown } from '@twofa/db';
-import { enqueueSendCode } from '@twofa/queue';
-import type { WorkerDeps } from './deps.ts';
+import type { Clock } from '@twofa/core';
+import { type Database, findStaleSends, markSendUnknown } from '@twofa/db';
+import type { Logger } from '@twofa/observability';
+import { enqueueSendCode, type Queue, type SendCodeJob } from '@twofa/queue';
 
 /** A queued send older than this with no job is treated as lost. */
 const QUEUED_GRACE_MS = 3_000;
@@ -8,6 +9,16 @@ const QUEUED_GRACE_MS = 3_000;
 const SENDING_GRACE_MS = 120_000;
 
 const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
+/** What a reconcile run reads and writes: no provider, since it only enqueues. */
+export interface ReconcileDeps {
+  db: Database;
+  sendQueue: Queue<SendCodeJob>;
+  clock: Clock;
+  logger: Logger;
+  /** The provider call's timeout (TWILIO_TIMEOUT_MS): a send `sending` far longer is stuck. */
+  providerTimeoutMs: number;
+}
 
 export interface ReconcileResult {
   requeued: number;
@@ -20,13 +31,11 @@ export interface ReconcileResult {
  * job id is the send id, and the processor is idempotent, so a spare job
  * is harmless).
  */
-export async function reconcileOnce(deps: WorkerDeps, limit = 500): Promise<ReconcileResult> {
+export async function reconcileOnce(deps: ReconcileDeps, limit = 500): Promise<ReconcileResult> {
   const now = deps.clock.now().getTime();
   const stale = await findStaleSends(deps.db.sql, {
     queuedBefore: new Date(now - QUEUED_GRACE_MS),
-    sendingBefore: new Date(
-      now - Math.max(SENDING_GRACE_MS, deps.config.env.TWILIO_TIMEOUT_MS * 3),
-    ),
+    sendingBefore: new Date(now - Math.max(SENDING_GRACE_MS, deps.providerTimeoutMs * 3)),
     limit,
   });
   const result: ReconcileResult = { requeued: 0, markedUnknown: 0 };
@@ -46,7 +55,7 @@ export async function reconcileOnce(deps: WorkerDeps, limit = 500): Promise<Reco
   return result;
 }
 
-export function startReconciler(deps: WorkerDeps, intervalMs: number): { stop(): void } {
+export function startReconciler(deps: ReconcileDeps, intervalMs: number): { stop(): void } {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const tick = async () => {

@@ -7,11 +7,36 @@ const bool = z
   .enum(['on', 'off', 'true', 'false', '1', '0'])
   .transform((v) => v === 'on' || v === 'true' || v === '1');
 
+/** `host:port,host:port,...` of a Redis Cluster's seed nodes. */
+const clusterNodes = z.string().transform((value, ctx) => {
+  if (value.trim() === '') return undefined;
+  const nodes: { host: string; port: number }[] = [];
+  for (const entry of value.split(',').map((e) => e.trim())) {
+    if (entry === '') continue;
+    const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(entry);
+    const port = Number(match?.[2]);
+    if (!match?.[1] || !Number.isInteger(port) || port < 1 || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not host:port` });
+      return z.NEVER;
+    }
+    nodes.push({ host: match[1].replace(/^\[(.*)\]$/, '$1'), port });
+  }
+  if (nodes.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'names no host:port' });
+    return z.NEVER;
+  }
+  return nodes;
+});
+
+/** Where a worker serves /health, /ready and /metrics unless WORKER_METRICS_PORT says otherwise. */
+export const DEFAULT_WORKER_METRICS_PORT = 9464;
+
 const schema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     DATABASE_URL: z.string().url().default('postgres://postgres@localhost:5432/twofa'),
     REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+    REDIS_CLUSTER_NODES: clusterNodes.optional(),
     QUEUE_PREFIX: z.string().min(1).default('twofa'),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     HOST: z.string().default('0.0.0.0'),
@@ -34,7 +59,11 @@ const schema = z
     RATE_LIMIT_ORG_SENDS_PER_MINUTE: z.coerce.number().int().positive().default(600),
     RATE_LIMIT_ACCOUNT_FAILURES_PER_15_MIN: z.coerce.number().int().positive().default(10),
     WORKER_CONCURRENCY: z.coerce.number().int().positive().max(500).default(50),
-    WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+    /**
+     * Unset: DEFAULT_WORKER_METRICS_PORT, or any free port when another worker on
+     * the host has it. Set: that port or a failed start (0 asks for any free port).
+     */
+    WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     RECONCILE_INTERVAL_MS: z.coerce.number().int().positive().default(5_000),
     /** First retry delay of a send job; later ones double (tests lower it). */
     SEND_RETRY_BASE_DELAY_MS: z.coerce.number().int().positive().default(1_000),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { isDatabaseUnavailable } from '@twofa/db';
+import { isRedisUnavailable } from '@twofa/queue';
 import type { Context, ErrorHandler, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
@@ -43,16 +44,6 @@ export function requestContext(services: Services): MiddlewareHandler<AppEnv> {
       'request',
     );
   };
-}
-
-function isRedisUnavailable(error: unknown): boolean {
-  const message = (error as Error)?.message ?? '';
-  return (
-    message.includes("Stream isn't writeable") ||
-    message.includes('enableOfflineQueue') ||
-    message.includes('Connection is closed') ||
-    (error as { code?: string })?.code === 'ECONNREFUSED'
-  );
 }
 
 export const errorHandler: ErrorHandler<AppEnv> = (error, c) => {

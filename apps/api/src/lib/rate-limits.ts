@@ -1,7 +1,7 @@
 import type { Config } from '@twofa/config';
 import { normalizeCidr, parseClientIp } from '@twofa/core';
 import type { Metrics } from '@twofa/observability';
-import type { Redis } from '@twofa/queue';
+import type { RedisConnection as Redis } from '@twofa/queue';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { ApiError } from './errors.ts';
 

@@ -1,24 +1,28 @@
 import { z } from '@hono/zod-openapi';
 import {
-  AUTH_METHODS,
   CHALLENGE_STATUSES,
   DELIVERY_STATUSES,
   FAILURE_REASONS,
   isValidIp,
   LEDGER_REASONS,
-  LOCALES,
   ROLES,
   SKIP_REASONS,
 } from '@twofa/core';
 
-export const AuthMethod = z.enum(AUTH_METHODS);
+// Shared with the operator CLI, which validates its flags with the same schemas.
+export {
+  AuthMethod,
+  CountryCode,
+  CreateOrganizationBody,
+  CreditTopUpBody,
+  Locale,
+  OrganizationName,
+} from '@twofa/contract';
+
+import { AuthMethod, Locale } from '@twofa/contract';
+
 export const Role = z.enum(ROLES);
-export const Locale = z.enum(LOCALES);
 export const LedgerReason = z.enum(LEDGER_REASONS);
-export const CountryCode = z
-  .string()
-  .regex(/^[A-Za-z]{2}$/, 'an ISO 3166 alpha-2 code')
-  .transform((v) => v.toUpperCase());
 
 export const Organization = z
   .object({

@@ -3,10 +3,10 @@ import { type Clock, DEFAULT_CIRCUIT_BREAKER, systemClock } from '@twofa/core';
 import { createDb, type Database } from '@twofa/db';
 import { createLogger, createMetrics, type Logger, type Metrics } from '@twofa/observability';
 import {
-  createRedis,
-  createSendCodeQueue,
+  createQueueConnections,
   type Queue,
-  type Redis,
+  type QueueConnections,
+  type RedisConnection,
   type SendCodeJob,
 } from '@twofa/queue';
 import { ChallengeService } from '../domain/challenges.ts';
@@ -21,8 +21,10 @@ export interface Services {
   logger: Logger;
   metrics: Metrics;
   db: Database;
-  redis: Redis;
+  redis: RedisConnection;
   sendQueue: Queue<SendCodeJob>;
+  /** The Redis connection and send queue above, closed together. */
+  queueConnections: QueueConnections;
   rateLimits: RateLimits;
   breaker: CircuitBreaker;
   organizations: OrganizationCache;
@@ -49,13 +51,9 @@ export function createServices(
     connectTimeout: 3,
     applicationName: 'twofa-api',
   });
-  const redis = createRedis(env.REDIS_URL, 'producer');
-  // Connection errors surface on each command; the listener keeps them from crashing the process.
-  redis.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
-  const sendQueue = createSendCodeQueue(redis, env.QUEUE_PREFIX, {
-    retryBaseDelayMs: env.SEND_RETRY_BASE_DELAY_MS,
-  });
-  sendQueue.on('error', (error) => logger.debug({ err: error.message }, 'queue error'));
+  // Connection errors surface on each command; the listeners keep them from crashing the process.
+  const queueConnections = createQueueConnections(env, 'producer', { logger });
+  const { redis, sendQueue } = queueConnections;
   const rateLimits = new RateLimits(redis, env.QUEUE_PREFIX, config, metrics);
   const breaker = new CircuitBreaker(
     db,
@@ -76,6 +74,7 @@ export function createServices(
     db,
     redis,
     sendQueue,
+    queueConnections,
     rateLimits,
     breaker,
     organizations: new OrganizationCache(db, clock),
@@ -95,7 +94,6 @@ export function createServices(
 }
 
 export async function closeServices(services: Services): Promise<void> {
-  await services.sendQueue.close().catch(() => {});
-  services.redis.disconnect();
+  await services.queueConnections.close();
   await services.db.close();
 }

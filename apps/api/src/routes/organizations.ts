@@ -17,14 +17,17 @@ import {
   jsonResponse,
   platformRoute,
 } from '../lib/openapi.ts';
-import { AuthMethod, CountryCode, Locale, Organization } from '../lib/schemas.ts';
+import {
+  AuthMethod,
+  CreateOrganizationBody,
+  CreditTopUpBody,
+  Locale,
+  Organization,
+  OrganizationName,
+} from '../lib/schemas.ts';
 import { organizationJson } from '../lib/serializers.ts';
 
 const tags = ['Platform'];
-// Postgres text cannot hold NUL: refused here as bad input rather than failing in the database.
-const noNul = (v: string) => !v.includes('\u0000');
-const NO_NUL = 'must not contain NUL characters';
-const Name = z.string().trim().min(1).max(200).refine(noNul, NO_NUL);
 const OrgParams = IdParam('orgId');
 
 const createOrg = platformRoute({
@@ -35,14 +38,7 @@ const createOrg = platformRoute({
   summary: 'Create an organization and its API key',
   description: 'The organization key is in the answer once and stored only as a hash.',
   request: {
-    body: jsonBody(
-      z.object({
-        name: Name,
-        authMethod: AuthMethod.default('password'),
-        country: CountryCode.nullish(),
-        locale: Locale.optional(),
-      }),
-    ),
+    body: jsonBody(CreateOrganizationBody),
   },
   responses: {
     201: jsonResponse(
@@ -73,7 +69,7 @@ const patchOrg = platformRoute({
     params: OrgParams,
     body: jsonBody(
       z.object({
-        name: Name.optional(),
+        name: OrganizationName.optional(),
         authMethod: AuthMethod.optional(),
         locale: Locale.optional(),
       }),
@@ -90,12 +86,7 @@ const topUp = platformRoute({
   summary: "Add credits to an organization's prepaid SMS balance",
   request: {
     params: OrgParams,
-    body: jsonBody(
-      z.object({
-        amount: z.number().int().positive().max(10_000_000),
-        reference: z.string().max(200).refine(noNul, NO_NUL).nullish(),
-      }),
-    ),
+    body: jsonBody(CreditTopUpBody),
   },
   responses: {
     201: jsonResponse(z.object({ balance: z.number().int() }), 'Credits added'),

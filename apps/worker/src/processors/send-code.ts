@@ -10,22 +10,32 @@ import {
 } from '@twofa/db';
 import type { SendCodeJob } from '@twofa/queue';
 import { SmsSendError, type SmsSent } from '@twofa/sms';
-import type { Job } from 'bullmq';
+import { type Job, UnrecoverableError } from 'bullmq';
 import type { WorkerDeps } from '../deps.ts';
 
-export type SendOutcome =
-  | 'sent'
-  | 'rejected'
-  | 'provider_unavailable'
-  | 'retrying'
-  | 'unknown'
-  | 'insufficient_balance'
-  | 'not_needed'
-  | 'already_done';
+/** How a job ended when it completed: the code went out, or there was nothing (more) to do. */
+export type SendOutcome = 'sent' | 'unknown' | 'not_needed' | 'already_done';
+
+/** How a send failed for good; each is recorded (and refunded where charged) before it is thrown. */
+export type SendFailure = 'rejected' | 'provider_unavailable' | 'insufficient_balance';
 
 /** Thrown so BullMQ retries the provider call with backoff; the send is already marked `retrying`. */
 export class ProviderUnavailableError extends Error {
   override name = 'ProviderUnavailableError';
+}
+
+/**
+ * Thrown once a permanent failure is recorded, so BullMQ marks the job failed
+ * (and the dashboard shows it so) without retrying it. Retrying one by hand is
+ * harmless: the send is no longer claimable.
+ */
+export class SendFailedError extends UnrecoverableError {
+  constructor(
+    readonly outcome: SendFailure,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Attempts for a statement while the database is unreachable: about half a minute in all. */
@@ -75,6 +85,7 @@ async function claim(deps: WorkerDeps, sendId: string, codeHash: string) {
  * One send request: claim and charge it, make a fresh code, hand it to the
  * provider, record what happened. Every state change is a guarded statement,
  * so a duplicated or retried job can neither charge twice nor send twice.
+ * A send that failed for good throws `SendFailedError` after it is recorded.
  */
 export async function processSendCode(
   job: Job<SendCodeJob>,
@@ -104,7 +115,7 @@ export async function processSendCode(
   }
   if (claimed.outcome === 'insufficient_balance') {
     log.info(ctx, 'no SMS credit; challenge failed');
-    return 'insufficient_balance';
+    throw new SendFailedError('insufficient_balance', 'no SMS credit left');
   }
   if (claimed.outcome === 'not_needed') {
     log.info(ctx, 'challenge no longer needs this code; skipped without charge');
@@ -131,7 +142,10 @@ export async function processSendCode(
         }),
       );
       log.info({ ...ctx, errorCode: failure.errorCode }, 'provider refused the message; refunded');
-      return 'rejected';
+      throw new SendFailedError(
+        'rejected',
+        `provider refused the message (${failure.errorCode ?? 'no code'})`,
+      );
     }
     if (failure.kind === 'unavailable') {
       const attempts = job.opts.attempts ?? 1;
@@ -148,7 +162,10 @@ export async function processSendCode(
           { ...ctx, errorCode: failure.errorCode },
           'provider unavailable after all retries; refunded',
         );
-        return 'provider_unavailable';
+        throw new SendFailedError(
+          'provider_unavailable',
+          `provider unavailable after all retries (${failure.errorCode ?? 'no code'})`,
+        );
       }
       await withRetries(() =>
         markSendRetrying(db.sql, { sendId, errorCode: failure.errorCode, now }),

@@ -261,10 +261,3 @@ export async function findStaleSends(
     order by updated_at
     limit ${input.limit}`;
 }
-
-export async function getSendStatus(sql: Sql, sendId: string): Promise<SendStatus | null> {
-  const [row] = await sql<
-    { status: SendStatus }[]
-  >`select status from sms_sends where id = ${sendId}`;
-  return row?.status ?? null;
-}
