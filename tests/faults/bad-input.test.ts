@@ -6,9 +6,10 @@
  * the properties are about the HTTP layer, and thousands of requests through a
  * child process would only measure the socket.
  */
-import { createHarness, type Harness, ADMIN_KEY as PLATFORM_KEY } from '@twofa/testing';
+
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness, ADMIN_KEY as PLATFORM_KEY } from '../support/index.ts';
 
 const TABLES = [
   'organizations',

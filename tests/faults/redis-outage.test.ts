@@ -5,26 +5,13 @@
  * first; the workers' reconciler enqueues what Redis lost. Every accepted
  * challenge gets its SMS, none gets two.
  */
-import {
-  type Stack,
-  seedOrganization,
-  startChallenges,
-  startStack,
-  waitUntil,
-} from '@twofa/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { describe, expect, it } from 'vitest';
+import { seedOrganization, startChallenges, waitUntil, withStack } from '../support/index.ts';
 import { auditSendPipeline, messagesPerSend, waitForSettled } from './audit.ts';
 
-let stack: Stack;
+const stack = withStack({ workers: 2 });
 const accepted: string[] = [];
-
-beforeAll(async () => {
-  stack = await startStack({ workers: 2 });
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
 
 async function sentCount(organizationId: string): Promise<number> {
   const [row] = await stack.sql<{ n: number }[]>`

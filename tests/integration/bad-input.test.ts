@@ -1,5 +1,5 @@
-import { ADMIN_KEY, createHarness, type Harness } from '@twofa/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY, createHarness, type Harness } from '../support/index.ts';
 
 /**
  * Every route, fed bad requests: each answer is the right problem+json, and

@@ -7,9 +7,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { freePort, TEST_PG_BASE, uniquePrefix, waitUntil } from '@twofa/testing';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, TEST_PG_BASE, uniquePrefix, waitUntil } from '../support/index.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN = 'npm-start-platform-key-0123456789';

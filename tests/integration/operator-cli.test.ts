@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createRedis, SEND_CODE_QUEUE } from '@twofa/queue';
-import { createHarness, type Harness, testEnv } from '@twofa/testing';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness, testEnv } from '../support/index.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createRedis, SEND_CODE_QUEUE } from '@twofa/queue';
-import { ADMIN_KEY, createHarness, type Harness } from '@twofa/testing';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY, createHarness, type Harness } from '../support/index.ts';
 
 // No worker: jobs stay where the test puts them.
 let h: Harness;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createHarness, type Harness } from '@twofa/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from '../support/index.ts';
 
 const CONTRACT = fileURLToPath(new URL('../../../shared/docs/api.md', import.meta.url));
 

@@ -1,9 +1,9 @@
 import { closeServices, createServices } from '@twofa/api';
 import { loadConfig } from '@twofa/config';
 import { createLogger } from '@twofa/observability';
-import { ADMIN_KEY, createHarness, type Harness, testEnv, uniquePrefix } from '@twofa/testing';
 import { startWorker } from '@twofa/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY, createHarness, type Harness, testEnv, uniquePrefix } from '../support/index.ts';
 import { logRecords } from './operator-support.ts';
 
 let h: Harness;

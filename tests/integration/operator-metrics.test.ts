@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '@twofa/config';
 import type { SmsProvider } from '@twofa/sms';
+import { startWorker, type WorkerRuntime } from '@twofa/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN_KEY,
   captureLogs,
@@ -8,9 +10,7 @@ import {
   type Harness,
   testEnv,
   uniquePrefix,
-} from '@twofa/testing';
-import { startWorker, type WorkerRuntime } from '@twofa/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+} from '../support/index.ts';
 import { find, parsePrometheus, type Sample, sampleValue } from './operator-support.ts';
 
 let h: Harness;

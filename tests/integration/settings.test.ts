@@ -1,5 +1,5 @@
-import { ADMIN_KEY, createHarness, type Harness } from '@twofa/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY, createHarness, type Harness } from '../support/index.ts';
 
 let h: Harness;
 

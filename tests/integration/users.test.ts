@@ -1,5 +1,5 @@
-import { createHarness, type Harness } from '@twofa/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from '../support/index.ts';
 
 let h: Harness;
 let org: { id: string; apiKey: string };

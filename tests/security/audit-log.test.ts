@@ -3,8 +3,9 @@
  * security-relevant changes (who, what, when, from where), readable by the
  * organization only, newest first and paginated, holding no secret.
  */
-import { createHarness, type Harness } from '@twofa/testing';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from '../support/index.ts';
 import { END_USER_IP, finnishMobile, type Listening, listen, PASSWORD } from './support.ts';
 
 interface AuditEvent {

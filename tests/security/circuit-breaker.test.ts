@@ -11,8 +11,8 @@
  * organization, so the tests move the harness clock past that after seeding.
  */
 import { randomUUID } from 'node:crypto';
-import { createHarness, type Harness, type Response } from '@twofa/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness, type JsonResponse } from '../support/index.ts';
 import {
   anotherInstance,
   END_USER_IP,
@@ -83,7 +83,7 @@ function login(key: string, email: string, via: Pick<Harness, 'request'> = h) {
   });
 }
 
-function expectPaused(res: Response) {
+function expectPaused(res: JsonResponse) {
   expect(res.status, JSON.stringify(res.body)).toBe(429);
   expect(res.body.code).toBe('sms_paused');
   expect(res.body.detail).toMatch(/verified/);

@@ -5,8 +5,8 @@
  * 30-day expiry, revocable by the admin and revoked on phone/password change.
  */
 import { TRUSTED_DEVICE_TTL_MS } from '@twofa/core';
-import { createHarness, type Harness } from '@twofa/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from '../support/index.ts';
 import { END_USER_IP, finnishMobile, fullLogin, PASSWORD } from './support.ts';
 
 let h: Harness;

@@ -4,8 +4,9 @@
  * every credential failure, a dummy hash for unknown emails, and a per-account
  * failure limiter that does not care where the guesses come from.
  */
-import { createHarness, type Harness, type Response } from '@twofa/testing';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness, type JsonResponse } from '../support/index.ts';
 import { PASSWORD } from './support.ts';
 
 const FAILURES = 4;
@@ -38,7 +39,7 @@ function login(email: string, password: string, ip = freshIp()) {
 }
 
 /** The answer without the members that differ on every request by design. */
-function comparable(res: Response) {
+function comparable(res: JsonResponse) {
   const { requestId: _r, instance: _i, ...rest } = res.body;
   return { status: res.status, contentType: res.headers.get('content-type'), body: rest };
 }

@@ -4,8 +4,8 @@
  * by every API process, refused with 429 rate_limited before anything is stored.
  */
 import { loadConfig } from '@twofa/config';
-import { createHarness, type Harness, type Response } from '@twofa/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness, type JsonResponse } from '../support/index.ts';
 import { anotherInstance, finnishMobile, type Instance, PASSWORD } from './support.ts';
 
 const LIMITS = {
@@ -41,7 +41,7 @@ function login(key: string, email: string, ip: string) {
   return h.request('POST', '/v1/logins', { key, body: { email, password: PASSWORD, ip } });
 }
 
-function expectLimited(res: Response, limit: string) {
+function expectLimited(res: JsonResponse, limit: string) {
   expect(res.status, JSON.stringify(res.body)).toBe(429);
   expect(res.body).toMatchObject({ code: 'rate_limited', limit });
   const retryAfter = Number(res.headers.get('retry-after'));

@@ -7,9 +7,10 @@
  * Redis key and value under the harness's prefix, and every text/json column
  * of every table is searched for each secret in clear.
  */
-import { ADMIN_KEY, createHarness, type Harness } from '@twofa/testing';
+
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY, createHarness, type Harness } from '../support/index.ts';
 import { END_USER_IP, finnishMobile, messagesTo, nextCode } from './support.ts';
 
 const PASSWORD = 'Tr0ub4dor&3-never-stored-in-clear';

@@ -3,8 +3,9 @@
  * to drain the balance. Control: per-organization allowed destination
  * countries, refused with 422 phone_country_not_allowed before any credit moves.
  */
-import { createHarness, type Harness } from '@twofa/testing';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from '../support/index.ts';
 import { END_USER_IP, finnishMobile, messagesTo, nextCode, PASSWORD } from './support.ts';
 
 const SWEDISH = '+46701234567';
