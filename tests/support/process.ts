@@ -138,7 +138,9 @@ export function spawnManaged(
   collect(child.stderr);
   let exit: ExitInfo | null = null;
   const exited = new Promise<ExitInfo>((resolve) => {
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': by then stdout and stderr are read to the end, so the
+    // last lines a process wrote before exiting are in `logs`.
+    child.once('close', (code, signal) => {
       exit = { code, signal };
       resolve(exit);
     });
