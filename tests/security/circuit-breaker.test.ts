@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type Harness, type JsonResponse } from '../support/index.ts';
+import { type Harness, type JsonResponse, withHarness } from '../support/index.ts';
 import {
   anotherInstance,
   END_USER_IP,
@@ -24,19 +24,17 @@ import {
 
 const STATS_CACHE_MS = 2_000;
 
-let h: Harness;
+const h = withHarness();
 let breakerOff: Instance;
 let strict: Instance;
 
 beforeAll(async () => {
-  h = await createHarness();
   breakerOff = anotherInstance(h, { SMS_CIRCUIT_BREAKER: false });
   strict = anotherInstance(h, { SMS_BREAKER_MIN_SENT: 10, SMS_BREAKER_MIN_VERIFIED_RATIO: 0.5 });
 });
 afterAll(async () => {
   await breakerOff?.close();
   await strict?.close();
-  await h?.close();
 });
 
 async function newOrg() {

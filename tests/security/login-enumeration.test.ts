@@ -5,8 +5,8 @@
  * failure limiter that does not care where the guesses come from.
  */
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type Harness, type JsonResponse } from '../support/index.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type JsonResponse, withHarness } from '../support/index.ts';
 import { PASSWORD } from './support.ts';
 
 const FAILURES = 4;
@@ -14,21 +14,17 @@ const SAMPLES = 5;
 // Every sample is a scrypt hash: slow by design, slower still on a busy machine.
 const SLOW_TEST_MS = 120_000;
 
-let h: Harness;
+const h = withHarness({
+  worker: false,
+  env: {
+    RATE_LIMIT_ACCOUNT_FAILURES_PER_15_MIN: String(FAILURES),
+    RATE_LIMIT_IP_LOGINS_PER_MINUTE: '1000',
+  },
+});
 let org: { id: string; apiKey: string };
 
 beforeAll(async () => {
-  h = await createHarness({
-    worker: false,
-    env: {
-      RATE_LIMIT_ACCOUNT_FAILURES_PER_15_MIN: String(FAILURES),
-      RATE_LIMIT_IP_LOGINS_PER_MINUTE: '1000',
-    },
-  });
   org = await h.createOrganization({ name: 'Enumeration Clinic', country: 'FI' });
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 let ipCounter = 0;

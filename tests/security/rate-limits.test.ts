@@ -5,7 +5,7 @@
  */
 import { loadConfig } from '@twofa/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type Harness, type JsonResponse } from '../support/index.ts';
+import { type JsonResponse, withHarness } from '../support/index.ts';
 import { anotherInstance, finnishMobile, type Instance, PASSWORD } from './support.ts';
 
 const LIMITS = {
@@ -15,19 +15,17 @@ const LIMITS = {
   RATE_LIMIT_ORG_SENDS_PER_MINUTE: 3,
 };
 
-let h: Harness;
+const h = withHarness({
+  worker: false,
+  env: Object.fromEntries(Object.entries(LIMITS).map(([k, v]) => [k, String(v)])),
+});
 let second: Instance;
 
 beforeAll(async () => {
-  h = await createHarness({
-    worker: false,
-    env: Object.fromEntries(Object.entries(LIMITS).map(([k, v]) => [k, String(v)])),
-  });
   second = anotherInstance(h);
 });
 afterAll(async () => {
   await second?.close();
-  await h?.close();
 });
 
 async function newOrg(opts: { twoFactor?: boolean } = {}) {

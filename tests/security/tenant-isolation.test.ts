@@ -7,20 +7,19 @@
  * is walked too, or fails this test until it says how it should be checked.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN_KEY,
-  createHarness,
   documentedOperations,
   expectRowForEveryRoute,
-  type Harness,
   type JsonResponse,
   type Operation,
   tableSnapshot,
+  withHarness,
 } from '../support/index.ts';
 import { END_USER_IP, finnishMobile, PASSWORD } from './support.ts';
 
-let h: Harness;
+const h = withHarness({ worker: false });
 let orgA: { id: string; apiKey: string };
 let orgB: { id: string; apiKey: string };
 const a = { email: 'owner@a.example', phone: finnishMobile() } as {
@@ -100,7 +99,6 @@ function withoutRequestId(res: JsonResponse) {
 }
 
 beforeAll(async () => {
-  h = await createHarness({ worker: false });
   orgA = await h.createOrganization({ name: 'Clinic A', country: 'FI' });
   orgB = await h.createOrganization({ name: 'Clinic B', country: 'FI' });
   await h.topUp(orgA.id, 10);
@@ -124,9 +122,6 @@ beforeAll(async () => {
   await h.sql`
     insert into trusted_devices (organization_id, user_id, token_hash, expires_at)
     values (${orgA.id}, ${a.userId}, 'not-a-real-hash', now() + interval '30 days')`;
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 describe('tenant isolation', () => {

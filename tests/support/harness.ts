@@ -8,6 +8,7 @@ import { startWorker, type WorkerRuntime } from '@twofa/worker';
 import postgres from 'postgres';
 import { createTestDatabase, uniquePrefix } from './database.ts';
 import { ADMIN_KEY, FAKE_TWILIO, testEnv } from './env.ts';
+import { fileFixture } from './fixture.ts';
 import { type JsonResponse, type RequestOptions, readJson, requestInit } from './http.ts';
 
 /** Real time plus an offset the test can push forward. */
@@ -156,4 +157,13 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     },
   };
   return harness;
+}
+
+/** A harness for this file's tests: created before them, closed after them. */
+export function withHarness(options: HarnessOptions = {}): Harness {
+  return fileFixture(
+    'withHarness()',
+    () => createHarness(options),
+    (h) => h.close(),
+  );
 }

@@ -7,6 +7,7 @@
  */
 export * from './database.ts';
 export * from './env.ts';
+export * from './fixture.ts';
 export * from './harness.ts';
 export * from './http.ts';
 export * from './http-tap.ts';

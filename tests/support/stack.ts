@@ -13,9 +13,9 @@ import {
 } from '@twofa/queue';
 import { type FakeTwilio, startFakeTwilio } from '@twofa/sms/fake-twilio';
 import postgres from 'postgres';
-import { afterAll, beforeAll } from 'vitest';
 import { createTestDatabase, uniquePrefix } from './database.ts';
 import { FAKE_TWILIO } from './env.ts';
+import { fileFixture } from './fixture.ts';
 import { type JsonResponse, jsonRequest, type RequestOptions } from './http.ts';
 import { type HttpTap, startHttpTap } from './http-tap.ts';
 import { freePort, PortClashError, ProcessGroup } from './process.ts';
@@ -171,25 +171,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 /** How long starting a stack may take: a few tsx boots on a shared machine. */
 export const STACK_START_TIMEOUT_MS = 120_000;
 
-/**
- * Starts a stack before this file's tests and closes it after them, even when
- * the start or a test failed. Returns the stack itself: touching it before the
- * `beforeAll` has run (at collection time) throws.
- */
+/** Starts a stack before this file's tests and closes it after them, even when the start or a test failed. */
 export function withStack(options: StackOptions = {}): Stack {
-  let started: Stack | undefined;
-  beforeAll(async () => {
-    started = await startStack(options);
-  }, STACK_START_TIMEOUT_MS);
-  afterAll(async () => {
-    await started?.close();
-  });
-  const current = (): Stack => {
-    if (!started) throw new Error('withStack(): the stack is used before beforeAll started it');
-    return started;
-  };
-  return new Proxy({} as Stack, {
-    get: (_target, property) => Reflect.get(current(), property),
-    set: (_target, property, value) => Reflect.set(current(), property, value),
-  });
+  return fileFixture(
+    'withStack()',
+    () => startStack(options),
+    (stack) => stack.close(),
+    STACK_START_TIMEOUT_MS,
+  );
 }
