@@ -52,7 +52,13 @@ describe('Redis down or emptied', { timeout: 180_000 }, () => {
 
     await waitForSettled(stack.sql, { timeoutMs: 60_000 });
     expect(await sentCount(org.id)).toBe(200);
-    // Nothing but the reconciler knew about the sends accepted during the outage.
+    // Nothing but the reconciler knew about the sends accepted during the outage. Its
+    // log line can reach this process after the sends it requeued have settled.
+    await waitUntil(
+      'the reconciler to log its requeues',
+      () => (reconcilerRequeued() - requeuedBefore >= 100 ? true : null),
+      { timeoutMs: 10_000 },
+    ).catch(() => {});
     expect(reconcilerRequeued() - requeuedBefore).toBeGreaterThanOrEqual(100);
     const perSend = messagesPerSend(stack.twilio.messages);
     expect([...perSend.values()].every((n) => n === 1)).toBe(true);
