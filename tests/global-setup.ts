@@ -1,4 +1,4 @@
-import { prepareTemplateDatabase } from '@twofa/testing';
+import { prepareTemplateDatabase } from './support/database.ts';
 
 export default async function setup(): Promise<void> {
   await prepareTemplateDatabase();

@@ -1,11 +1,22 @@
+/**
+ * The benchmark's child processes: the process basics are the tests' own
+ * (tests/support/process.ts); what differs is that output goes to a log file
+ * per child, so the bench's own process spends nothing reading it.
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {
+  FatalError,
+  freePort,
+  killOnExit,
+  REPO_ROOT,
+  sleep,
+  waitUntil as waitUntilShared,
+} from '../../tests/support/process.ts';
 
-export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export { FatalError, freePort, REPO_ROOT, sleep };
 export const LOG_DIR = mkdtempSync(join(tmpdir(), 'twofa-bench-'));
 
 export interface Child {
@@ -47,6 +58,7 @@ export function startChild(
     },
   );
   closeSync(fd);
+  killOnExit(proc);
   let exitCode: number | null | undefined;
   const done = new Promise<number | null>((resolve) => {
     proc.once('exit', (code, signal) => {
@@ -86,54 +98,23 @@ export function logTail(child: Child, lines = 20): string {
   }
 }
 
-// Children must not outlive the bench, whatever way it ends.
-process.once('exit', () => {
-  for (const child of children) child.proc.kill('SIGKILL');
-});
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Thrown from a waitUntil check to stop waiting at once. */
-export class FatalError extends Error {}
-
-/** Polls until `check` returns a value, failing after the timeout with the child's log tail. */
+/** Polls until `check` returns a value, failing at once if `child` exits, with its log tail. */
 export async function waitUntil<T>(
   what: string,
   check: () => Promise<T | null | undefined | false>,
   opts: { timeoutMs?: number; intervalMs?: number; child?: Child } = {},
 ): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    if (opts.child?.exited()) {
-      throw new Error(
-        `${opts.child.name} exited while waiting for ${what}:\n${logTail(opts.child)}`,
-      );
-    }
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (error) {
-      if (error instanceof FatalError) throw error;
-      lastError = error;
-    }
-    await sleep(opts.intervalMs ?? 50);
-  }
-  const tail = opts.child ? `\n${logTail(opts.child)}` : '';
-  const cause = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-  throw new Error(`Timed out waiting for ${what}${cause}${tail}`);
+  const { child, ...wait } = opts;
+  return waitUntilShared(
+    what,
+    async () => {
+      if (child?.exited()) {
+        throw new FatalError(`${child.name} exited while waiting for ${what}:\n${logTail(child)}`);
+      }
+      return check();
+    },
+    { ...wait, ...(child && { tail: () => logTail(child) }) },
+  );
 }
 
 export async function waitForHttp(url: string, child?: Child, timeoutMs = 60_000): Promise<void> {

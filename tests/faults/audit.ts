@@ -4,9 +4,9 @@
  * received, whatever was done to the processes in between.
  */
 import type { FakeTwilioMessage } from '@twofa/sms/fake-twilio';
-import { waitUntil } from '@twofa/testing';
 import type postgres from 'postgres';
 import { expect } from 'vitest';
+import { waitUntil } from '../support/index.ts';
 
 export const OPEN_STATES = ['queued', 'sending', 'retrying'] as const;
 

@@ -6,20 +6,18 @@
  * the properties are about the HTTP layer, and thousands of requests through a
  * child process would only measure the socket.
  */
-import { createHarness, type Harness, ADMIN_KEY as PLATFORM_KEY } from '@twofa/testing';
+
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const TABLES = [
-  'organizations',
-  'api_keys',
-  'users',
-  'trusted_devices',
-  'challenges',
-  'sms_sends',
-  'sms_ledger',
-  'audit_events',
-] as const;
+import {
+  createHarness,
+  documentedOperations,
+  expectRowForEveryRoute,
+  type Harness,
+  type Operation,
+  ADMIN_KEY as PLATFORM_KEY,
+  tableSnapshot,
+} from '../support/index.ts';
 
 let h: Harness;
 let ids: {
@@ -32,6 +30,7 @@ let ids: {
   otherChallengeId: string;
 };
 let keys: { org: string; other: string };
+let operations: Operation[];
 
 beforeAll(async () => {
   // No worker: its reconciler would change rows between the before and after snapshots.
@@ -66,20 +65,16 @@ beforeAll(async () => {
     otherChallengeId: await start(other.apiKey, otherUser.id),
   };
   keys = { org: org.apiKey, other: other.apiKey };
+  operations = await documentedOperations(h);
+  fuzzed = fuzzedRoutes(operations);
 }, 60_000);
 
 afterAll(async () => {
   await h?.close();
 });
 
-async function checksums(): Promise<Record<string, string>> {
-  const parts = TABLES.map(
-    (t) =>
-      `(select md5(coalesce(string_agg(x::text, '|' order by x::text), '')) from ${t} x) as ${t}`,
-  );
-  const [row] = await h.sql.unsafe<Record<string, string>[]>(`select ${parts.join(', ')}`);
-  return row!;
-}
+/** Every table's row count and digest (`TABLES` and any added later). */
+const checksums = () => tableSnapshot(h.sql);
 
 // ---------------------------------------------------------------------------
 // Generators
@@ -163,105 +158,75 @@ interface Route {
   realId?: () => string;
 }
 
-const ROUTES: Route[] = [
-  {
-    method: 'POST',
-    path: () => '/v1/organizations',
-    fields: ['name', 'authMethod', 'country'],
-    body: true,
-  },
-  { method: 'GET', path: (id) => `/v1/organizations/${id}`, fields: [], body: false },
-  {
-    method: 'PATCH',
-    path: (id) => `/v1/organizations/${id}`,
+interface FuzzRow {
+  /** Body fields the route knows; a route with none is sent no body. */
+  fields: string[];
+  /** The path with the generated id in it, where not every `{param}` takes it. */
+  path?: (id: string) => string;
+  /** Also fuzzed with the real id of the right tenant, so only the body is bad. */
+  realIds?: Array<() => string>;
+}
+
+/**
+ * Every documented route, keyed `METHOD path` as in the OpenAPI document: how
+ * to fuzz it, or why it is not. A route the document gains fails the coverage
+ * test until it has a row here.
+ */
+const FUZZ: Record<string, FuzzRow | { skip: string }> = {
+  'POST /v1/organizations': { fields: ['name', 'authMethod', 'country'] },
+  'GET /v1/organizations/{orgId}': { fields: [] },
+  'PATCH /v1/organizations/{orgId}': {
     fields: ['name', 'authMethod'],
-    body: true,
+    realIds: [() => ids.orgId],
   },
-  {
-    method: 'PATCH',
-    path: (id) => `/v1/organizations/${id}`,
-    fields: ['name', 'authMethod'],
-    body: true,
-    realId: () => ids.orgId,
-  },
-  {
-    method: 'POST',
-    path: (id) => `/v1/organizations/${id}/sms-credits`,
+  'POST /v1/organizations/{orgId}/sms-credits': {
     fields: ['amount', 'reference'],
-    body: true,
+    realIds: [() => ids.orgId],
   },
-  {
-    method: 'POST',
-    path: (id) => `/v1/organizations/${id}/sms-credits`,
-    fields: ['amount', 'reference'],
-    body: true,
-    realId: () => ids.orgId,
-  },
-  {
-    method: 'PATCH',
-    path: () => '/v1/settings/password',
+  'GET /v1/settings/password': { skip: 'takes no input but the key' },
+  'PATCH /v1/settings/password': {
     fields: ['twoFactorEnabled', 'skipTwoFactorCidrs', 'smsAllowedCountries'],
-    body: true,
   },
-  { method: 'POST', path: () => '/v1/users', fields: ['email', 'password', 'phone'], body: true },
-  { method: 'GET', path: (id) => `/v1/users/${id}`, fields: [], body: false },
-  {
-    method: 'PATCH',
-    path: (id) => `/v1/users/${id}`,
+  'GET /v1/sms-balance': { skip: 'takes no input but the key' },
+  'POST /v1/users': { fields: ['email', 'password', 'phone'] },
+  'GET /v1/users/{userId}': { fields: [] },
+  'PATCH /v1/users/{userId}': {
     fields: ['phone', 'twoFactorDisabled', 'password'],
-    body: true,
+    realIds: [() => ids.userId],
   },
-  {
-    method: 'PATCH',
-    path: (id) => `/v1/users/${id}`,
-    fields: ['phone', 'twoFactorDisabled', 'password'],
-    body: true,
-    realId: () => ids.userId,
-  },
-  { method: 'DELETE', path: (id) => `/v1/users/${id}/trusted-devices`, fields: [], body: false },
-  {
-    method: 'POST',
-    path: () => '/v1/logins',
-    fields: ['email', 'password', 'ip', 'deviceToken'],
-    body: true,
-  },
-  {
-    method: 'POST',
-    path: () => '/v1/challenges',
-    fields: ['userId', 'ip', 'deviceToken'],
-    body: true,
-  },
-  { method: 'GET', path: (id) => `/v1/challenges/${id}`, fields: [], body: false },
-  { method: 'POST', path: (id) => `/v1/challenges/${id}/phone`, fields: ['phone'], body: true },
-  {
-    method: 'POST',
-    path: (id) => `/v1/challenges/${id}/phone`,
-    fields: ['phone'],
-    body: true,
-    realId: () => ids.phoneChallengeId,
-  },
-  { method: 'POST', path: (id) => `/v1/challenges/${id}/resend`, fields: [], body: false },
-  { method: 'POST', path: (id) => `/v1/challenges/${id}/verify`, fields: ['code'], body: true },
-  {
-    method: 'POST',
-    path: (id) => `/v1/challenges/${id}/verify`,
-    fields: ['code'],
-    body: true,
-    realId: () => ids.challengeId,
-  },
-  {
-    method: 'GET',
-    path: (id) => `/v1/audit-events?limit=${id}&before=${id}`,
+  'DELETE /v1/users/{userId}/trusted-devices': { fields: [] },
+  'POST /v1/logins': { fields: ['email', 'password', 'ip', 'deviceToken'] },
+  'POST /v1/challenges': { fields: ['userId', 'ip', 'deviceToken'] },
+  'GET /v1/challenges/{id}': { fields: [] },
+  'POST /v1/challenges/{id}/phone': { fields: ['phone'], realIds: [() => ids.phoneChallengeId] },
+  'POST /v1/challenges/{id}/resend': { fields: [] },
+  'POST /v1/challenges/{id}/verify': { fields: ['code'], realIds: [() => ids.challengeId] },
+  'GET /v1/audit-events': {
     fields: [],
-    body: false,
+    path: (id) => `/v1/audit-events?limit=${id}&before=${id}`,
   },
-  {
-    method: 'POST',
-    path: () => '/webhooks/twilio/status',
-    fields: ['MessageSid', 'MessageStatus'],
-    body: true,
-  },
-];
+  'POST /webhooks/twilio/status': { fields: ['MessageSid', 'MessageStatus'] },
+  'GET /health': { skip: 'operations: no input, no rows' },
+  'GET /ready': { skip: 'operations: no input, no rows' },
+  'GET /metrics': { skip: 'operations: no input, no rows' },
+  'GET /admin/queues': { skip: 'the bull-board dashboard, not this API' },
+  'GET /openapi.json': { skip: 'a static document' },
+  'GET /docs': { skip: 'a static page' },
+};
+
+/** The fuzzed routes, from the document: one a route, and one more per real id. */
+function fuzzedRoutes(operations: readonly Operation[]): Route[] {
+  return operations.flatMap((op) => {
+    const row = FUZZ[op.key];
+    if (!row || 'skip' in row) return [];
+    const path = row.path ?? ((id: string) => op.path.replace(/\{\w+\}/g, id));
+    const route = { method: op.method, path, fields: row.fields, body: row.fields.length > 0 };
+    return [route, ...(row.realIds ?? []).map((realId) => ({ ...route, realId }))];
+  });
+}
+
+/** Filled in beforeAll, from the document. */
+let fuzzed: Route[];
 
 type Body =
   | { kind: 'none' }
@@ -330,20 +295,21 @@ function isCountedAttempt(route: Route, body: Body): boolean {
   return typeof code === 'string' && /^\d{6}$/.test(code);
 }
 
-const request = fc
-  .record({
-    route: fc.constantFrom(...ROUTES),
-    id: badId,
-    key: keyChoice,
-  })
-  .chain(({ route, id, key }) =>
-    fc.record({
-      route: fc.constant(route),
-      id: fc.constant(id),
-      key: fc.constant(key),
-      body: route.body ? bodyFor(route) : fc.constant<Body>({ kind: 'none' }),
-    }),
-  );
+const requestFor = (routes: Route[]) =>
+  fc
+    .record({
+      route: fc.constantFrom(...routes),
+      id: badId,
+      key: keyChoice,
+    })
+    .chain(({ route, id, key }) =>
+      fc.record({
+        route: fc.constant(route),
+        id: fc.constant(id),
+        key: fc.constant(key),
+        body: route.body ? bodyFor(route) : fc.constant<Body>({ kind: 'none' }),
+      }),
+    );
 
 /** Percent-encodes every UTF-8 byte; lone surrogates become U+FFFD as they would on the wire. */
 function encodeSegment(id: string): string {
@@ -368,11 +334,16 @@ function keyValue(key: KeyChoice, route: Route): string | null {
 }
 
 describe('bad input', { timeout: 180_000 }, () => {
+  it('has a row for every route in the OpenAPI document', () => {
+    expectRowForEveryRoute(operations, Object.keys(FUZZ), 'FUZZ');
+    expect(fuzzed.length).toBeGreaterThanOrEqual(22);
+  });
+
   it('never answers 5xx and never changes a row on a 4xx', async () => {
     let before = await checksums();
     const statuses: Record<number, number> = {};
     await fc.assert(
-      fc.asyncProperty(request, async ({ route, id, key, body }) => {
+      fc.asyncProperty(requestFor(fuzzed), async ({ route, id, key, body }) => {
         fc.pre(!isCountedAttempt(route, body));
         const path = route.path(encodeSegment(route.realId?.() ?? id));
         const headers: Record<string, string> = {};
@@ -412,7 +383,7 @@ describe('bad input', { timeout: 180_000 }, () => {
 
   it('answers every malformed id on every id route with 404, and changes nothing', async () => {
     const before = await checksums();
-    const idRoutes = ROUTES.filter(
+    const idRoutes = fuzzed.filter(
       (r) => r.path('ID').includes('ID') && !r.realId && !r.path('ID').includes('?'),
     );
     const badIds = ["' or 1=1 --", '..', '%00', 'x'.repeat(5_000), '𝕳', '1', ids.otherChallengeId];

@@ -5,35 +5,27 @@
  * restart. The API answers 503 database_unavailable meanwhile and recovers on
  * its own; the workers retry with backoff; the audit holds.
  */
+
+import { describe, expect, it } from 'vitest';
 import {
   type SeededOrganization,
-  type Stack,
   type StartOutcome,
   seedOrganization,
   sleep,
   startChallenges,
-  startStack,
   waitUntil,
-} from '@twofa/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+  withStack,
+} from '../support/index.ts';
 import { auditSendPipeline, waitForSettled } from './audit.ts';
 
 const USERS = 200;
 const OUTAGE_MS = 3_000;
 const STALL_MS = 500;
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack({
-    workers: 2,
-    postgresProxy: true,
-    env: { SEND_RETRY_BASE_DELAY_MS: '200' },
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
+const stack = withStack({
+  workers: 2,
+  postgresProxy: true,
+  env: { SEND_RETRY_BASE_DELAY_MS: '200' },
 });
 
 async function startOne(org: SeededOrganization, userId: string) {

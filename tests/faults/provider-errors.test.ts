@@ -6,34 +6,25 @@
  * went out is `unknown`, charged and never resent.
  */
 import { SEND_CODE_ATTEMPTS } from '@twofa/queue';
+import { describe, expect, it } from 'vitest';
 import {
   type SeededOrganization,
-  type Stack,
   seedOrganization,
   startChallenges,
-  startStack,
   waitUntil,
-} from '@twofa/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+  withStack,
+} from '../support/index.ts';
 import { auditSendPipeline, waitForSettled } from './audit.ts';
 
 const PER_CASE = 50;
 const BASE_DELAY_MS = 200;
 
-let stack: Stack;
-const accepted: string[] = [];
-
-beforeAll(async () => {
-  stack = await startStack({
-    workers: 2,
-    twilioTap: true,
-    env: { SEND_RETRY_BASE_DELAY_MS: String(BASE_DELAY_MS), TWILIO_TIMEOUT_MS: '1500' },
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
+const stack = withStack({
+  workers: 2,
+  twilioTap: true,
+  env: { SEND_RETRY_BASE_DELAY_MS: String(BASE_DELAY_MS), TWILIO_TIMEOUT_MS: '1500' },
 });
+const accepted: string[] = [];
 
 /** Message-creation requests the fake was sent, per send id, oldest first. */
 function requestsBySend(): Map<string, { status: number; at: number }[]> {

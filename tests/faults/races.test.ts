@@ -4,29 +4,23 @@
  * lives in one guarded statement; these tests would see the second winner.
  */
 import { MAX_SENDS_PER_CHALLENGE, MAX_WRONG_ATTEMPTS } from '@twofa/core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type SeededOrganization,
-  type Stack,
   seedOrganization,
   startChallenges,
-  startStack,
   waitUntil,
-} from '@twofa/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+  withStack,
+} from '../support/index.ts';
 import { auditSendPipeline, waitForSettled } from './audit.ts';
 
-let stack: Stack;
+const stack = withStack({ workers: 2 });
 let org: SeededOrganization;
 const accepted: string[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ workers: 2 });
   org = await seedOrganization(stack, { users: 10, credits: 100, name: 'races' });
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
+}, 60_000);
 
 function countBy<T>(items: T[], key: (item: T) => string): Record<string, number> {
   const counts: Record<string, number> = {};

@@ -4,29 +4,16 @@
  * queue, then resumes it and times the run to all-sent. Throughput is printed,
  * not asserted (the machine is shared; the benchmark measures it properly).
  */
-import {
-  type Stack,
-  seedOrganization,
-  startChallenges,
-  startStack,
-  waitUntil,
-} from '@twofa/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { describe, expect, it } from 'vitest';
+import { seedOrganization, startChallenges, waitUntil, withStack } from '../support/index.ts';
 import { auditSendPipeline, waitForSettled } from './audit.ts';
 
 const CHALLENGES = 200;
 /** Provider latency: with it, a worker's throughput is bound by its concurrency, as in production. */
 const PROVIDER_DELAY_MS = 250;
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack({ workers: 1, env: { WORKER_CONCURRENCY: '10' } });
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
+const stack = withStack({ workers: 1, env: { WORKER_CONCURRENCY: '10' } });
 
 describe('workers scale horizontally', { timeout: 180_000 }, () => {
   it('gives the same outcomes with 1, 2 and 4 workers', async () => {

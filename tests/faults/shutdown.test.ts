@@ -5,45 +5,40 @@
  * API with requests in flight: each is answered, nothing is accepted without
  * an answer, and it exits 0.
  */
+
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type SeededOrganization,
-  type Stack,
   type StartOutcome,
   seedOrganization,
   startChallenges,
-  startStack,
   waitUntil,
-} from '@twofa/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+  withStack,
+} from '../support/index.ts';
 import { auditSendPipeline, sendIdOf, waitForSettled } from './audit.ts';
 
 const CONCURRENCY = 10;
 const WORKER_USERS = 60;
 const API_USERS = 150;
 
-let stack: Stack;
+const stack = withStack({
+  workers: 0,
+  env: {
+    WORKER_CONCURRENCY: String(CONCURRENCY),
+    TWILIO_TIMEOUT_MS: '10000',
+    // Past this the process exits 1: exit code 0 means it drained in time.
+    SHUTDOWN_TIMEOUT_MS: '15000',
+  },
+});
 let org: SeededOrganization;
 const accepted: string[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({
-    workers: 0,
-    env: {
-      WORKER_CONCURRENCY: String(CONCURRENCY),
-      TWILIO_TIMEOUT_MS: '10000',
-      // Past this the process exits 1: exit code 0 means it drained in time.
-      SHUTDOWN_TIMEOUT_MS: '15000',
-    },
-  });
   org = await seedOrganization(stack, {
     users: WORKER_USERS + API_USERS,
     credits: WORKER_USERS + API_USERS,
   });
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
+}, 60_000);
 
 describe('graceful shutdown', { timeout: 120_000 }, () => {
   it('lets a worker finish the sends it holds, take no more, and exit 0', async () => {

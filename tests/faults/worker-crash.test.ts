@@ -4,36 +4,23 @@
  * their locks lapse; the sends that were mid-call become `unknown` (charged,
  * never resent), and no send gets a second SMS.
  */
-import {
-  type Stack,
-  seedOrganization,
-  startChallenges,
-  startStack,
-  waitUntil,
-} from '@twofa/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { describe, expect, it } from 'vitest';
+import { seedOrganization, startChallenges, waitUntil, withStack } from '../support/index.ts';
 import { auditSendPipeline, messagesPerSend, sendIdOf, waitForSettled } from './audit.ts';
 
 const CHALLENGES = 200;
 const CONCURRENCY = 20;
 const SLOW_MS = 3_000;
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack({
-    workers: 0,
-    env: {
-      WORKER_CONCURRENCY: String(CONCURRENCY),
-      // A lapsed lock is noticed within seconds, not the production 30 s.
-      WORKER_LOCK_DURATION_MS: '3000',
-      TWILIO_TIMEOUT_MS: '10000',
-    },
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
+const stack = withStack({
+  workers: 0,
+  env: {
+    WORKER_CONCURRENCY: String(CONCURRENCY),
+    // A lapsed lock is noticed within seconds, not the production 30 s.
+    WORKER_LOCK_DURATION_MS: '3000',
+    TWILIO_TIMEOUT_MS: '10000',
+  },
 });
 
 describe('a worker killed mid-batch', { timeout: 180_000 }, () => {

@@ -1,12 +1,26 @@
-import { ADMIN_KEY, createHarness, type Harness } from '@twofa/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ADMIN_KEY,
+  createHarness,
+  documentedOperations,
+  expectRowForEveryRoute,
+  readJson,
+  routeKey,
+  tableSnapshot,
+} from '../support/index.ts';
 
 /**
  * Every route, fed bad requests: each answer is the right problem+json, and
- * each leaves every table exactly as it was.
+ * each leaves every table exactly as it was. The routes come from the app's
+ * OpenAPI document: one without a valid request and a table below fails.
  */
 
-let h: Harness;
+// At collection time: the authentication rows are generated from the document.
+const h = await createHarness({ worker: false, env: { DB_POOL_SIZE: '3' } });
+afterAll(async () => {
+  await h.close();
+});
+const OPERATIONS = (await documentedOperations(h)).filter((op) => op.path.startsWith('/v1/'));
 const ids: Record<string, string> = {};
 
 const PASSWORD = 'correct horse battery';
@@ -14,7 +28,6 @@ const USER_EMAIL = 'staff@example.com';
 const UNKNOWN_UUID = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
 
 beforeAll(async () => {
-  h = await createHarness({ worker: false, env: { DB_POOL_SIZE: '3' } });
   const org = await h.createOrganization({ name: 'Happy Paws', country: 'FI' });
   const other = await h.createOrganization({ name: 'Other Clinic', country: 'FI' });
   await h.topUp(org.id, 10);
@@ -43,9 +56,6 @@ beforeAll(async () => {
   ids.pending = await start(org.apiKey, ids.user, '198.51.100.1');
   ids.phoneRequired = await start(org.apiKey, ids.noPhoneUser, '198.51.100.2');
   ids.otherChallenge = await start(other.apiKey, ids.otherUser, '198.51.100.3');
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 type KeyKind = 'org' | 'platform' | 'other' | 'none' | 'bad';
@@ -96,22 +106,7 @@ async function send(row: Row) {
 }
 
 /** Row count and a digest of the contents of every table, plus the organizations rows in full. */
-async function snapshot() {
-  const tables = await h.sql<{ schema: string; name: string }[]>`
-    select schemaname as schema, tablename as name from pg_tables
-    where schemaname not in ('pg_catalog', 'information_schema') order by 1, 2`;
-  const out: Record<string, unknown> = {};
-  for (const t of tables) {
-    const [row] = await h.sql.unsafe(
-      `select count(*)::int as count,
-         md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as digest
-       from "${t.schema}"."${t.name}" x`,
-    );
-    out[`${t.schema}.${t.name}`] = row;
-  }
-  const organizations = await h.sql`select to_jsonb(o) as row from organizations o order by id`;
-  return { tables: out, organizations: organizations.map((r) => r.row) };
-}
+const snapshot = () => tableSnapshot(h.sql, { inFull: ['organizations'] });
 
 function expectProblem(res: Awaited<ReturnType<typeof send>>, row: Row) {
   expect(res.status).toBe(row.status);
@@ -133,7 +128,12 @@ function expectProblem(res: Awaited<ReturnType<typeof send>>, row: Row) {
   expect(text).not.toContain(ADMIN_KEY);
 }
 
+/** The routes (`METHOD path` as documented) a table of their own below is about. */
+const tabled = new Set<string>();
+
 function table(title: string, rows: Row[]) {
+  const [method = '', path = ''] = title.split(' ');
+  if (OPERATIONS.some((op) => op.key === routeKey(method, path))) tabled.add(title);
   describe(title, () => {
     it.each(rows.map((row) => [`${row.method} ${row.path}: ${row.name}`, row] as const))(
       '%s',
@@ -150,38 +150,69 @@ function table(title: string, rows: Row[]) {
 const BIG = 'x'.repeat(60_000); // a huge string that still fits the 64 KiB body limit
 const OVER_LIMIT = 'x'.repeat(64 * 1024 + 1);
 
-/** A valid request for every /v1 route: with the wrong key, it must still change nothing. */
-const ORG_ROUTES: Array<Pick<Row, 'method' | 'path' | 'body'>> = [
-  { method: 'GET', path: '/v1/settings/password' },
-  {
-    method: 'PATCH',
-    path: '/v1/settings/password',
+/**
+ * A valid request for every /v1 route, keyed `METHOD path` as in the OpenAPI
+ * document: with the wrong key, it must still change nothing. Path parameters
+ * take the ids of PATH_IDS unless the row names others.
+ */
+const VALID_REQUESTS: Record<string, { body?: unknown; ids?: Record<string, string> }> = {
+  'GET /v1/settings/password': {},
+  'PATCH /v1/settings/password': {
     body: { twoFactorEnabled: false, skipTwoFactorCidrs: ['10.0.0.0/8'] },
   },
-  { method: 'GET', path: '/v1/sms-balance' },
-  { method: 'POST', path: '/v1/users', body: { email: 'new@example.com', password: PASSWORD } },
-  { method: 'GET', path: '/v1/users/:user' },
-  { method: 'PATCH', path: '/v1/users/:user', body: { twoFactorDisabled: true, phone: null } },
-  { method: 'DELETE', path: '/v1/users/:user/trusted-devices' },
-  {
-    method: 'POST',
-    path: '/v1/logins',
-    body: { email: USER_EMAIL, password: PASSWORD, ip: '192.0.2.10' },
+  'GET /v1/sms-balance': {},
+  'POST /v1/users': { body: { email: 'new@example.com', password: PASSWORD } },
+  'GET /v1/users/{userId}': {},
+  'PATCH /v1/users/{userId}': { body: { twoFactorDisabled: true, phone: null } },
+  'DELETE /v1/users/{userId}/trusted-devices': {},
+  'POST /v1/logins': { body: { email: USER_EMAIL, password: PASSWORD, ip: '192.0.2.10' } },
+  'POST /v1/challenges': { body: { userId: ':user', ip: '192.0.2.11' } },
+  'GET /v1/challenges/{id}': {},
+  'POST /v1/challenges/{id}/phone': {
+    ids: { id: 'phoneRequired' },
+    body: { phone: '+358401000301' },
   },
-  { method: 'POST', path: '/v1/challenges', body: { userId: ':user', ip: '192.0.2.11' } },
-  { method: 'GET', path: '/v1/challenges/:pending' },
-  { method: 'POST', path: '/v1/challenges/:phoneRequired/phone', body: { phone: '+358401000301' } },
-  { method: 'POST', path: '/v1/challenges/:pending/resend' },
-  { method: 'POST', path: '/v1/challenges/:pending/verify', body: { code: '123456' } },
-  { method: 'GET', path: '/v1/audit-events' },
-];
+  'POST /v1/challenges/{id}/resend': {},
+  'POST /v1/challenges/{id}/verify': { body: { code: '123456' } },
+  'GET /v1/audit-events': {},
+  'POST /v1/organizations': { body: { name: 'Sneaky Clinic' } },
+  'GET /v1/organizations/{orgId}': {},
+  'PATCH /v1/organizations/{orgId}': { body: { authMethod: 'saml2' } },
+  'POST /v1/organizations/{orgId}/sms-credits': { body: { amount: 1000 } },
+};
 
-const PLATFORM_ROUTES: Array<Pick<Row, 'method' | 'path' | 'body'>> = [
-  { method: 'POST', path: '/v1/organizations', body: { name: 'Sneaky Clinic' } },
-  { method: 'GET', path: '/v1/organizations/:org' },
-  { method: 'PATCH', path: '/v1/organizations/:org', body: { authMethod: 'saml2' } },
-  { method: 'POST', path: '/v1/organizations/:org/sms-credits', body: { amount: 1000 } },
-];
+/** Which of `ids` fills each path parameter by default. */
+const PATH_IDS: Record<string, string> = { userId: 'user', orgId: 'org', id: 'pending' };
+
+/** Routes with no body, id or query to get wrong: their authentication rows are all there is. */
+const AUTHENTICATION_ONLY = new Set(['GET /v1/settings/password', 'GET /v1/sms-balance']);
+
+const validRequests = (platform: boolean): Array<Pick<Row, 'method' | 'path' | 'body'>> =>
+  OPERATIONS.filter((op) => op.path.startsWith('/v1/organizations') === platform).flatMap((op) => {
+    const valid = VALID_REQUESTS[op.key];
+    // A route without a valid request fails the coverage test below.
+    if (!valid) return [];
+    const path = op.path.replace(
+      /\{(\w+)\}/g,
+      (whole, param: string) => `:${valid.ids?.[param] ?? PATH_IDS[param] ?? whole}`,
+    );
+    return [{ method: op.method, path, body: valid.body }];
+  });
+
+describe('the route tables', () => {
+  it('have a valid request for every /v1 route in the OpenAPI document', () => {
+    expect(OPERATIONS.length).toBeGreaterThanOrEqual(18);
+    expectRowForEveryRoute(OPERATIONS, Object.keys(VALID_REQUESTS), 'VALID_REQUESTS');
+  });
+
+  it('have a table of bad requests for every /v1 route that takes input', () => {
+    expectRowForEveryRoute(
+      OPERATIONS,
+      [...tabled, ...AUTHENTICATION_ONLY],
+      'the bad-input tables (or AUTHENTICATION_ONLY)',
+    );
+  });
+});
 
 const authRows = (
   routes: Array<Pick<Row, 'method' | 'path' | 'body'>>,
@@ -215,8 +246,8 @@ const authRows = (
     },
   ]);
 
-table('authentication on organization routes', authRows(ORG_ROUTES, 'platform'));
-table('authentication on platform routes', authRows(PLATFORM_ROUTES, 'org'));
+table('authentication on organization routes', authRows(validRequests(false), 'platform'));
+table('authentication on platform routes', authRows(validRequests(true), 'org'));
 
 table('authentication is checked before validation', [
   {
@@ -778,14 +809,16 @@ table('unknown routes', [
 describe('a body with no content type', () => {
   it('is 400 invalid_request and changes nothing', async () => {
     const before = await snapshot();
-    const res = await h.app.request('/v1/users', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ids.orgKey}` },
-      body: JSON.stringify({ email: 'untyped@example.com' }),
-    });
+    const res = await readJson(
+      await h.app.request('/v1/users', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ids.orgKey}` },
+        body: JSON.stringify({ email: 'untyped@example.com' }),
+      }),
+    );
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(((await res.json()) as { code: string }).code).toBe('invalid_request');
+    expect(res.body.code).toBe('invalid_request');
     expect(await snapshot()).toEqual(before);
   });
 });

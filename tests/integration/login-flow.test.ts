@@ -1,17 +1,13 @@
-import { createHarness, type Harness } from '@twofa/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { withHarness } from '../support/index.ts';
 
-let h: Harness;
+const h = withHarness();
 let org: { id: string; apiKey: string };
 
 beforeAll(async () => {
-  h = await createHarness();
   org = await h.createOrganization({ name: 'Happy Paws', country: 'FI' });
   await h.topUp(org.id, 100);
   await h.enableTwoFactor(org.apiKey);
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 const IP = '203.0.113.9';

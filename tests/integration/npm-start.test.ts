@@ -6,12 +6,17 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { freePort, TEST_PG_BASE, uniquePrefix, waitUntil } from '@twofa/testing';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  freePort,
+  jsonRequest,
+  REPO_ROOT,
+  TEST_PG_BASE,
+  uniquePrefix,
+  waitUntil,
+} from '../support/index.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN = 'npm-start-platform-key-0123456789';
 const database = `twofa_start_${randomBytes(4).toString('hex')}`;
 let child: ChildProcess;
@@ -19,14 +24,8 @@ let output = '';
 let base = '';
 let workerPort = 0;
 
-async function call(method: string, path: string, key: string, body?: unknown) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const call = (method: string, path: string, key: string, body?: unknown) =>
+  jsonRequest(base, method, path, { key, body });
 
 beforeAll(async () => {
   const port = await freePort();
@@ -48,7 +47,7 @@ beforeAll(async () => {
     LOG_LEVEL: 'warn',
   };
   child = spawn('npm', ['start'], {
-    cwd: ROOT,
+    cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,

@@ -2,21 +2,14 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createRedis, SEND_CODE_QUEUE } from '@twofa/queue';
-import { createHarness, type Harness, testEnv } from '@twofa/testing';
 import { UnrecoverableError, Worker } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { testEnv, withHarness } from '../support/index.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 // No in-process worker: the CLI is what moves things here.
-let h: Harness;
-
-beforeAll(async () => {
-  h = await createHarness({ worker: false, env: { DB_POOL_SIZE: '3' } });
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = withHarness({ worker: false, env: { DB_POOL_SIZE: '3' } });
 
 interface Run {
   code: number;

@@ -1,19 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { createRedis, SEND_CODE_QUEUE } from '@twofa/queue';
-import { ADMIN_KEY, createHarness, type Harness } from '@twofa/testing';
 import { UnrecoverableError, Worker } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY, withHarness } from '../support/index.ts';
 
 // No worker: jobs stay where the test puts them.
-let h: Harness;
+const h = withHarness({ worker: false, env: { DB_POOL_SIZE: '3' } });
 let org: { id: string; apiKey: string };
 
 beforeAll(async () => {
-  h = await createHarness({ worker: false, env: { DB_POOL_SIZE: '3' } });
   org = await h.createOrganization({ name: 'Dashboard Clinic' });
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 const basic = (user: string, password: string) =>

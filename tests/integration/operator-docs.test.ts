@@ -1,18 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createHarness, type Harness } from '@twofa/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { withHarness } from '../support/index.ts';
 
 const CONTRACT = fileURLToPath(new URL('../../../shared/docs/api.md', import.meta.url));
 
-let h: Harness;
-
-beforeAll(async () => {
-  h = await createHarness({ worker: false, env: { DB_POOL_SIZE: '2' } });
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = withHarness({ worker: false, env: { DB_POOL_SIZE: '2' } });
 
 /**
  * Every `METHOD /path` named in the first column of the contract's tables; a

@@ -1,10 +1,19 @@
 import { type App, closeServices, createApp, createServices, type Services } from '@twofa/api';
 import { loadConfig } from '@twofa/config';
 import type { SmsProvider } from '@twofa/sms';
-import { captureLogs, createTestDatabase, testEnv, uniquePrefix } from '@twofa/testing';
 import { startWorker, type WorkerRuntime } from '@twofa/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTcpProxy, type TcpProxy } from './operator-support.ts';
+import {
+  captureLogs,
+  createTestDatabase,
+  type JsonResponse,
+  jsonRequest,
+  readJson,
+  startTcpProxy,
+  type TcpProxy,
+  testEnv,
+  uniquePrefix,
+} from '../support/index.ts';
 
 // API and worker reach Postgres and Redis through relays the test can freeze:
 // a dependency that hangs is what a readiness probe without a timeout gets stuck on.
@@ -25,9 +34,12 @@ const stubSms: SmsProvider = {
 beforeAll(async () => {
   database = await createTestDatabase();
   const pg = new URL(database.url);
-  pgProxy = await startTcpProxy(pg.hostname, Number(pg.port || 5432));
+  pgProxy = await startTcpProxy({ host: pg.hostname, port: Number(pg.port || 5432) });
   const redisUrl = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  redisProxy = await startTcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
+  redisProxy = await startTcpProxy({
+    host: redisUrl.hostname,
+    port: Number(redisUrl.port || 6379),
+  });
   pg.hostname = '127.0.0.1';
   pg.port = String(pgProxy.port);
   redisUrl.hostname = '127.0.0.1';
@@ -68,11 +80,16 @@ interface Answer {
 // A deadline far above the probe timeout (1 s): an answer at all is what is tested.
 const DEADLINE_MS = 15_000;
 
+const answer = (res: JsonResponse): Answer => ({
+  status: res.status,
+  type: res.headers.get('content-type'),
+  body: res.body,
+});
+
 async function workerGet(path: string): Promise<Answer> {
-  const res = await fetch(`http://127.0.0.1:${worker.port}${path}`, {
-    signal: AbortSignal.timeout(DEADLINE_MS),
-  });
-  return { status: res.status, type: res.headers.get('content-type'), body: await res.json() };
+  return answer(
+    await jsonRequest(`http://127.0.0.1:${worker.port}`, 'GET', path, { timeoutMs: DEADLINE_MS }),
+  );
 }
 
 async function apiGet(path: string): Promise<Answer> {
@@ -82,7 +99,7 @@ async function apiGet(path: string): Promise<Answer> {
       setTimeout(() => reject(new Error(`${path} did not answer`)), DEADLINE_MS).unref(),
     ),
   ]);
-  return { status: res.status, type: res.headers.get('content-type'), body: await res.json() };
+  return answer(await readJson(res));
 }
 
 async function eventuallyReady(get: (path: string) => Promise<Answer>) {

@@ -1,25 +1,21 @@
 import { closeServices, createServices } from '@twofa/api';
 import { loadConfig } from '@twofa/config';
 import { createLogger } from '@twofa/observability';
-import { ADMIN_KEY, createHarness, type Harness, testEnv, uniquePrefix } from '@twofa/testing';
 import { startWorker } from '@twofa/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY, testEnv, uniquePrefix, withHarness } from '../support/index.ts';
 import { logRecords } from './operator-support.ts';
 
-let h: Harness;
+const h = withHarness({ env: { DB_POOL_SIZE: '3', WORKER_CONCURRENCY: '2' } });
 let org: { id: string; apiKey: string };
 
 const PASSWORD = 'Sup3r-Secret-Passw0rd';
 const PHONE = '+358401234567';
 
 beforeAll(async () => {
-  h = await createHarness({ env: { DB_POOL_SIZE: '3', WORKER_CONCURRENCY: '2' } });
   org = await h.createOrganization({ name: 'Logging Clinic', country: 'FI' });
   await h.topUp(org.id, 10);
   await h.enableTwoFactor(org.apiKey);
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 function captured(name: string, level = 'debug') {

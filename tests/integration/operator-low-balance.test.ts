@@ -1,17 +1,13 @@
-import { createHarness, type Harness } from '@twofa/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { withHarness } from '../support/index.ts';
 import { parsePrometheus, type Sample, sampleValue } from './operator-support.ts';
 
-let h: Harness;
+const h = withHarness({ env: { DB_POOL_SIZE: '3', WORKER_CONCURRENCY: '2' } });
 let org: { id: string; apiKey: string };
 
 beforeAll(async () => {
-  h = await createHarness({ env: { DB_POOL_SIZE: '3', WORKER_CONCURRENCY: '2' } });
   org = await h.createOrganization({ name: 'Thrifty Clinic', country: 'FI' });
   await h.enableTwoFactor(org.apiKey);
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 let users = 0;

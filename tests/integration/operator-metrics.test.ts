@@ -1,31 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '@twofa/config';
 import type { SmsProvider } from '@twofa/sms';
-import {
-  ADMIN_KEY,
-  captureLogs,
-  createHarness,
-  type Harness,
-  testEnv,
-  uniquePrefix,
-} from '@twofa/testing';
 import { startWorker, type WorkerRuntime } from '@twofa/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY, captureLogs, testEnv, uniquePrefix, withHarness } from '../support/index.ts';
 import { find, parsePrometheus, type Sample, sampleValue } from './operator-support.ts';
 
-let h: Harness;
+const h = withHarness({ env: { DB_POOL_SIZE: '3', WORKER_CONCURRENCY: '3' } });
 let org: { id: string; apiKey: string };
 const extraWorkers: WorkerRuntime[] = [];
 
 beforeAll(async () => {
-  h = await createHarness({ env: { DB_POOL_SIZE: '3', WORKER_CONCURRENCY: '3' } });
   org = await h.createOrganization({ name: 'Metrics Clinic', country: 'FI' });
   await h.topUp(org.id, 100);
   await h.enableTwoFactor(org.apiKey);
 });
 afterAll(async () => {
   for (const worker of extraWorkers) await worker.close();
-  await h?.close();
 });
 
 async function scrapeApi(): Promise<Sample[]> {

@@ -1,8 +1,8 @@
 import { createServer } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import { createHarness, type Harness } from '@twofa/testing';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from '../support/index.ts';
 import { parsePrometheus, sampleValue } from './operator-support.ts';
 
 // The API listens on a real port that PUBLIC_BASE_URL names, so the fake Twilio

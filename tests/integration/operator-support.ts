@@ -1,5 +1,4 @@
 /** Helpers shared by the operator-*.test.ts files. */
-import { connect, createServer, type Socket } from 'node:net';
 
 export interface Sample {
   name: string;
@@ -68,64 +67,4 @@ export function sampleValue(samples: Sample[], name: string, labels: Record<stri
 /** Parsed JSON log lines. */
 export function logRecords(lines: readonly string[]): Record<string, unknown>[] {
   return lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
-export interface TcpProxy {
-  readonly port: number;
-  /** Stops passing bytes both ways; connections stay open, so callers hang. */
-  freeze(): void;
-  thaw(): void;
-  close(): Promise<void>;
-}
-
-type Pair = [Socket, Socket];
-
-function link([client, upstream]: Pair): void {
-  client.pipe(upstream);
-  upstream.pipe(client);
-}
-
-function unlink([client, upstream]: Pair): void {
-  client.unpipe(upstream);
-  upstream.unpipe(client);
-  client.pause();
-  upstream.pause();
-}
-
-/**
- * A TCP relay to a real server that the test can freeze, to make a dependency
- * hang (the worst case for a readiness probe) rather than refuse.
- */
-export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
-  const pairs = new Set<Pair>();
-  let frozen = false;
-  const server = createServer((client) => {
-    const pair: Pair = [client, connect(targetPort, targetHost)];
-    pairs.add(pair);
-    if (frozen) unlink(pair);
-    else link(pair);
-    const end = () => {
-      pairs.delete(pair);
-      for (const socket of pair) socket.destroy();
-    };
-    for (const socket of pair) socket.on('error', end).on('close', end);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return {
-    port,
-    freeze() {
-      frozen = true;
-      for (const pair of pairs) unlink(pair);
-    },
-    thaw() {
-      frozen = false;
-      for (const pair of pairs) link(pair);
-    },
-    async close() {
-      for (const pair of pairs) for (const socket of pair) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
 }

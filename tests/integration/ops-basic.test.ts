@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
-import { ADMIN_KEY, createHarness, type Harness } from '@twofa/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY, createHarness, type Harness } from '../support/index.ts';
 
 /** A local port nothing listens on: bound once to find it free, then released. */
 async function closedPort(): Promise<number> {

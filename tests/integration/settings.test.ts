@@ -1,14 +1,7 @@
-import { ADMIN_KEY, createHarness, type Harness } from '@twofa/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY, withHarness } from '../support/index.ts';
 
-let h: Harness;
-
-beforeAll(async () => {
-  h = await createHarness({ worker: false, env: { DB_POOL_SIZE: '3' } });
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = withHarness({ worker: false, env: { DB_POOL_SIZE: '3' } });
 
 const PASSWORD = 'correct horse battery';
 

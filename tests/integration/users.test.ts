@@ -1,19 +1,15 @@
-import { createHarness, type Harness } from '@twofa/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { withHarness } from '../support/index.ts';
 
-let h: Harness;
+const h = withHarness({ env: { DB_POOL_SIZE: '3', TWILIO_TIMEOUT_MS: '10000' } });
 let org: { id: string; apiKey: string };
 let otherOrg: { id: string; apiKey: string };
 
 beforeAll(async () => {
-  h = await createHarness({ env: { DB_POOL_SIZE: '3', TWILIO_TIMEOUT_MS: '10000' } });
   org = await h.createOrganization({ name: 'Happy Paws', country: 'FI' });
   otherOrg = await h.createOrganization({ name: 'Other Clinic', country: 'FI' });
   await h.topUp(org.id, 100);
   await h.enableTwoFactor(org.apiKey);
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 const PASSWORD = 'correct horse battery';

@@ -1,16 +1,10 @@
-import { createHarness, type Harness } from '@twofa/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { withHarness } from '../support/index.ts';
 
-let h: Harness;
+const h = withHarness({ env: { DB_POOL_SIZE: '4', TWILIO_TIMEOUT_MS: '10000' } });
 
-beforeAll(async () => {
-  h = await createHarness({ env: { DB_POOL_SIZE: '4', TWILIO_TIMEOUT_MS: '10000' } });
-});
 afterEach(() => {
   h.twilio.setMode({ kind: 'ok' });
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 const PASSWORD = 'correct horse battery';

@@ -3,8 +3,9 @@
  * security-relevant changes (who, what, when, from where), readable by the
  * organization only, newest first and paginated, holding no secret.
  */
-import { createHarness, type Harness } from '@twofa/testing';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withHarness } from '../support/index.ts';
 import { END_USER_IP, finnishMobile, type Listening, listen, PASSWORD } from './support.ts';
 
 interface AuditEvent {
@@ -16,7 +17,7 @@ interface AuditEvent {
   createdAt: string;
 }
 
-let h: Harness;
+const h = withHarness({ worker: false });
 let server: Listening;
 let orgA: { id: string; apiKey: string };
 let orgB: { id: string; apiKey: string };
@@ -24,7 +25,6 @@ let started: number;
 const NEW_PASSWORD = 'a new passphrase for the audit test';
 
 beforeAll(async () => {
-  h = await createHarness({ worker: false });
   // Over a real socket, so "from where" is an address and not null.
   server = await listen(h.app);
   started = Date.now() - 1000;
@@ -33,7 +33,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.close();
-  await h?.close();
 });
 
 async function allEvents(key: string): Promise<AuditEvent[]> {

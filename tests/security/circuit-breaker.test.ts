@@ -11,8 +11,8 @@
  * organization, so the tests move the harness clock past that after seeding.
  */
 import { randomUUID } from 'node:crypto';
-import { createHarness, type Harness, type Response } from '@twofa/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, type JsonResponse, withHarness } from '../support/index.ts';
 import {
   anotherInstance,
   END_USER_IP,
@@ -24,19 +24,17 @@ import {
 
 const STATS_CACHE_MS = 2_000;
 
-let h: Harness;
+const h = withHarness();
 let breakerOff: Instance;
 let strict: Instance;
 
 beforeAll(async () => {
-  h = await createHarness();
   breakerOff = anotherInstance(h, { SMS_CIRCUIT_BREAKER: false });
   strict = anotherInstance(h, { SMS_BREAKER_MIN_SENT: 10, SMS_BREAKER_MIN_VERIFIED_RATIO: 0.5 });
 });
 afterAll(async () => {
   await breakerOff?.close();
   await strict?.close();
-  await h?.close();
 });
 
 async function newOrg() {
@@ -83,7 +81,7 @@ function login(key: string, email: string, via: Pick<Harness, 'request'> = h) {
   });
 }
 
-function expectPaused(res: Response) {
+function expectPaused(res: JsonResponse) {
   expect(res.status, JSON.stringify(res.body)).toBe(429);
   expect(res.body.code).toBe('sms_paused');
   expect(res.body.detail).toMatch(/verified/);

@@ -5,8 +5,8 @@
  * walked right to left; the skip decision takes the body's `ip` alone.
  */
 import { ORGANIZATION_CACHE_MAX_AGE_MS, parseTrustProxy, resolveClientAddress } from '@twofa/api';
-import { createHarness, type Harness } from '@twofa/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from '../support/index.ts';
 import { anotherInstance, type Instance, type Listening, listen, PASSWORD } from './support.ts';
 
 describe('resolveClientAddress', () => {

@@ -5,25 +5,21 @@
  * 30-day expiry, revocable by the admin and revoked on phone/password change.
  */
 import { TRUSTED_DEVICE_TTL_MS } from '@twofa/core';
-import { createHarness, type Harness } from '@twofa/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { withHarness } from '../support/index.ts';
 import { END_USER_IP, finnishMobile, fullLogin, PASSWORD } from './support.ts';
 
-let h: Harness;
+const h = withHarness();
 let orgA: { id: string; apiKey: string };
 let orgB: { id: string; apiKey: string };
 
 beforeAll(async () => {
-  h = await createHarness();
   orgA = await h.createOrganization({ name: 'Clinic A', country: 'FI' });
   orgB = await h.createOrganization({ name: 'Clinic B', country: 'FI' });
   for (const org of [orgA, orgB]) {
     await h.topUp(org.id, 100);
     await h.enableTwoFactor(org.apiKey);
   }
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 async function userWithToken(org: { apiKey: string }, email: string) {

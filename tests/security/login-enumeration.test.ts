@@ -4,8 +4,9 @@
  * every credential failure, a dummy hash for unknown emails, and a per-account
  * failure limiter that does not care where the guesses come from.
  */
-import { createHarness, type Harness, type Response } from '@twofa/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type JsonResponse, withHarness } from '../support/index.ts';
 import { PASSWORD } from './support.ts';
 
 const FAILURES = 4;
@@ -13,21 +14,17 @@ const SAMPLES = 5;
 // Every sample is a scrypt hash: slow by design, slower still on a busy machine.
 const SLOW_TEST_MS = 120_000;
 
-let h: Harness;
+const h = withHarness({
+  worker: false,
+  env: {
+    RATE_LIMIT_ACCOUNT_FAILURES_PER_15_MIN: String(FAILURES),
+    RATE_LIMIT_IP_LOGINS_PER_MINUTE: '1000',
+  },
+});
 let org: { id: string; apiKey: string };
 
 beforeAll(async () => {
-  h = await createHarness({
-    worker: false,
-    env: {
-      RATE_LIMIT_ACCOUNT_FAILURES_PER_15_MIN: String(FAILURES),
-      RATE_LIMIT_IP_LOGINS_PER_MINUTE: '1000',
-    },
-  });
   org = await h.createOrganization({ name: 'Enumeration Clinic', country: 'FI' });
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 let ipCounter = 0;
@@ -38,7 +35,7 @@ function login(email: string, password: string, ip = freshIp()) {
 }
 
 /** The answer without the members that differ on every request by design. */
-function comparable(res: Response) {
+function comparable(res: JsonResponse) {
   const { requestId: _r, instance: _i, ...rest } = res.body;
   return { status: res.status, contentType: res.headers.get('content-type'), body: rest };
 }

@@ -4,8 +4,8 @@
  * by every API process, refused with 429 rate_limited before anything is stored.
  */
 import { loadConfig } from '@twofa/config';
-import { createHarness, type Harness, type Response } from '@twofa/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type JsonResponse, withHarness } from '../support/index.ts';
 import { anotherInstance, finnishMobile, type Instance, PASSWORD } from './support.ts';
 
 const LIMITS = {
@@ -15,19 +15,17 @@ const LIMITS = {
   RATE_LIMIT_ORG_SENDS_PER_MINUTE: 3,
 };
 
-let h: Harness;
+const h = withHarness({
+  worker: false,
+  env: Object.fromEntries(Object.entries(LIMITS).map(([k, v]) => [k, String(v)])),
+});
 let second: Instance;
 
 beforeAll(async () => {
-  h = await createHarness({
-    worker: false,
-    env: Object.fromEntries(Object.entries(LIMITS).map(([k, v]) => [k, String(v)])),
-  });
   second = anotherInstance(h);
 });
 afterAll(async () => {
   await second?.close();
-  await h?.close();
 });
 
 async function newOrg(opts: { twoFactor?: boolean } = {}) {
@@ -41,7 +39,7 @@ function login(key: string, email: string, ip: string) {
   return h.request('POST', '/v1/logins', { key, body: { email, password: PASSWORD, ip } });
 }
 
-function expectLimited(res: Response, limit: string) {
+function expectLimited(res: JsonResponse, limit: string) {
   expect(res.status, JSON.stringify(res.body)).toBe(429);
   expect(res.body).toMatchObject({ code: 'rate_limited', limit });
   const retryAfter = Number(res.headers.get('retry-after'));

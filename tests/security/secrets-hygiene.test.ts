@@ -7,24 +7,23 @@
  * Redis key and value under the harness's prefix, and every text/json column
  * of every table is searched for each secret in clear.
  */
-import { ADMIN_KEY, createHarness, type Harness } from '@twofa/testing';
+
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY, withHarness } from '../support/index.ts';
 import { END_USER_IP, finnishMobile, messagesTo, nextCode } from './support.ts';
 
 const PASSWORD = 'Tr0ub4dor&3-never-stored-in-clear';
 
-let h: Harness;
+const h = withHarness();
 let redis: Redis;
 
 beforeAll(async () => {
-  h = await createHarness();
   redis = new Redis(h.config.env.REDIS_URL, { lazyConnect: true });
   await redis.connect();
 });
 afterAll(async () => {
   redis?.disconnect();
-  await h?.close();
 });
 
 /** A 6-digit code as a number of its own (not a slice of a timestamp or a hash). */

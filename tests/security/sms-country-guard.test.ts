@@ -3,23 +3,20 @@
  * to drain the balance. Control: per-organization allowed destination
  * countries, refused with 422 phone_country_not_allowed before any credit moves.
  */
-import { createHarness, type Harness } from '@twofa/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { beforeAll, describe, expect, it } from 'vitest';
+import { withHarness } from '../support/index.ts';
 import { END_USER_IP, finnishMobile, messagesTo, nextCode, PASSWORD } from './support.ts';
 
 const SWEDISH = '+46701234567';
 
-let h: Harness;
+const h = withHarness();
 let org: { id: string; apiKey: string };
 
 beforeAll(async () => {
-  h = await createHarness();
   org = await h.createOrganization({ name: 'Helsinki Vets', country: 'FI' });
   await h.topUp(org.id, 50);
   await h.enableTwoFactor(org.apiKey);
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 async function money() {

@@ -4,8 +4,16 @@ import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { type App, closeServices, createApp, createServices, type Services } from '@twofa/api';
 import type { RawEnv } from '@twofa/config';
-import { captureLogs, type Harness, type LogCapture, type Response } from '@twofa/testing';
 import { expect } from 'vitest';
+import {
+  captureLogs,
+  type Harness,
+  type JsonResponse,
+  type LogCapture,
+  type RequestOptions,
+  readJson,
+  requestInit,
+} from '../support/index.ts';
 
 export const PASSWORD = 'correct horse battery staple';
 export const END_USER_IP = '203.0.113.9';
@@ -15,49 +23,21 @@ export function finnishMobile(): string {
   return `+35840${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
 }
 
-export interface RequestOptions {
-  key?: string | null;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-async function toResponse(res: globalThis.Response): Promise<Response> {
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: res.status, body, headers: res.headers };
-}
-
-function init(method: string, options: RequestOptions): RequestInit {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.key) headers.authorization = `Bearer ${options.key}`;
-  let body: string | undefined;
-  if (options.body !== undefined) {
-    body = JSON.stringify(options.body);
-    headers['content-type'] = 'application/json';
-  }
-  return { method, headers, body };
-}
-
 /** app.request() with the harness's conventions, for apps the harness did not build. */
 export async function requestOn(
   app: App,
   method: string,
   path: string,
   options: RequestOptions = {},
-): Promise<Response> {
-  return toResponse(await app.request(path, init(method, options)));
+): Promise<JsonResponse> {
+  return readJson(await app.request(path, requestInit(method, options)));
 }
 
 export interface Instance {
   app: App;
   services: Services;
   logs: LogCapture;
-  request(method: string, path: string, options?: RequestOptions): Promise<Response>;
+  request(method: string, path: string, options?: RequestOptions): Promise<JsonResponse>;
   close(): Promise<void>;
 }
 
@@ -82,7 +62,7 @@ export function anotherInstance(h: Harness, env: Partial<RawEnv> = {}): Instance
 
 export interface Listening {
   url: string;
-  fetch(method: string, path: string, options?: RequestOptions): Promise<Response>;
+  fetch(method: string, path: string, options?: RequestOptions): Promise<JsonResponse>;
   close(): Promise<void>;
 }
 
@@ -101,7 +81,7 @@ export async function listen(app: App): Promise<Listening> {
   return {
     url,
     fetch: async (method, path, options = {}) =>
-      toResponse(await fetch(`${url}${path}`, init(method, options))),
+      readJson(await fetch(`${url}${path}`, requestInit(method, options))),
     close: () =>
       new Promise<void>((resolve) => {
         server?.closeAllConnections();

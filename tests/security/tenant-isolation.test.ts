@@ -7,11 +7,19 @@
  * is walked too, or fails this test until it says how it should be checked.
  */
 import { randomUUID } from 'node:crypto';
-import { ADMIN_KEY, createHarness, type Harness, type Response } from '@twofa/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ADMIN_KEY,
+  documentedOperations,
+  expectRowForEveryRoute,
+  type JsonResponse,
+  type Operation,
+  tableSnapshot,
+  withHarness,
+} from '../support/index.ts';
 import { END_USER_IP, finnishMobile, PASSWORD } from './support.ts';
 
-let h: Harness;
+const h = withHarness({ worker: false });
 let orgA: { id: string; apiKey: string };
 let orgB: { id: string; apiKey: string };
 const a = { email: 'owner@a.example', phone: finnishMobile() } as {
@@ -22,53 +30,30 @@ const a = { email: 'owner@a.example', phone: finnishMobile() } as {
   phoneRequiredChallenge: string;
 };
 
-interface Operation {
-  method: string;
-  path: string;
-  key: string;
-  pathParams: string[];
-}
-
+/** Organization routes: all of /v1 except the platform's /v1/organizations. */
 async function organizationOperations(): Promise<Operation[]> {
-  const doc = await h.request('GET', '/openapi.json');
-  expect(doc.status).toBe(200);
-  const ops: Operation[] = [];
-  for (const [path, item] of Object.entries<
-    Record<string, { parameters?: { in: string; name: string }[] }>
-  >(doc.body.paths)) {
-    // Organization routes: all of /v1 except the platform's /v1/organizations.
-    if (!path.startsWith('/v1/') || path.startsWith('/v1/organizations')) continue;
-    for (const [method, op] of Object.entries(item)) {
-      const pathParams = (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name);
-      ops.push({
-        method: method.toUpperCase(),
-        path,
-        key: `${method.toUpperCase()} ${path}`,
-        pathParams,
-      });
-    }
-  }
-  return ops;
+  return (await documentedOperations(h)).filter(
+    (op) => op.path.startsWith('/v1/') && !op.path.startsWith('/v1/organizations'),
+  );
 }
 
 /** A body that would act on A's data if the route forgot the organization. */
-function bodyFor(key: string): unknown {
-  const bodies: Record<string, unknown> = {
-    'PATCH /v1/users/{userId}': {
-      phone: finnishMobile(),
-      twoFactorDisabled: true,
-      password: 'taken over!',
-    },
-    'POST /v1/challenges/{id}/phone': { phone: finnishMobile() },
-    'POST /v1/challenges/{id}/verify': { code: '123456' },
-    'POST /v1/challenges': { userId: a.userId, ip: END_USER_IP },
-    'POST /v1/logins': { email: a.email, password: PASSWORD, ip: END_USER_IP },
-    'PATCH /v1/settings/password': { twoFactorEnabled: false, smsAllowedCountries: [] },
-    // B's own user with A's email (and another password): a separate account.
-    'POST /v1/users': { email: a.email, password: 'B has its own password' },
-  };
-  return bodies[key];
-}
+const BODIES: Record<string, () => unknown> = {
+  'PATCH /v1/users/{userId}': () => ({
+    phone: finnishMobile(),
+    twoFactorDisabled: true,
+    password: 'taken over!',
+  }),
+  'POST /v1/challenges/{id}/phone': () => ({ phone: finnishMobile() }),
+  'POST /v1/challenges/{id}/verify': () => ({ code: '123456' }),
+  'POST /v1/challenges': () => ({ userId: a.userId, ip: END_USER_IP }),
+  'POST /v1/logins': () => ({ email: a.email, password: PASSWORD, ip: END_USER_IP }),
+  'PATCH /v1/settings/password': () => ({ twoFactorEnabled: false, smsAllowedCountries: [] }),
+  // B's own user with A's email (and another password): a separate account.
+  'POST /v1/users': () => ({ email: a.email, password: 'B has its own password' }),
+};
+
+const bodyFor = (key: string): unknown => BODIES[key]?.();
 
 /** Which of A's ids each path parameter takes: the one the action would succeed on. */
 function idFor(op: Operation, param: string): string {
@@ -83,7 +68,7 @@ function idFor(op: Operation, param: string): string {
 const ID_IN_BODY = new Set(['POST /v1/challenges']);
 
 /** Routes that name no id: what B gets must be B's own, and A must see no change. */
-const OWN_DATA_CHECKS: Record<string, (res: Response) => void> = {
+const OWN_DATA_CHECKS: Record<string, (res: JsonResponse) => void> = {
   'GET /v1/settings/password': (res) => expect(res.status).toBe(200),
   'PATCH /v1/settings/password': (res) => expect(res.status).toBe(200),
   'GET /v1/sms-balance': (res) => {
@@ -106,26 +91,14 @@ function fill(op: Operation, id: (param: string) => string): string {
   return op.path.replace(/\{(\w+)\}/g, (_m, param: string) => id(param));
 }
 
-async function snapshotA(): Promise<string> {
-  const tables = await h.sql<{ table_name: string }[]>`
-    select table_name from information_schema.columns
-    where table_schema = 'public' and column_name = 'organization_id' order by table_name`;
-  const snapshot: Record<string, unknown> = {};
-  for (const { table_name } of tables) {
-    snapshot[table_name] = await h.sql`
-      select * from ${h.sql(table_name)} where organization_id = ${orgA.id} order by id`;
-  }
-  snapshot.organization = await h.sql`select * from organizations where id = ${orgA.id}`;
-  return JSON.stringify(snapshot);
-}
+const snapshotA = () => tableSnapshot(h.sql, { organizationId: orgA.id });
 
-function withoutRequestId(res: Response) {
+function withoutRequestId(res: JsonResponse) {
   const { requestId: _r, instance: _i, ...rest } = res.body ?? {};
   return { status: res.status, body: rest };
 }
 
 beforeAll(async () => {
-  h = await createHarness({ worker: false });
   orgA = await h.createOrganization({ name: 'Clinic A', country: 'FI' });
   orgB = await h.createOrganization({ name: 'Clinic B', country: 'FI' });
   await h.topUp(orgA.id, 10);
@@ -150,11 +123,26 @@ beforeAll(async () => {
     insert into trusted_devices (organization_id, user_id, token_hash, expires_at)
     values (${orgA.id}, ${a.userId}, 'not-a-real-hash', now() + interval '30 days')`;
 });
-afterAll(async () => {
-  await h?.close();
-});
 
 describe('tenant isolation', () => {
+  it('has a way to aim at A for every organization route in the OpenAPI document', async () => {
+    const ops = await organizationOperations();
+    // A route with ids in its path is aimed at A's (idFor throws for one it has no id for).
+    for (const op of ops) for (const param of op.pathParams) idFor(op, param);
+    const aimed = ops
+      .filter((op) => op.pathParams.length > 0 || ID_IN_BODY.has(op.key))
+      .map((op) => op.key);
+    expectRowForEveryRoute(
+      ops,
+      [...aimed, ...Object.keys(OWN_DATA_CHECKS)],
+      'the tenant walk (an id of A, ID_IN_BODY or OWN_DATA_CHECKS)',
+    );
+    const documented = new Set(ops.map((op) => op.key));
+    expect([...Object.keys(BODIES), ...ID_IN_BODY].filter((key) => !documented.has(key))).toEqual(
+      [],
+    );
+  });
+
   it("walks every organization route with B's key against A's ids", async () => {
     const ops = await organizationOperations();
     expect(ops.length).toBeGreaterThanOrEqual(10);
@@ -199,7 +187,7 @@ describe('tenant isolation', () => {
       expect(withoutRequestId(res)).toEqual(withoutRequestId(unknown));
     }
 
-    expect(await snapshotA()).toBe(before);
+    expect(await snapshotA()).toEqual(before);
     // Every route was walked, and the ids aimed at are A's real ones.
     expect(walked.length).toBe(ops.length);
     expect((await h.request('GET', `/v1/users/${a.userId}`, { key: orgA.apiKey })).status).toBe(

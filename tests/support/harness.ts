@@ -1,3 +1,4 @@
+/** The API app and a worker in this process: the harness most tests use. */
 import { type App, closeServices, createApp, createServices, type Services } from '@twofa/api';
 import { type Config, loadConfig } from '@twofa/config';
 import type { Clock } from '@twofa/core';
@@ -6,9 +7,9 @@ import { type FakeTwilio, startFakeTwilio } from '@twofa/sms/fake-twilio';
 import { startWorker, type WorkerRuntime } from '@twofa/worker';
 import postgres from 'postgres';
 import { createTestDatabase, uniquePrefix } from './database.ts';
-
-export const ADMIN_KEY = 'test-platform-key-0123456789';
-export const APP_SECRET = 'test-app-secret-0123456789abcdef';
+import { ADMIN_KEY, FAKE_TWILIO, testEnv } from './env.ts';
+import { fileFixture } from './fixture.ts';
+import { type JsonResponse, type RequestOptions, readJson, requestInit } from './http.ts';
 
 /** Real time plus an offset the test can push forward. */
 export class TestClock implements Clock {
@@ -37,12 +38,6 @@ export function captureLogs(name: string): LogCapture {
   return { logger, lines };
 }
 
-export interface Response<T = any> {
-  status: number;
-  body: T;
-  headers: Headers;
-}
-
 export interface Harness {
   config: Config;
   app: App;
@@ -58,13 +53,8 @@ export interface Harness {
   request<T = any>(
     method: string,
     path: string,
-    options?: {
-      key?: string | null;
-      body?: unknown;
-      rawBody?: string;
-      headers?: Record<string, string>;
-    },
-  ): Promise<Response<T>>;
+    options?: RequestOptions,
+  ): Promise<JsonResponse<T>>;
   createOrganization(body?: Record<string, unknown>): Promise<{ id: string; apiKey: string }>;
   topUp(orgId: string, amount: number): Promise<void>;
   createUser(apiKey: string, body: Record<string, unknown>): Promise<{ id: string }>;
@@ -81,32 +71,6 @@ export interface HarnessOptions {
   env?: Record<string, string>;
 }
 
-export function testEnv(
-  databaseUrl: string,
-  queuePrefix: string,
-  twilioUrl: string,
-  extra: Record<string, string> = {},
-) {
-  return {
-    NODE_ENV: 'test',
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    QUEUE_PREFIX: queuePrefix,
-    ADMIN_API_KEY: ADMIN_KEY,
-    APP_SECRET,
-    SMS_PROVIDER: 'twilio',
-    TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
-    TWILIO_AUTH_TOKEN: 'fake-twilio-auth-token',
-    TWILIO_FROM: '+15005550006',
-    TWILIO_API_BASE_URL: twilioUrl,
-    TWILIO_TIMEOUT_MS: '2000',
-    LOG_LEVEL: 'debug',
-    WORKER_CONCURRENCY: '10',
-    RECONCILE_INTERVAL_MS: '500',
-    ...extra,
-  };
-}
-
 /**
  * The API app and (optionally) a worker in this process, against a database
  * and queue prefix of this test file's own, and a fake Twilio server.
@@ -114,10 +78,7 @@ export function testEnv(
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const database = await createTestDatabase();
   const queuePrefix = uniquePrefix('h');
-  const twilio = await startFakeTwilio({
-    accountSid: 'AC00000000000000000000000000000000',
-    authToken: 'fake-twilio-auth-token',
-  });
+  const twilio = await startFakeTwilio(FAKE_TWILIO);
   const config = loadConfig(testEnv(database.url, queuePrefix, twilio.url, options.env));
   const clock = new TestClock();
   const logs = captureLogs('api');
@@ -130,25 +91,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       : await startWorker(config, { clock, logger: workerLogs.logger, metricsPort: 0 });
   const sql = postgres(database.url, { max: 2, onnotice: () => {} });
 
-  const request: Harness['request'] = async (method, path, opts = {}) => {
-    const headers: Record<string, string> = { ...opts.headers };
-    const key = opts.key === undefined ? undefined : opts.key;
-    if (key) headers.authorization = `Bearer ${key}`;
-    let body: string | undefined;
-    if (opts.rawBody !== undefined) body = opts.rawBody;
-    else if (opts.body !== undefined) body = JSON.stringify(opts.body);
-    if (body !== undefined && !headers['content-type'])
-      headers['content-type'] = 'application/json';
-    const res = await app.request(path, { method, headers, body });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      // not JSON: keep the text
-    }
-    return { status: res.status, body: parsed as any, headers: res.headers };
-  };
+  const request: Harness['request'] = async (method, path, opts = {}) =>
+    readJson(await app.request(path, requestInit(method, opts)));
 
   const harness: Harness = {
     config,
@@ -213,4 +157,13 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     },
   };
   return harness;
+}
+
+/** A harness for this file's tests: created before them, closed after them. */
+export function withHarness(options: HarnessOptions = {}): Harness {
+  return fileFixture(
+    'withHarness()',
+    () => createHarness(options),
+    (h) => h.close(),
+  );
 }

@@ -1,3 +1,0 @@
-export * from './database.ts';
-export * from './harness.ts';
-export * from './processes.ts';
