@@ -7,8 +7,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_WORKER_METRICS_PORT } from '@twofa/config';
-import { createTestDatabase, testEnv, uniquePrefix, waitUntil } from '@twofa/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, testEnv, uniquePrefix, waitUntil } from '../support/index.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
