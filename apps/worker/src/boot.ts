@@ -7,9 +7,12 @@ import {
   createLogger,
   createMetrics,
   type Logger,
+  METRICS_CHALLENGE,
+  metricsAuthorized,
   notReadyProblem,
   READINESS_TIMEOUT_MS,
   recordQueueDepths,
+  recordReadiness,
 } from '@twofa/observability';
 import {
   createRedis,
@@ -69,14 +72,20 @@ function startProviderBalancePoll(
 async function handleOpsRequest(
   url: string,
   parts: Pick<WorkerDeps, 'db' | 'metrics' | 'sendQueue'> & { queueRedis: Redis },
-): Promise<{ status: number; type: string; body: string }> {
+  auth: { token: string | undefined; authorization: string | undefined },
+): Promise<{ status: number; type: string; body: string; headers?: Record<string, string> }> {
   const path = new URL(url, 'http://worker').pathname;
   if (path === '/health') return { status: 200, type: JSON_TYPE, body: '{"status":"ok"}' };
-  if (path === '/ready') {
+  const ready = async () => {
     const result = await checkReadiness({
       postgres: () => parts.db.sql`select 1`,
       redis: () => parts.queueRedis.ping(),
     });
+    recordReadiness(parts.metrics, result);
+    return result;
+  };
+  if (path === '/ready') {
+    const result = await ready();
     if (result.ready) {
       return {
         status: 200,
@@ -91,7 +100,24 @@ async function handleOpsRequest(
     };
   }
   if (path === '/metrics') {
-    await recordQueueDepths(parts.metrics, [parts.sendQueue], READINESS_TIMEOUT_MS);
+    if (!metricsAuthorized(auth.token, auth.authorization)) {
+      return {
+        status: 401,
+        type: 'application/problem+json',
+        headers: { 'www-authenticate': METRICS_CHALLENGE },
+        body: JSON.stringify({
+          type: 'about:blank',
+          title: 'Unauthorized',
+          status: 401,
+          code: 'unauthorized',
+          detail: 'Send the metrics token as Authorization: Bearer <METRICS_TOKEN>.',
+        }),
+      };
+    }
+    await Promise.all([
+      ready(),
+      recordQueueDepths(parts.metrics, [parts.sendQueue], READINESS_TIMEOUT_MS),
+    ]);
     return {
       status: 200,
       type: parts.metrics.registry.contentType,
@@ -225,8 +251,13 @@ export async function startWorker(
     overrides.metricsPort === undefined ? env.WORKER_METRICS_PORT : overrides.metricsPort;
   if (metricsPort !== null) {
     server = createServer((req, res) => {
-      handleOpsRequest(req.url ?? '/', { db, queueRedis, sendQueue, metrics }).then(
-        ({ status, type, body }) => res.writeHead(status, { 'content-type': type }).end(body),
+      handleOpsRequest(
+        req.url ?? '/',
+        { db, queueRedis, sendQueue, metrics },
+        { token: env.METRICS_TOKEN, authorization: req.headers.authorization },
+      ).then(
+        ({ status, type, body, headers }) =>
+          res.writeHead(status, { ...headers, 'content-type': type }).end(body),
         (error: unknown) => {
           logger.warn({ err: (error as Error).message }, 'ops request failed');
           res
