@@ -73,18 +73,33 @@ opsRouter.get('/metrics', async (c) => {
 });
 
 // These answer outside the zod-validated routes, so they are documented by hand.
+// `security: []`: open to anyone (load balancers, probes).
 const tags = ['Operations'];
+opsRouter.openAPIRegistry.registerComponent('securitySchemes', 'metricsToken', {
+  type: 'http',
+  scheme: 'bearer',
+  description: 'METRICS_TOKEN, when the service sets one',
+});
+opsRouter.openAPIRegistry.registerComponent('securitySchemes', 'dashboardBasic', {
+  type: 'http',
+  scheme: 'basic',
+  description: 'User `admin`, the platform key (ADMIN_API_KEY) as password',
+});
 opsRouter.openAPIRegistry.registerPath({
   method: 'get',
   path: '/health',
+  operationId: 'getHealth',
   tags,
+  security: [],
   summary: 'Liveness: 200 while the process runs',
   responses: { 200: jsonResponse(z.object({ status: z.literal('ok') }), 'Alive') },
 });
 opsRouter.openAPIRegistry.registerPath({
   method: 'get',
   path: '/ready',
+  operationId: 'getReadiness',
   tags,
+  security: [],
   summary: 'Readiness: Postgres and Redis each answer within a short timeout',
   responses: {
     200: jsonResponse(z.object({ status: z.literal('ready'), checks: Checks }), 'Ready'),
@@ -94,7 +109,10 @@ opsRouter.openAPIRegistry.registerPath({
 opsRouter.openAPIRegistry.registerPath({
   method: 'get',
   path: '/metrics',
+  operationId: 'getMetrics',
   tags,
+  // Open when METRICS_TOKEN is unset, else the token.
+  security: [{}, { metricsToken: [] }],
   summary: 'Prometheus metrics (text exposition format)',
   description:
     'Open unless METRICS_TOKEN is set; then only `Authorization: Bearer <METRICS_TOKEN>` reads it.',
@@ -109,7 +127,9 @@ opsRouter.openAPIRegistry.registerPath({
 opsRouter.openAPIRegistry.registerPath({
   method: 'get',
   path: '/admin/queues',
+  operationId: 'getQueueDashboard',
   tags,
+  security: [{ bearer: [] }, { dashboardBasic: [] }],
   summary: 'Queue dashboard (bull-board): platform key as Bearer, or basic auth admin:<key>',
   responses: {
     200: { description: 'The dashboard page', content: { 'text/html': { schema: z.string() } } },
