@@ -1,7 +1,14 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ServerType, serve } from '@hono/node-server';
 import { loadConfig } from '@twofa/config';
 import { metricsAuthorized } from '@twofa/observability';
-import { createHarness, type Harness, testEnv } from '@twofa/testing';
+import { createHarness, freePort, type Harness, REPO_ROOT, testEnv } from '@twofa/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { find, parsePrometheus } from './operator-support.ts';
 
 // METRICS_TOKEN closes /metrics on the API and on each worker's port to anyone
@@ -108,4 +115,102 @@ describe('the token itself', () => {
     // A token read from a file keeps its newline; it is trimmed.
     expect(loadConfig(env(`${TOKEN}\n`)).env.METRICS_TOKEN).toBe(TOKEN);
   });
+});
+
+describe('Prometheus with deploy/prometheus/prometheus.yml', () => {
+  let dir: string;
+  let server: ServerType;
+  let prometheus: ChildProcess | undefined;
+  let output = '';
+
+  afterAll(async () => {
+    prometheus?.kill('SIGTERM');
+    if (prometheus && prometheus.exitCode === null) {
+      await new Promise((resolve) => prometheus?.once('exit', resolve));
+    }
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  interface Target {
+    labels: { job: string };
+    health: string;
+    lastError: string;
+  }
+
+  it('scrapes API and worker with the token from its credentials file, and is refused without', async () => {
+    server = serve({ fetch: h.app.fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    const apiPort = (server.address() as AddressInfo).port;
+
+    // The shipped config, its targets pointed here and its interval shortened.
+    dir = mkdtempSync(join(tmpdir(), 'twofa-prometheus-'));
+    cpSync(join(REPO_ROOT, 'deploy/prometheus'), dir, { recursive: true });
+    const config = parse(readFileSync(join(dir, 'prometheus.yml'), 'utf8'));
+    config.global.scrape_interval = '1s';
+    const targets: Record<string, string> = {
+      'twofa-api': `127.0.0.1:${apiPort}`,
+      'twofa-worker': `127.0.0.1:${h.worker?.port}`,
+    };
+    for (const job of config.scrape_configs) {
+      expect(job.authorization).toMatchObject({ type: 'Bearer' });
+      job.static_configs = [{ targets: [targets[job.job_name]] }];
+    }
+    // A copy of the api job whose token file holds the wrong token.
+    const wrong = structuredClone(config.scrape_configs[0]);
+    wrong.job_name = 'wrong-token';
+    wrong.authorization.credentials_file = 'secrets/wrong-token';
+    config.scrape_configs.push(wrong);
+    writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
+    mkdirSync(join(dir, 'secrets'));
+    const tokenFile = config.scrape_configs[0].authorization.credentials_file;
+    writeFileSync(join(dir, tokenFile), `${TOKEN}\n`);
+    writeFileSync(join(dir, 'secrets/wrong-token'), 'not-the-metrics-token-at-all\n');
+
+    const webPort = await freePort();
+    try {
+      prometheus = spawn(
+        'prometheus',
+        [
+          `--config.file=${join(dir, 'prometheus.yml')}`,
+          `--storage.tsdb.path=${join(dir, 'data')}`,
+          `--web.listen-address=127.0.0.1:${webPort}`,
+        ],
+        { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+    } catch (error) {
+      throw new Error(
+        `prometheus did not start (${(error as Error).message}): apt-get install -y prometheus`,
+      );
+    }
+    prometheus.stdout?.on('data', (chunk) => (output += chunk));
+    prometheus.stderr?.on('data', (chunk) => (output += chunk));
+    const spawnError = new Promise<never>((_, reject) =>
+      prometheus?.once('error', (error) =>
+        reject(
+          new Error(`prometheus did not run (${error.message}): apt-get install -y prometheus`),
+        ),
+      ),
+    );
+
+    const health = await Promise.race([
+      spawnError,
+      h.waitFor(async () => {
+        const res = await fetch(`http://127.0.0.1:${webPort}/api/v1/targets`).catch(() => null);
+        if (!res?.ok) return null;
+        const body = (await res.json()) as { data: { activeTargets: Target[] } };
+        const byJob = new Map(body.data.activeTargets.map((t) => [t.labels.job, t]));
+        const settled = ['twofa-api', 'twofa-worker', 'wrong-token'].every(
+          (job) => byJob.get(job) && byJob.get(job)?.health !== 'unknown',
+        );
+        return settled ? byJob : null;
+      }, 30_000),
+    ]).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}\n${output.slice(-2000)}`);
+    });
+    expect(health.get('twofa-api')?.health, health.get('twofa-api')?.lastError).toBe('up');
+    expect(health.get('twofa-worker')?.health, health.get('twofa-worker')?.lastError).toBe('up');
+    expect(health.get('wrong-token')?.health).toBe('down');
+    expect(health.get('wrong-token')?.lastError).toContain('401');
+  }, 60_000);
 });
