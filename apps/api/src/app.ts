@@ -1,4 +1,3 @@
-import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -9,6 +8,7 @@ import type { Services } from './lib/services.ts';
 import { ADMIN_QUEUES_PATH, adminQueuesRouter } from './routes/admin-queues.ts';
 import { auditRouter } from './routes/audit.ts';
 import { challengesRouter } from './routes/challenges.ts';
+import { docsRouter } from './routes/docs.ts';
 import { loginsRouter } from './routes/logins.ts';
 import { opsRouter } from './routes/ops.ts';
 import { organizationsRouter } from './routes/organizations.ts';
@@ -71,20 +71,26 @@ export function createApp(services: Services) {
       version: '1.0.0',
       description: 'Login second step by SMS code for multi-tenant SaaS.',
     },
+    // Relative: wherever this document was fetched from.
+    servers: [{ url: '/', description: 'This service' }],
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'twofa API' }));
+  app.route('/', docsRouter);
   app.openAPIRegistry.registerPath({
     method: 'get',
     path: '/openapi.json',
+    operationId: 'getOpenApiDocument',
     tags: ['Operations'],
+    security: [],
     summary: 'This OpenAPI document',
     responses: { 200: { description: 'OpenAPI 3.1 document' } },
   });
   app.openAPIRegistry.registerPath({
     method: 'get',
     path: '/docs',
+    operationId: 'getDocsPage',
     tags: ['Operations'],
-    summary: 'A browsable page of this document (Swagger UI)',
+    security: [],
+    summary: 'A browsable page of this document (Swagger UI, served from this service)',
     responses: { 200: { description: 'HTML page' } },
   });
   return app;

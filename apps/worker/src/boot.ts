@@ -124,7 +124,13 @@ export async function startWorker(
   if (wanted) {
     try {
       ops = await startOpsServer(
-        { db, redis: queue.redis, sendQueue: queue.sendQueue, metrics },
+        {
+          db,
+          redis: queue.redis,
+          sendQueue: queue.sendQueue,
+          metrics,
+          metricsToken: env.METRICS_TOKEN,
+        },
         { ...wanted, host: env.HOST },
         logger,
       );

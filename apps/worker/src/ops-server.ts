@@ -4,10 +4,13 @@ import type { Database } from '@twofa/db';
 import {
   checkReadiness,
   type Logger,
+  METRICS_CHALLENGE,
   type Metrics,
+  metricsAuthorized,
   notReadyProblem,
   READINESS_TIMEOUT_MS,
   recordQueueDepths,
+  recordReadiness,
 } from '@twofa/observability';
 import type { Queue, RedisConnection, SendCodeJob } from '@twofa/queue';
 
@@ -18,20 +21,35 @@ interface OpsParts {
   redis: RedisConnection;
   sendQueue: Queue<SendCodeJob>;
   metrics: Metrics;
+  /** METRICS_TOKEN: when set, /metrics wants it as a Bearer token. */
+  metricsToken: string | undefined;
+}
+
+interface OpsAnswer {
+  status: number;
+  type: string;
+  body: string;
+  headers?: Record<string, string>;
 }
 
 /** The worker's own /health, /ready and /metrics, answering like the API's. */
 async function handleOpsRequest(
   url: string,
+  authorization: string | undefined,
   parts: OpsParts,
-): Promise<{ status: number; type: string; body: string }> {
+): Promise<OpsAnswer> {
   const path = new URL(url, 'http://worker').pathname;
   if (path === '/health') return { status: 200, type: JSON_TYPE, body: '{"status":"ok"}' };
-  if (path === '/ready') {
+  const ready = async () => {
     const result = await checkReadiness({
       postgres: () => parts.db.sql`select 1`,
       redis: () => parts.redis.ping(),
     });
+    recordReadiness(parts.metrics, result);
+    return result;
+  };
+  if (path === '/ready') {
+    const result = await ready();
     if (result.ready) {
       return {
         status: 200,
@@ -46,7 +64,24 @@ async function handleOpsRequest(
     };
   }
   if (path === '/metrics') {
-    await recordQueueDepths(parts.metrics, [parts.sendQueue], READINESS_TIMEOUT_MS);
+    if (!metricsAuthorized(parts.metricsToken, authorization)) {
+      return {
+        status: 401,
+        type: 'application/problem+json',
+        headers: { 'www-authenticate': METRICS_CHALLENGE },
+        body: JSON.stringify({
+          type: 'about:blank',
+          title: 'Unauthorized',
+          status: 401,
+          code: 'unauthorized',
+          detail: 'Send the metrics token as Authorization: Bearer <METRICS_TOKEN>.',
+        }),
+      };
+    }
+    await Promise.all([
+      ready(),
+      recordQueueDepths(parts.metrics, [parts.sendQueue], READINESS_TIMEOUT_MS),
+    ]);
     return {
       status: 200,
       type: parts.metrics.registry.contentType,
@@ -90,8 +125,9 @@ export async function startOpsServer(
   logger: Logger,
 ): Promise<OpsServer> {
   const server = createServer((req, res) => {
-    handleOpsRequest(req.url ?? '/', parts).then(
-      ({ status, type, body }) => res.writeHead(status, { 'content-type': type }).end(body),
+    handleOpsRequest(req.url ?? '/', req.headers.authorization, parts).then(
+      ({ status, type, body, headers }) =>
+        res.writeHead(status, { ...headers, 'content-type': type }).end(body),
       (error: unknown) => {
         logger.warn({ err: (error as Error).message }, 'ops request failed');
         res.writeHead(500, { 'content-type': 'application/json' }).end('{"code":"internal_error"}');

@@ -42,6 +42,8 @@ const schema = z
     HOST: z.string().default('0.0.0.0'),
     ADMIN_API_KEY: z.string().min(16).optional(),
     APP_SECRET: z.string().min(16).optional(),
+    /** When set, /metrics (API and worker) answers only `Authorization: Bearer <token>`. */
+    METRICS_TOKEN: z.string().trim().min(16).regex(/^\S+$/, 'no spaces').optional(),
     SMS_PROVIDER: z.enum(['twilio', 'console']).optional(),
     TWILIO_ACCOUNT_SID: z.string().startsWith('AC').optional(),
     TWILIO_AUTH_TOKEN: z.string().min(1).optional(),

@@ -32,6 +32,7 @@ const SECRET_KEYS = [
   // Configuration objects: these carry credentials.
   'APP_SECRET',
   'ADMIN_API_KEY',
+  'METRICS_TOKEN',
   'TWILIO_AUTH_TOKEN',
   'DATABASE_URL',
   'REDIS_URL',

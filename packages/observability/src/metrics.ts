@@ -1,115 +1,143 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { withTimeout } from './health.ts';
+import { type Readiness, withTimeout } from './health.ts';
 
 /** Most organizations given a series of their own in the low-balance gauge. */
 export const LOW_BALANCE_SERIES_LIMIT = 100;
 
 /**
+ * prom-client's default gauges whose names end in `_total`, which Prometheus
+ * reserves for counters (`promtool check metrics` warns). Each is the sum of its
+ * by-type twin (`nodejs_active_handles` etc.), so dropping them loses nothing.
+ */
+const MISNAMED_DEFAULT_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
+/**
  * All metric definitions, in one place so API and worker agree on names.
  * Each process gets its own registry (tests run several apps in one process).
+ * A metric only one of the two moves is exposed only by that one: the other
+ * keeps the object (so shared code type-checks) but registers it nowhere.
  */
 export function createMetrics(service: 'api' | 'worker') {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
-  const registers = [registry];
+  for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
+  const both = [registry];
+  const api = service === 'api' ? both : [];
+  const worker = service === 'worker' ? both : [];
   return {
     registry,
     httpRequests: new Counter({
       name: 'twofa_http_requests_total',
       help: 'HTTP requests answered, by route and status',
       labelNames: ['method', 'route', 'status'] as const,
-      registers,
+      registers: api,
     }),
     httpDuration: new Histogram({
       name: 'twofa_http_request_duration_seconds',
       help: 'HTTP request latency, by route and status',
       labelNames: ['method', 'route', 'status'] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers,
+      registers: api,
     }),
     challengesStarted: new Counter({
       name: 'twofa_challenges_started_total',
       help: 'Login decisions, by policy outcome (challenge or the reason none was needed)',
       labelNames: ['outcome'] as const,
-      registers,
+      registers: api,
     }),
     verifyResults: new Counter({
       name: 'twofa_verify_results_total',
       help: 'Code verifications, by result',
       labelNames: ['result'] as const,
-      registers,
+      registers: api,
     }),
     codesSent: new Counter({
       name: 'twofa_codes_sent_total',
       help: 'Send attempts, by outcome',
       labelNames: ['outcome'] as const,
-      registers,
+      registers: worker,
     }),
     jobDuration: new Histogram({
       name: 'twofa_job_duration_seconds',
       help: 'Send job processing time, by outcome',
       labelNames: ['queue', 'outcome'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers,
+      registers: worker,
     }),
     queueDepth: new Gauge({
       name: 'twofa_queue_jobs',
       help: 'Jobs in each queue, by state',
       labelNames: ['queue', 'state'] as const,
-      registers,
+      registers: both,
     }),
     workerConcurrency: new Gauge({
       name: 'twofa_worker_concurrency',
       help: 'Send jobs one worker process runs at once',
-      registers,
+      registers: worker,
     }),
     smsPaused: new Counter({
       name: 'twofa_sms_paused_total',
       help: 'Sends refused by the SMS pumping circuit breaker',
-      registers,
+      registers: api,
     }),
     lowBalanceCrossings: new Counter({
       name: 'twofa_sms_balance_low_total',
       help: 'Times an organization balance fell below its low-balance threshold',
-      registers,
+      registers: worker,
     }),
     // Per-organization series only for the few organizations that need attention
     // (below threshold, ever topped up, capped), so cardinality stays bounded.
     lowBalanceOrganizations: new Gauge({
       name: 'twofa_sms_balance_low_organizations',
       help: 'Organizations that have topped up at least once and are now below their threshold',
-      registers,
+      registers: api,
     }),
     lowBalanceCredits: new Gauge({
       name: 'twofa_sms_balance_low_credits',
       help: `SMS credits left, for at most ${LOW_BALANCE_SERIES_LIMIT} organizations below their threshold (lowest first)`,
       labelNames: ['organization_id'] as const,
-      registers,
+      registers: api,
     }),
     deliveryReceipts: new Counter({
       name: 'twofa_delivery_receipts_total',
       help: 'Provider delivery receipts, by reported status and whether they moved the send',
       labelNames: ['status', 'applied'] as const,
-      registers,
+      registers: api,
     }),
     providerBalance: new Gauge({
       name: 'twofa_sms_provider_account_balance',
       help: 'SMS provider account balance, polled at an interval',
       labelNames: ['provider', 'currency'] as const,
-      registers,
+      registers: worker,
     }),
     providerBalanceUpdated: new Gauge({
       name: 'twofa_sms_provider_account_balance_updated_seconds',
       help: 'Unix time of the last successful provider balance poll',
       labelNames: ['provider'] as const,
-      registers,
+      registers: worker,
+    }),
+    ready: new Gauge({
+      name: 'twofa_ready',
+      help: 'Whether every dependency answered the last readiness check (1) or not (0)',
+      registers: both,
+    }),
+    dependencyUp: new Gauge({
+      name: 'twofa_dependency_up',
+      help: 'Whether a dependency answered the last readiness check within its timeout',
+      labelNames: ['dependency'] as const,
+      registers: both,
     }),
     rateLimited: new Counter({
       name: 'twofa_rate_limited_total',
       help: 'Requests refused by a rate limit',
       labelNames: ['limit'] as const,
-      registers,
+      registers: api,
     }),
   };
 }
@@ -160,3 +188,32 @@ export function recordLowBalances(
     metrics.lowBalanceCredits.set({ organization_id: org.organizationId }, org.balance);
   }
 }
+
+/** Keeps the last readiness check in the gauges, so an alert sees what /ready answers. */
+export function recordReadiness<N extends string>(metrics: Metrics, readiness: Readiness<N>): void {
+  metrics.ready.set(readiness.ready ? 1 : 0);
+  for (const [dependency, state] of Object.entries(readiness.checks)) {
+    metrics.dependencyUp.set({ dependency }, state === 'ok' ? 1 : 0);
+  }
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * Whether a scrape may read /metrics: always when no token is configured, else
+ * only with `Authorization: Bearer <token>` (what Prometheus' `authorization`
+ * scrape setting sends). Compared as digests in constant time, so neither the
+ * token's content nor its length leaks through timing.
+ */
+export function metricsAuthorized(
+  token: string | undefined,
+  authorization: string | null | undefined,
+): boolean {
+  if (!token) return true;
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
+  const given = match?.[1] ?? '';
+  return timingSafeEqual(digest(given), digest(token)) && given.length > 0;
+}
+
+/** The header a 401 from /metrics carries (RFC 6750). */
+export const METRICS_CHALLENGE = 'Bearer realm="metrics"';

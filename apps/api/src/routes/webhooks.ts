@@ -60,7 +60,10 @@ webhooksRouter.post('/webhooks/twilio/status', async (c) => {
 webhooksRouter.openAPIRegistry.registerPath({
   method: 'post',
   path: '/webhooks/twilio/status',
+  operationId: 'receiveTwilioStatus',
   tags: ['Operations'],
+  // Authenticated by X-Twilio-Signature, not by a key.
+  security: [],
   summary: 'Twilio delivery receipts (status callbacks)',
   description:
     'Signed by Twilio with X-Twilio-Signature; a missing or wrong signature is 403 and changes ' +
