@@ -9,6 +9,10 @@ import {
   parseClientIp,
 } from './cidr.ts';
 
+const PREFIX = 'a prefix length is required';
+const FOUR_PARTS = 'IPv4 must be four decimal parts';
+const UNPARSABLE = 'unparsable';
+
 describe('normalizeCidr', () => {
   it.each([
     ['192.168.10.7/24', '192.168.10.0/24'],
@@ -29,38 +33,39 @@ describe('normalizeCidr', () => {
   });
 
   it.each([
-    ['a bare IPv4 address', '192.168.10.7'],
-    ['a bare IPv6 address', '2001:db8::1'],
-    ['garbage', 'not a network'],
-    ['garbage with a slash', 'clinic/24'],
-    ['an empty string', ''],
-    ['a slash alone', '/'],
-    ['no address', '/24'],
-    ['no prefix length', '10.0.0.0/'],
-    ['IPv4 prefix over 32', '10.0.0.0/33'],
-    ['IPv6 prefix over 128', '2001:db8::/129'],
-    ['a negative prefix', '10.0.0.0/-1'],
-    ['a prefix with a sign', '10.0.0.0/+8'],
-    ['a fractional prefix', '10.0.0.0/8.5'],
-    ['a hex prefix', '10.0.0.0/0x8'],
-    ['two prefixes', '10.0.0.0/8/16'],
-    ['a space before the slash', '10.0.0.0 /8'],
-    ['an octet over 255', '256.0.0.0/8'],
-    ['three octets', '10.0.0/24'],
-    ['two octets', '10.1/16'],
-    ['five octets', '10.0.0.0.0/8'],
-    ['a leading-zero octet (octal to some parsers)', '010.0.0.0/8'],
-    ['a leading-zero octet elsewhere', '10.0.0.010/32'],
-    ['a hex octet', '0x0a.0.0.0/8'],
-    ['a whole address as one number', '167772160/8'],
-    ['a leading-zero octet inside mapped IPv6', '::ffff:010.0.0.0/104'],
-    ['an IPv6 address with two ::', '2001::db8::/48'],
-    ['an IPv6 group of five hex digits', '2001:db8:12345::/48'],
-    ['a non-hex IPv6 group', '2001:db8:zz::/48'],
-    ['a range, not a block', '10.0.0.1-10.0.0.9'],
-    ['a mask, not a length', '10.0.0.0/255.0.0.0'],
-  ])('refuses %s (%s)', (_what, input) => {
+    ['a bare IPv4 address', '192.168.10.7', PREFIX],
+    ['a bare IPv6 address', '2001:db8::1', PREFIX],
+    ['garbage', 'not a network', PREFIX],
+    ['garbage with a slash', 'clinic/24', FOUR_PARTS],
+    ['an empty string', '', PREFIX],
+    ['a slash alone', '/', FOUR_PARTS],
+    ['no address', '/24', FOUR_PARTS],
+    ['no prefix length', '10.0.0.0/', UNPARSABLE],
+    ['IPv4 prefix over 32', '10.0.0.0/33', UNPARSABLE],
+    ['IPv6 prefix over 128', '2001:db8::/129', UNPARSABLE],
+    ['a negative prefix', '10.0.0.0/-1', UNPARSABLE],
+    ['a prefix with a sign', '10.0.0.0/+8', UNPARSABLE],
+    ['a fractional prefix', '10.0.0.0/8.5', UNPARSABLE],
+    ['a hex prefix', '10.0.0.0/0x8', UNPARSABLE],
+    ['two prefixes', '10.0.0.0/8/16', UNPARSABLE],
+    ['a space before the slash', '10.0.0.0 /8', FOUR_PARTS],
+    ['an octet over 255', '256.0.0.0/8', UNPARSABLE],
+    ['three octets', '10.0.0/24', FOUR_PARTS],
+    ['two octets', '10.1/16', FOUR_PARTS],
+    ['five octets', '10.0.0.0.0/8', FOUR_PARTS],
+    ['a leading-zero octet (octal to some parsers)', '010.0.0.0/8', FOUR_PARTS],
+    ['a leading-zero octet elsewhere', '10.0.0.010/32', FOUR_PARTS],
+    ['a hex octet', '0x0a.0.0.0/8', FOUR_PARTS],
+    ['a whole address as one number', '167772160/8', FOUR_PARTS],
+    ['a leading-zero octet inside mapped IPv6', '::ffff:010.0.0.0/104', FOUR_PARTS],
+    ['an IPv6 address with two ::', '2001::db8::/48', UNPARSABLE],
+    ['an IPv6 group of five hex digits', '2001:db8:12345::/48', UNPARSABLE],
+    ['a non-hex IPv6 group', '2001:db8:zz::/48', UNPARSABLE],
+    ['a range, not a block', '10.0.0.1-10.0.0.9', PREFIX],
+    ['a mask, not a length', '10.0.0.0/255.0.0.0', UNPARSABLE],
+  ] as const)('refuses %s (%s): %s', (_what, input, reason) => {
     expect(() => normalizeCidr(input)).toThrow(CidrError);
+    expect(() => normalizeCidr(input)).toThrow(`"${input}" is not a CIDR block: ${reason}`);
   });
 
   it('names the offending entry, as given', () => {
@@ -94,8 +99,12 @@ describe('parseClientIp', () => {
     ['::ffff:cb00:7109', '203.0.113.9'],
     ['2001:DB8::1', '2001:db8::1'],
     ['::1', '::1'],
+    ['0.0.0.0', '0.0.0.0'],
+    ['255.255.255.255', '255.255.255.255'],
+    ['fe80::1%eth0', 'fe80::1%eth0'],
   ])('%s reads as %s', (input, expected) => {
     expect(parseClientIp(input)?.toString()).toBe(expected);
+    expect(isValidIp(input)).toBe(true);
   });
 
   it.each([
@@ -105,6 +114,10 @@ describe('parseClientIp', () => {
     '203.0.113.9.1',
     '256.0.0.1',
     '010.0.0.1',
+    // Read as 10.0.0.8 (octal) by parsers that allow it: the last part must end the text.
+    '10.0.0.010',
+    '10.0.0.1000',
+    '::ffff:10.0.0.010',
     '0x0a.0.0.1',
     '167772161',
     '10.1',
@@ -175,6 +188,55 @@ describe('compileCidrs', () => {
     expect(m.matches('::ffff:192.0.2.254')).toBe(true);
     expect(m.matches('192.0.3.1')).toBe(false);
     expect(m.matches('::ffff:192.0.3.1')).toBe(false);
+  });
+
+  it('reads ::ffff:0.0.0.0/96 as all of IPv4, and a broader block as none of it', () => {
+    const mapped = compileCidrs(['::ffff:0.0.0.0/96']);
+    expect(mapped.matches('0.0.0.0')).toBe(true);
+    expect(mapped.matches('203.0.113.9')).toBe(true);
+    expect(mapped.matches('255.255.255.255')).toBe(true);
+    expect(mapped.matches('::ffff:203.0.113.9')).toBe(true);
+    const broader = compileCidrs([normalizeCidr('::ffff:0.0.0.0/95')]);
+    expect(broader.matches('203.0.113.9')).toBe(false);
+    expect(broader.matches('::ffff:203.0.113.9')).toBe(false);
+  });
+
+  it('clears host bits itself, so a block given as an address in it covers the whole block', () => {
+    const v4 = compileCidrs(['10.0.0.5/24']);
+    expect(v4.matches('10.0.0.0')).toBe(true);
+    expect(v4.matches('10.0.0.255')).toBe(true);
+    expect(v4.matches('10.0.1.0')).toBe(false);
+    const v6 = compileCidrs(['2001:db8::5/64']);
+    expect(v6.matches('2001:db8::')).toBe(true);
+    expect(v6.matches('2001:db8::ffff:ffff:ffff:ffff')).toBe(true);
+    expect(v6.matches('2001:db8:0:1::')).toBe(false);
+    // ::/64 once cleared: IPv6 only, not a block of IPv4-mapped addresses.
+    const broad = compileCidrs(['::ffff:10.0.0.0/64']);
+    expect(broad.matches('::1')).toBe(true);
+    expect(broad.matches('10.0.0.1')).toBe(false);
+    expect(broad.matches('::ffff:10.0.0.1')).toBe(false);
+  });
+
+  it('sorts the blocks itself: the order given does not matter', () => {
+    const blocks = ['10.3.0.0/16', '10.0.0.0/16', '10.2.0.0/24', '10.1.0.0/16', '10.0.128.0/17'];
+    const probes = [
+      '10.0.0.1',
+      '10.0.200.1',
+      '10.1.9.9',
+      '10.2.0.9',
+      '10.2.1.0',
+      '10.3.9.9',
+      '10.4.0.0',
+    ];
+    const expected = [true, true, true, true, false, true, false];
+    for (const order of [
+      blocks,
+      [...blocks].reverse(),
+      [blocks[2]!, blocks[4]!, blocks[0]!, blocks[3]!, blocks[1]!],
+    ]) {
+      const m = compileCidrs(order);
+      expect(probes.map((ip) => m.matches(ip))).toEqual(expected);
+    }
   });
 
   it('merges overlapping, nested and adjacent blocks without losing or adding addresses', () => {

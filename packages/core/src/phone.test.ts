@@ -67,6 +67,38 @@ describe('normalizePhone', () => {
   it('names the input in its message', () => {
     expect(() => normalizePhone('call me', 'FI')).toThrowError(/call me/);
   });
+
+  it.each([
+    // Refused by its characters or length, before the phone library reads it.
+    ['call me', '"call me" is not a phone number'],
+    ['', '"" is not a phone number'],
+    ['   ', '"   " is not a phone number'],
+    // Refused by the phone library: no number to read (unknown country code).
+    ['+', '"+" is not a phone number'],
+    ['+999 1234567', '"+999 1234567" is not a phone number'],
+    // Read, but not a number in any assigned range.
+    ['12', '"12" is not a valid phone number'],
+    ['+358 00 000 0000', '"+358 00 000 0000" is not a valid phone number'],
+  ])('refuses %j with the message %j', (input, message) => {
+    expect(() => normalizePhone(input, 'FI')).toThrowError(new PhoneError(message));
+  });
+
+  // '+358' and '401234567' with spaces between: the library reads any amount of them.
+  const spaced = (length: number) => `+358${' '.repeat(length - 13)}401234567`;
+
+  it('takes up to 40 characters, not one more', () => {
+    expect(spaced(40)).toHaveLength(40);
+    expect(normalizePhone(spaced(40), 'FI').e164).toBe('+358401234567');
+    expect(() => normalizePhone(spaced(41), 'FI')).toThrowError(
+      new PhoneError(`"${spaced(41)}" is not a phone number`),
+    );
+  });
+
+  it('trims before counting: surrounding blanks do not count toward the 40', () => {
+    const padded = `   ${spaced(40)}\t\n  `;
+    expect(padded.length).toBeGreaterThan(40);
+    expect(normalizePhone(padded, 'FI')).toEqual({ e164: '+358401234567', country: 'FI' });
+  });
 });
 
 describe('phoneCountry', () => {

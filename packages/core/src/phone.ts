@@ -17,7 +17,8 @@ export interface ParsedPhone {
  */
 export function normalizePhone(input: string, defaultCountry?: string | null): ParsedPhone {
   const text = input.trim();
-  if (text.length === 0 || text.length > 40 || !/^[+\d\s().\-/]+$/.test(text)) {
+  // The pattern's + already refuses an empty (or all-blank) input.
+  if (text.length > 40 || !/^[+\d\s().\-/]+$/.test(text)) {
     throw new PhoneError(`"${input}" is not a phone number`);
   }
   // An unknown default region makes the library refuse even full E.164 numbers.

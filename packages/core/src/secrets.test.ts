@@ -1,10 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { scryptSync } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   dummyPasswordHash,
   generateCode,
   generateToken,
   hashPassword,
   hashSecret,
+  issueApiKey,
   safeEqual,
   verifyPassword,
 } from './secrets.ts';
@@ -66,6 +68,22 @@ describe('hashSecret', () => {
     expect(new Set(hashes).size).toBe(hashes.length);
   });
 
+  it('keeps the stored format: HMAC-SHA256 of purpose, context and value, NUL-separated, base64url', () => {
+    // Pinned: API keys, device tokens and codes already stored must keep matching.
+    expect
+      .soft(hashSecret(secret, 'api-key', 'tfa_example'))
+      .toBe('1__-j8dwci-iZV1vKPgXUVcLSOcQFVpwDjg4zGifh8I');
+    expect
+      .soft(hashSecret(secret, 'code', '123456', 'send-1'))
+      .toBe('aEzuFgTZtusIgvWW31dc8hAZKq9vBuV37BmUVcrscGM');
+    expect(hashSecret(secret, 'device-token', 'tfd_example')).toBe(
+      'I9FLNd1rFIC-IFAtQSlVvSlv0Jeh9cvkykesBQrCC5A',
+    );
+    expect(hashSecret(secret, 'api-key', 'tfa_example', '')).toBe(
+      hashSecret(secret, 'api-key', 'tfa_example'),
+    );
+  });
+
   it('does not let context and value run into each other', () => {
     expect(hashSecret(secret, 'code', '23456', 'send-1')).not.toBe(
       hashSecret(secret, 'code', '123456', 'send-'),
@@ -96,6 +114,21 @@ describe('generateToken', () => {
       tokens.add(token);
     }
     expect(tokens.size).toBe(1_000);
+  });
+});
+
+describe('issueApiKey', () => {
+  const secret = 'app-secret-for-tests-0123456789';
+
+  it('gives a fresh tfa_ key and its api-key hash, which is what auth looks up', () => {
+    const a = issueApiKey(secret);
+    const b = issueApiKey(secret);
+    expect(a.apiKey).toMatch(/^tfa_[A-Za-z0-9_-]{43}$/);
+    expect(a.apiKeyHash).toBe(hashSecret(secret, 'api-key', a.apiKey));
+    expect(a.apiKeyHash).not.toBe(hashSecret(secret, 'device-token', a.apiKey));
+    expect(a.apiKeyHash).not.toContain(a.apiKey.slice(4));
+    expect(b.apiKey).not.toBe(a.apiKey);
+    expect(b.apiKeyHash).not.toBe(a.apiKeyHash);
   });
 });
 
@@ -139,6 +172,54 @@ describe('hashPassword / verifyPassword', () => {
     'scrypt$$8$1$c2FsdA$a2V5',
   ])('refuses a malformed stored hash %j', async (stored) => {
     expect(await verifyPassword('plain-text-password', stored)).toBe(false);
+  });
+
+  it('refuses a key of the wrong length instead of throwing', async () => {
+    const stored = await hashPassword('correct horse battery', CHEAP);
+    const fields = stored.split('$');
+    const shorter = [...fields.slice(0, 5), fields[5]!.slice(0, 40)].join('$');
+    const longer = [...fields.slice(0, 5), `${fields[5]}AAAA`].join('$');
+    await expect(verifyPassword('correct horse battery', shorter)).resolves.toBe(false);
+    await expect(verifyPassword('correct horse battery', longer)).resolves.toBe(false);
+  });
+
+  /**
+   * Each field of a hash that would verify, blanked or altered. Node's scrypt
+   * reads a cost of 0 as its default (N=16384, r=8, p=1), and scrypt takes an
+   * empty salt: without the format check each of these would verify.
+   */
+  describe('refuses a stored hash whose format is wrong, even when its key matches', () => {
+    const password = 'correct horse battery';
+    const salt = Buffer.from('sixteen byte slt');
+    const saltText = salt.toString('base64url');
+    const key = (s: Buffer) =>
+      scryptSync(password, s, 32, { N: 16384, r: 8, p: 1 }).toString('base64url');
+    // Computed when a test here runs, not whenever the file is collected.
+    let keyText = '';
+    let unsaltedKey = '';
+    beforeAll(() => {
+      keyText = key(salt);
+      unsaltedKey = key(Buffer.alloc(0));
+    });
+
+    it('the hash it alters verifies as it is', async () => {
+      await expect(
+        verifyPassword(password, `scrypt$16384$8$1$${saltText}$${keyText}`),
+      ).resolves.toBe(true);
+    });
+
+    it.each([
+      ['another scheme', () => `bcrypt$16384$8$1$${saltText}$${keyText}`],
+      ['no scheme', () => `$16384$8$1$${saltText}$${keyText}`],
+      ['no N', () => `scrypt$$8$1$${saltText}$${keyText}`],
+      ['no r', () => `scrypt$16384$$1$${saltText}$${keyText}`],
+      ['no p', () => `scrypt$16384$8$$${saltText}$${keyText}`],
+      ['no salt', () => `scrypt$16384$8$1$$${unsaltedKey}`],
+      ['no key', () => `scrypt$16384$8$1$${saltText}$`],
+      ['fields missing', () => `scrypt$16384$8$1$${saltText}`],
+    ])('%s', async (_what, stored) => {
+      await expect(verifyPassword(password, stored())).resolves.toBe(false);
+    });
   });
 
   it('the dummy hash for unknown emails is stable and matches nothing guessable', async () => {

@@ -1,0 +1,323 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CODE_TTL_MS,
+  MAX_SENDS_PER_CHALLENGE,
+  MAX_WRONG_ATTEMPTS,
+  RESEND_COOLDOWN_MS,
+} from '@twofa/core';
+import {
+  approveChallenge,
+  type ChallengeRow,
+  createChallenge,
+  createDb,
+  createOrganization,
+  createUser,
+  type Database,
+  getChallenge,
+  recordWrongCode,
+  resendChallenge,
+  submitChallengePhone,
+} from '@twofa/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../support/index.ts';
+
+/**
+ * The WHERE clauses of the challenge statements, called directly. The API
+ * checks the same rules first, which masks these guards: a request that
+ * races past its pre-check (a second verify, a parallel resend) meets only
+ * the statement. Each test puts one rule just out of bounds, everything else
+ * in bounds, and also shows the call succeeding when that rule is just met.
+ */
+
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let db: Database;
+let orgId: string;
+let otherOrgId: string;
+let userId: string;
+
+const T0 = new Date('2026-03-01T12:00:00.000Z');
+const at = (ms: number) => new Date(T0.getTime() + ms);
+const PHONE = '+358401234567';
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  db = createDb(database.url, { max: 2 });
+  const org = await createOrganization(db.sql, {
+    name: 'Guards Clinic',
+    authMethod: 'password',
+    country: 'FI',
+    apiKeyHash: `guards-${randomUUID()}`,
+  });
+  const other = await createOrganization(db.sql, {
+    name: 'Other Clinic',
+    authMethod: 'password',
+    country: 'FI',
+    apiKeyHash: `other-${randomUUID()}`,
+  });
+  orgId = org.id;
+  otherOrgId = other.id;
+  const user = await createUser(db.sql, {
+    organizationId: orgId,
+    email: 'guards@example.com',
+    passwordHash: null,
+    phone: PHONE,
+  });
+  userId = user!.id;
+});
+
+afterAll(async () => {
+  await db?.close();
+  await database?.drop();
+});
+
+/** A pending challenge whose first code went out at T0 (so it expires at T0 + 10 min). */
+async function pending(): Promise<ChallengeRow> {
+  return createChallenge(db.sql, {
+    organizationId: orgId,
+    userId,
+    ip: '203.0.113.9',
+    phone: PHONE,
+    sendId: randomUUID(),
+    now: T0,
+  });
+}
+
+/** A challenge waiting for its phone number, created at T0. */
+async function phoneRequired(): Promise<ChallengeRow> {
+  return createChallenge(db.sql, {
+    organizationId: orgId,
+    userId,
+    ip: '203.0.113.9',
+    phone: null,
+    sendId: randomUUID(),
+    now: T0,
+  });
+}
+
+/** Puts a stored challenge into a state the API would have refused earlier. */
+async function setState(
+  id: string,
+  state: { status?: string; wrongAttempts?: number; sendCount?: number },
+): Promise<void> {
+  const row = await db.sql`
+    update challenges set
+      status = coalesce(${state.status ?? null}, status),
+      wrong_attempts = coalesce(${state.wrongAttempts ?? null}::int, wrong_attempts),
+      send_count = coalesce(${state.sendCount ?? null}::int, send_count)
+    where id = ${id} returning id`;
+  expect(row).toHaveLength(1);
+}
+
+async function stored(id: string) {
+  return (await getChallenge(db.sql, orgId, id))!;
+}
+
+describe('approveChallenge', () => {
+  const approve = (
+    c: Pick<ChallengeRow, 'id' | 'currentSendId'>,
+    now: Date,
+    over: { organizationId?: string; sendId?: string } = {},
+  ) =>
+    approveChallenge(db.sql, {
+      organizationId: over.organizationId ?? orgId,
+      challengeId: c.id,
+      sendId: over.sendId ?? c.currentSendId!,
+      deviceTokenHash: `device-${randomUUID()}`,
+      deviceExpiresAt: at(30 * 24 * 3600 * 1000),
+      now,
+    });
+
+  it('refuses at the expiry instant, approves a millisecond before', async () => {
+    const c = await pending();
+    expect(await approve(c, at(CODE_TTL_MS))).toBeNull();
+    expect((await stored(c.id)).status).toBe('pending');
+    expect(await approve(c, at(CODE_TTL_MS - 1))).toMatchObject({ userId });
+    expect((await stored(c.id)).status).toBe('approved');
+  });
+
+  it('refuses once the wrong attempts are used up, approves with one left', async () => {
+    const spent = await pending();
+    await setState(spent.id, { wrongAttempts: MAX_WRONG_ATTEMPTS });
+    expect(await approve(spent, at(1000))).toBeNull();
+    expect((await stored(spent.id)).status).toBe('pending');
+
+    const lastTry = await pending();
+    await setState(lastTry.id, { wrongAttempts: MAX_WRONG_ATTEMPTS - 1 });
+    expect(await approve(lastTry, at(1000))).toMatchObject({ userId });
+  });
+
+  it('refuses a code from an earlier send', async () => {
+    const c = await pending();
+    expect(await approve(c, at(1000), { sendId: randomUUID() })).toBeNull();
+    expect((await stored(c.id)).status).toBe('pending');
+    expect(await approve(c, at(1000))).toMatchObject({ userId });
+  });
+
+  it.each(['approved', 'locked', 'failed', 'phone_required'])(
+    'refuses a challenge that is %s',
+    async (status) => {
+      const c = await pending();
+      await setState(c.id, { status });
+      expect(await approve(c, at(1000))).toBeNull();
+      expect((await stored(c.id)).status).toBe(status);
+    },
+  );
+
+  it('approves only once: a second verify of the same code is refused', async () => {
+    const c = await pending();
+    expect(await approve(c, at(1000))).toMatchObject({ userId });
+    expect(await approve(c, at(2000))).toBeNull();
+    const devices = await db.sql`
+      select id from trusted_devices where user_id = ${userId} and created_at = ${at(2000)}`;
+    expect(devices).toHaveLength(0);
+  });
+
+  it("refuses another organization's challenge", async () => {
+    const c = await pending();
+    expect(await approve(c, at(1000), { organizationId: otherOrgId })).toBeNull();
+    expect((await stored(c.id)).status).toBe('pending');
+  });
+});
+
+describe('recordWrongCode', () => {
+  const wrong = (id: string, now: Date, organizationId = orgId) =>
+    recordWrongCode(db.sql, { organizationId, challengeId: id, now });
+
+  it('counts up to the limit and locks on the last one', async () => {
+    const c = await pending();
+    for (let i = 1; i < MAX_WRONG_ATTEMPTS; i++) {
+      expect(await wrong(c.id, at(1000))).toEqual({ wrongAttempts: i, status: 'pending' });
+    }
+    expect(await wrong(c.id, at(1000))).toEqual({
+      wrongAttempts: MAX_WRONG_ATTEMPTS,
+      status: 'locked',
+    });
+  });
+
+  it('refuses at the expiry instant, counts a millisecond before', async () => {
+    const c = await pending();
+    expect(await wrong(c.id, at(CODE_TTL_MS))).toBeNull();
+    expect((await stored(c.id)).wrongAttempts).toBe(0);
+    expect(await wrong(c.id, at(CODE_TTL_MS - 1))).toEqual({
+      wrongAttempts: 1,
+      status: 'pending',
+    });
+  });
+
+  it('does not count past the limit even on a challenge still pending', async () => {
+    const c = await pending();
+    await setState(c.id, { wrongAttempts: MAX_WRONG_ATTEMPTS });
+    expect(await wrong(c.id, at(1000))).toBeNull();
+    expect((await stored(c.id)).wrongAttempts).toBe(MAX_WRONG_ATTEMPTS);
+  });
+
+  it.each(['approved', 'locked', 'failed', 'phone_required'])(
+    'does not count on a challenge that is %s',
+    async (status) => {
+      const c = await pending();
+      await setState(c.id, { status });
+      expect(await wrong(c.id, at(1000))).toBeNull();
+      expect((await stored(c.id)).wrongAttempts).toBe(0);
+    },
+  );
+
+  it("does not count on another organization's challenge", async () => {
+    const c = await pending();
+    expect(await wrong(c.id, at(1000), otherOrgId)).toBeNull();
+    expect((await stored(c.id)).wrongAttempts).toBe(0);
+  });
+});
+
+describe('resendChallenge', () => {
+  const resend = (id: string, now: Date, organizationId = orgId) =>
+    resendChallenge(db.sql, { organizationId, challengeId: id, sendId: randomUUID(), now });
+
+  it('refuses within the cooldown, resends once it has passed', async () => {
+    const c = await pending();
+    expect(await resend(c.id, at(RESEND_COOLDOWN_MS - 1))).toBeNull();
+    expect((await stored(c.id)).sendCount).toBe(1);
+    expect(await resend(c.id, at(RESEND_COOLDOWN_MS))).toMatchObject({ sendCount: 2 });
+  });
+
+  it('refuses at the send cap, resends with one send left', async () => {
+    const capped = await pending();
+    await setState(capped.id, { sendCount: MAX_SENDS_PER_CHALLENGE });
+    expect(await resend(capped.id, at(60_000))).toBeNull();
+    expect((await stored(capped.id)).sendCount).toBe(MAX_SENDS_PER_CHALLENGE);
+
+    const lastOne = await pending();
+    await setState(lastOne.id, { sendCount: MAX_SENDS_PER_CHALLENGE - 1 });
+    expect(await resend(lastOne.id, at(60_000))).toMatchObject({
+      sendCount: MAX_SENDS_PER_CHALLENGE,
+    });
+  });
+
+  it('lets only one of two parallel resends through', async () => {
+    const c = await pending();
+    const results = await Promise.all([resend(c.id, at(60_000)), resend(c.id, at(60_000))]);
+    expect(results.filter((r) => r !== null)).toHaveLength(1);
+    expect((await stored(c.id)).sendCount).toBe(2);
+  });
+
+  it('refuses at the expiry instant, resends a millisecond before', async () => {
+    const c = await pending();
+    expect(await resend(c.id, at(CODE_TTL_MS))).toBeNull();
+    expect(await resend(c.id, at(CODE_TTL_MS - 1))).toMatchObject({ sendCount: 2 });
+  });
+
+  it.each(['approved', 'locked', 'failed', 'phone_required'])(
+    'refuses a challenge that is %s',
+    async (status) => {
+      const c = await pending();
+      await setState(c.id, { status });
+      expect(await resend(c.id, at(60_000))).toBeNull();
+      expect((await stored(c.id)).sendCount).toBe(1);
+    },
+  );
+
+  it("refuses another organization's challenge", async () => {
+    const c = await pending();
+    expect(await resend(c.id, at(60_000), otherOrgId)).toBeNull();
+    expect((await stored(c.id)).sendCount).toBe(1);
+  });
+});
+
+describe('submitChallengePhone', () => {
+  const submit = (id: string, now: Date, organizationId = orgId) =>
+    submitChallengePhone(db.sql, {
+      organizationId,
+      challengeId: id,
+      phone: PHONE,
+      sendId: randomUUID(),
+      now,
+    });
+
+  it('refuses at the expiry instant, takes the phone a millisecond before', async () => {
+    const c = await phoneRequired();
+    expect(await submit(c.id, at(CODE_TTL_MS))).toBeNull();
+    expect((await stored(c.id)).status).toBe('phone_required');
+    expect(await submit(c.id, at(CODE_TTL_MS - 1))).toMatchObject({
+      status: 'pending',
+      phone: PHONE,
+      sendCount: 1,
+    });
+  });
+
+  it.each(['pending', 'approved', 'locked', 'failed'])(
+    'refuses a challenge that is %s',
+    async (status) => {
+      const c = await phoneRequired();
+      await setState(c.id, { status });
+      expect(await submit(c.id, at(1000))).toBeNull();
+      const after = await stored(c.id);
+      expect(after.status).toBe(status);
+      expect(after.sendCount).toBe(0);
+    },
+  );
+
+  it("refuses another organization's challenge", async () => {
+    const c = await phoneRequired();
+    expect(await submit(c.id, at(1000), otherOrgId)).toBeNull();
+    expect((await stored(c.id)).status).toBe('phone_required');
+  });
+});
