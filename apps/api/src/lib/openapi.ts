@@ -48,32 +48,27 @@ export type AuthenticatedRouteConfig = Omit<RouteConfig, 'security' | 'middlewar
   operationId: string;
 };
 
+function authenticatedRoute(auth: typeof organizationAuth, key: string) {
+  return <const R extends AuthenticatedRouteConfig>(config: R) =>
+    createRoute({
+      ...config,
+      description: withKeyNote(config.description, key),
+      security: bearerSecurity,
+      middleware: [auth] as const,
+      responses: { ...config.responses, ...authErrors },
+    });
+}
+
 /**
  * An organization-key route: the auth middleware (which also loads the
  * organization into the context, once per request), the bearer scheme and
  * the 401/403 answers in the document all come from here, never from path
  * strings elsewhere.
  */
-export function orgRoute<const R extends AuthenticatedRouteConfig>(config: R) {
-  return createRoute({
-    ...config,
-    description: withKeyNote(config.description, 'an organization key'),
-    security: bearerSecurity,
-    middleware: [organizationAuth] as const,
-    responses: { ...config.responses, ...authErrors },
-  });
-}
+export const orgRoute = authenticatedRoute(organizationAuth, 'an organization key');
 
 /** A platform-key route (`ADMIN_API_KEY`). */
-export function platformRoute<const R extends AuthenticatedRouteConfig>(config: R) {
-  return createRoute({
-    ...config,
-    description: withKeyNote(config.description, 'the platform key (`ADMIN_API_KEY`)'),
-    security: bearerSecurity,
-    middleware: [platformAuth] as const,
-    responses: { ...config.responses, ...authErrors },
-  });
-}
+export const platformRoute = authenticatedRoute(platformAuth, 'the platform key (`ADMIN_API_KEY`)');
 
 function withKeyNote(description: string | undefined, key: string): string {
   const note = `Takes ${key} as \`Authorization: Bearer <key>\`.`;
