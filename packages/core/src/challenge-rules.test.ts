@@ -121,8 +121,11 @@ describe('refusalDetail', () => {
   it.each<[ChallengeRefusal, RegExp]>([
     [{ code: 'challenge_expired', status: 'expired' }, /expired/],
     [{ code: 'challenge_locked', status: 'locked' }, /wrong codes/],
-    [{ code: 'challenge_not_pending', status: 'canceled' }, /canceled/],
-    [{ code: 'challenge_not_pending', status: 'approved' }, /is approved/],
+    [
+      { code: 'challenge_not_pending', status: 'canceled' },
+      /^The challenge was canceled; start a new one\.$/,
+    ],
+    [{ code: 'challenge_not_pending', status: 'approved' }, /^The challenge is approved\.$/],
     [{ code: 'phone_already_set', status: 'pending' }, /takes no phone/],
     [{ code: 'too_many_sends', status: 'pending' }, /at most 5 codes/],
     [{ code: 'resend_too_soon', status: 'pending', retryAfterSeconds: 12 }, /Wait 12 s/],
