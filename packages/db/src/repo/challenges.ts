@@ -286,11 +286,11 @@ export async function recordWrongCode(
       returning o.id
     ), a as (
       insert into audit_events (organization_id, type, actor, ip, data)
-      select ${organizationId}, 'challenge_locked', 'system', c.ip, jsonb_build_object(
+      select ${organizationId}::uuid, 'challenge_locked', 'system', c.ip, jsonb_build_object(
         'challengeId', c.id, 'userId', c.user_id, 'wrongAttempts', c.wrong_attempts)
       from c where c.status = 'locked'
       union all
-      select ${organizationId}, 'user_locked', 'system', c.ip, jsonb_build_object(
+      select ${organizationId}::uuid, 'user_locked', 'system', c.ip, jsonb_build_object(
         'userId', c.user_id, 'challengeId', c.id, 'consecutiveFailures', u.failures,
         'lockedUntil', u.locked_until,
         'canceledChallenges', (select count(*) from others) + (c.status = 'canceled')::int)

@@ -144,7 +144,7 @@ export async function unlockUser(
       returning ${columns(sql)}
     ), a as (
       insert into audit_events (organization_id, type, actor, ip, data)
-      select ${organizationId}, 'user_unlocked', ${actor}, ${ip}, jsonb_build_object(
+      select ${organizationId}::uuid, 'user_unlocked', ${actor}::text, ${ip}::text, jsonb_build_object(
         'userId', b.id, 'wasLockedUntil', b.locked_until,
         'consecutiveFailures', b.consecutive_code_failures)
       from before b
