@@ -264,4 +264,62 @@ describe('rate limits', () => {
       else expectLimited(res, 'destination_sends');
     }
   });
+
+  it('keeps every counter in one Redis Cluster hash slot, so one script may take them all', () => {
+    const limits = [
+      'ip_logins',
+      'user_challenges',
+      'destination_sends',
+      'org_sends',
+      'account_failures',
+    ] as const;
+    const tags = limits.map((limit) => {
+      const key = h.services.rateLimits.key(limit, '{odd}:key');
+      // Redis Cluster hashes the first {...} of a key when it is not empty.
+      return /\{([^}]+)\}/.exec(key)?.[1];
+    });
+    expect(tags[0]).toBeTruthy();
+    expect(new Set(tags).size).toBe(1);
+  });
+
+  it('falls back to per-process counters when Redis is away, still all or nothing', async () => {
+    const away = anotherInstance(h, { REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      const limits = away.services.rateLimits;
+      const phone = finnishMobile();
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) =>
+          limits.consumeAll([
+            ['org_sends', 'org-away'],
+            ['destination_sends', i % 2 === 0 ? phone : finnishMobile()],
+          ]),
+        ),
+      );
+      const refused = outcomes.filter((o) => o.status === 'rejected');
+      // The shared number allows 2 of its 5; the other 5 numbers are fresh, and the org allows 3.
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(
+        LIMITS.RATE_LIMIT_ORG_SENDS_PER_MINUTE,
+      );
+      for (const r of refused) {
+        expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'rate_limited' });
+      }
+      expect(await limits.used('org_sends', 'org-away')).toBe(
+        LIMITS.RATE_LIMIT_ORG_SENDS_PER_MINUTE,
+      );
+      expect(await limits.used('destination_sends', phone)).toBeLessThanOrEqual(
+        LIMITS.RATE_LIMIT_DESTINATION_SENDS_PER_HOUR,
+      );
+      // A refund gives the points back, once however often it is called.
+      const taken = outcomes.find(
+        (o): o is PromiseFulfilledResult<() => Promise<void>> => o.status === 'fulfilled',
+      )!;
+      await taken.value();
+      await taken.value();
+      expect(await limits.used('org_sends', 'org-away')).toBe(
+        LIMITS.RATE_LIMIT_ORG_SENDS_PER_MINUTE - 1,
+      );
+    } finally {
+      await away.close();
+    }
+  });
 });

@@ -60,6 +60,7 @@ const schema = z
     RATE_LIMIT_DESTINATION_SENDS_PER_HOUR: z.coerce.number().int().positive().default(10),
     RATE_LIMIT_ORG_SENDS_PER_MINUTE: z.coerce.number().int().positive().default(600),
     RATE_LIMIT_ACCOUNT_FAILURES_PER_15_MIN: z.coerce.number().int().positive().default(10),
+    MAX_CONSECUTIVE_CODE_FAILURES: z.coerce.number().int().positive().default(20),
     WORKER_CONCURRENCY: z.coerce.number().int().positive().max(500).default(50),
     /**
      * Unset: DEFAULT_WORKER_METRICS_PORT, or any free port when another worker on

@@ -63,6 +63,9 @@ export function afterWrongCode(wrongAttempts: number): {
   return { attemptsRemaining, locked: attemptsRemaining === 0 };
 }
 
+/** How long a user stays locked after too many wrong codes in a row (an admin can lift it early). */
+export const USER_LOCK_MS = 24 * 60 * 60 * 1000;
+
 /** Whether a run of consecutive wrong codes, over all of a user's challenges, locks the user. */
 export function locksUser(consecutiveFailures: number, maxConsecutiveFailures: number): boolean {
   return consecutiveFailures >= maxConsecutiveFailures;

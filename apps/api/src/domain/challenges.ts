@@ -40,7 +40,7 @@ import { enqueueSendCode, type Queue, type SendCodeJob } from '@twofa/queue';
 import type { CircuitBreaker } from '../lib/breaker.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
 import type { CachedOrganization } from '../lib/org-cache.ts';
-import { clientIpKey, type LimitKey, type RateLimits } from '../lib/rate-limits.ts';
+import { clientIpKey, type LimitKey, type RateLimits, type Refund } from '../lib/rate-limits.ts';
 
 /** What a login or a challenge start answers: authenticated at once, or a challenge to finish. */
 export type LoginOutcome =
@@ -57,6 +57,8 @@ export interface Authenticated {
 
 export interface ChallengeServiceDeps {
   appSecret: string;
+  /** MAX_CONSECUTIVE_CODE_FAILURES: wrong codes in a row, over all of a user's challenges, that lock the user. */
+  maxConsecutiveCodeFailures: number;
   clock: Clock;
   db: Database;
   sendQueue: Queue<SendCodeJob>;
@@ -113,6 +115,38 @@ export function assertDestinationAllowed(org: CachedOrganization, phone: string)
   }
 }
 
+/**
+ * Runs the statement that commits a send (or a phone_required challenge); when
+ * it stores nothing (null: a lost race) or fails, the points taken for it are
+ * given back, since nothing will be sent.
+ */
+async function refundUnless<T>(refund: Refund, commit: () => Promise<T | null>): Promise<T | null> {
+  let committed: T | null;
+  try {
+    committed = await commit();
+  } catch (error) {
+    await refund();
+    throw error;
+  }
+  if (committed === null) await refund();
+  return committed;
+}
+
+function isLocked(lockedUntil: Date | null, now: Date): lockedUntil is Date {
+  return lockedUntil !== null && lockedUntil.getTime() > now.getTime();
+}
+
+/** 423 user_locked: too many wrong codes in a row; an admin can lift it early. */
+export function userLocked(lockedUntil: Date | null): ApiError {
+  return new ApiError(
+    'user_locked',
+    lockedUntil
+      ? `Too many wrong codes in a row; the user is locked until ${lockedUntil.toISOString()}.`
+      : 'Too many wrong codes in a row; the user is locked.',
+    { lockedUntil: lockedUntil?.toISOString() ?? null },
+  );
+}
+
 const invalidCredentials = () =>
   new ApiError('invalid_credentials', 'The email or password is wrong.');
 
@@ -155,28 +189,36 @@ export class ChallengeService {
   ): Promise<LoginOutcome> {
     const { rateLimits, db } = this.deps;
     const accountKey = `${org.row.id}:${input.email.toLowerCase()}`;
-    // Password guessing is throttled per end-user address and per account before any hash is computed.
-    // The lookups run alongside the limit checks; a refusal still lands before the hash.
-    const [, , context, dummyHash] = await Promise.all([
-      rateLimits.consume('ip_logins', clientIpKey(input.ip)),
-      rateLimits.assertOpen('account_failures', accountKey),
-      loadLoginContext(
-        db.sql,
-        org.row.id,
-        { email: input.email },
-        this.tokenHash(input.deviceToken),
-      ),
+    const deviceTokenHash = this.tokenHash(input.deviceToken);
+    // Password guessing is throttled per end-user address and per account: both points are taken
+    // at once, atomically, before any hash is computed, so parallel guesses cannot all slip through.
+    // The lookups run alongside; a refusal still lands before the hash.
+    const [admitted, looked, dummyHash] = await Promise.allSettled([
+      rateLimits.consumeAll([
+        ['ip_logins', clientIpKey(input.ip)],
+        ['account_failures', accountKey],
+      ]),
+      loadLoginContext(db.sql, org.row.id, { email: input.email }, deviceTokenHash),
       // Awaited on every path, so the one-time cost of making it lands on known and unknown emails alike.
       dummyPasswordHash(),
     ]);
-    // Unknown emails and users without a password cost the same hash as a wrong password.
-    const stored = context?.user.passwordHash ?? dummyHash;
-    const ok = await verifyPassword(input.password, stored);
-    if (!ok || !context?.user.passwordHash) {
-      await rateLimits.penalize('account_failures', accountKey);
-      throw invalidCredentials();
+    if (admitted.status === 'rejected') throw admitted.reason;
+    const refund = admitted.value;
+    if (looked.status === 'rejected' || dummyHash.status === 'rejected') {
+      // Nothing was checked: the account's point is not a failure.
+      await refund(['account_failures']);
+      throw looked.status === 'rejected'
+        ? looked.reason
+        : (dummyHash as PromiseRejectedResult).reason;
     }
-    return this.decideAndStart(org, context, input.ip, caller);
+    const context = looked.value;
+    // Unknown emails and users without a password cost the same hash as a wrong password.
+    const stored = context?.user.passwordHash ?? dummyHash.value;
+    const ok = await verifyPassword(input.password, stored);
+    // A wrong password keeps the account's point; a right one gives it back.
+    if (!ok || !context?.user.passwordHash) throw invalidCredentials();
+    await refund(['account_failures']);
+    return this.decideAndStart(org, context, input.ip, caller, deviceTokenHash);
   }
 
   /** `/v1/challenges`: for hosts that check passwords themselves. */
@@ -185,23 +227,32 @@ export class ChallengeService {
     input: { userId: string; ip: string; deviceToken?: string | undefined },
     caller: Caller = {},
   ): Promise<LoginOutcome> {
+    const deviceTokenHash = this.tokenHash(input.deviceToken);
     const context = await loadLoginContext(
       this.deps.db.sql,
       org.row.id,
       { userId: input.userId },
-      this.tokenHash(input.deviceToken),
+      deviceTokenHash,
     );
     if (!context) throw notFound('User');
     // After the lookup: an unknown user is a 404 before it is a 429 (the contract's precedence).
     await this.deps.rateLimits.consume('ip_logins', clientIpKey(input.ip));
-    return this.decideAndStart(org, context, input.ip, caller);
+    return this.decideAndStart(org, context, input.ip, caller, deviceTokenHash);
   }
 
+  /**
+   * The policy, then a challenge if it asks for one. The user may change
+   * between the lookup and the insert (locked, or a new phone): the insert
+   * then stores nothing, and the decision is taken once more on a fresh
+   * lookup.
+   */
   private async decideAndStart(
     org: CachedOrganization,
     context: LoginContext,
     ip: string,
     caller: Caller,
+    deviceTokenHash: string | null,
+    retried = false,
   ): Promise<LoginOutcome> {
     const { metrics, db, rateLimits } = this.deps;
     const now = this.now();
@@ -222,20 +273,38 @@ export class ChallengeService {
       metrics.challengesStarted.inc({ outcome: decision.reason });
       return { result: 'authenticated', userId: user.id, reason: decision.reason };
     }
+    // A locked user gets no challenge and no SMS; the paths above (trusted network, device,
+    // exemption) are unaffected.
+    if (isLocked(user.lockedUntil, now)) throw userLocked(user.lockedUntil);
     if (user.phone) assertDestinationAllowed(org, user.phone);
     // A phone_required challenge counts toward its user's limit too.
     const userLimit: LimitKey = ['user_challenges', user.id];
-    if (user.phone) await this.admitSend(org.row.id, user.phone, ip, [userLimit]);
-    else await rateLimits.consume(...userLimit);
+    const refund = user.phone
+      ? await this.admitSend(org.row.id, user.phone, ip, [userLimit])
+      : await rateLimits.consumeAll([userLimit]);
     const sendId = randomUUID();
-    const row = await createChallenge(db.sql, {
-      organizationId: org.row.id,
-      userId: user.id,
-      ip,
-      phone: user.phone,
-      sendId,
-      now,
-    });
+    const row = await refundUnless(refund, () =>
+      createChallenge(db.sql, {
+        organizationId: org.row.id,
+        userId: user.id,
+        ip,
+        phone: user.phone,
+        sendId,
+        now,
+      }),
+    );
+    if (!row) {
+      // The user was locked, given a new phone or removed since the lookup: nothing was stored.
+      const fresh = await loadLoginContext(
+        db.sql,
+        org.row.id,
+        { userId: user.id },
+        deviceTokenHash,
+      );
+      if (!fresh) throw notFound('User');
+      if (retried) throw userLocked(fresh.user.lockedUntil);
+      return this.decideAndStart(org, fresh, ip, caller, deviceTokenHash, true);
+    }
     if (user.phone) await this.queueSend(sendId, caller);
     metrics.challengesStarted.inc({ outcome: row.status });
     return { result: 'challenge_required', userId: user.id, challenge: this.view(row) };
@@ -253,15 +322,17 @@ export class ChallengeService {
     const row = await this.load(organizationId, input.challengeId);
     const refusal = phoneRefusal(row, this.now());
     if (refusal) throw refusalError(refusal);
-    await this.admitSend(organizationId, phone, row.ip);
+    const refund = await this.admitSend(organizationId, phone, row.ip);
     const sendId = randomUUID();
-    const updated = await submitChallengePhone(this.deps.db.sql, {
-      organizationId,
-      challengeId: row.id,
-      phone,
-      sendId,
-      now: this.now(),
-    });
+    const updated = await refundUnless(refund, () =>
+      submitChallengePhone(this.deps.db.sql, {
+        organizationId,
+        challengeId: row.id,
+        phone,
+        sendId,
+        now: this.now(),
+      }),
+    );
     if (!updated) {
       const fresh = await this.load(organizationId, row.id);
       throw refusalError(
@@ -285,14 +356,18 @@ export class ChallengeService {
     const row = await this.load(organizationId, input.challengeId);
     const refusal = resendRefusal(row, this.now());
     if (refusal) throw refusalError(refusal);
-    if (row.phone) await this.admitSend(organizationId, row.phone, row.ip);
+    const refund = row.phone
+      ? await this.admitSend(organizationId, row.phone, row.ip)
+      : async () => {};
     const sendId = randomUUID();
-    const updated = await resendChallenge(this.deps.db.sql, {
-      organizationId,
-      challengeId: row.id,
-      sendId,
-      now: this.now(),
-    });
+    const updated = await refundUnless(refund, () =>
+      resendChallenge(this.deps.db.sql, {
+        organizationId,
+        challengeId: row.id,
+        sendId,
+        now: this.now(),
+      }),
+    );
     if (!updated) {
       // Lost a race with a parallel resend or verify: answer as the winner left it.
       const fresh = await this.load(organizationId, row.id);
@@ -370,18 +445,22 @@ export class ChallengeService {
         deviceTokenExpiresAt: expiresAt.toISOString(),
       };
     }
-    const counted = await recordWrongCode(db.sql, { organizationId, challengeId: row.id, now });
+    const counted = await recordWrongCode(db.sql, {
+      organizationId,
+      challengeId: row.id,
+      now,
+      maxConsecutiveFailures: this.deps.maxConsecutiveCodeFailures,
+    });
     if (!counted) throw await reloadRefusal();
     const { attemptsRemaining, locked } = afterWrongCode(counted.wrongAttempts);
+    if (counted.userLocked) {
+      // The audit events (user_locked, and challenge_locked if it was this one's last attempt)
+      // were written by the same statement.
+      metrics.verifyResults.inc({ result: 'user_locked' });
+      throw userLocked(counted.lockedUntil);
+    }
     if (locked) {
       metrics.verifyResults.inc({ result: 'locked' });
-      await recordAudit(db.sql, {
-        organizationId,
-        type: 'challenge_locked',
-        actor: 'system',
-        ip: row.ip,
-        data: { challengeId: row.id, userId: row.userId, wrongAttempts: counted.wrongAttempts },
-      });
       throw new ApiError('challenge_locked', 'Too many wrong codes; the challenge is locked.', {
         attemptsRemaining: 0,
       });
@@ -394,14 +473,16 @@ export class ChallengeService {
 
   /**
    * Per-send guards, checked when a request that sends a code comes in. A
-   * refused request gives its points back, so it counts toward no limit.
+   * refused request gives its points back, so it counts toward no limit; an
+   * admitted one gets the refund to call if it then ends without committing
+   * a send.
    */
   private async admitSend(
     organizationId: string,
     phone: string,
     ip: string | null,
     alsoLimits: readonly LimitKey[] = [],
-  ): Promise<void> {
+  ): Promise<Refund> {
     const { rateLimits, breaker } = this.deps;
     const refund = await rateLimits.consumeAll([
       ...alsoLimits,
@@ -414,6 +495,7 @@ export class ChallengeService {
       await refund();
       throw error;
     }
+    return refund;
   }
 
   /**

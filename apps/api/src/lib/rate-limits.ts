@@ -2,7 +2,6 @@ import type { Config } from '@twofa/config';
 import { normalizeCidr, parseClientIp } from '@twofa/core';
 import type { Metrics } from '@twofa/observability';
 import type { RedisConnection as Redis } from '@twofa/queue';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { ApiError } from './errors.ts';
 
 export type LimitName =
@@ -14,6 +13,13 @@ export type LimitName =
 
 /** One counter to take a point from: which limit, and whose key. */
 export type LimitKey = readonly [limit: LimitName, key: string];
+
+/**
+ * Gives back the points a consumption took: all of them, or only those of
+ * the limits named. Each point is given back at most once, however often it
+ * is called.
+ */
+export type Refund = (only?: readonly LimitName[]) => Promise<void>;
 
 /**
  * The per-IP key: one spelling per address (an IPv4-mapped or differently
@@ -29,16 +35,117 @@ export function clientIpKey(ip: string): string {
 
 interface LimitSpec {
   points: number;
-  duration: number;
+  durationMs: number;
 }
 
 /**
- * Counters live in Redis so every API process shares them. When Redis is away
- * each process falls back to its own in-memory counters (the insurance
- * limiter): logins keep working, with per-process limits, rather than failing.
+ * Takes one point from every counter in KEYS, or none: the first counter that
+ * is spent refuses the lot. Fixed windows: a counter's window starts with its
+ * first point and lasts its duration. ARGV holds the limits, then the
+ * durations in ms. Answers {0, 0} when taken, else {index of the refusing
+ * counter (1-based), ms until it frees up}.
+ */
+const TAKE_SCRIPT = `
+local n = #KEYS
+for i = 1, n do
+  local used = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if used >= tonumber(ARGV[i]) then
+    local ttl = redis.call('PTTL', KEYS[i])
+    if ttl < 0 then
+      ttl = tonumber(ARGV[n + i])
+      redis.call('PEXPIRE', KEYS[i], ttl)
+    end
+    return {i, ttl}
+  end
+end
+for i = 1, n do
+  redis.call('INCR', KEYS[i])
+  if redis.call('PTTL', KEYS[i]) < 0 then
+    redis.call('PEXPIRE', KEYS[i], ARGV[n + i])
+  end
+end
+return {0, 0}
+`;
+
+/** Gives one point back to every counter in KEYS that still has one taken. */
+const GIVE_BACK_SCRIPT = `
+for i = 1, #KEYS do
+  local used = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if used > 0 then redis.call('DECR', KEYS[i]) end
+end
+return 0
+`;
+
+type ScriptedRedis = Redis & {
+  twofaRateTake(numKeys: number, ...args: (string | number)[]): Promise<[number, number]>;
+  twofaRateGiveBack(numKeys: number, ...args: string[]): Promise<number>;
+};
+
+/**
+ * The same fixed windows in this process's memory: the insurance when Redis
+ * is away. JavaScript runs one request's check-and-take to the end before
+ * another's, so it is as all-or-nothing as the script.
+ */
+class MemoryCounters {
+  private readonly counters = new Map<string, { used: number; resetAt: number }>();
+
+  private live(key: string, now: number) {
+    const counter = this.counters.get(key);
+    if (counter && counter.resetAt > now) return counter;
+    if (counter) this.counters.delete(key);
+    return undefined;
+  }
+
+  take(keys: readonly string[], specs: readonly LimitSpec[]): [number, number] {
+    const now = Date.now();
+    if (this.counters.size > 50_000) {
+      for (const [key, counter] of this.counters) {
+        if (counter.resetAt <= now) this.counters.delete(key);
+      }
+    }
+    for (const [i, key] of keys.entries()) {
+      const counter = this.live(key, now);
+      if (counter && counter.used >= specs[i]!.points) return [i + 1, counter.resetAt - now];
+    }
+    for (const [i, key] of keys.entries()) {
+      const counter = this.live(key, now);
+      if (counter) counter.used += 1;
+      else this.counters.set(key, { used: 1, resetAt: now + specs[i]!.durationMs });
+    }
+    return [0, 0];
+  }
+
+  giveBack(keys: readonly string[]): void {
+    const now = Date.now();
+    for (const key of keys) {
+      const counter = this.live(key, now);
+      if (counter && counter.used > 0) counter.used -= 1;
+    }
+  }
+
+  used(key: string): number {
+    return this.live(key, Date.now())?.used ?? 0;
+  }
+
+  delete(key: string): void {
+    this.counters.delete(key);
+  }
+}
+
+/**
+ * Counters live in Redis so every API process shares them. A request takes
+ * the points of all its limits in one script, before any work: N requests in
+ * flight against a limit of L get at most L through, and a refused request
+ * takes nothing from its other limits. Every key of one script shares a hash
+ * tag, so it stays in one Redis Cluster slot. When Redis is away each process
+ * falls back to its own in-memory counters (the insurance): logins keep
+ * working, with per-process limits, rather than failing.
  */
 export class RateLimits {
-  private readonly limiters: Record<LimitName, RateLimiterRedis>;
+  private readonly specs: Record<LimitName, LimitSpec>;
+  private readonly redis: ScriptedRedis;
+  private readonly keyPrefix: string;
+  private readonly memory = new MemoryCounters();
 
   constructor(
     redis: Redis,
@@ -47,29 +154,34 @@ export class RateLimits {
     private readonly metrics: Metrics,
   ) {
     const env = config.env;
-    const specs: Record<LimitName, LimitSpec> = {
-      ip_logins: { points: env.RATE_LIMIT_IP_LOGINS_PER_MINUTE, duration: 60 },
-      user_challenges: { points: env.RATE_LIMIT_USER_CHALLENGES_PER_HOUR, duration: 3600 },
-      destination_sends: { points: env.RATE_LIMIT_DESTINATION_SENDS_PER_HOUR, duration: 3600 },
-      org_sends: { points: env.RATE_LIMIT_ORG_SENDS_PER_MINUTE, duration: 60 },
-      account_failures: { points: env.RATE_LIMIT_ACCOUNT_FAILURES_PER_15_MIN, duration: 900 },
+    const minutes = (n: number) => n * 60_000;
+    this.specs = {
+      ip_logins: { points: env.RATE_LIMIT_IP_LOGINS_PER_MINUTE, durationMs: minutes(1) },
+      user_challenges: { points: env.RATE_LIMIT_USER_CHALLENGES_PER_HOUR, durationMs: minutes(60) },
+      destination_sends: {
+        points: env.RATE_LIMIT_DESTINATION_SENDS_PER_HOUR,
+        durationMs: minutes(60),
+      },
+      org_sends: { points: env.RATE_LIMIT_ORG_SENDS_PER_MINUTE, durationMs: minutes(1) },
+      account_failures: {
+        points: env.RATE_LIMIT_ACCOUNT_FAILURES_PER_15_MIN,
+        durationMs: minutes(15),
+      },
     };
-    this.limiters = Object.fromEntries(
-      Object.entries(specs).map(([name, spec]) => [
-        name,
-        new RateLimiterRedis({
-          storeClient: redis,
-          keyPrefix: `${prefix}:rl:${name}`,
-          points: spec.points,
-          duration: spec.duration,
-          insuranceLimiter: new RateLimiterMemory({ points: spec.points, duration: spec.duration }),
-        }),
-      ]),
-    ) as Record<LimitName, RateLimiterRedis>;
+    // The hash tag is the first {...} of a key: braces of the prefix itself are left out of it.
+    this.keyPrefix = `{${prefix.replace(/[{}]/g, '')}:rl}`;
+    redis.defineCommand('twofaRateTake', { lua: TAKE_SCRIPT });
+    redis.defineCommand('twofaRateGiveBack', { lua: GIVE_BACK_SCRIPT });
+    this.redis = redis as ScriptedRedis;
   }
 
-  private refuse(limit: LimitName, res: RateLimiterRes): never {
-    const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+  /** The Redis key of one counter. */
+  key(limit: LimitName, key: string): string {
+    return `${this.keyPrefix}:${limit}:${key}`;
+  }
+
+  private refuse(limit: LimitName, msBeforeNext: number): never {
+    const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000));
     this.metrics.rateLimited.inc({ limit });
     throw new ApiError(
       'rate_limited',
@@ -81,52 +193,63 @@ export class RateLimits {
 
   /** Takes one point; throws a 429 when the limit is spent. */
   async consume(limit: LimitName, key: string): Promise<void> {
-    try {
-      await this.limiters[limit].consume(key);
-    } catch (error) {
-      if (error instanceof RateLimiterRes) this.refuse(limit, error);
-      throw error;
-    }
+    await this.consumeAll([[limit, key]]);
   }
 
   /**
-   * Takes one point from each counter, all in one round trip. When one
-   * refuses, the points the others took are given back, so a refused request
-   * counts toward no limit; the first refusal in `entries` order is reported.
-   * Returns a refund for a refusal that comes later (e.g. the circuit breaker).
+   * Takes one point from each counter, all or none, in one round trip. The
+   * first refusal in `entries` order is reported. Returns the refund for a
+   * request that then ends without doing what the points were for (a lost
+   * race, a refusal that comes later, a right password).
    */
-  async consumeAll(entries: readonly LimitKey[]): Promise<() => Promise<void>> {
-    const results = await Promise.allSettled(
-      entries.map(([limit, key]) => this.consume(limit, key)),
-    );
-    const taken = entries.filter((_, i) => results[i]?.status === 'fulfilled');
-    const refund = async () => {
-      // Best effort: a lost refund only makes a limit stricter for a while.
-      await Promise.all(
-        taken.map(([limit, key]) => this.limiters[limit].reward(key, 1).catch(() => {})),
+  async consumeAll(entries: readonly LimitKey[]): Promise<Refund> {
+    if (entries.length === 0) return async () => {};
+    const keys = entries.map(([limit, key]) => this.key(limit, key));
+    const specs = entries.map(([limit]) => this.specs[limit]);
+    let inMemory = false;
+    let result: [number, number];
+    try {
+      result = await this.redis.twofaRateTake(
+        keys.length,
+        ...keys,
+        ...specs.map((s) => s.points),
+        ...specs.map((s) => s.durationMs),
       );
-    };
-    const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (refused) {
-      await refund();
-      throw refused.reason;
+    } catch {
+      inMemory = true;
+      result = this.memory.take(keys, specs);
     }
-    return refund;
+    const [refused, msBeforeNext] = result;
+    if (refused > 0) this.refuse(entries[refused - 1]![0], Number(msBeforeNext));
+
+    const outstanding = new Set(entries.keys());
+    return async (only) => {
+      const indexes = [...outstanding].filter((i) => !only || only.includes(entries[i]![0]));
+      if (indexes.length === 0) return;
+      for (const i of indexes) outstanding.delete(i);
+      const back = indexes.map((i) => keys[i]!);
+      if (inMemory) {
+        this.memory.giveBack(back);
+        return;
+      }
+      // Best effort: a lost refund only makes a limit stricter for a while.
+      await this.redis.twofaRateGiveBack(back.length, ...back).catch(() => {});
+    };
   }
 
-  /** Throws a 429 when the key has no points left, without taking one. */
-  async assertOpen(limit: LimitName, key: string): Promise<void> {
-    const limiter = this.limiters[limit];
-    const res = await limiter.get(key);
-    if (res && res.consumedPoints >= limiter.points) this.refuse(limit, res);
+  /** Points taken in the counter's current window (Redis, or this process when Redis is away). */
+  async used(limit: LimitName, key: string): Promise<number> {
+    const name = this.key(limit, key);
+    try {
+      return Number((await this.redis.get(name)) ?? 0);
+    } catch {
+      return this.memory.used(name);
+    }
   }
 
   async reset(limit: LimitName, key: string): Promise<void> {
-    await this.limiters[limit].delete(key);
-  }
-
-  /** Counts a failure without refusing this request (it already failed). */
-  async penalize(limit: LimitName, key: string): Promise<void> {
-    await this.limiters[limit].penalty(key, 1);
+    const name = this.key(limit, key);
+    this.memory.delete(name);
+    await this.redis.del(name);
   }
 }

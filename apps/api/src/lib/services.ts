@@ -80,6 +80,7 @@ export function createServices(
     organizations: new OrganizationCache(db, clock),
     challenges: new ChallengeService({
       appSecret: config.appSecret,
+      maxConsecutiveCodeFailures: env.MAX_CONSECUTIVE_CODE_FAILURES,
       clock,
       db,
       sendQueue,

@@ -1,6 +1,13 @@
 import { z } from '@hono/zod-openapi';
 import { hashPassword } from '@twofa/core';
-import { createUser, getUser, recordAudit, revokeTrustedDevices, updateUser } from '@twofa/db';
+import {
+  createUser,
+  getUser,
+  recordAudit,
+  revokeTrustedDevices,
+  unlockUser,
+  updateUser,
+} from '@twofa/db';
 import { parsePhone } from '../domain/challenges.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
 import { clientAddress, parseId } from '../lib/http.ts';
@@ -47,7 +54,7 @@ const patchUser = orgRoute({
   operationId: 'updateUser',
   summary: "Change a user's phone, password, role or exemption",
   description:
-    'A new phone or password revokes the trusted devices; twoFactorDisabled exempts the user from the second step.',
+    'A new phone or password revokes the trusted devices and cancels open challenges (phone_required or pending become canceled) in the same transaction; twoFactorDisabled exempts the user from the second step.',
   request: {
     params: UserParams,
     body: jsonBody(
@@ -73,6 +80,18 @@ const revokeDevices = orgRoute({
     200: jsonResponse(z.object({ revoked: z.number().int() }), 'Trusted devices revoked'),
     ...errors(404),
   },
+});
+
+const unlock = orgRoute({
+  method: 'post',
+  path: '/v1/users/{userId}/unlock',
+  tags,
+  operationId: 'unlockUser',
+  summary: 'Lift a lock set by too many wrong codes in a row',
+  description:
+    'A user is locked for 24 hours after MAX_CONSECUTIVE_CODE_FAILURES (default 20) wrong codes in a row over all of their challenges. This lifts the lock now and starts the count again; audit event user_unlocked.',
+  request: { params: UserParams },
+  responses: { 200: jsonResponse(User, 'Unlocked (lockedUntil is null)'), ...errors(404) },
 });
 
 export const usersRouter = createRouter();
@@ -125,7 +144,7 @@ usersRouter.openapi(patchUser, async (c) => {
     passwordHash: body.password ? await hashPassword(body.password) : undefined,
   });
   if (!result) throw notFound('User');
-  const { user, previous, revokedDevices } = result;
+  const { user, previous, revokedDevices, canceledChallenges } = result;
   const audit = (type: string, data: Record<string, unknown>) =>
     recordAudit(services.db.sql, {
       organizationId,
@@ -142,9 +161,10 @@ usersRouter.openapi(patchUser, async (c) => {
       userId: id,
       hadPhone: previous.phone !== null,
       hasPhone: user.phone !== null,
+      canceledChallenges,
     });
   }
-  if (body.password) await audit('password_changed', { userId: id });
+  if (body.password) await audit('password_changed', { userId: id, canceledChallenges });
   if (revokedDevices > 0) {
     await audit('trusted_devices_revoked', {
       userId: id,
@@ -169,4 +189,16 @@ usersRouter.openapi(revokeDevices, async (c) => {
     data: { userId: id, revoked },
   });
   return c.json({ revoked }, 200);
+});
+
+usersRouter.openapi(unlock, async (c) => {
+  const id = parseId(c.req.valid('param').userId, 'User');
+  const user = await unlockUser(c.get('services').db.sql, {
+    organizationId: c.get('organizationId'),
+    userId: id,
+    actor: 'organization_key',
+    ip: clientAddress(c),
+  });
+  if (!user) throw notFound('User');
+  return c.json(userJson(user), 200);
 });

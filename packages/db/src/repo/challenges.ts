@@ -6,6 +6,7 @@ import {
   RESEND_COOLDOWN_MS,
   type SendStatus,
   type StoredChallengeStatus,
+  USER_LOCK_MS,
 } from '@twofa/core';
 import type { Sql } from '../client.ts';
 
@@ -57,6 +58,9 @@ export async function getChallenge(
 /**
  * Stores a challenge and, when the destination is known, its first send
  * request, in one statement: the outbox row the worker and reconciler act on.
+ * The user's row is share-locked and checked first: a user locked since the
+ * lookup, or whose phone changed since, gets nothing (null), and a lock or a
+ * phone change in flight waits for this one, then sees it to cancel.
  */
 export async function createChallenge(
   sql: Sql,
@@ -68,14 +72,22 @@ export async function createChallenge(
     sendId: string;
     now: Date;
   },
-): Promise<ChallengeRow> {
+): Promise<ChallengeRow | null> {
   const { organizationId, userId, ip, phone, sendId, now } = input;
   const [row] = await sql<ChallengeRow[]>`
-    with c as (
+    with usr as (
+      select id from users
+      where organization_id = ${organizationId} and id = ${userId}
+        and (locked_until is null or locked_until <= ${now})
+        and phone is not distinct from ${phone}::text
+      for share
+    ), c as (
       insert into challenges (organization_id, user_id, status, phone, ip, expires_at,
         send_count, last_send_at, current_send_id, created_at, updated_at)
-      values (${organizationId}, ${userId}, ${phone ? 'pending' : 'phone_required'}, ${phone}, ${ip},
-        ${ttl(now)}, ${phone ? 1 : 0}, ${phone ? now : null}, ${phone ? sendId : null}, ${now}, ${now})
+      select ${organizationId}, usr.id, ${phone ? 'pending' : 'phone_required'}, ${phone}, ${ip},
+        ${ttl(now)}, ${phone ? 1 : 0}, ${phone ? now : null}::timestamptz,
+        ${phone ? sendId : null}::uuid, ${now}, ${now}
+      from usr
       returning *
     ), s as (
       insert into sms_sends (id, organization_id, challenge_id, seq, phone, created_at, updated_at)
@@ -85,7 +97,7 @@ export async function createChallenge(
       case when c.phone is null then null
         else json_build_object('status', 'queued', 'errorCode', null) end as "latestSend"
     from c`;
-  return row!;
+  return row ?? null;
 }
 
 /** Sets the destination of a phone_required challenge and queues its first send. */
@@ -151,8 +163,13 @@ export interface Approval {
 /**
  * Approves a pending challenge whose latest send carried the right code and
  * issues a trusted device, in one statement. Only one of many parallel
- * verifications can win the conditional update. A phone entered through
- * /phone lands on the profile now, which revokes older trusted devices.
+ * verifications can win the conditional update. The user's row is locked
+ * first, so a phone or password change, or a lock, either lands before (and
+ * the challenge is no longer pending, or no longer matches) or waits for
+ * this. The challenge's number must still be the user's; a phone entered
+ * through /phone lands on the profile now (which revokes older trusted
+ * devices), and only while the profile has none, so it never overwrites a
+ * phone an admin set meanwhile. A right code ends the user's run of wrong ones.
  */
 export async function approveChallenge(
   sql: Sql,
@@ -167,22 +184,35 @@ export async function approveChallenge(
 ): Promise<Approval | null> {
   const { organizationId, challengeId, sendId, deviceTokenHash, deviceExpiresAt, now } = input;
   const [row] = await sql<Approval[]>`
-    with c as (
-      update challenges set status = 'approved', approved_at = ${now}, updated_at = ${now}
-      where organization_id = ${organizationId} and id = ${challengeId} and status = 'pending'
-        and current_send_id = ${sendId} and expires_at > ${now}
-        and wrong_attempts < ${MAX_WRONG_ATTEMPTS}
-      returning user_id, organization_id, phone, phone_submitted
+    with usr as (
+      select id, phone, locked_until from users
+      where organization_id = ${organizationId} and id = (
+        select user_id from challenges
+        where organization_id = ${organizationId} and id = ${challengeId})
+      for update
+    ), c as (
+      update challenges ch set status = 'approved', approved_at = ${now}, updated_at = ${now}
+      from usr
+      where ch.organization_id = ${organizationId} and ch.id = ${challengeId}
+        and ch.user_id = usr.id and ch.status = 'pending'
+        and ch.current_send_id = ${sendId} and ch.expires_at > ${now}
+        and ch.wrong_attempts < ${MAX_WRONG_ATTEMPTS}
+        and (usr.locked_until is null or usr.locked_until <= ${now})
+        and case when ch.phone_submitted then usr.phone is null
+          else usr.phone is not distinct from ch.phone end
+      returning ch.user_id, ch.organization_id, ch.phone, ch.phone_submitted
     ), u as (
-      update users set phone = c.phone, updated_at = ${now}
+      update users set consecutive_code_failures = 0,
+        phone = case when c.phone_submitted then c.phone else users.phone end,
+        updated_at = ${now}
       from c
       where users.id = c.user_id and users.organization_id = c.organization_id
-        and c.phone_submitted and users.phone is distinct from c.phone
-      returning users.id
+      returning users.id, c.phone_submitted as saved
     ), r as (
       update trusted_devices d set revoked_at = ${now}
       from u
-      where d.user_id = u.id and d.organization_id = ${organizationId} and d.revoked_at is null
+      where u.saved and d.user_id = u.id and d.organization_id = ${organizationId}
+        and d.revoked_at is null
       returning d.id
     ), d as (
       insert into trusted_devices (organization_id, user_id, token_hash, expires_at, created_at)
@@ -191,27 +221,95 @@ export async function approveChallenge(
       update sms_sends set verified_at = ${now}
       where id = ${sendId} and organization_id = ${organizationId} and exists (select 1 from c)
     )
-    select c.user_id as "userId", c.phone, exists (select 1 from u) as "phoneSaved",
+    select c.user_id as "userId", c.phone, c.phone_submitted as "phoneSaved",
       (select count(*)::int from r) as "revokedDevices"
     from c`;
   return row ?? null;
 }
 
-/** Counts one wrong code; the last allowed one locks the challenge. */
+export interface WrongCode {
+  wrongAttempts: number;
+  status: StoredChallengeStatus;
+  /** The user's wrong codes in a row, this one included. */
+  consecutiveFailures: number;
+  /** Whether this wrong code locked the user. */
+  userLocked: boolean;
+  lockedUntil: Date | null;
+}
+
+/**
+ * Counts one wrong code on the challenge and on its user, in one statement:
+ * the last allowed one locks the challenge (audit `challenge_locked`), and the
+ * user's MAX_CONSECUTIVE_CODE_FAILURES-th in a row locks the user for
+ * USER_LOCK_MS, cancels their open challenges and records `user_locked`. The
+ * user's row is locked first, so parallel wrong codes on several challenges
+ * count one after another and exactly one of them locks.
+ */
 export async function recordWrongCode(
   sql: Sql,
-  input: { organizationId: string; challengeId: string; now: Date },
-): Promise<{ wrongAttempts: number; status: StoredChallengeStatus } | null> {
-  const { organizationId, challengeId, now } = input;
-  const [row] = await sql<{ wrongAttempts: number; status: StoredChallengeStatus }[]>`
-    update challenges set
-      wrong_attempts = wrong_attempts + 1,
-      status = case when wrong_attempts + 1 >= ${MAX_WRONG_ATTEMPTS} then 'locked' else status end,
-      updated_at = ${now}
-    where organization_id = ${organizationId} and id = ${challengeId} and status = 'pending'
-      and expires_at > ${now} and wrong_attempts < ${MAX_WRONG_ATTEMPTS}
-    returning wrong_attempts as "wrongAttempts", status`;
-  return row ?? null;
+  input: { organizationId: string; challengeId: string; now: Date; maxConsecutiveFailures: number },
+): Promise<WrongCode | null> {
+  const { organizationId, challengeId, now, maxConsecutiveFailures } = input;
+  const lockedUntil = new Date(now.getTime() + USER_LOCK_MS);
+  const [row] = await sql<(WrongCode & { userId: string })[]>`
+    with usr as (
+      select id, consecutive_code_failures + 1 >= ${maxConsecutiveFailures} as locks from users
+      where organization_id = ${organizationId} and id = (
+        select user_id from challenges
+        where organization_id = ${organizationId} and id = ${challengeId})
+      for update
+    ), c as (
+      update challenges ch set
+        wrong_attempts = ch.wrong_attempts + 1,
+        status = case when ch.wrong_attempts + 1 >= ${MAX_WRONG_ATTEMPTS} then 'locked'
+          when usr.locks then 'canceled' else ch.status end,
+        canceled_at = case when ch.wrong_attempts + 1 < ${MAX_WRONG_ATTEMPTS} and usr.locks
+          then ${now} else ch.canceled_at end,
+        updated_at = ${now}
+      from usr
+      where ch.organization_id = ${organizationId} and ch.id = ${challengeId}
+        and ch.user_id = usr.id and ch.status = 'pending'
+        and ch.expires_at > ${now} and ch.wrong_attempts < ${MAX_WRONG_ATTEMPTS}
+      returning ch.id, ch.user_id, ch.ip, ch.wrong_attempts, ch.status, usr.locks
+    ), u as (
+      update users set consecutive_code_failures = users.consecutive_code_failures + 1,
+        locked_until = case when c.locks then ${lockedUntil} else users.locked_until end,
+        updated_at = ${now}
+      from c
+      where users.id = c.user_id and users.organization_id = ${organizationId}
+      returning users.consecutive_code_failures as failures, users.locked_until
+    ), others as (
+      update challenges o set status = 'canceled', canceled_at = ${now}, updated_at = ${now}
+      from c
+      where c.locks and o.organization_id = ${organizationId} and o.user_id = c.user_id
+        and o.id <> c.id and o.status in ('phone_required', 'pending')
+      returning o.id
+    ), a as (
+      insert into audit_events (organization_id, type, actor, ip, data)
+      select ${organizationId}::uuid, 'challenge_locked', 'system', c.ip, jsonb_build_object(
+        'challengeId', c.id, 'userId', c.user_id, 'wrongAttempts', c.wrong_attempts)
+      from c where c.status = 'locked'
+      union all
+      select ${organizationId}::uuid, 'user_locked', 'system', c.ip, jsonb_build_object(
+        'userId', c.user_id, 'challengeId', c.id, 'consecutiveFailures', u.failures,
+        'lockedUntil', u.locked_until,
+        'canceledChallenges', (select count(*) from others) + (c.status = 'canceled')::int)
+      from c, u where c.locks
+    )
+    select c.user_id as "userId", c.wrong_attempts as "wrongAttempts", c.status,
+      u.failures as "consecutiveFailures", c.locks as "userLocked", u.locked_until as "lockedUntil"
+    from c, u`;
+  if (!row) return null;
+  if (row.userLocked) {
+    // A challenge whose insert held the user's row while this statement waited for it
+    // committed after this statement's snapshot: cancel it too (later inserts see the lock).
+    await sql`
+      update challenges set status = 'canceled', canceled_at = ${now}, updated_at = ${now}
+      where organization_id = ${organizationId} and user_id = ${row.userId}
+        and status in ('phone_required', 'pending')`;
+  }
+  const { userId: _userId, ...counted } = row;
+  return counted;
 }
 
 /** What the SMS pumping circuit breaker looks at. */

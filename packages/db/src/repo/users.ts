@@ -1,4 +1,5 @@
 import type { Role } from '@twofa/core';
+import type { TransactionSql } from 'postgres';
 import type { Sql } from '../client.ts';
 
 export interface UserRow {
@@ -12,7 +13,7 @@ export interface UserRow {
   createdAt: Date;
 }
 
-const columns = (sql: Sql, u = 'users') => sql`
+const columns = (sql: Sql | TransactionSql, u = 'users') => sql`
   ${sql(u)}.id, ${sql(u)}.organization_id as "organizationId", ${sql(u)}.email, ${sql(u)}.phone,
   ${sql(u)}.two_factor_disabled as "twoFactorDisabled", ${sql(u)}.role,
   ${sql(u)}.locked_until as "lockedUntil", ${sql(u)}.created_at as "createdAt"`;
@@ -57,42 +58,99 @@ export interface UserPatch {
 
 /**
  * Updates a user. A new phone or password is a new authenticator, so the
- * user's trusted devices are revoked in the same statement.
+ * user's trusted devices are revoked and their open challenges (phone_required
+ * or pending) canceled, in the same transaction. The user's row is locked
+ * first, in a statement of its own, so the change's statement sees every
+ * challenge and trusted device that a start or an approval in flight commits
+ * (they hold or wait for the same row).
  */
 export async function updateUser(
   sql: Sql,
   organizationId: string,
   userId: string,
   patch: UserPatch,
-): Promise<{ user: UserRow; previous: UserRow; revokedDevices: number } | null> {
+): Promise<{
+  user: UserRow;
+  previous: UserRow;
+  revokedDevices: number;
+  canceledChallenges: number;
+} | null> {
   const setPhone = patch.phone !== undefined;
-  const [row] = await sql<(UserRow & { previous: UserRow; revokedDevices: number })[]>`
-    with before as (
-      select ${columns(sql)} from users
-      where users.organization_id = ${organizationId} and users.id = ${userId}
-      for update
-    ), updated as (
-      update users u set
-        phone = case when ${setPhone} then ${patch.phone ?? null} else u.phone end,
-        two_factor_disabled = coalesce(${patch.twoFactorDisabled ?? null}::boolean, u.two_factor_disabled),
-        password_hash = coalesce(${patch.passwordHash ?? null}, u.password_hash),
-        role = coalesce(${patch.role ?? null}, u.role),
-        updated_at = now()
-      from before b
-      where u.id = b.id
-      returning ${columns(sql, 'u')}
-    ), revoked as (
-      update trusted_devices d set revoked_at = now()
-      from updated u, before b
-      where d.user_id = u.id and d.organization_id = ${organizationId} and d.revoked_at is null
-        and (u.phone is distinct from b.phone or ${patch.passwordHash !== undefined})
-      returning d.id
-    )
-    select u.*, row_to_json(b.*) as previous, (select count(*)::int from revoked) as "revokedDevices"
-    from updated u, before b`;
+  const newPassword = patch.passwordHash !== undefined;
+  type Row = UserRow & { previous: UserRow; revokedDevices: number; canceledChallenges: number };
+  const row = await sql.begin(async (tx) => {
+    const [found] = await tx`
+      select id from users where organization_id = ${organizationId} and id = ${userId}
+      for update`;
+    if (!found) return null;
+    const [updated] = await tx<Row[]>`
+      with before as (
+        select ${columns(tx)} from users
+        where users.organization_id = ${organizationId} and users.id = ${userId}
+      ), updated as (
+        update users u set
+          phone = case when ${setPhone} then ${patch.phone ?? null} else u.phone end,
+          two_factor_disabled = coalesce(${patch.twoFactorDisabled ?? null}::boolean, u.two_factor_disabled),
+          password_hash = coalesce(${patch.passwordHash ?? null}, u.password_hash),
+          role = coalesce(${patch.role ?? null}, u.role),
+          updated_at = now()
+        from before b
+        where u.id = b.id
+        returning ${columns(tx, 'u')}
+      ), changed as (
+        select u.id from updated u, before b
+        where u.phone is distinct from b.phone or ${newPassword}
+      ), revoked as (
+        update trusted_devices d set revoked_at = now()
+        from changed u
+        where d.user_id = u.id and d.organization_id = ${organizationId} and d.revoked_at is null
+        returning d.id
+      ), canceled as (
+        update challenges c set status = 'canceled', canceled_at = now(), updated_at = now()
+        from changed u
+        where c.organization_id = ${organizationId} and c.user_id = u.id
+          and c.status in ('phone_required', 'pending')
+        returning c.id
+      )
+      select u.*, row_to_json(b.*) as previous,
+        (select count(*)::int from revoked) as "revokedDevices",
+        (select count(*)::int from canceled) as "canceledChallenges"
+      from updated u, before b`;
+    return updated ?? null;
+  });
   if (!row) return null;
-  const { previous, revokedDevices, ...user } = row;
-  return { user, previous, revokedDevices };
+  const { previous, revokedDevices, canceledChallenges, ...user } = row;
+  return { user, previous, revokedDevices, canceledChallenges };
+}
+
+/**
+ * Lifts a user's lock and ends their run of wrong codes, recording
+ * `user_unlocked` in the same statement. Null when there is no such user.
+ */
+export async function unlockUser(
+  sql: Sql,
+  input: { organizationId: string; userId: string; actor: string; ip: string | null },
+): Promise<UserRow | null> {
+  const { organizationId, userId, actor, ip } = input;
+  const [user] = await sql<UserRow[]>`
+    with before as (
+      select id, locked_until, consecutive_code_failures from users
+      where organization_id = ${organizationId} and id = ${userId}
+      for update
+    ), u as (
+      update users set locked_until = null, consecutive_code_failures = 0, updated_at = now()
+      from before b
+      where users.id = b.id
+      returning ${columns(sql)}
+    ), a as (
+      insert into audit_events (organization_id, type, actor, ip, data)
+      select ${organizationId}::uuid, 'user_unlocked', ${actor}::text, ${ip}::text, jsonb_build_object(
+        'userId', b.id, 'wasLockedUntil', b.locked_until,
+        'consecutiveFailures', b.consecutive_code_failures)
+      from before b
+    )
+    select * from u`;
+  return user ?? null;
 }
 
 export async function revokeTrustedDevices(
