@@ -18,7 +18,7 @@ import {
   SEND_CODE_QUEUE,
   type SendCodeJob,
 } from '@twofa/queue';
-import { createSmsProvider, type SmsProvider } from '@twofa/sms';
+import { createRedisSmsInbox, createSmsProvider, type SmsProvider } from '@twofa/sms';
 import { type Job, Worker } from 'bullmq';
 import type { WorkerDeps } from './deps.ts';
 import { processSendCode } from './processors/send-code.ts';
@@ -101,7 +101,7 @@ async function handleOpsRequest(
   return { status: 404, type: JSON_TYPE, body: '{"code":"not_found"}' };
 }
 
-export function smsProviderFromConfig(config: Config): SmsProvider {
+export function smsProviderFromConfig(config: Config, inboxRedis?: Redis): SmsProvider {
   const env = config.env;
   return createSmsProvider({
     provider: env.SMS_PROVIDER,
@@ -114,6 +114,8 @@ export function smsProviderFromConfig(config: Config): SmsProvider {
       statusCallbackBaseUrl: env.PUBLIC_BASE_URL,
       timeoutMs: env.TWILIO_TIMEOUT_MS,
     },
+    // The dev inbox page (/dev/sms on the API) reads the console provider's messages from Redis.
+    inbox: inboxRedis ? createRedisSmsInbox(inboxRedis, env.QUEUE_PREFIX) : undefined,
     // The console provider is the development inbox: it prints the message, code
     // included, straight to stdout, outside the structured (redacted) log.
     // createSmsProvider refuses it when NODE_ENV=production.
@@ -156,7 +158,7 @@ export async function startWorker(
     retryBaseDelayMs: env.SEND_RETRY_BASE_DELAY_MS,
   });
   sendQueue.on('error', (error) => logger.debug({ err: error.message }, 'queue error'));
-  const sms = overrides.sms ?? smsProviderFromConfig(config);
+  const sms = overrides.sms ?? smsProviderFromConfig(config, queueRedis);
   const deps: WorkerDeps = {
     config,
     clock: overrides.clock ?? systemClock,

@@ -161,3 +161,57 @@ export async function loadLoginContext(
       : null,
   };
 }
+
+/** A page of an organization's users, by email; `search` matches part of the email. */
+export async function listUsers(
+  sql: Sql,
+  organizationId: string,
+  options: { search?: string | undefined; limit: number; offset: number },
+): Promise<{ users: UserRow[]; total: number }> {
+  const pattern = options.search
+    ? `%${options.search.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`
+    : null;
+  const rows = await sql<(UserRow & { total: number })[]>`
+    select ${columns(sql)}, (count(*) over ())::int as total from users
+    where users.organization_id = ${organizationId}
+      ${pattern ? sql`and users.email ilike ${pattern}` : sql``}
+    order by lower(users.email), users.id
+    limit ${options.limit} offset ${options.offset}`;
+  let total = rows[0]?.total ?? 0;
+  if (rows.length === 0 && options.offset > 0) {
+    const [count] = await sql<{ total: number }[]>`
+      select count(*)::int as total from users
+      where organization_id = ${organizationId}
+        ${pattern ? sql`and email ilike ${pattern}` : sql``}`;
+    total = count?.total ?? 0;
+  }
+  return { users: rows.map(({ total: _total, ...user }) => user), total };
+}
+
+/**
+ * Lifts a lock early: clears the lock and the wrong-code count and records
+ * `user_unlocked`, in one statement. Null when the user is not in the organization.
+ */
+export async function unlockUser(
+  sql: Sql,
+  input: { organizationId: string; userId: string; actor: string; ip: string | null },
+): Promise<UserRow | null> {
+  const [row] = await sql<UserRow[]>`
+    with before as (
+      select id, locked_until, consecutive_code_failures from users
+      where organization_id = ${input.organizationId} and id = ${input.userId}
+      for update
+    ), updated as (
+      update users u set locked_until = null, consecutive_code_failures = 0, updated_at = now()
+      from before b where u.id = b.id
+      returning ${columns(sql, 'u')}
+    ), audit as (
+      insert into audit_events (organization_id, type, actor, ip, data)
+      select ${input.organizationId}, 'user_unlocked', ${input.actor}, ${input.ip},
+        jsonb_build_object('userId', b.id, 'wasLockedUntil', b.locked_until,
+          'consecutiveCodeFailures', b.consecutive_code_failures)
+      from before b
+    )
+    select * from updated`;
+  return row ?? null;
+}
