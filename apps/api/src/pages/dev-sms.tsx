@@ -41,7 +41,7 @@ devSmsPages.get('/dev/sms', async (c) => {
         {messages.length === 0 ? <p>No messages yet. Sign in to get a code.</p> : null}
         <ol reversed>
           {messages.map((sms) => (
-            <li class="sms">
+            <li class="sms" id={sms.providerMessageId}>
               <div class="muted">
                 To <strong>{sms.to}</strong> at{' '}
                 <time datetime={sms.sentAt.toISOString()}>
