@@ -108,7 +108,7 @@ function PasswordSettingsPage(props: {
             </ul>
           </div>
           <h2>
-            <label for="smsAllowedCountries">Countries codes may be sent to</label>
+            <label for="smsAllowedCountries">Countries that codes may be sent to</label>
           </h2>
           <div class="field">
             <input
