@@ -66,7 +66,7 @@ async function codeFromInbox(page: Page, userId: string): Promise<string> {
   const expected = await waitForCode(h, userId);
   const inbox = await page.context().newPage();
   await inbox.goto(`${base}/dev/sms`);
-  const text = await inbox.locator('pre[data-testid="sms-body"]').first().innerText();
+  const text = (await inbox.locator('pre[data-testid="sms-body"]').first().textContent()) ?? '';
   await inbox.close();
   const code = /\b(\d{6})\b/.exec(text)?.[1];
   // The newest message on the page is the one the worker just sent.
@@ -95,7 +95,7 @@ describe('in a real browser', () => {
     await page.getByLabel(/trust this device for 30 days/i).check();
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.waitForURL(`${base}/account`);
-    expect(await page.getByTestId('email').innerText()).toBe(org.member.email);
+    expect(await page.getByTestId('email').textContent()).toBe(org.member.email);
     const cookies = await context.cookies();
     const session = cookies.find((c) => c.name === 'twofa_session');
     expect(session?.httpOnly).toBe(true);
@@ -109,7 +109,7 @@ describe('in a real browser', () => {
     // Trusted: straight to the account, no code asked.
     await signIn(page, org.id, org.member.email);
     await page.waitForURL(`${base}/account`);
-    expect(await page.getByTestId('email').innerText()).toBe(org.member.email);
+    expect(await page.getByTestId('email').textContent()).toBe(org.member.email);
     // The CSP holds: no inline script or style was refused.
     expect(errors.filter((e) => /Content Security Policy/i.test(e))).toEqual([]);
     await context.close();
