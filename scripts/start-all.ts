@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { seedDemo } from './seed-demo.ts';
 
 const children: ChildProcess[] = [];
 let stopping = false;
@@ -41,6 +42,7 @@ function stop(signal: NodeJS.Signals, exitCode = 0): void {
   }
 }
 
+await seedDemo();
 run('api', 'apps/api');
 run('worker', 'apps/worker');
 process.on('SIGTERM', () => stop('SIGTERM'));

@@ -165,6 +165,7 @@ const VALID_REQUESTS: Record<string, { body?: unknown; ids?: Record<string, stri
   'GET /v1/users/{userId}': {},
   'PATCH /v1/users/{userId}': { body: { twoFactorDisabled: true, phone: null } },
   'DELETE /v1/users/{userId}/trusted-devices': {},
+  'POST /v1/users/{userId}/unlock': {},
   'POST /v1/logins': { body: { email: USER_EMAIL, password: PASSWORD, ip: '192.0.2.10' } },
   'POST /v1/challenges': { body: { userId: ':user', ip: '192.0.2.11' } },
   'GET /v1/challenges/{id}': {},
@@ -571,6 +572,17 @@ table('DELETE /v1/users/{userId}/trusted-devices', [
     name: "another organization's user",
     method: 'DELETE',
     path: '/v1/users/:otherUser/trusted-devices',
+    status: 404,
+    code: 'not_found',
+  },
+]);
+
+table('POST /v1/users/{userId}/unlock', [
+  ...notFound('POST', '/v1/users/{id}/unlock'),
+  {
+    name: "another organization's user",
+    method: 'POST',
+    path: '/v1/users/:otherUser/unlock',
     status: 404,
     code: 'not_found',
   },

@@ -5,6 +5,7 @@ import type { AppEnv } from './lib/env.ts';
 import { problem } from './lib/errors.ts';
 import { errorHandler, requestContext, validationProblem } from './lib/http.ts';
 import type { Services } from './lib/services.ts';
+import { pagesRouter, registerPageDocs } from './pages/index.ts';
 import { ADMIN_QUEUES_PATH, adminQueuesRouter } from './routes/admin-queues.ts';
 import { auditRouter } from './routes/audit.ts';
 import { challengesRouter } from './routes/challenges.ts';
@@ -58,6 +59,8 @@ export function createApp(services: Services) {
   ]) {
     app.route('/', router);
   }
+  app.route('/', pagesRouter());
+  registerPageDocs(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

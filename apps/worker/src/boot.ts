@@ -3,7 +3,7 @@ import { type Clock, systemClock } from '@twofa/core';
 import { createDb } from '@twofa/db';
 import { createLogger, createMetrics, type Logger } from '@twofa/observability';
 import { createQueueConnections, SEND_CODE_QUEUE, type SendCodeJob } from '@twofa/queue';
-import type { SmsProvider } from '@twofa/sms';
+import { type ConsoleInbox, createRedisSmsInbox, type SmsProvider } from '@twofa/sms';
 import { type Job, Worker } from 'bullmq';
 import type { WorkerDeps } from './deps.ts';
 import { type OpsPort, type OpsServer, startOpsServer } from './ops-server.ts';
@@ -109,8 +109,13 @@ export async function startWorker(
 ): Promise<WorkerRuntime> {
   const env = config.env;
   const logger = overrides.logger ?? createLogger({ name: 'worker', level: env.LOG_LEVEL });
-  // Before any connection opens, so a refused provider leaves nothing behind.
-  const sms = overrides.sms ?? smsProviderFromConfig(config);
+  // Before any connection opens, so a refused provider leaves nothing behind. The
+  // dev inbox is written through the queue's Redis once that connection exists.
+  let inboxTarget: ConsoleInbox | undefined;
+  const inbox: ConsoleInbox = {
+    push: (message) => inboxTarget?.push(message) ?? Promise.resolve(),
+  };
+  const sms = overrides.sms ?? smsProviderFromConfig(config, inbox);
   const metrics = createMetrics('worker');
   const db = createDb(env.DATABASE_URL, {
     // Each job holds a connection only for its short statements, never across the provider call.
@@ -118,6 +123,7 @@ export async function startWorker(
     applicationName: 'twofa-worker',
   });
   const queue = createQueueConnections(env, 'worker', { logger });
+  inboxTarget = createRedisSmsInbox(queue.redis, env.QUEUE_PREFIX);
 
   let ops: OpsServer | null = null;
   const wanted = opsPort(config, overrides.metricsPort);

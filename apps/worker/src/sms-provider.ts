@@ -1,7 +1,8 @@
 import type { Config } from '@twofa/config';
-import { createSmsProvider, type SmsProvider } from '@twofa/sms';
+import { type ConsoleInbox, createSmsProvider, type SmsProvider } from '@twofa/sms';
 
-export function smsProviderFromConfig(config: Config): SmsProvider {
+/** `inbox`: where the console provider also keeps messages for the dev inbox page (/dev/sms). */
+export function smsProviderFromConfig(config: Config, inbox?: ConsoleInbox): SmsProvider {
   const env = config.env;
   return createSmsProvider({
     provider: env.SMS_PROVIDER,
@@ -14,6 +15,7 @@ export function smsProviderFromConfig(config: Config): SmsProvider {
       statusCallbackBaseUrl: env.PUBLIC_BASE_URL,
       timeoutMs: env.TWILIO_TIMEOUT_MS,
     },
+    ...(inbox ? { inbox } : {}),
     // The console provider is the development inbox: it prints the message, code
     // included, straight to stdout, outside the structured (redacted) log.
     // createSmsProvider refuses it when NODE_ENV=production.

@@ -15,7 +15,16 @@ export function generateCode(): string {
     .padStart(CODE_LENGTH, '0');
 }
 
-export type SecretPurpose = 'code' | 'device-token' | 'api-key';
+export type SecretPurpose =
+  | 'code'
+  | 'device-token'
+  | 'api-key'
+  /** A pages login session's cookie token. */
+  | 'session'
+  /** The pages' CSRF tokens, bound to a browser's cookie. */
+  | 'csrf'
+  /** The pages' pending-challenge cookie, bound to the browser that started it. */
+  | 'pending-challenge';
 
 /**
  * Keyed hash of a secret. The purpose is mixed in so a hash of one kind can

@@ -1,4 +1,4 @@
-import type { ConsoleLogger, ConsoleSmsProvider } from './console.ts';
+import type { ConsoleInbox, ConsoleLogger, ConsoleSmsProvider } from './console.ts';
 import { createConsoleProvider } from './console.ts';
 import type { TwilioSmsProvider } from './twilio.ts';
 import { createTwilioProvider } from './twilio.ts';
@@ -9,6 +9,15 @@ export * from './signature.ts';
 export * from './twilio.ts';
 
 export type SmsProviderName = 'twilio' | 'console';
+
+/** SMS_PROVIDER as createSmsProvider resolves it: Twilio when its credentials are set, else the console. */
+export function resolveSmsProviderName(config: {
+  provider?: SmsProviderName | undefined;
+  accountSid?: string | undefined;
+  authToken?: string | undefined;
+}): SmsProviderName {
+  return config.provider ?? (config.accountSid && config.authToken ? 'twilio' : 'console');
+}
 
 export interface SmsConfig {
   /** SMS_PROVIDER; when absent, Twilio if its credentials are set, else the console. */
@@ -26,11 +35,13 @@ export interface SmsConfig {
   };
   /** Where the console provider writes. */
   logger?: ConsoleLogger;
+  /** Where the console provider keeps messages for the dev inbox page. */
+  inbox?: ConsoleInbox;
 }
 
 export function createSmsProvider(config: SmsConfig): TwilioSmsProvider | ConsoleSmsProvider {
   const { accountSid, authToken, from, ...rest } = config.twilio ?? {};
-  const provider = config.provider ?? (accountSid && authToken ? 'twilio' : 'console');
+  const provider = resolveSmsProviderName({ provider: config.provider, accountSid, authToken });
 
   switch (provider) {
     case 'twilio':
@@ -47,7 +58,7 @@ export function createSmsProvider(config: SmsConfig): TwilioSmsProvider | Consol
           'SMS provider console is refused when NODE_ENV=production; configure Twilio',
         );
       }
-      return createConsoleProvider({ logger: config.logger });
+      return createConsoleProvider({ logger: config.logger, inbox: config.inbox });
     default:
       throw new Error(`Unknown SMS provider "${provider satisfies never}"`);
   }

@@ -1,12 +1,8 @@
 import { z } from '@hono/zod-openapi';
-import {
-  CidrError,
-  DEFAULT_LOW_BALANCE_THRESHOLD,
-  isTwoFactorAvailable,
-  normalizeCidrs,
-} from '@twofa/core';
-import { getLedger, getOrganization, recordAudit, updatePasswordSettings } from '@twofa/db';
-import { ApiError, notFound } from '../lib/errors.ts';
+import { DEFAULT_LOW_BALANCE_THRESHOLD } from '@twofa/core';
+import { getLedger, getOrganization } from '@twofa/db';
+import { changePasswordSettings } from '../domain/settings.ts';
+import { notFound } from '../lib/errors.ts';
 import { clientAddress } from '../lib/http.ts';
 import { createRouter, errors, jsonBody, jsonResponse, orgRoute } from '../lib/openapi.ts';
 import { CountryCode, LedgerReason, PasswordSettings } from '../lib/schemas.ts';
@@ -79,52 +75,10 @@ settingsRouter.openapi(getSettings, async (c) => {
 
 settingsRouter.openapi(patchSettings, async (c) => {
   const body = c.req.valid('json');
-  const services = c.get('services');
-  const organizationId = c.get('organizationId');
-  let cidrs: string[] | undefined;
-  if (body.skipTwoFactorCidrs) {
-    try {
-      cidrs = normalizeCidrs(body.skipTwoFactorCidrs);
-    } catch (error) {
-      if (error instanceof CidrError) {
-        throw new ApiError('invalid_cidr', error.message, { entry: error.entry });
-      }
-      throw error;
-    }
-  }
-  const before = c.get('organization').row;
-  if (body.twoFactorEnabled === true && !isTwoFactorAvailable(before.authMethod)) {
-    throw new ApiError(
-      'two_factor_unavailable',
-      `Two-factor authentication is not available while the organization signs in with ${before.authMethod}.`,
-    );
-  }
-  const countries = body.smsAllowedCountries ? [...new Set(body.smsAllowedCountries)] : undefined;
-  const org = await updatePasswordSettings(services.db.sql, organizationId, {
-    twoFactorEnabled: body.twoFactorEnabled,
-    skipTwoFactorCidrs: cidrs,
-    smsAllowedCountries: countries,
+  const org = await changePasswordSettings(c.get('services'), c.get('organization').row, body, {
+    actor: 'organization_key',
+    ip: clientAddress(c),
   });
-  if (!org) throw notFound('Organization');
-  services.organizations.put(org);
-  const changes: Record<string, unknown> = {};
-  if (before.twoFactorEnabled !== org.twoFactorEnabled) {
-    changes.twoFactorEnabled = { from: before.twoFactorEnabled, to: org.twoFactorEnabled };
-  }
-  if (cidrs)
-    changes.skipTwoFactorCidrs = { from: before.skipTwoFactorCidrs, to: org.skipTwoFactorCidrs };
-  if (countries) {
-    changes.smsAllowedCountries = { from: before.smsAllowedCountries, to: org.smsAllowedCountries };
-  }
-  if (Object.keys(changes).length > 0) {
-    await recordAudit(services.db.sql, {
-      organizationId,
-      type: 'settings_changed',
-      actor: 'organization_key',
-      ip: clientAddress(c),
-      data: changes,
-    });
-  }
   return c.json(passwordSettingsJson(org), 200);
 });
 

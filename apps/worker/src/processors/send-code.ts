@@ -124,7 +124,14 @@ export async function processSendCode(
 
   let sent: SmsSent;
   try {
-    sent = await sms.send({ to: claimed.phone, body: codeMessage(code), sendId });
+    sent = await sms.send({
+      to: claimed.phone,
+      body: codeMessage(code, {
+        locale: claimed.locale,
+        publicBaseUrl: config.env.PUBLIC_BASE_URL,
+      }),
+      sendId,
+    });
   } catch (error) {
     const failure =
       error instanceof SmsSendError

@@ -1,4 +1,4 @@
-import { CODE_TTL_MS, type FailureReason, type SendStatus } from '@twofa/core';
+import { CODE_TTL_MS, type FailureReason, type Locale, type SendStatus } from '@twofa/core';
 import type { Sql } from '../client.ts';
 
 export type ClaimOutcome =
@@ -15,6 +15,8 @@ export interface ClaimedSend {
   organizationId: string;
   challengeId: string;
   phone: string;
+  /** The organization's language, for the message text. */
+  locale: Locale;
   /** Balance after the debit, when this claim debited. */
   balance: number | null;
   /** True when this debit took the balance below the low-balance threshold. */
@@ -82,7 +84,8 @@ export async function claimSend(
       case when u.status = 'failed' then 'not_needed' else u.status end as outcome,
       u.id as "sendId", u.organization_id as "organizationId", u.challenge_id as "challengeId",
       u.phone, d.sms_balance as balance,
-      coalesce(d.sms_balance = d.low_balance_threshold - 1, false) as "crossedLowBalance"
+      coalesce(d.sms_balance = d.low_balance_threshold - 1, false) as "crossedLowBalance",
+      (select o.locale from organizations o where o.id = u.organization_id) as locale
     from upd u left join debit d on true`;
   return row ?? null;
 }
@@ -103,11 +106,13 @@ export async function findOwnClaim(
       organizationId: string;
       challengeId: string;
       phone: string;
+      locale: Locale;
     }[]
   >`
-    select status, code_hash as "codeHash", organization_id as "organizationId",
-      challenge_id as "challengeId", phone
-    from sms_sends where id = ${input.sendId}`;
+    select s.status, s.code_hash as "codeHash", s.organization_id as "organizationId",
+      s.challenge_id as "challengeId", s.phone, o.locale
+    from sms_sends s join organizations o on o.id = s.organization_id
+    where s.id = ${input.sendId}`;
   if (!row) return { claimed: null };
   if (row.status === 'queued' || row.status === 'retrying') return null;
   const ours = row.codeHash === input.codeHash;
@@ -121,6 +126,7 @@ export async function findOwnClaim(
       organizationId: row.organizationId,
       challengeId: row.challengeId,
       phone: row.phone,
+      locale: row.locale,
       balance: null,
       crossedLowBalance: false,
     },

@@ -219,3 +219,29 @@ export async function loadLoginContext(
       : null,
   };
 }
+
+/** A page of an organization's users, by email; `search` matches part of the email. */
+export async function listUsers(
+  sql: Sql,
+  organizationId: string,
+  options: { search?: string | undefined; limit: number; offset: number },
+): Promise<{ users: UserRow[]; total: number }> {
+  const pattern = options.search
+    ? `%${options.search.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`
+    : null;
+  const rows = await sql<(UserRow & { total: number })[]>`
+    select ${columns(sql)}, (count(*) over ())::int as total from users
+    where users.organization_id = ${organizationId}
+      ${pattern ? sql`and users.email ilike ${pattern}` : sql``}
+    order by lower(users.email), users.id
+    limit ${options.limit} offset ${options.offset}`;
+  let total = rows[0]?.total ?? 0;
+  if (rows.length === 0 && options.offset > 0) {
+    const [count] = await sql<{ total: number }[]>`
+      select count(*)::int as total from users
+      where organization_id = ${organizationId}
+        ${pattern ? sql`and email ilike ${pattern}` : sql``}`;
+    total = count?.total ?? 0;
+  }
+  return { users: rows.map(({ total: _total, ...user }) => user), total };
+}

@@ -1,0 +1,27 @@
+import { MessagePage } from './layout.tsx';
+import { render } from './render.ts';
+import { currentSession, type PageContext, type PageSession } from './session.ts';
+
+/** The session of a logged-in browser, or the redirect to the login page. */
+export async function requireSession(c: PageContext): Promise<PageSession | Response> {
+  const session = await currentSession(c);
+  return session ?? c.redirect('/login', 303);
+}
+
+/** An organization admin's session: a logged-out browser goes to `/login`, a member gets 403. */
+export async function requireAdmin(c: PageContext): Promise<PageSession | Response> {
+  const session = await requireSession(c);
+  if (session instanceof Response) return session;
+  if (session.role !== 'admin') {
+    return render(
+      c,
+      <MessagePage
+        title="Forbidden"
+        message="Only the organization's administrators can open the settings."
+        user={session}
+      />,
+      403,
+    );
+  }
+  return session;
+}
