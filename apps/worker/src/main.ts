@@ -1,7 +1,7 @@
-import { loadConfig } from '@twofa/config';
+import { loadConfigOrExit } from '@twofa/config';
 import { startWorker } from './boot.ts';
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 const runtime = await startWorker(config);
 const { logger } = runtime.deps;
 for (const warning of config.warnings) logger.warn(warning);
