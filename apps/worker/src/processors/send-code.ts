@@ -107,7 +107,12 @@ export async function processSendCode(
     return 'insufficient_balance';
   }
   if (claimed.outcome === 'not_needed') {
-    log.info(ctx, 'challenge no longer needs this code; skipped without charge');
+    log.info(
+      ctx,
+      claimed.refunded
+        ? 'challenge no longer needs this code; its earlier charge refunded'
+        : 'challenge no longer needs this code; skipped without charge',
+    );
     return 'not_needed';
   }
 

@@ -19,13 +19,20 @@ export interface ClaimedSend {
   balance: number | null;
   /** True when this debit took the balance below the low-balance threshold. */
   crossedLowBalance: boolean;
+  /**
+   * True when this claim refunded the send's credit: it was charged on an earlier
+   * attempt, left `retrying` by the provider, and is no longer needed.
+   */
+  refunded: boolean;
 }
 
 /**
  * Takes a queued (or provider-retrying) send, debits one credit for a first
  * attempt and stores the new code's hash, all in one statement. The row lock
  * plus the status guard make a duplicated job a no-op; the ledger's unique
- * (send_id, reason) key is the last line against a second debit.
+ * (send_id, reason) key is the last line against a second debit. A retrying
+ * send the challenge no longer needs (locked, expired, resent) was charged on
+ * its first attempt and never sent: the same statement refunds it.
  */
 export async function claimSend(
   sql: Sql,
@@ -54,6 +61,16 @@ export async function claimSend(
       select d.id, 'sms_balance_low', 'system',
         jsonb_build_object('balance', d.sms_balance, 'threshold', d.low_balance_threshold), ${now}
       from debit d where d.sms_balance = d.low_balance_threshold - 1
+    ), refund as (
+      update organizations o set sms_balance = o.sms_balance + 1, updated_at = ${now}
+      from s
+      where s.status = 'retrying' and not s.live and o.id = s.organization_id
+        and exists (select 1 from sms_ledger l where l.send_id = s.id and l.reason = 'sms_sent')
+        and not exists (select 1 from sms_ledger l where l.send_id = s.id and l.reason = 'refund')
+      returning o.id, o.sms_balance
+    ), refund_ledger as (
+      insert into sms_ledger (organization_id, delta, reason, send_id, balance_after, created_at)
+      select r.id, 1, 'refund', ${sendId}, r.sms_balance, ${now} from refund r
     ), upd as (
       update sms_sends ss set
         status = case
@@ -82,7 +99,8 @@ export async function claimSend(
       case when u.status = 'failed' then 'not_needed' else u.status end as outcome,
       u.id as "sendId", u.organization_id as "organizationId", u.challenge_id as "challengeId",
       u.phone, d.sms_balance as balance,
-      coalesce(d.sms_balance = d.low_balance_threshold - 1, false) as "crossedLowBalance"
+      coalesce(d.sms_balance = d.low_balance_threshold - 1, false) as "crossedLowBalance",
+      exists (select 1 from refund) as refunded
     from upd u left join debit d on true`;
   return row ?? null;
 }
@@ -123,6 +141,7 @@ export async function findOwnClaim(
       phone: row.phone,
       balance: null,
       crossedLowBalance: false,
+      refunded: false,
     },
   };
 }
