@@ -10,15 +10,29 @@ import {
   ROLES,
   SKIP_REASONS,
 } from '@twofa/core';
+import countries from 'i18n-iso-countries';
 
 export const AuthMethod = z.enum(AUTH_METHODS);
 export const Role = z.enum(ROLES);
 export const Locale = z.enum(LOCALES);
 export const LedgerReason = z.enum(LEDGER_REASONS);
+/**
+ * ISO 3166-1 alpha-2 codes (with XK, Kosovo, as phone numbering knows it), and
+ * AC and TA (Ascension, Tristan da Cunha: exceptionally reserved in ISO 3166,
+ * and regions of their own in phone numbering, so a number's country can be
+ * one of them). "ZZ" and other unassigned pairs are refused.
+ */
+const COUNTRY_CODES: ReadonlySet<string> = new Set([
+  ...Object.keys(countries.getAlpha2Codes()),
+  'AC',
+  'TA',
+]);
+
 export const CountryCode = z
   .string()
   .regex(/^[A-Za-z]{2}$/, 'an ISO 3166 alpha-2 code')
-  .transform((v) => v.toUpperCase());
+  .transform((v) => v.toUpperCase())
+  .refine((v) => COUNTRY_CODES.has(v), 'an ISO 3166 alpha-2 code (this one is not assigned)');
 
 export const Organization = z
   .object({

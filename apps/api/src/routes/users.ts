@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { hashPassword } from '@twofa/core';
 import { createUser, getUser, recordAudit, revokeTrustedDevices, updateUser } from '@twofa/db';
-import { parsePhone } from '../domain/challenges.ts';
+import { parseUserPhone } from '../domain/challenges.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
 import { clientAddress, parseId } from '../lib/http.ts';
 import { createRouter, errors, IdParam, jsonBody, jsonResponse, orgRoute } from '../lib/openapi.ts';
@@ -81,7 +81,7 @@ usersRouter.openapi(postUser, async (c) => {
   const body = c.req.valid('json');
   const services = c.get('services');
   const organizationId = c.get('organizationId');
-  const phone = body.phone ? parsePhone(c.get('organization'), body.phone) : null;
+  const phone = body.phone ? parseUserPhone(c.get('organization'), body.phone) : null;
   const user = await createUser(services.db.sql, {
     organizationId,
     email: body.email,
@@ -117,7 +117,7 @@ usersRouter.openapi(patchUser, async (c) => {
       ? undefined
       : body.phone === null
         ? null
-        : parsePhone(c.get('organization'), body.phone);
+        : parseUserPhone(c.get('organization'), body.phone);
   const result = await updateUser(services.db.sql, organizationId, id, {
     phone,
     role: body.role,
