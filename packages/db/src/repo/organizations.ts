@@ -126,8 +126,8 @@ export async function addCredits(
       where id = ${organizationId}
       returning id, sms_balance
     ), entry as (
-      insert into sms_ledger (organization_id, delta, reason, reference, balance_after)
-      select id, ${amount}, 'top_up', ${reference}, sms_balance from org
+      insert into sms_ledger (organization_id, delta, reason, reference, balance_after, created_at)
+      select id, ${amount}, 'top_up', ${reference}, sms_balance, clock_timestamp() from org
     ), audit as (
       insert into audit_events (organization_id, type, actor, ip, data)
       select id, 'sms_credits_added', ${actor}, ${ip},
