@@ -5,7 +5,14 @@ import {
   isTwoFactorAvailable,
   normalizeCidrs,
 } from '@twofa/core';
-import { getLedger, getOrganization, recordAudit, updatePasswordSettings } from '@twofa/db';
+import {
+  getLedger,
+  getOrganization,
+  getOrganizationForUpdate,
+  inTransaction,
+  recordAudit,
+  updatePasswordSettings,
+} from '@twofa/db';
 import { ApiError, notFound } from '../lib/errors.ts';
 import { clientAddress } from '../lib/http.ts';
 import { createRouter, errors, jsonBody, jsonResponse, orgRoute } from '../lib/openapi.ts';
@@ -92,39 +99,51 @@ settingsRouter.openapi(patchSettings, async (c) => {
       throw error;
     }
   }
-  const before = c.get('organization').row;
-  if (body.twoFactorEnabled === true && !isTwoFactorAvailable(before.authMethod)) {
-    throw new ApiError(
-      'two_factor_unavailable',
-      `Two-factor authentication is not available while the organization signs in with ${before.authMethod}.`,
-    );
-  }
   const countries = body.smsAllowedCountries ? [...new Set(body.smsAllowedCountries)] : undefined;
-  const org = await updatePasswordSettings(services.db.sql, organizationId, {
-    twoFactorEnabled: body.twoFactorEnabled,
-    skipTwoFactorCidrs: cidrs,
-    smsAllowedCountries: countries,
-  });
-  if (!org) throw notFound('Organization');
-  services.organizations.put(org);
-  const changes: Record<string, unknown> = {};
-  if (before.twoFactorEnabled !== org.twoFactorEnabled) {
-    changes.twoFactorEnabled = { from: before.twoFactorEnabled, to: org.twoFactorEnabled };
-  }
-  if (cidrs)
-    changes.skipTwoFactorCidrs = { from: before.skipTwoFactorCidrs, to: org.skipTwoFactorCidrs };
-  if (countries) {
-    changes.smsAllowedCountries = { from: before.smsAllowedCountries, to: org.smsAllowedCountries };
-  }
-  if (Object.keys(changes).length > 0) {
-    await recordAudit(services.db.sql, {
-      organizationId,
-      type: 'settings_changed',
-      actor: 'organization_key',
-      ip: clientAddress(c),
-      data: changes,
+  // The change and its audit event commit together or not at all.
+  const org = await inTransaction(services.db.sql, async (tx) => {
+    const before = await getOrganizationForUpdate(tx, organizationId);
+    if (!before) throw notFound('Organization');
+    if (body.twoFactorEnabled === true && !isTwoFactorAvailable(before.authMethod)) {
+      throw new ApiError(
+        'two_factor_unavailable',
+        `Two-factor authentication is not available while the organization signs in with ${before.authMethod}.`,
+      );
+    }
+    const after = await updatePasswordSettings(tx, organizationId, {
+      twoFactorEnabled: body.twoFactorEnabled,
+      skipTwoFactorCidrs: cidrs,
+      smsAllowedCountries: countries,
     });
-  }
+    if (!after) throw notFound('Organization');
+    const changes: Record<string, unknown> = {};
+    if (before.twoFactorEnabled !== after.twoFactorEnabled) {
+      changes.twoFactorEnabled = { from: before.twoFactorEnabled, to: after.twoFactorEnabled };
+    }
+    if (cidrs) {
+      changes.skipTwoFactorCidrs = {
+        from: before.skipTwoFactorCidrs,
+        to: after.skipTwoFactorCidrs,
+      };
+    }
+    if (countries) {
+      changes.smsAllowedCountries = {
+        from: before.smsAllowedCountries,
+        to: after.smsAllowedCountries,
+      };
+    }
+    if (Object.keys(changes).length > 0) {
+      await recordAudit(tx, {
+        organizationId,
+        type: 'settings_changed',
+        actor: 'organization_key',
+        ip: clientAddress(c),
+        data: changes,
+      });
+    }
+    return after;
+  });
+  services.organizations.put(org);
   return c.json(passwordSettingsJson(org), 200);
 });
 

@@ -82,6 +82,20 @@ export async function updateOrganization(
   return org ?? null;
 }
 
+/**
+ * The row, locked until the transaction ends: read inside a transaction that
+ * changes the organization and records the change, so the audit's "from" is
+ * the value this change replaced, not one a parallel change already replaced.
+ */
+export async function getOrganizationForUpdate(
+  sql: Sql,
+  id: string,
+): Promise<OrganizationRow | null> {
+  const [org] = await sql<OrganizationRow[]>`
+    select ${columns(sql)} from organizations where id = ${id} for update`;
+  return org ?? null;
+}
+
 export async function updatePasswordSettings(
   sql: Sql,
   id: string,
