@@ -1,8 +1,8 @@
 /**
  * API and worker clocks drift; the database's does not disagree with itself.
  * With workers whose clocks are hours off, the ledger still reads in time
- * order and a code still lives ten minutes, because every timestamp that
- * orders money or decides expiry is the database's.
+ * order (its lines are stamped by the database) and a code still lives ten
+ * minutes (a worker's clock never sets or judges a challenge's expiry).
  */
 import type { Clock } from '@twofa/core';
 import { createHarness, type Harness } from '@twofa/testing';
@@ -74,7 +74,7 @@ describe('workers with skewed clocks', () => {
       expect(t - before).toBeLessThan(1_000);
     }
 
-    // The code's lifetime is ten minutes from the send, by the database's clock.
+    // Ten minutes from the request that queued the send; the worker did not move it.
     const rows = await h.sql<{ leftMs: number; sentAgoMs: number }[]>`
       select extract(epoch from (c.expires_at - now())) * 1000 as "leftMs",
         extract(epoch from (now() - s.sending_at)) * 1000 as "sentAgoMs"

@@ -1,4 +1,4 @@
-import { CODE_TTL_MS, type FailureReason, type SendStatus } from '@twofa/core';
+import type { FailureReason, SendStatus } from '@twofa/core';
 import type { Sql } from '../client.ts';
 
 export type ClaimOutcome =
@@ -32,8 +32,10 @@ export interface ClaimedSend {
  * plus the status guard make a duplicated job a no-op; the ledger's unique
  * (send_id, reason) key is the last line against a second debit. Times come
  * from the database's clock, never the worker's: the ledger line's the moment
- * it is written (after the balance's row lock, so ledger order is time order),
- * the code's expiry ten minutes from now(). A retrying
+ * it is written (after the balance's row lock, so ledger order is time order).
+ * The claim leaves the challenge's expiry as the request that queued this send
+ * set it (ten minutes from then): the worker's clock never decides it, and the
+ * `expiresAt` the start or resend answered is the one every later read gives. A retrying
  * send the challenge no longer needs (locked, expired, resent) was charged on
  * its first attempt and never sent: the same statement refunds it.
  */
@@ -90,7 +92,6 @@ export async function claimSend(
       returning ss.id, ss.status, ss.organization_id, ss.challenge_id, ss.phone
     ), ch as (
       update challenges c set
-        expires_at = case when u.status = 'sending' then now() + ${CODE_TTL_MS}::int * interval '1 millisecond' else c.expires_at end,
         status = case when u.status = 'insufficient_balance' then 'failed' else c.status end,
         failure_reason = case when u.status = 'insufficient_balance'
           then 'sms_balance_exhausted' else c.failure_reason end,
