@@ -7,6 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { seedDemo } from './seed-demo.ts';
 
 const children: ChildProcess[] = [];
+/**
+ * `npm start` is the README's local command: it runs in development (the fixed
+ * development secrets allowed) unless NODE_ENV says otherwise. `start:api` and
+ * `start:worker` set nothing, so they refuse to start without the secrets.
+ */
+const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: process.env.NODE_ENV || 'development' };
 let stopping = false;
 
 /**
@@ -18,7 +24,7 @@ function run(name: string, workspaceDir: string): void {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd,
     stdio: 'inherit',
-    env: process.env,
+    env,
   });
   children.push(child);
   child.on('exit', (code, signal) => {

@@ -67,6 +67,8 @@ export interface AuditReport {
   messages: number;
   /** Sends that went `unknown` and whose message the fake did receive. */
   unknownDelivered: number;
+  /** Sends charged, then no longer needed before the provider took them: refunded. */
+  notNeededRefunded: number;
 }
 
 interface SendRow {
@@ -84,7 +86,8 @@ interface SendRow {
  * Checks, over the whole test database:
  * - no send is left queued/sending/retrying, each has one final status;
  * - each send was debited at most once and refunded at most once, and only
- *   if debited; its status agrees with its ledger rows and with the SMS the
+ *   if debited (a send charged, then no longer needed while the provider was
+ *   being retried, is refunded); its status agrees with its ledger rows and with the SMS the
  *   fake took for it (at most one per send, one for every sent send);
  * - SMS received == debits - refunds;
  * - per organization, balance == top-ups - debits + refunds == sum(ledger)
@@ -114,6 +117,7 @@ export async function auditSendPipeline(
 
   const byStatus: Record<string, number> = {};
   let unknownDelivered = 0;
+  let notNeededRefunded = 0;
   for (const send of sends) {
     byStatus[send.status] = (byStatus[send.status] ?? 0) + 1;
     const sms = perSend.get(send.id) ?? 0;
@@ -142,10 +146,14 @@ export async function auditSendPipeline(
         if (sms === 1) unknownDelivered++;
         break;
       case 'failed':
-        // Refused or never reached the provider (refunded), or no longer needed (never charged).
-        if (send.debits !== send.refunds || sms !== 0) {
+        // Refused or never reached the provider (refunded), or no longer needed: never
+        // charged, or charged before a provider retry and refunded when it turned out unneeded.
+        if (send.errorCode === 'not_needed' && send.debits !== send.refunds) {
+          problems.push(`${where}: charged, then no longer needed, and never refunded`);
+        } else if (send.debits !== send.refunds || sms !== 0) {
           problems.push(`${where}: a failed send is uncharged and unsent`);
         }
+        if (send.errorCode === 'not_needed' && send.refunds === 1) notNeededRefunded++;
         break;
       case 'insufficient_balance':
         if (send.debits !== 0 || sms !== 0) {
@@ -250,5 +258,6 @@ export async function auditSendPipeline(
     topUps,
     messages,
     unknownDelivered,
+    notNeededRefunded,
   };
 }

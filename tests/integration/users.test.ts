@@ -94,7 +94,8 @@ describe('creating users', () => {
 
   it.each([
     ['+358 40 765 4321', '+358407654321'],
-    ['+44 20 7946 0958', '+442079460958'],
+    // '+44 20 7946 0958' -> '+442079460958' moved to destination-rules.test.ts: this
+    // organization allows only FI, and a GB number is now refused at creation.
     ['00358-40-765-4322', '+358407654322'],
     ['(040) 765 4323', '+358407654323'],
   ])('normalizes %s to %s', async (phone, e164) => {

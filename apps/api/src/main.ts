@@ -1,10 +1,10 @@
 import { serve } from '@hono/node-server';
-import { loadConfig } from '@twofa/config';
+import { loadConfigOrExit } from '@twofa/config';
 import { runUntilSignal } from '@twofa/observability';
 import { createApp } from './app.ts';
 import { closeServices, createServices } from './lib/services.ts';
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 const services = createServices(config);
 for (const warning of config.warnings) services.logger.warn(warning);
 const app = createApp(services);

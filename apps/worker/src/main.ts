@@ -1,8 +1,8 @@
-import { loadConfig } from '@twofa/config';
+import { loadConfigOrExit } from '@twofa/config';
 import { createLogger, runUntilSignal } from '@twofa/observability';
 import { startWorker, type WorkerRuntime } from './boot.ts';
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 const logger = createLogger({ name: 'worker', level: config.env.LOG_LEVEL });
 for (const warning of config.warnings) logger.warn(warning);
 

@@ -32,10 +32,10 @@ export interface ReconcileResult {
  * is harmless).
  */
 export async function reconcileOnce(deps: ReconcileDeps, limit = 500): Promise<ReconcileResult> {
-  const now = deps.clock.now().getTime();
+  // Ages by the database's clock, the one that stamped the rows.
   const stale = await findStaleSends(deps.db.sql, {
-    queuedBefore: new Date(now - QUEUED_GRACE_MS),
-    sendingBefore: new Date(now - Math.max(SENDING_GRACE_MS, deps.providerTimeoutMs * 3)),
+    queuedGraceMs: QUEUED_GRACE_MS,
+    sendingGraceMs: Math.max(SENDING_GRACE_MS, deps.providerTimeoutMs * 3),
     limit,
   });
   const result: ReconcileResult = { requeued: 0, markedUnknown: 0 };
@@ -43,7 +43,7 @@ export async function reconcileOnce(deps: ReconcileDeps, limit = 500): Promise<R
     const state = await deps.sendQueue.getJobState(send.id);
     if (LIVE_STATES.has(state)) continue;
     if (send.status === 'sending') {
-      if (await markSendUnknown(deps.db.sql, send.id, deps.clock.now())) result.markedUnknown++;
+      if (await markSendUnknown(deps.db.sql, send.id)) result.markedUnknown++;
       continue;
     }
     // A finished job with the same id would make the add a no-op: clear it first.

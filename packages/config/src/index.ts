@@ -3,6 +3,14 @@ import { z } from 'zod';
 const DEV_APP_SECRET = 'development-only-app-secret-change-me';
 const DEV_ADMIN_KEY = 'dev-admin-key';
 
+/** The only environments where the fixed development secrets above may be used. */
+const DEVELOPMENT_ENVS = new Set(['development', 'test']);
+
+/** The configuration is unusable; its message names each bad variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
 const bool = z
   .enum(['on', 'off', 'true', 'false', '1', '0'])
   .transform((v) => v === 'on' || v === 'true' || v === '1');
@@ -33,7 +41,11 @@ export const DEFAULT_WORKER_METRICS_PORT = 9464;
 
 const schema = z
   .object({
-    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    /**
+     * Unset on purpose: only `development` and `test` run on the fixed development
+     * secrets; anything else (unset included) must be given both secrets.
+     */
+    NODE_ENV: z.string().min(1).optional(),
     DATABASE_URL: z.string().url().default('postgres://postgres@localhost:5432/twofa'),
     REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
     REDIS_CLUSTER_NODES: clusterNodes.optional(),
@@ -79,16 +91,16 @@ const schema = z
       .default('info'),
   })
   .superRefine((env, ctx) => {
+    if (!DEVELOPMENT_ENVS.has(env.NODE_ENV ?? '')) {
+      const where =
+        env.NODE_ENV === undefined
+          ? 'NODE_ENV is unset'
+          : `NODE_ENV is ${JSON.stringify(env.NODE_ENV)}`;
+      const message = `required: ${where}, and only NODE_ENV=development or test may use the fixed development value`;
+      if (!env.ADMIN_API_KEY) ctx.addIssue({ code: 'custom', path: ['ADMIN_API_KEY'], message });
+      if (!env.APP_SECRET) ctx.addIssue({ code: 'custom', path: ['APP_SECRET'], message });
+    }
     if (env.NODE_ENV === 'production') {
-      if (!env.APP_SECRET)
-        ctx.addIssue({ code: 'custom', path: ['APP_SECRET'], message: 'required in production' });
-      if (!env.ADMIN_API_KEY) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['ADMIN_API_KEY'],
-          message: 'required in production',
-        });
-      }
       if (env.SMS_PROVIDER === 'console') {
         ctx.addIssue({
           code: 'custom',
@@ -113,7 +125,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(source);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const env = parsed.data;
   const warnings: string[] = [];
@@ -126,4 +138,23 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     adminApiKey: env.ADMIN_API_KEY ?? DEV_ADMIN_KEY,
     warnings,
   };
+}
+
+/**
+ * `loadConfig` for a process's entry point: a bad configuration prints its
+ * message (no stack trace: the message is the whole story) and exits with 78
+ * (EX_CONFIG), so a supervisor sees a refusal, not a crash to retry.
+ */
+export function loadConfigOrExit(
+  source: NodeJS.ProcessEnv = process.env,
+  exit: (code: number) => never = process.exit,
+  write: (text: string) => void = (text) => process.stderr.write(text),
+): Config {
+  try {
+    return loadConfig(source);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    write(`${error.message}\n`);
+    return exit(78);
+  }
 }

@@ -6,6 +6,26 @@ import {
 
 export class PhoneError extends Error {}
 
+type NumberType = NonNullable<ReturnType<ReturnType<typeof parsePhoneNumberWithError>['getType']>>;
+
+/**
+ * Number types that cannot or should not receive a code, by how the refusal
+ * names them. Premium-rate and shared-cost numbers bill someone for the traffic
+ * we send (SMS pumping); toll-free, pager, UAN and voicemail numbers do not reach
+ * a person's handset. Kept: MOBILE, FIXED_LINE_OR_MOBILE and VOIP (the issue's
+ * list), and also FIXED_LINE (landline SMS exists, e.g. GB and DE), PERSONAL_NUMBER
+ * (a forwarding number that rings a person) and a valid number the metadata gives
+ * no type: refusing those would shut out real users for a type we cannot judge.
+ */
+const REFUSED_TYPES: Partial<Record<NumberType, string>> = {
+  PREMIUM_RATE: 'premium-rate',
+  SHARED_COST: 'shared-cost',
+  TOLL_FREE: 'toll-free',
+  PAGER: 'pager',
+  UAN: 'UAN (universal access)',
+  VOICEMAIL: 'voicemail',
+};
+
 export interface ParsedPhone {
   e164: string;
   country: string | null;
@@ -33,6 +53,13 @@ export function normalizePhone(input: string, defaultCountry?: string | null): P
     throw new PhoneError(`"${input}" is not a phone number`);
   }
   if (!parsed.isValid()) throw new PhoneError(`"${input}" is not a valid phone number`);
+  const type = parsed.getType();
+  const refused = type ? REFUSED_TYPES[type] : undefined;
+  if (refused) {
+    throw new PhoneError(
+      `"${input}" is a ${refused} number; codes are sent only to mobile, landline and VoIP numbers`,
+    );
+  }
   return { e164: parsed.number, country: parsed.country ?? null };
 }
 

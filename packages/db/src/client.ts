@@ -36,6 +36,16 @@ export function createDb(url: string, options: DbOptions = {}) {
 export type Database = ReturnType<typeof createDb>;
 export type Sql = Database['sql'];
 
+/**
+ * Runs `fn` in one transaction: a change and its audit event commit together
+ * or not at all. The repository's functions take a `Sql`; a transaction runs
+ * their queries the same way and lacks only the pool's own methods (begin,
+ * end, listen), which no repository function calls.
+ */
+export function inTransaction<T>(sql: Sql, fn: (tx: Sql) => Promise<T>): Promise<T> {
+  return sql.begin((tx) => fn(tx as unknown as Sql)) as Promise<T>;
+}
+
 /** SQLSTATE classes that mean "the database is not reachable right now". */
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',

@@ -101,6 +101,16 @@ export function parsePhone(org: CachedOrganization, input: string): string {
   }
 }
 
+/**
+ * A user's phone as POST/PATCH /v1/users take it: normalized, and inside the
+ * organization's allowed SMS countries (else the user could never get a code).
+ */
+export function parseUserPhone(org: CachedOrganization, input: string): string {
+  const phone = parsePhone(org, input);
+  assertDestinationAllowed(org, phone);
+  return phone;
+}
+
 /** Refuses a destination outside the organization's allowed countries, before any credit is spent. */
 export function assertDestinationAllowed(org: CachedOrganization, phone: string): void {
   const allowed = org.row.smsAllowedCountries;
@@ -356,6 +366,8 @@ export class ChallengeService {
     const row = await this.load(organizationId, input.challengeId);
     const refusal = resendRefusal(row, this.now());
     if (refusal) throw refusalError(refusal);
+    // The allowed countries may have narrowed since the challenge started.
+    if (row.phone) assertDestinationAllowed(org, row.phone);
     const refund = row.phone
       ? await this.admitSend(organizationId, row.phone, row.ip)
       : async () => {};

@@ -1,5 +1,11 @@
 import { CidrError, isTwoFactorAvailable, normalizeCidr, normalizeCidrs } from '@twofa/core';
-import { type OrganizationRow, recordAudit, updatePasswordSettings } from '@twofa/db';
+import {
+  getOrganizationForUpdate,
+  inTransaction,
+  type OrganizationRow,
+  recordAudit,
+  updatePasswordSettings,
+} from '@twofa/db';
 import { ApiError, notFound } from '../lib/errors.ts';
 import type { Services } from '../lib/services.ts';
 
@@ -53,37 +59,51 @@ export async function changePasswordSettings(
       throw error;
     }
   }
-  if (patch.twoFactorEnabled === true && !isTwoFactorAvailable(before.authMethod)) {
-    throw new ApiError(
-      'two_factor_unavailable',
-      `Two-factor authentication is not available while the organization signs in with ${before.authMethod}.`,
-    );
-  }
   const countries = patch.smsAllowedCountries ? [...new Set(patch.smsAllowedCountries)] : undefined;
-  const org = await updatePasswordSettings(services.db.sql, before.id, {
-    twoFactorEnabled: patch.twoFactorEnabled,
-    skipTwoFactorCidrs: cidrs,
-    smsAllowedCountries: countries,
-  });
-  if (!org) throw notFound('Organization');
-  services.organizations.put(org);
-  const changes: Record<string, unknown> = {};
-  if (before.twoFactorEnabled !== org.twoFactorEnabled) {
-    changes.twoFactorEnabled = { from: before.twoFactorEnabled, to: org.twoFactorEnabled };
-  }
-  if (cidrs)
-    changes.skipTwoFactorCidrs = { from: before.skipTwoFactorCidrs, to: org.skipTwoFactorCidrs };
-  if (countries) {
-    changes.smsAllowedCountries = { from: before.smsAllowedCountries, to: org.smsAllowedCountries };
-  }
-  if (Object.keys(changes).length > 0) {
-    await recordAudit(services.db.sql, {
-      organizationId: org.id,
-      type: 'settings_changed',
-      actor: who.actor,
-      ip: who.ip,
-      data: changes,
+  // The change and its audit event commit together or not at all; the row is
+  // locked first so the audit's "from" is what the change replaced.
+  const org = await inTransaction(services.db.sql, async (tx) => {
+    const current = await getOrganizationForUpdate(tx, before.id);
+    if (!current) throw notFound('Organization');
+    if (patch.twoFactorEnabled === true && !isTwoFactorAvailable(current.authMethod)) {
+      throw new ApiError(
+        'two_factor_unavailable',
+        `Two-factor authentication is not available while the organization signs in with ${current.authMethod}.`,
+      );
+    }
+    const after = await updatePasswordSettings(tx, current.id, {
+      twoFactorEnabled: patch.twoFactorEnabled,
+      skipTwoFactorCidrs: cidrs,
+      smsAllowedCountries: countries,
     });
-  }
+    if (!after) throw notFound('Organization');
+    const changes: Record<string, unknown> = {};
+    if (current.twoFactorEnabled !== after.twoFactorEnabled) {
+      changes.twoFactorEnabled = { from: current.twoFactorEnabled, to: after.twoFactorEnabled };
+    }
+    if (cidrs) {
+      changes.skipTwoFactorCidrs = {
+        from: current.skipTwoFactorCidrs,
+        to: after.skipTwoFactorCidrs,
+      };
+    }
+    if (countries) {
+      changes.smsAllowedCountries = {
+        from: current.smsAllowedCountries,
+        to: after.smsAllowedCountries,
+      };
+    }
+    if (Object.keys(changes).length > 0) {
+      await recordAudit(tx, {
+        organizationId: after.id,
+        type: 'settings_changed',
+        actor: who.actor,
+        ip: who.ip,
+        data: changes,
+      });
+    }
+    return after;
+  });
+  services.organizations.put(org);
   return org;
 }

@@ -43,11 +43,54 @@ const dashboardAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   );
 };
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The dashboard's state-changing calls (retry, promote, clean, add, ...) are
+ * authorized by whatever basic auth the browser has cached, so a page on
+ * another site could make them. Refused unless they come from the dashboard's
+ * own origin: `Sec-Fetch-Site` other than same-origin/none, or an `Origin`
+ * (or, lacking both, a `Referer`) whose host is not this request's host.
+ * Requests without any of these headers (curl, the CLI) carry no browser
+ * credentials by accident, and pass.
+ */
+const sameOriginWrites: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (SAFE_METHODS.has(c.req.method)) return next();
+  const site = c.req.header('sec-fetch-site')?.toLowerCase();
+  const origin = c.req.header('origin') ?? null;
+  const referer = c.req.header('referer') ?? null;
+  const ownHost = c.req.header('host') ?? new URL(c.req.url).host;
+  const hostOf = (value: string): string | null => {
+    try {
+      return new URL(value).host;
+    } catch {
+      return null;
+    }
+  };
+  let crossOrigin = false;
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') crossOrigin = true;
+  else if (origin !== null) crossOrigin = hostOf(origin) !== ownHost;
+  else if (site === undefined && referer !== null) crossOrigin = hostOf(referer) !== ownHost;
+  if (!crossOrigin) return next();
+  return c.json(
+    {
+      type: 'about:blank',
+      title: 'Forbidden',
+      status: 403,
+      code: 'forbidden',
+      detail: 'The queue dashboard takes changes only from its own pages.',
+    },
+    403,
+    { 'content-type': 'application/problem+json' },
+  );
+};
+
 export function adminQueuesRouter(services: Services): Hono<AppEnv> {
   const serverAdapter = new HonoAdapter(serveStatic);
   createBullBoard({ queues: [new BullMQAdapter(services.sendQueue)], serverAdapter });
   serverAdapter.setBasePath(ADMIN_QUEUES_PATH);
   const router = new Hono<AppEnv>();
+  router.use('*', sameOriginWrites);
   router.use('*', dashboardAuth);
   router.route('/', serverAdapter.registerPlugin());
   return router;

@@ -12,6 +12,13 @@ import {
 } from '../lib/schemas.ts';
 
 const tags = ['Challenges'];
+/** The longest `GET /v1/challenges/{id}?wait=` holds an answer. */
+const MAX_WAIT_SECONDS = 10;
+/** How often a held answer re-reads the challenge (no LISTEN: PgBouncer in transaction mode). */
+const WAIT_POLL_MS = 150;
+
+const changeKey = (view: { status: string; delivery: { status: string } | null }) =>
+  `${view.status}/${view.delivery?.status ?? ''}`;
 const Params = IdParam('id');
 const RULES = `A code is ${CODE_LENGTH} digits and lives ${CODE_TTL_MS / 60_000} minutes; a challenge takes ${MAX_WRONG_ATTEMPTS} wrong codes before it is locked and sends at most ${MAX_SENDS_PER_CHALLENGE} codes, 30 s apart.`;
 
@@ -39,8 +46,24 @@ const getRoute = orgRoute({
   tags,
   operationId: 'getChallenge',
   summary: 'Read a challenge',
-  request: { params: Params },
-  responses: { 200: jsonResponse(Challenge, 'The challenge'), ...errors(404) },
+  description:
+    'With `wait`, the answer is held until the status or the delivery status changes, or `wait` seconds pass, so a client learns `failed` or `delivered` without polling.',
+  request: {
+    params: Params,
+    query: z.object({
+      wait: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(MAX_WAIT_SECONDS)
+        .optional()
+        .openapi({
+          description: `Seconds (1 to ${MAX_WAIT_SECONDS}) to hold the answer until the challenge's status or delivery status changes`,
+          example: 5,
+        }),
+    }),
+  },
+  responses: { 200: jsonResponse(Challenge, 'The challenge'), ...errors(400, 404) },
 });
 
 const phoneRoute = orgRoute({
@@ -102,7 +125,22 @@ export const challengesRouter = createRouter()
   })
   .openapi(getRoute, async (c) => {
     const id = parseId(c.req.valid('param').id, 'Challenge');
-    return c.json(await c.get('services').challenges.get(c.get('organizationId'), id), 200);
+    const { wait } = c.req.valid('query');
+    const { challenges } = c.get('services');
+    const organizationId = c.get('organizationId');
+    let view = await challenges.get(organizationId, id);
+    if (wait) {
+      const first = changeKey(view);
+      const deadline = Date.now() + wait * 1000;
+      const signal = c.req.raw.signal;
+      while (!signal.aborted && changeKey(view) === first) {
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(WAIT_POLL_MS, left)));
+        view = await challenges.get(organizationId, id);
+      }
+    }
+    return c.json(view, 200);
   })
   .openapi(phoneRoute, async (c) => {
     const challengeId = parseId(c.req.valid('param').id, 'Challenge');

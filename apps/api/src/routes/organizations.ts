@@ -4,6 +4,8 @@ import {
   addCredits,
   createOrganization,
   getOrganization,
+  getOrganizationForUpdate,
+  inTransaction,
   recordAudit,
   updateOrganization,
 } from '@twofa/db';
@@ -122,28 +124,32 @@ organizationsRouter.openapi(patchOrg, async (c) => {
   const id = parseId(c.req.valid('param').orgId, 'Organization');
   const body = c.req.valid('json');
   const services = c.get('services');
-  const before = await getOrganization(services.db.sql, id);
-  if (!before) throw notFound('Organization');
-  const org = await updateOrganization(services.db.sql, id, body);
-  if (!org) throw notFound('Organization');
+  // The change and its audit event commit together or not at all.
+  const org = await inTransaction(services.db.sql, async (tx) => {
+    const before = await getOrganizationForUpdate(tx, id);
+    if (!before) throw notFound('Organization');
+    const after = await updateOrganization(tx, id, body);
+    if (!after) throw notFound('Organization');
+    if (
+      before.authMethod !== after.authMethod ||
+      before.name !== after.name ||
+      before.locale !== after.locale
+    ) {
+      await recordAudit(tx, {
+        organizationId: id,
+        type: 'organization_updated',
+        actor: 'platform',
+        ip: clientAddress(c),
+        data: {
+          authMethod: { from: before.authMethod, to: after.authMethod },
+          name: after.name,
+          locale: after.locale,
+        },
+      });
+    }
+    return after;
+  });
   services.organizations.put(org);
-  if (
-    before.authMethod !== org.authMethod ||
-    before.name !== org.name ||
-    before.locale !== org.locale
-  ) {
-    await recordAudit(services.db.sql, {
-      organizationId: id,
-      type: 'organization_updated',
-      actor: 'platform',
-      ip: clientAddress(c),
-      data: {
-        authMethod: { from: before.authMethod, to: org.authMethod },
-        name: org.name,
-        locale: org.locale,
-      },
-    });
-  }
   return c.json(organizationJson(org), 200);
 });
 

@@ -3,12 +3,13 @@ import { hashPassword } from '@twofa/core';
 import {
   createUser,
   getUser,
+  inTransaction,
   recordAudit,
   revokeTrustedDevices,
   unlockUser,
   updateUser,
 } from '@twofa/db';
-import { parsePhone } from '../domain/challenges.ts';
+import { parseUserPhone } from '../domain/challenges.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
 import { clientAddress, parseId } from '../lib/http.ts';
 import { createRouter, errors, IdParam, jsonBody, jsonResponse, orgRoute } from '../lib/openapi.ts';
@@ -100,22 +101,28 @@ usersRouter.openapi(postUser, async (c) => {
   const body = c.req.valid('json');
   const services = c.get('services');
   const organizationId = c.get('organizationId');
-  const phone = body.phone ? parsePhone(c.get('organization'), body.phone) : null;
-  const user = await createUser(services.db.sql, {
-    organizationId,
-    email: body.email,
-    passwordHash: body.password ? await hashPassword(body.password) : null,
-    phone,
-    role: body.role,
+  const phone = body.phone ? parseUserPhone(c.get('organization'), body.phone) : null;
+  const passwordHash = body.password ? await hashPassword(body.password) : null;
+  // The user and its audit event commit together or not at all.
+  const user = await inTransaction(services.db.sql, async (tx) => {
+    const created = await createUser(tx, {
+      organizationId,
+      email: body.email,
+      passwordHash,
+      phone,
+      role: body.role,
+    });
+    if (!created) return null;
+    await recordAudit(tx, {
+      organizationId,
+      type: 'user_created',
+      actor: 'organization_key',
+      ip: clientAddress(c),
+      data: { userId: created.id, hasPhone: phone !== null },
+    });
+    return created;
   });
   if (!user) throw new ApiError('email_taken', `A user with email ${body.email} already exists.`);
-  await recordAudit(services.db.sql, {
-    organizationId,
-    type: 'user_created',
-    actor: 'organization_key',
-    ip: clientAddress(c),
-    data: { userId: user.id, hasPhone: phone !== null },
-  });
   return c.json(userJson(user), 201);
 });
 
@@ -136,7 +143,7 @@ usersRouter.openapi(patchUser, async (c) => {
       ? undefined
       : body.phone === null
         ? null
-        : parsePhone(c.get('organization'), body.phone);
+        : parseUserPhone(c.get('organization'), body.phone);
   const result = await updateUser(services.db.sql, organizationId, id, {
     phone,
     role: body.role,
@@ -179,15 +186,20 @@ usersRouter.openapi(revokeDevices, async (c) => {
   const id = parseId(c.req.valid('param').userId, 'User');
   const services = c.get('services');
   const organizationId = c.get('organizationId');
-  const revoked = await revokeTrustedDevices(services.db.sql, organizationId, id);
-  if (revoked === null) throw notFound('User');
-  await recordAudit(services.db.sql, {
-    organizationId,
-    type: 'trusted_devices_revoked',
-    actor: 'organization_key',
-    ip: clientAddress(c),
-    data: { userId: id, revoked },
+  // The revocation and its audit event commit together or not at all.
+  const revoked = await inTransaction(services.db.sql, async (tx) => {
+    const count = await revokeTrustedDevices(tx, organizationId, id);
+    if (count === null) return null;
+    await recordAudit(tx, {
+      organizationId,
+      type: 'trusted_devices_revoked',
+      actor: 'organization_key',
+      ip: clientAddress(c),
+      data: { userId: id, revoked: count },
+    });
+    return count;
   });
+  if (revoked === null) throw notFound('User');
   return c.json({ revoked }, 200);
 });
 

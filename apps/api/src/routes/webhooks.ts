@@ -49,7 +49,6 @@ webhooksRouter.post('/webhooks/twilio/status', async (c) => {
       providerSid: sid,
       status,
       errorCode: params.ErrorCode ? String(params.ErrorCode) : null,
-      now: services.clock.now(),
     });
     services.metrics.deliveryReceipts.inc({ status, applied: String(applied) });
     c.get('logger').info({ sendId, status, applied }, 'delivery receipt');

@@ -67,7 +67,7 @@ async function withRetries<T>(fn: () => Promise<T>): Promise<T> {
 async function claim(deps: WorkerDeps, sendId: string, codeHash: string) {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await claimSend(deps.db.sql, { sendId, codeHash, now: deps.clock.now() });
+      return await claimSend(deps.db.sql, { sendId, codeHash });
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
       const own = await withRetries(() => findOwnClaim(deps.db.sql, { sendId, codeHash }));
@@ -83,7 +83,8 @@ async function claim(deps: WorkerDeps, sendId: string, codeHash: string) {
 
 /**
  * One send request: claim and charge it, make a fresh code, hand it to the
- * provider, record what happened. Every state change is a guarded statement,
+ * provider, record what happened. Every time it records is the database's
+ * (this process's clock may drift). Every state change is a guarded statement,
  * so a duplicated or retried job can neither charge twice nor send twice.
  * A send that failed for good throws `SendFailedError` after it is recorded.
  */
@@ -92,7 +93,7 @@ export async function processSendCode(
   deps: WorkerDeps,
 ): Promise<SendOutcome> {
   const { sendId } = job.data;
-  const { db, clock, config, sms, logger } = deps;
+  const { db, config, sms, logger } = deps;
   const log = logger.child({ jobId: job.id, sendId, attempt: job.attemptsMade + 1 });
   const code = generateCode();
   const codeHash = hashSecret(config.appSecret, 'code', code, sendId);
@@ -101,7 +102,7 @@ export async function processSendCode(
   if (!claimed) {
     // Not queued or retrying. If it is `sending`, an earlier run stopped
     // mid-call: the SMS may be out, so mark it and do not resend.
-    const marked = await markSendUnknown(db.sql, sendId, clock.now());
+    const marked = await markSendUnknown(db.sql, sendId);
     if (marked) log.warn('send found mid-call after a restart; marked unknown, not resent');
     return marked ? 'unknown' : 'already_done';
   }
@@ -118,7 +119,12 @@ export async function processSendCode(
     throw new SendFailedError('insufficient_balance', 'no SMS credit left');
   }
   if (claimed.outcome === 'not_needed') {
-    log.info(ctx, 'challenge no longer needs this code; skipped without charge');
+    log.info(
+      ctx,
+      claimed.refunded
+        ? 'challenge no longer needs this code; its earlier charge refunded'
+        : 'challenge no longer needs this code; skipped without charge',
+    );
     return 'not_needed';
   }
 
@@ -138,14 +144,12 @@ export async function processSendCode(
         ? error
         : // Anything unclassified happened around the call: treat it as possibly sent.
           new SmsSendError('unknown', null, (error as Error).message);
-    const now = clock.now();
     if (failure.kind === 'rejected') {
       await withRetries(() =>
         failSendWithRefund(db.sql, {
           sendId,
           errorCode: failure.errorCode,
           reason: 'sms_rejected',
-          now,
         }),
       );
       log.info({ ...ctx, errorCode: failure.errorCode }, 'provider refused the message; refunded');
@@ -162,7 +166,6 @@ export async function processSendCode(
             sendId,
             errorCode: failure.errorCode,
             reason: 'sms_provider_unavailable',
-            now,
           }),
         );
         log.warn(
@@ -174,21 +177,19 @@ export async function processSendCode(
           `provider unavailable after all retries (${failure.errorCode ?? 'no code'})`,
         );
       }
-      await withRetries(() =>
-        markSendRetrying(db.sql, { sendId, errorCode: failure.errorCode, now }),
-      );
+      await withRetries(() => markSendRetrying(db.sql, { sendId, errorCode: failure.errorCode }));
       log.info({ ...ctx, errorCode: failure.errorCode }, 'provider unavailable; will retry');
       throw new ProviderUnavailableError(
         `provider unavailable (${failure.errorCode ?? 'no code'})`,
       );
     }
-    await withRetries(() => markSendUnknown(db.sql, sendId, now));
+    await withRetries(() => markSendUnknown(db.sql, sendId));
     log.warn({ ...ctx, err: failure.message }, 'send outcome unknown; not resent');
     return 'unknown';
   }
   // Outside the provider's try: a database hiccup here is not a doubt about the SMS.
   const providerSid = sent.providerMessageId;
-  await withRetries(() => recordSendAccepted(db.sql, { sendId, providerSid, now: clock.now() }));
+  await withRetries(() => recordSendAccepted(db.sql, { sendId, providerSid }));
   log.info({ ...ctx, providerMessageId: providerSid }, 'code handed to provider');
   return 'sent';
 }

@@ -82,6 +82,20 @@ export async function updateOrganization(
   return org ?? null;
 }
 
+/**
+ * The row, locked until the transaction ends: read inside a transaction that
+ * changes the organization and records the change, so the audit's "from" is
+ * the value this change replaced, not one a parallel change already replaced.
+ */
+export async function getOrganizationForUpdate(
+  sql: Sql,
+  id: string,
+): Promise<OrganizationRow | null> {
+  const [org] = await sql<OrganizationRow[]>`
+    select ${columns(sql)} from organizations where id = ${id} for update`;
+  return org ?? null;
+}
+
 export async function updatePasswordSettings(
   sql: Sql,
   id: string,
@@ -126,8 +140,8 @@ export async function addCredits(
       where id = ${organizationId}
       returning id, sms_balance
     ), entry as (
-      insert into sms_ledger (organization_id, delta, reason, reference, balance_after)
-      select id, ${amount}, 'top_up', ${reference}, sms_balance from org
+      insert into sms_ledger (organization_id, delta, reason, reference, balance_after, created_at)
+      select id, ${amount}, 'top_up', ${reference}, sms_balance, clock_timestamp() from org
     ), audit as (
       insert into audit_events (organization_id, type, actor, ip, data)
       select id, 'sms_credits_added', ${actor}, ${ip},

@@ -1,4 +1,4 @@
-import { CODE_TTL_MS, type FailureReason, type Locale, type SendStatus } from '@twofa/core';
+import type { FailureReason, Locale, SendStatus } from '@twofa/core';
 import type { Sql } from '../client.ts';
 
 export type ClaimOutcome =
@@ -21,41 +21,63 @@ export interface ClaimedSend {
   balance: number | null;
   /** True when this debit took the balance below the low-balance threshold. */
   crossedLowBalance: boolean;
+  /**
+   * True when this claim refunded the send's credit: it was charged on an earlier
+   * attempt, left `retrying` by the provider, and is no longer needed.
+   */
+  refunded: boolean;
 }
 
 /**
  * Takes a queued (or provider-retrying) send, debits one credit for a first
  * attempt and stores the new code's hash, all in one statement. The row lock
  * plus the status guard make a duplicated job a no-op; the ledger's unique
- * (send_id, reason) key is the last line against a second debit.
+ * (send_id, reason) key is the last line against a second debit. Times come
+ * from the database's clock, never the worker's: the ledger line's the moment
+ * it is written (after the balance's row lock, so ledger order is time order).
+ * The claim leaves the challenge's expiry as the request that queued this send
+ * set it (ten minutes from then): the worker's clock never decides it, and the
+ * `expiresAt` the start or resend answered is the one every later read gives. A retrying
+ * send the challenge no longer needs (locked, expired, resent) was charged on
+ * its first attempt and never sent: the same statement refunds it.
  */
 export async function claimSend(
   sql: Sql,
-  input: { sendId: string; codeHash: string; now: Date },
+  input: { sendId: string; codeHash: string },
 ): Promise<ClaimedSend | null> {
-  const { sendId, codeHash, now } = input;
-  const expiresAt = new Date(now.getTime() + CODE_TTL_MS);
+  const { sendId, codeHash } = input;
   const [row] = await sql<ClaimedSend[]>`
     with s as (
       select s.id, s.organization_id, s.challenge_id, s.phone, s.status,
-        (c.status = 'pending' and c.current_send_id = s.id and c.expires_at > ${now}) as live
+        (c.status = 'pending' and c.current_send_id = s.id and c.expires_at > now()) as live
       from sms_sends s
       join challenges c on c.id = s.challenge_id
       where s.id = ${sendId} and s.status in ('queued', 'retrying')
       for update of s
     ), debit as (
-      update organizations o set sms_balance = o.sms_balance - 1, updated_at = ${now}
+      update organizations o set sms_balance = o.sms_balance - 1, updated_at = now()
       from s
       where s.status = 'queued' and s.live and o.id = s.organization_id and o.sms_balance >= 1
       returning o.id, o.sms_balance, o.low_balance_threshold
     ), ledger as (
       insert into sms_ledger (organization_id, delta, reason, send_id, balance_after, created_at)
-      select d.id, -1, 'sms_sent', ${sendId}, d.sms_balance, ${now} from debit d
+      select d.id, -1, 'sms_sent', ${sendId}, d.sms_balance, clock_timestamp() from debit d
     ), low as (
       insert into audit_events (organization_id, type, actor, data, created_at)
       select d.id, 'sms_balance_low', 'system',
-        jsonb_build_object('balance', d.sms_balance, 'threshold', d.low_balance_threshold), ${now}
+        jsonb_build_object('balance', d.sms_balance, 'threshold', d.low_balance_threshold),
+        clock_timestamp()
       from debit d where d.sms_balance = d.low_balance_threshold - 1
+    ), refund as (
+      update organizations o set sms_balance = o.sms_balance + 1, updated_at = now()
+      from s
+      where s.status = 'retrying' and not s.live and o.id = s.organization_id
+        and exists (select 1 from sms_ledger l where l.send_id = s.id and l.reason = 'sms_sent')
+        and not exists (select 1 from sms_ledger l where l.send_id = s.id and l.reason = 'refund')
+      returning o.id, o.sms_balance
+    ), refund_ledger as (
+      insert into sms_ledger (organization_id, delta, reason, send_id, balance_after, created_at)
+      select r.id, 1, 'refund', ${sendId}, r.sms_balance, clock_timestamp() from refund r
     ), upd as (
       update sms_sends ss set
         status = case
@@ -64,19 +86,18 @@ export async function claimSend(
           else 'insufficient_balance' end,
         error_code = case when not s.live then 'not_needed' else ss.error_code end,
         code_hash = case when s.live then ${codeHash} else null end,
-        sending_at = ${now},
+        sending_at = now(),
         provider_attempts = ss.provider_attempts + case when s.live then 1 else 0 end,
-        updated_at = ${now}
+        updated_at = now()
       from s
       where ss.id = s.id
       returning ss.id, ss.status, ss.organization_id, ss.challenge_id, ss.phone
     ), ch as (
       update challenges c set
-        expires_at = case when u.status = 'sending' then ${expiresAt} else c.expires_at end,
         status = case when u.status = 'insufficient_balance' then 'failed' else c.status end,
         failure_reason = case when u.status = 'insufficient_balance'
           then 'sms_balance_exhausted' else c.failure_reason end,
-        updated_at = ${now}
+        updated_at = now()
       from upd u
       where c.id = u.challenge_id and c.current_send_id = u.id and c.status = 'pending'
     )
@@ -85,7 +106,8 @@ export async function claimSend(
       u.id as "sendId", u.organization_id as "organizationId", u.challenge_id as "challengeId",
       u.phone, d.sms_balance as balance,
       coalesce(d.sms_balance = d.low_balance_threshold - 1, false) as "crossedLowBalance",
-      (select o.locale from organizations o where o.id = u.organization_id) as locale
+      (select o.locale from organizations o where o.id = u.organization_id) as locale,
+      exists (select 1 from refund) as refunded
     from upd u left join debit d on true`;
   return row ?? null;
 }
@@ -129,6 +151,7 @@ export async function findOwnClaim(
       locale: row.locale,
       balance: null,
       crossedLowBalance: false,
+      refunded: false,
     },
   };
 }
@@ -138,9 +161,9 @@ export async function findOwnClaim(
  * that stopped mid-call: the SMS may or may not have gone out. Mark it, never
  * resend it blindly.
  */
-export async function markSendUnknown(sql: Sql, sendId: string, now: Date): Promise<boolean> {
+export async function markSendUnknown(sql: Sql, sendId: string): Promise<boolean> {
   const rows = await sql`
-    update sms_sends set status = 'unknown', updated_at = ${now}
+    update sms_sends set status = 'unknown', updated_at = now()
     where id = ${sendId} and status = 'sending'
     returning id`;
   return rows.length > 0;
@@ -148,23 +171,23 @@ export async function markSendUnknown(sql: Sql, sendId: string, now: Date): Prom
 
 export async function recordSendAccepted(
   sql: Sql,
-  input: { sendId: string; providerSid: string; now: Date },
+  input: { sendId: string; providerSid: string },
 ): Promise<void> {
   await sql`
     update sms_sends set
       status = case when status in ('sending', 'unknown') then 'sent' else status end,
       provider_sid = coalesce(provider_sid, ${input.providerSid}),
-      updated_at = ${input.now}
+      updated_at = now()
     where id = ${input.sendId}`;
 }
 
 /** The provider did not take it but may later: the next job attempt retries the call. */
 export async function markSendRetrying(
   sql: Sql,
-  input: { sendId: string; errorCode: string | null; now: Date },
+  input: { sendId: string; errorCode: string | null },
 ): Promise<void> {
   await sql`
-    update sms_sends set status = 'retrying', error_code = ${input.errorCode}, updated_at = ${input.now}
+    update sms_sends set status = 'retrying', error_code = ${input.errorCode}, updated_at = now()
     where id = ${input.sendId} and status = 'sending'`;
 }
 
@@ -175,16 +198,16 @@ export async function markSendRetrying(
  */
 export async function failSendWithRefund(
   sql: Sql,
-  input: { sendId: string; errorCode: string | null; reason: FailureReason; now: Date },
+  input: { sendId: string; errorCode: string | null; reason: FailureReason },
 ): Promise<{ refunded: boolean } | null> {
-  const { sendId, errorCode, reason, now } = input;
+  const { sendId, errorCode, reason } = input;
   const [row] = await sql<{ refunded: boolean }[]>`
     with s as (
-      update sms_sends set status = 'failed', error_code = ${errorCode}, updated_at = ${now}
+      update sms_sends set status = 'failed', error_code = ${errorCode}, updated_at = now()
       where id = ${sendId} and status in ('sending', 'retrying')
       returning id, organization_id, challenge_id
     ), o as (
-      update organizations o set sms_balance = o.sms_balance + 1, updated_at = ${now}
+      update organizations o set sms_balance = o.sms_balance + 1, updated_at = now()
       from s
       where o.id = s.organization_id
         and exists (select 1 from sms_ledger l where l.send_id = s.id and l.reason = 'sms_sent')
@@ -192,9 +215,9 @@ export async function failSendWithRefund(
       returning o.id, o.sms_balance
     ), l as (
       insert into sms_ledger (organization_id, delta, reason, send_id, balance_after, created_at)
-      select o.id, 1, 'refund', ${sendId}, o.sms_balance, ${now} from o
+      select o.id, 1, 'refund', ${sendId}, o.sms_balance, clock_timestamp() from o
     ), c as (
-      update challenges c set status = 'failed', failure_reason = ${reason}, updated_at = ${now}
+      update challenges c set status = 'failed', failure_reason = ${reason}, updated_at = now()
       from s
       where c.id = s.challenge_id and c.current_send_id = s.id and c.status = 'pending'
     )
@@ -226,13 +249,12 @@ export async function applyDeliveryReceipt(
     providerSid: string;
     status: SendStatus;
     errorCode: string | null;
-    now: Date;
   },
 ): Promise<boolean> {
-  const { sendId, providerSid, status, errorCode, now } = input;
+  const { sendId, providerSid, status, errorCode } = input;
   const rows = await sql`
     update sms_sends set status = ${status}, provider_sid = coalesce(provider_sid, ${providerSid}),
-      error_code = coalesce(${errorCode}, error_code), updated_at = ${now}
+      error_code = coalesce(${errorCode}, error_code), updated_at = now()
     where id = ${sendId}
       and (provider_sid is null or provider_sid = ${providerSid})
       and status <> 'insufficient_balance'
@@ -257,13 +279,14 @@ export interface StaleSend {
  */
 export async function findStaleSends(
   sql: Sql,
-  input: { queuedBefore: Date; sendingBefore: Date; limit: number },
+  input: { queuedGraceMs: number; sendingGraceMs: number; limit: number },
 ): Promise<StaleSend[]> {
   return sql<StaleSend[]>`
     select id, status from sms_sends
     where status in ('queued', 'retrying', 'sending')
-      and updated_at < ${input.queuedBefore}
-      and (status <> 'sending' or sending_at < ${input.sendingBefore})
+      and updated_at < now() - ${input.queuedGraceMs}::int * interval '1 millisecond'
+      and (status <> 'sending'
+        or sending_at < now() - ${input.sendingGraceMs}::int * interval '1 millisecond')
     order by updated_at
     limit ${input.limit}`;
 }
