@@ -71,7 +71,7 @@ describe('NODE_ENV unset', () => {
       expect(proc.stderr).not.toMatch(/\n\s+at /);
       expect(proc.stdout).not.toMatch(/listening|worker started/);
     },
-    60_000,
+    150_000,
   );
 
   it('`npm start` (start-all) runs in development: up on the fixed platform key', async () => {
@@ -100,7 +100,7 @@ describe('NODE_ENV unset', () => {
     await waitUntil(
       'api up',
       async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok === true,
-      { timeoutMs: 60_000, intervalMs: 200 },
+      { timeoutMs: 120_000, intervalMs: 200 },
     );
     const res = await fetch(`http://127.0.0.1:${port}/v1/organizations`, {
       method: 'POST',
