@@ -28,12 +28,14 @@ import {
   createChallenge,
   type Database,
   getChallenge,
+  type IdempotentAnswer,
   type LoginContext,
   loadLoginContext,
   recordAudit,
   recordWrongCode,
   resendChallenge,
   submitChallengePhone,
+  withIdempotentAnswer,
 } from '@twofa/db';
 import type { Logger, Metrics } from '@twofa/observability';
 import { enqueueSendCode, type Queue, type SendCodeJob } from '@twofa/queue';
@@ -184,6 +186,8 @@ export class ChallengeService {
     org: CachedOrganization,
     input: { userId: string; ip: string; deviceToken?: string | undefined },
     caller: Caller = {},
+    /** Under an Idempotency-Key: the answer is stored with the challenge, in one transaction. */
+    idempotency?: IdempotentAnswer,
   ): Promise<LoginOutcome> {
     const context = await loadLoginContext(
       this.deps.db.sql,
@@ -194,7 +198,7 @@ export class ChallengeService {
     if (!context) throw notFound('User');
     // After the lookup: an unknown user is a 404 before it is a 429 (the contract's precedence).
     await this.deps.rateLimits.consume('ip_logins', clientIpKey(input.ip));
-    return this.decideAndStart(org, context, input.ip, caller);
+    return this.decideAndStart(org, context, input.ip, caller, idempotency);
   }
 
   private async decideAndStart(
@@ -202,6 +206,7 @@ export class ChallengeService {
     context: LoginContext,
     ip: string,
     caller: Caller,
+    idempotency?: IdempotentAnswer,
   ): Promise<LoginOutcome> {
     const { metrics, db, rateLimits } = this.deps;
     const now = this.now();
@@ -228,17 +233,27 @@ export class ChallengeService {
     if (user.phone) await this.admitSend(org.row.id, user.phone, ip, [userLimit]);
     else await rateLimits.consume(...userLimit);
     const sendId = randomUUID();
-    const row = await createChallenge(db.sql, {
-      organizationId: org.row.id,
-      userId: user.id,
-      ip,
-      phone: user.phone,
-      sendId,
-      now,
-    });
+    const { result: row, answer } = await withIdempotentAnswer(
+      db.sql,
+      idempotency,
+      (sql) =>
+        createChallenge(sql, {
+          organizationId: org.row.id,
+          userId: user.id,
+          ip,
+          phone: user.phone,
+          sendId,
+          now,
+        }),
+      (created): LoginOutcome => ({
+        result: 'challenge_required',
+        userId: user.id,
+        challenge: this.view(created),
+      }),
+    );
     if (user.phone) await this.queueSend(sendId, caller);
     metrics.challengesStarted.inc({ outcome: row.status });
-    return { result: 'challenge_required', userId: user.id, challenge: this.view(row) };
+    return answer;
   }
 
   /** The phone step: a user with no phone on file gives one, and the first code goes to it. */
@@ -280,6 +295,8 @@ export class ChallengeService {
     org: CachedOrganization,
     input: { challengeId: string },
     caller: Caller = {},
+    /** Under an Idempotency-Key: the answer is stored with the resend, in one transaction. */
+    idempotency?: IdempotentAnswer,
   ): Promise<ChallengeView> {
     const organizationId = org.row.id;
     const row = await this.load(organizationId, input.challengeId);
@@ -287,12 +304,13 @@ export class ChallengeService {
     if (refusal) throw refusalError(refusal);
     if (row.phone) await this.admitSend(organizationId, row.phone, row.ip);
     const sendId = randomUUID();
-    const updated = await resendChallenge(this.deps.db.sql, {
-      organizationId,
-      challengeId: row.id,
-      sendId,
-      now: this.now(),
-    });
+    const { answer: updated } = await withIdempotentAnswer(
+      this.deps.db.sql,
+      idempotency,
+      (sql) =>
+        resendChallenge(sql, { organizationId, challengeId: row.id, sendId, now: this.now() }),
+      (resent) => (resent ? this.view(resent) : null),
+    );
     if (!updated) {
       // Lost a race with a parallel resend or verify: answer as the winner left it.
       const fresh = await this.load(organizationId, row.id);
@@ -305,7 +323,7 @@ export class ChallengeService {
       );
     }
     await this.queueSend(sendId, caller);
-    return this.view(updated);
+    return updated;
   }
 
   /** The second step: a right code approves the challenge and trusts the device for 30 days. */

@@ -6,9 +6,11 @@ import {
   getOrganization,
   recordAudit,
   updateOrganization,
+  withIdempotentAnswer,
 } from '@twofa/db';
 import { notFound } from '../lib/errors.ts';
 import { clientAddress, parseId } from '../lib/http.ts';
+import { IDEMPOTENCY_HEADER_DOC, IdempotencyHeaders, idempotent } from '../lib/idempotency.ts';
 import {
   createRouter,
   errors,
@@ -88,8 +90,10 @@ const topUp = platformRoute({
   tags,
   operationId: 'addSmsCredits',
   summary: "Add credits to an organization's prepaid SMS balance",
+  description: `Idempotency-Key (kept per platform): ${IDEMPOTENCY_HEADER_DOC}`,
   request: {
     params: OrgParams,
+    headers: IdempotencyHeaders,
     body: jsonBody(
       z.object({
         amount: z.number().int().positive().max(10_000_000),
@@ -99,7 +103,7 @@ const topUp = platformRoute({
   },
   responses: {
     201: jsonResponse(z.object({ balance: z.number().int() }), 'Credits added'),
-    ...errors(400, 404),
+    ...errors(400, 404, 409, 422),
   },
 });
 
@@ -160,13 +164,22 @@ organizationsRouter.openapi(topUp, async (c) => {
   const id = parseId(c.req.valid('param').orgId, 'Organization');
   const body = c.req.valid('json');
   const { db } = c.get('services');
-  const balance = await addCredits(db.sql, {
-    organizationId: id,
-    amount: body.amount,
-    reference: body.reference ?? null,
-    actor: 'platform',
-    ip: clientAddress(c),
+  const key = c.req.valid('header')['idempotency-key'];
+  return idempotent(c, { key, scope: 'platform', body, status: 201 }, async (answer) => {
+    const { answer: added } = await withIdempotentAnswer(
+      db.sql,
+      answer,
+      (sql) =>
+        addCredits(sql, {
+          organizationId: id,
+          amount: body.amount,
+          reference: body.reference ?? null,
+          actor: 'platform',
+          ip: clientAddress(c),
+        }),
+      (balance) => (balance === null ? null : { balance }),
+    );
+    if (added === null) throw notFound('Organization');
+    return added;
   });
-  if (balance === null) throw notFound('Organization');
-  return c.json({ balance }, 201);
 });
