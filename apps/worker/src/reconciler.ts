@@ -1,6 +1,7 @@
-import { findStaleSends, markSendUnknown } from '@twofa/db';
+import { deleteExpiredIdempotencyKeys, findStaleSends, markSendUnknown } from '@twofa/db';
 import { enqueueSendCode } from '@twofa/queue';
 import type { WorkerDeps } from './deps.ts';
+import { settleUnknownSends } from './settle-unknown.ts';
 
 /** A queued send older than this with no job is treated as lost. */
 const QUEUED_GRACE_MS = 3_000;
@@ -54,6 +55,13 @@ export function startReconciler(deps: WorkerDeps, intervalMs: number): { stop():
       await reconcileOnce(deps);
     } catch (error) {
       deps.logger.warn({ err: (error as Error).message }, 'reconciler run failed; will try again');
+    }
+    try {
+      const settled = await settleUnknownSends(deps);
+      if (settled.sent || settled.missing) deps.logger.info(settled, 'unknown sends settled');
+      await deleteExpiredIdempotencyKeys(deps.db.sql, deps.clock.now());
+    } catch (error) {
+      deps.logger.warn({ err: (error as Error).message }, 'settle pass failed; will try again');
     }
     // Jitter so several workers do not run in lockstep.
     if (!stopped) timer = setTimeout(tick, intervalMs * (0.75 + Math.random() * 0.5));
