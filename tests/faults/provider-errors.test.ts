@@ -27,7 +27,13 @@ beforeAll(async () => {
   stack = await startStack({
     workers: 2,
     twilioTap: true,
-    env: { SEND_RETRY_BASE_DELAY_MS: String(BASE_DELAY_MS), TWILIO_TIMEOUT_MS: '1500' },
+    env: {
+      SEND_RETRY_BASE_DELAY_MS: String(BASE_DELAY_MS),
+      TWILIO_TIMEOUT_MS: '1500',
+      // This file checks the `unknown` state itself; settling it from the provider's record
+      // is tests/integration/settle-unknown and worker-crash.
+      SMS_SETTLE_AFTER_MS: '600000',
+    },
   });
 }, 120_000);
 
