@@ -88,6 +88,16 @@ describe('Idempotency-Key on POST /v1/challenges', () => {
     // Every 200 is the same answer, byte for byte.
     expect(new Set(ok.map((a) => a.text)).size).toBe(1);
     expect(await countChallenges(userId)).toBe(1);
+    // The stored answer (rendered before the insert that stores it) is the row as written.
+    const [row] = await h.sql<{ id: string; expiresAt: Date }[]>`
+      select id, expires_at as "expiresAt" from challenges where user_id = ${userId}`;
+    expect(ok[0]!.body.challenge).toMatchObject({
+      id: row!.id,
+      expiresAt: row!.expiresAt.toISOString(),
+      status: 'pending',
+      sendsRemaining: 4,
+      delivery: { status: 'queued', errorCode: null },
+    });
 
     await h.waitFor(async () => (await sendsOf(userId))[0]?.status === 'sent');
     const sends = await sendsOf(userId);

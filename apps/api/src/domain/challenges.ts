@@ -5,6 +5,7 @@ import {
   type ChallengeRefusal,
   type ChallengeView,
   type Clock,
+  CODE_TTL_MS,
   challengeView,
   decideSecondFactor,
   dummyPasswordHash,
@@ -35,7 +36,6 @@ import {
   recordWrongCode,
   resendChallenge,
   submitChallengePhone,
-  withIdempotentAnswer,
 } from '@twofa/db';
 import type { Logger, Metrics } from '@twofa/observability';
 import { enqueueSendCode, type Queue, type SendCodeJob } from '@twofa/queue';
@@ -186,7 +186,7 @@ export class ChallengeService {
     org: CachedOrganization,
     input: { userId: string; ip: string; deviceToken?: string | undefined },
     caller: Caller = {},
-    /** Under an Idempotency-Key: the answer is stored with the challenge, in one transaction. */
+    /** Under an Idempotency-Key: the answer is stored by the challenge's own insert. */
     idempotency?: IdempotentAnswer,
   ): Promise<LoginOutcome> {
     const context = await loadLoginContext(
@@ -233,27 +233,44 @@ export class ChallengeService {
     if (user.phone) await this.admitSend(org.row.id, user.phone, ip, [userLimit]);
     else await rateLimits.consume(...userLimit);
     const sendId = randomUUID();
-    const { result: row, answer } = await withIdempotentAnswer(
-      db.sql,
-      idempotency,
-      (sql) =>
-        createChallenge(sql, {
-          organizationId: org.row.id,
+    // Under an Idempotency-Key the answer is stored by the insert itself, so it is
+    // rendered first, from what the insert will write.
+    const id = randomUUID();
+    const predicted: LoginOutcome | undefined = idempotency && {
+      result: 'challenge_required',
+      userId: user.id,
+      challenge: challengeView(
+        {
+          id,
           userId: user.id,
-          ip,
+          status: user.phone ? 'pending' : 'phone_required',
           phone: user.phone,
-          sendId,
-          now,
-        }),
-      (created): LoginOutcome => ({
-        result: 'challenge_required',
-        userId: user.id,
-        challenge: this.view(created),
-      }),
-    );
+          expiresAt: new Date(now.getTime() + CODE_TTL_MS),
+          wrongAttempts: 0,
+          sendCount: user.phone ? 1 : 0,
+          failureReason: null,
+          latestSend: user.phone ? { status: 'queued', errorCode: null } : null,
+        },
+        now,
+      ),
+    };
+    const row = await createChallenge(db.sql, {
+      organizationId: org.row.id,
+      userId: user.id,
+      ip,
+      phone: user.phone,
+      sendId,
+      now,
+      id,
+      ...(idempotency && predicted
+        ? { idempotency: { ...idempotency, body: JSON.stringify(predicted) } }
+        : {}),
+    });
     if (user.phone) await this.queueSend(sendId, caller);
     metrics.challengesStarted.inc({ outcome: row.status });
-    return answer;
+    return (
+      predicted ?? { result: 'challenge_required', userId: user.id, challenge: this.view(row) }
+    );
   }
 
   /** The phone step: a user with no phone on file gives one, and the first code goes to it. */
@@ -295,7 +312,7 @@ export class ChallengeService {
     org: CachedOrganization,
     input: { challengeId: string },
     caller: Caller = {},
-    /** Under an Idempotency-Key: the answer is stored with the resend, in one transaction. */
+    /** Under an Idempotency-Key: the answer is stored by the resend's own update. */
     idempotency?: IdempotentAnswer,
   ): Promise<ChallengeView> {
     const organizationId = org.row.id;
@@ -304,13 +321,37 @@ export class ChallengeService {
     if (refusal) throw refusalError(refusal);
     if (row.phone) await this.admitSend(organizationId, row.phone, row.ip);
     const sendId = randomUUID();
-    const { answer: updated } = await withIdempotentAnswer(
-      this.deps.db.sql,
-      idempotency,
-      (sql) =>
-        resendChallenge(sql, { organizationId, challengeId: row.id, sendId, now: this.now() }),
-      (resent) => (resent ? this.view(resent) : null),
-    );
+    const now = this.now();
+    // Under an Idempotency-Key the answer is stored by the update itself: rendered first,
+    // from the row as read and what the update changes (the update checks the row still
+    // has the wrong-code count the answer shows).
+    const predicted =
+      idempotency &&
+      challengeView(
+        {
+          ...row,
+          sendCount: row.sendCount + 1,
+          expiresAt: new Date(now.getTime() + CODE_TTL_MS),
+          latestSend: { status: 'queued', errorCode: null },
+        },
+        now,
+      );
+    const resent = await resendChallenge(this.deps.db.sql, {
+      organizationId,
+      challengeId: row.id,
+      sendId,
+      now,
+      ...(idempotency && predicted
+        ? {
+            idempotency: {
+              ...idempotency,
+              body: JSON.stringify(predicted),
+              wrongAttempts: row.wrongAttempts,
+            },
+          }
+        : {}),
+    });
+    const updated = resent && (predicted ?? this.view(resent));
     if (!updated) {
       // Lost a race with a parallel resend or verify: answer as the winner left it.
       const fresh = await this.load(organizationId, row.id);

@@ -19,7 +19,7 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
  * whose release was lost with the database); a retry may take it over. The
  * claim's timestamp fences the old request: its work can no longer commit.
  */
-export const IDEMPOTENCY_IN_FLIGHT_STALE_MS = 60_000;
+export const IDEMPOTENCY_IN_FLIGHT_STALE_MS = 30_000;
 
 export const IDEMPOTENCY_HEADER_DOC =
   'Optional. 1 to 255 printable ASCII characters. A repeat with the same key and body within 24 hours answers what the first answered and does nothing again; the same key with another body or route is 422 idempotency_key_reused; a repeat while the first is in flight is 409 idempotency_key_in_use.';
@@ -62,8 +62,8 @@ type IdempotentResponse<T, S extends ContentfulStatusCode> = Response &
 /**
  * Runs a route's work under its `Idempotency-Key`, when the request has one.
  * The key is claimed first in a short statement of its own; `run` receives
- * the claim and must store its answer in the transaction that commits its
- * work (`withIdempotentAnswer`). A repeat answers the stored status and body
+ * the claim and must store its answer in the very statement that commits its
+ * work (the repo statements take `idempotency`; `claimFence`/`storeAnswer`). A repeat answers the stored status and body
  * byte for byte. Whatever was not stored (an error, an answer with no work
  * behind it) releases the key, so a retry runs afresh.
  */

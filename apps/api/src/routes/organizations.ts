@@ -4,9 +4,9 @@ import {
   addCredits,
   createOrganization,
   getOrganization,
+  IdempotencyClaimLost,
   recordAudit,
   updateOrganization,
-  withIdempotentAnswer,
 } from '@twofa/db';
 import { notFound } from '../lib/errors.ts';
 import { clientAddress, parseId } from '../lib/http.ts';
@@ -166,20 +166,21 @@ organizationsRouter.openapi(topUp, async (c) => {
   const { db } = c.get('services');
   const key = c.req.valid('header')['idempotency-key'];
   return idempotent(c, { key, scope: 'platform', body, status: 201 }, async (answer) => {
-    const { answer: added } = await withIdempotentAnswer(
-      db.sql,
-      answer,
-      (sql) =>
-        addCredits(sql, {
-          organizationId: id,
-          amount: body.amount,
-          reference: body.reference ?? null,
-          actor: 'platform',
-          ip: clientAddress(c),
-        }),
-      (balance) => (balance === null ? null : { balance }),
-    );
-    if (added === null) throw notFound('Organization');
-    return added;
+    const balance = await addCredits(db.sql, {
+      organizationId: id,
+      amount: body.amount,
+      reference: body.reference ?? null,
+      actor: 'platform',
+      ip: clientAddress(c),
+      ...(answer ? { idempotency: answer } : {}),
+    });
+    if (balance === null) {
+      // Under a claim, nothing written either means the claim was taken over.
+      if (answer && (await getOrganization(db.sql, id))) {
+        throw new IdempotencyClaimLost('idempotency claim taken over');
+      }
+      throw notFound('Organization');
+    }
+    return { balance };
   });
 });

@@ -75,25 +75,6 @@ export async function claimIdempotencyKey(
   return { kind: 'in_use' };
 }
 
-/**
- * Stores the answer on the claim. Run inside the transaction that commits the
- * work, so the two commit together or not at all. Throws IdempotencyClaimLost
- * (rolling the work back) when the claim is no longer ours.
- */
-export async function completeIdempotencyKey(
-  sql: Sql,
-  claim: IdempotencyClaim,
-  answer: { status: number; body: string },
-): Promise<void> {
-  const rows = await sql`
-    update idempotency_keys set response_status = ${answer.status},
-      response_body = ${sql.json(answer.body)}
-    where scope = ${claim.scope} and key = ${claim.key} and created_at = ${claim.claimedAt}
-      and response_status is null
-    returning key`;
-  if (rows.length === 0) throw new IdempotencyClaimLost('idempotency claim taken over');
-}
-
 /** Gives an unanswered claim back, so a retry with the key runs the request afresh. */
 export async function releaseIdempotencyKey(sql: Sql, claim: IdempotencyClaim): Promise<void> {
   await sql`
@@ -121,33 +102,47 @@ export interface IdempotentAnswer {
   status: number;
 }
 
+/** What a work statement stores with its work: the claim and the exact answer text. */
+export interface StoredAnswer extends IdempotentAnswer {
+  /** The answer's JSON text, as sent; computed by the statement when absent. */
+  body?: string;
+}
+
 /**
- * Runs a repo statement and renders its answer; under a claim, the answer is
- * stored in the same transaction as the statement's work, so both commit or
- * neither does. A null rendering (the statement was refused, or there is
- * nothing worth keeping) stores nothing: the caller releases the claim.
+ * The fence a work statement starts with: `k` holds a row only while the
+ * claim is still ours (unanswered, same timestamp), locked for the rest of
+ * the statement, so a takeover waits for it or finds it answered. Without a
+ * claim `k` is one constant row and gates nothing.
  */
-export async function withIdempotentAnswer<T, A>(
+export function claimFence(sql: Sql, answer: StoredAnswer | undefined) {
+  if (!answer) return sql`select 1 as fenced`;
+  const { claim } = answer;
+  return sql`
+    select 1 as fenced from idempotency_keys
+    where scope = ${claim.scope} and key = ${claim.key} and created_at = ${claim.claimedAt}
+      and response_status is null
+    for update`;
+}
+
+/**
+ * The statement's last step: writes the answer on the claim, if the work
+ * (`done`, a CTE name) produced a row. `bodySql` computes the body in SQL
+ * when the caller could not know it in advance.
+ */
+export function storeAnswer(
   sql: Sql,
-  answer: IdempotentAnswer | undefined,
-  work: (sql: Sql) => Promise<T>,
-  render: (result: T) => A,
-): Promise<{ result: T; answer: A }> {
-  if (!answer) {
-    const result = await work(sql);
-    return { result, answer: render(result) };
-  }
-  return (await sql.begin(async (tx) => {
-    // A transaction has the tagged-template and helper calls the statements use.
-    const txSql = tx as unknown as Sql;
-    const result = await work(txSql);
-    const body = render(result);
-    if (body !== null && body !== undefined) {
-      await completeIdempotencyKey(txSql, answer.claim, {
-        status: answer.status,
-        body: JSON.stringify(body),
-      });
-    }
-    return { result, answer: body };
-  })) as { result: T; answer: A };
+  answer: StoredAnswer | undefined,
+  done: string,
+  bodySql?: ReturnType<Sql>,
+) {
+  if (!answer) return sql`select 1`;
+  const { claim, status } = answer;
+  const body = answer.body !== undefined ? sql`${sql.json(answer.body)}::jsonb` : bodySql;
+  if (!body) throw new Error('storeAnswer needs a body or a SQL expression for it');
+  return sql`
+    update idempotency_keys ik set response_status = ${status}, response_body = ${body}
+    from ${sql(done)}
+    where ik.scope = ${claim.scope} and ik.key = ${claim.key} and ik.created_at = ${claim.claimedAt}
+      and ik.response_status is null
+    returning 1`;
 }
