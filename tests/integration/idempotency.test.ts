@@ -88,12 +88,13 @@ describe('Idempotency-Key on POST /v1/challenges', () => {
     // Every 200 is the same answer, byte for byte.
     expect(new Set(ok.map((a) => a.text)).size).toBe(1);
     expect(await countChallenges(userId)).toBe(1);
-    // The stored answer (rendered before the insert that stores it) is the row as written.
-    const [row] = await h.sql<{ id: string; expiresAt: Date }[]>`
-      select id, expires_at as "expiresAt" from challenges where user_id = ${userId}`;
+    // The stored answer (rendered before the insert that stores it) is the row as written
+    // (the worker's claim later moves expires_at on; created_at + 10 min is the insert's).
+    const [row] = await h.sql<{ id: string; createdAt: Date }[]>`
+      select id, created_at as "createdAt" from challenges where user_id = ${userId}`;
     expect(ok[0]!.body.challenge).toMatchObject({
       id: row!.id,
-      expiresAt: row!.expiresAt.toISOString(),
+      expiresAt: new Date(row!.createdAt.getTime() + 10 * 60_000).toISOString(),
       status: 'pending',
       sendsRemaining: 4,
       delivery: { status: 'queued', errorCode: null },
@@ -196,5 +197,22 @@ describe('Idempotency-Key on resend and top-up', () => {
       select count(*)::int as n from sms_ledger where organization_id = ${org.id}
         and reason = 'top_up' and delta = 7`;
     expect(ledger!.n).toBe(1);
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('documents the optional Idempotency-Key header on the three routes', async () => {
+    const doc = (await h.request('GET', '/openapi.json')).body;
+    const routes: [string, string][] = [
+      ['/v1/challenges', 'post'],
+      ['/v1/challenges/{id}/resend', 'post'],
+      ['/v1/organizations/{orgId}/sms-credits', 'post'],
+    ];
+    for (const [path, method] of routes) {
+      const params = doc.paths[path][method].parameters as { name: string; in: string }[];
+      expect(params).toContainEqual(
+        expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }),
+      );
+    }
   });
 });

@@ -33,7 +33,7 @@ export const IdempotencyHeaders = z.object({
     .regex(/^[\x20-\x7e]+$/, 'printable ASCII characters only')
     .optional()
     .openapi({
-      param: { name: 'Idempotency-Key', in: 'header' },
+      param: { in: 'header' },
       description: IDEMPOTENCY_HEADER_DOC,
       example: 'login-7c9e6679-attempt-1',
     }),
