@@ -22,7 +22,13 @@ const BASE_DELAY_MS = 200;
 const stack = withStack({
   workers: 2,
   twilioTap: true,
-  env: { SEND_RETRY_BASE_DELAY_MS: String(BASE_DELAY_MS), TWILIO_TIMEOUT_MS: '1500' },
+  env: {
+    SEND_RETRY_BASE_DELAY_MS: String(BASE_DELAY_MS),
+    TWILIO_TIMEOUT_MS: '1500',
+    // This file checks the `unknown` state itself; settling it from the provider's record
+    // is tests/integration/settle-unknown and worker-crash.
+    SMS_SETTLE_AFTER_MS: '600000',
+  },
 });
 const accepted: string[] = [];
 

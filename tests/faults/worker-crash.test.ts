@@ -2,7 +2,8 @@
  * Scenario 1: a worker process is SIGKILLed while a batch of sends is with the
  * provider, then a new worker starts. The jobs it held are taken over once
  * their locks lapse; the sends that were mid-call become `unknown` (charged,
- * never resent), and no send gets a second SMS.
+ * never resent), and no send gets a second SMS. Past the settle window the
+ * reconciler finds each of them in the provider's record and settles it `sent`.
  */
 
 import { describe, expect, it } from 'vitest';
@@ -93,5 +94,36 @@ describe('a worker killed mid-batch', { timeout: 180_000 }, () => {
       key: org.apiKey,
     });
     expect(view.body).toMatchObject({ status: 'pending', delivery: { status: 'unknown' } });
+
+    // Then the settle pass asks the provider (past SMS_SETTLE_AFTER_MS, 30 s by default, after
+    // each claim): every one of them is in its record, so each is settled `sent` with the sid
+    // of the one SMS it took, nothing refunded, nothing resent.
+    await waitUntil(
+      'every unknown send settled',
+      async () => {
+        const [row] = await stack.sql<{ n: number }[]>`
+          select count(*)::int as n from sms_sends where status = 'unknown'`;
+        return row?.n === 0;
+      },
+      { timeoutMs: 90_000, intervalMs: 250 },
+    );
+    const settled = await stack.sql<{ id: string; status: string; sid: string | null }[]>`
+      select id, status, provider_sid as sid from sms_sends where id in ${stack.sql(inFlight)}`;
+    const sidOf = new Map(stack.twilio.messages.map((m) => [sendIdOf(m), m.sid]));
+    for (const send of settled) {
+      expect(send.status).toBe('sent');
+      expect(send.sid).toBe(sidOf.get(send.id));
+    }
+    const events = await stack.sql<{ data: { sendId: string; outcome: string } }[]>`
+      select data from audit_events where type = 'sms_unknown_settled'`;
+    expect(events.map((e) => e.data.sendId).sort()).toEqual([...inFlight].sort());
+    expect(new Set(events.map((e) => e.data.outcome))).toEqual(new Set(['sent']));
+    const after = await auditSendPipeline(stack.sql, {
+      messages: stack.twilio.messages,
+      acceptedChallengeIds: started.map((s) => s.challengeId!),
+    });
+    expect(after.byStatus).toEqual({ sent: CHALLENGES });
+    expect(after.refunds).toBe(0);
+    expect(stack.twilio.messages.length).toBe(CHALLENGES);
   });
 });

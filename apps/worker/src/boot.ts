@@ -151,7 +151,7 @@ export async function startWorker(
   const deps: WorkerDeps = { config, clock, logger, metrics, db, sms, sendQueue: queue.sendQueue };
   const worker = sendCodeWorker(deps, queue.workerRedis, queue.prefix);
   const reconciler = startReconciler(
-    { db, sendQueue: queue.sendQueue, clock, logger, providerTimeoutMs: env.TWILIO_TIMEOUT_MS },
+    { ...deps, providerTimeoutMs: env.TWILIO_TIMEOUT_MS },
     overrides.reconcileIntervalMs ?? env.RECONCILE_INTERVAL_MS,
   );
   const balancePoll = startProviderBalancePoll(

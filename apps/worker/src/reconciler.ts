@@ -1,7 +1,14 @@
 import type { Clock } from '@twofa/core';
-import { type Database, findStaleSends, markSendUnknown } from '@twofa/db';
+import {
+  type Database,
+  deleteExpiredIdempotencyKeys,
+  findStaleSends,
+  markSendUnknown,
+} from '@twofa/db';
 import type { Logger } from '@twofa/observability';
 import { enqueueSendCode, type Queue, type SendCodeJob } from '@twofa/queue';
+import type { WorkerDeps } from './deps.ts';
+import { settleUnknownSends } from './settle-unknown.ts';
 
 /** A queued send older than this with no job is treated as lost. */
 const QUEUED_GRACE_MS = 3_000;
@@ -55,7 +62,14 @@ export async function reconcileOnce(deps: ReconcileDeps, limit = 500): Promise<R
   return result;
 }
 
-export function startReconciler(deps: ReconcileDeps, intervalMs: number): { stop(): void } {
+/**
+ * The worker's periodic pass: re-enqueue lost sends, settle `unknown` ones by
+ * asking the provider, and drop expired idempotency keys.
+ */
+export function startReconciler(
+  deps: WorkerDeps & { providerTimeoutMs: number },
+  intervalMs: number,
+): { stop(): void } {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const tick = async () => {
@@ -63,6 +77,13 @@ export function startReconciler(deps: ReconcileDeps, intervalMs: number): { stop
       await reconcileOnce(deps);
     } catch (error) {
       deps.logger.warn({ err: (error as Error).message }, 'reconciler run failed; will try again');
+    }
+    try {
+      const settled = await settleUnknownSends(deps);
+      if (settled.sent || settled.missing) deps.logger.info(settled, 'unknown sends settled');
+      await deleteExpiredIdempotencyKeys(deps.db.sql, deps.clock.now());
+    } catch (error) {
+      deps.logger.warn({ err: (error as Error).message }, 'settle pass failed; will try again');
     }
     // Jitter so several workers do not run in lockstep.
     if (!stopped) timer = setTimeout(tick, intervalMs * (0.75 + Math.random() * 0.5));

@@ -80,6 +80,8 @@ const schema = z
      */
     WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     RECONCILE_INTERVAL_MS: z.coerce.number().int().positive().default(5_000),
+    /** How long after its claim an `unknown` send is settled from the provider's own record. */
+    SMS_SETTLE_AFTER_MS: z.coerce.number().int().positive().default(30_000),
     /** First retry delay of a send job; later ones double (tests lower it). */
     SEND_RETRY_BASE_DELAY_MS: z.coerce.number().int().positive().default(1_000),
     /** How long a worker that died keeps its jobs before another takes them over. */

@@ -182,6 +182,8 @@ export const smsSends = pgTable(
       .on(t.updatedAt)
       .where(sql`${t.status} in ('queued', 'sending', 'retrying')`),
     index('sms_sends_org_created').on(t.organizationId, t.createdAt),
+    /** The reconciler's settle pass: sends whose outcome was lost, by claim time. */
+    index('sms_sends_unknown').on(t.sendingAt).where(sql`${t.status} = 'unknown'`),
     index('sms_sends_verified_phone')
       .on(t.organizationId, t.phone)
       .where(sql`${t.verifiedAt} is not null`),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { SmsMessage, SmsProvider, SmsSent } from './provider.ts';
+import type { ProviderMessage, SmsMessage, SmsProvider, SmsSent } from './provider.ts';
 
 export interface ConsoleLogger {
   info(obj: object, msg: string): void;
@@ -31,6 +31,7 @@ export interface ConsoleSmsProvider extends SmsProvider {
   readonly name: 'console';
   /** The dev inbox, newest first. */
   messages(): ConsoleSms[];
+  findMessages(query: { to: string; since: Date }): Promise<ProviderMessage[]>;
 }
 
 const defaultLogger: ConsoleLogger = {
@@ -67,6 +68,21 @@ export function createConsoleProvider(opts: ConsoleProviderOptions = {}): Consol
     },
 
     messages: () => [...inbox],
+
+    // The inbox is the console's own record (as far as its capacity reaches).
+    async findMessages({ to, since }) {
+      return inbox
+        .filter((m) => m.to === to && m.sentAt >= since)
+        .map((m) => ({
+          providerMessageId: m.providerMessageId,
+          to: m.to,
+          body: m.body,
+          status: 'sent',
+          createdAt: m.sentAt,
+          sentAt: m.sentAt,
+          statusCallback: null,
+        }));
+    },
 
     async balance() {
       return null;

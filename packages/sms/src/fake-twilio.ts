@@ -1,5 +1,5 @@
 /**
- * A stand-in for Twilio's REST API (Messages and Balance) for tests and benchmarks, with
+ * A stand-in for Twilio's REST API (Messages create and list, and Balance) for tests and benchmarks, with
  * switchable failure modes. In-process: `startFakeTwilio()`. As a process:
  * `node --import tsx packages/sms/src/fake-twilio.ts --port 4010` prints `{"url":...}` on one
  * line and is driven over HTTP through `/__control/*`.
@@ -24,7 +24,9 @@ export type FakeTwilioMode =
   /** Takes the message and never answers. */
   | { kind: 'hang' }
   /** Takes the message, then destroys the socket instead of answering. */
-  | { kind: 'drop' };
+  | { kind: 'drop' }
+  /** Swallows the request and never answers, keeping no record: lost before Twilio stored it. */
+  | { kind: 'lose' };
 
 export interface FakeTwilioMessage {
   sid: string;
@@ -34,6 +36,8 @@ export interface FakeTwilioMessage {
   body: string;
   statusCallback: string | null;
   receivedAt: Date;
+  /** When the fake "sent" it: at once, so the list's DateSent filters see it. */
+  sentAt: Date;
 }
 
 export interface FakeTwilioOptions {
@@ -58,8 +62,13 @@ export interface FakeTwilio {
   readonly authToken: string;
   /** Messages the fake took, oldest first, including those it then hung on or dropped. */
   readonly messages: readonly FakeTwilioMessage[];
-  /** REST API requests received, failed and unauthorized ones included; control calls excluded. */
+  /**
+   * REST API requests received, failed and unauthorized ones included; control calls and
+   * message list (lookup) calls excluded.
+   */
   readonly requestCount: number;
+  /** Message list (GET Messages.json) calls received. */
+  readonly listCount: number;
   readonly mode: FakeTwilioMode;
   setMode(mode: FakeTwilioMode): void;
   /** Forgets messages and counts, and goes back to ok. */
@@ -85,6 +94,7 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
   let mode: FakeTwilioMode = { kind: 'ok' };
   let errorsLeft = Number.POSITIVE_INFINITY;
   let requestCount = 0;
+  let listCount = 0;
 
   function setMode(next: FakeTwilioMode): void {
     mode = parseMode(next);
@@ -92,7 +102,9 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
   }
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, path: string) {
-    requestCount++;
+    const isList = req.method === 'GET' && /\/Messages\.json$/.test(path);
+    if (isList) listCount++;
+    else requestCount++;
     const body = await readBody(req);
     if (req.headers.authorization !== expectedAuth) {
       return sendTwilioError(res, 401, 20003, 'Authenticate');
@@ -108,6 +120,10 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
         currency: 'USD',
       });
     }
+    if (resource === 'Messages' && req.method === 'GET') {
+      const query = new URL(req.url ?? '/', 'http://fake').searchParams;
+      return sendJson(res, 200, listMessages(messages, query, accountSid));
+    }
     if (resource !== 'Messages' || req.method !== 'POST') {
       return sendTwilioError(res, 405, 20004, 'Method not allowed');
     }
@@ -120,6 +136,7 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
     const params = new URLSearchParams(body);
     const refusal = validateMessage(params);
     if (refusal) return sendTwilioError(res, 400, refusal.code, refusal.message);
+    if (mode.kind === 'lose') return;
 
     const message: FakeTwilioMessage = {
       sid: `SM${randomBytes(16).toString('hex')}`,
@@ -129,6 +146,7 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
       body: params.get('Body')!,
       statusCallback: params.get('StatusCallback'),
       receivedAt: new Date(),
+      sentAt: new Date(),
     };
     messages.push(message);
 
@@ -189,6 +207,9 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
     get requestCount() {
       return requestCount;
     },
+    get listCount() {
+      return listCount;
+    },
     get mode() {
       return mode;
     },
@@ -196,6 +217,7 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
     reset() {
       messages.length = 0;
       requestCount = 0;
+      listCount = 0;
       setMode({ kind: 'ok' });
     },
     async sendStatusCallback(sid, status, { authToken: token = authToken, errorCode } = {}) {
@@ -245,6 +267,7 @@ function parseMode(input: unknown): FakeTwilioMode {
       return { kind: 'ok', ...(mode.delayMs !== undefined && { delayMs: mode.delayMs }) };
     case 'hang':
     case 'drop':
+    case 'lose':
       return { kind: mode.kind };
     case 'error': {
       const { status, code, message, times } = mode;
@@ -277,8 +300,79 @@ function validateMessage(params: URLSearchParams): { code: number; message: stri
   return null;
 }
 
+const rfc2822 = (d: Date) => d.toUTCString().replace('GMT', '+0000');
+
+/** A `DateSent` filter value: a day (`YYYY-MM-DD`, whole-day granularity) or an instant. */
+function parseDateFilter(value: string): { at: Date; dayOnly: boolean } {
+  const dayOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
+  const at = new Date(dayOnly ? `${value}T00:00:00Z` : value);
+  if (Number.isNaN(at.getTime())) throw new Error(`Invalid date filter ${value}`);
+  return { at, dayOnly };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * GET Messages.json as Twilio answers it: filters To, From, DateSent (that day),
+ * `DateSent<` (on or before) and `DateSent>` (on or after), newest first, paged by
+ * PageSize and Page.
+ */
+function listMessages(
+  all: readonly FakeTwilioMessage[],
+  query: URLSearchParams,
+  accountSid: string,
+) {
+  const to = query.get('To');
+  const from = query.get('From');
+  const on = query.get('DateSent');
+  const before = query.get('DateSent<');
+  const after = query.get('DateSent>');
+  const filtered = all.filter((m) => {
+    if (to && m.to !== to) return false;
+    if (from && m.from !== from) return false;
+    const sent = m.sentAt.getTime();
+    if (on) {
+      const day = parseDateFilter(on).at.getTime();
+      if (sent < day || sent >= day + DAY_MS) return false;
+    }
+    if (before) {
+      const { at, dayOnly } = parseDateFilter(before);
+      if (dayOnly ? sent >= at.getTime() + DAY_MS : sent > at.getTime()) return false;
+    }
+    if (after && sent < parseDateFilter(after).at.getTime()) return false;
+    return true;
+  });
+  filtered.sort((a, b) => b.sentAt.getTime() - a.sentAt.getTime());
+  const pageSize = Math.min(Math.max(Number(query.get('PageSize') ?? 50) || 50, 1), 1000);
+  const page = Math.max(Number(query.get('Page') ?? 0) || 0, 0);
+  const slice = filtered.slice(page * pageSize, (page + 1) * pageSize);
+  const base = `/2010-04-01/Accounts/${accountSid}/Messages.json`;
+  const pageUri = (n: number) => {
+    const q = new URLSearchParams(query);
+    q.set('PageSize', String(pageSize));
+    q.set('Page', String(n));
+    return `${base}?${q}`;
+  };
+  const more = (page + 1) * pageSize < filtered.length;
+  return {
+    messages: slice.map((m) => ({
+      ...messageResource(m, accountSid),
+      status: 'sent',
+      date_sent: rfc2822(m.sentAt),
+    })),
+    end: page * pageSize + Math.max(slice.length - 1, 0),
+    first_page_uri: pageUri(0),
+    next_page_uri: more ? pageUri(page + 1) : null,
+    page,
+    page_size: pageSize,
+    previous_page_uri: page > 0 ? pageUri(page - 1) : null,
+    start: page * pageSize,
+    uri: pageUri(page),
+  };
+}
+
 function messageResource(m: FakeTwilioMessage, accountSid: string) {
-  const date = m.receivedAt.toUTCString().replace('GMT', '+0000');
+  const date = rfc2822(m.receivedAt);
   const uri = `/2010-04-01/Accounts/${accountSid}/Messages/${m.sid}`;
   return {
     account_sid: accountSid,

@@ -35,9 +35,28 @@ export class SmsSendError extends Error {
   }
 }
 
+/** A message as the provider's own records show it, for settling a send whose outcome was lost. */
+export interface ProviderMessage {
+  providerMessageId: string;
+  to: string;
+  /** Null when the provider does not return bodies (e.g. redacted). */
+  body: string | null;
+  status: string;
+  createdAt: Date | null;
+  sentAt: Date | null;
+  /** Only when the provider returns it (Twilio's Messages resource does not). */
+  statusCallback: string | null;
+}
+
 export interface SmsProvider {
   readonly name: string;
   send(message: SmsMessage): Promise<SmsSent>;
+  /**
+   * The provider's messages to a number created since a moment, from its own
+   * records. Throws SmsSendError('unavailable') when the provider cannot be asked.
+   * Optional: without it, an `unknown` send stays unknown until a receipt comes.
+   */
+  findMessages?(query: { to: string; since: Date }): Promise<ProviderMessage[]>;
   /** Account balance in the provider's currency, when the provider reports one. */
   balance?(): Promise<{ balance: number; currency: string } | null>;
 }

@@ -185,3 +185,47 @@ describe('createTwilioProvider', () => {
     expect(() => provider({ accountSid: 'SK123' })).toThrow(/AC/);
   });
 });
+
+describe("findMessages: the provider's own record, through the SDK", () => {
+  it('lists the messages to a number since a moment, with their bodies and sids', async () => {
+    const p = provider();
+    const before = new Date(Date.now() - 1_000);
+    const sent = await p.send(message);
+    await p.send({ ...message, to: '+358409999999' });
+    const found = await p.findMessages({ to: message.to, since: before });
+    expect(found).toEqual([
+      expect.objectContaining({
+        providerMessageId: sent.providerMessageId,
+        to: message.to,
+        body: message.body,
+        status: 'sent',
+      }),
+    ]);
+    // Both the DateSent> query and the newest-first query reached the fake's list endpoint.
+    expect(fake.listCount).toBe(2);
+    const later = await p.findMessages({ to: message.to, since: new Date(Date.now() + 60_000) });
+    expect(later).toEqual([]);
+  });
+
+  it('finds a message whose answer timed out, and not one the provider never stored', async () => {
+    const p = provider({ timeoutMs: 200 });
+    const since = new Date(Date.now() - 1_000);
+    fake.setMode({ kind: 'ok', delayMs: 1_000 });
+    await expect(p.send(message)).rejects.toMatchObject({ kind: 'unknown' });
+    fake.setMode({ kind: 'lose' });
+    await expect(p.send({ ...message, to: '+358408888888' })).rejects.toMatchObject({
+      kind: 'unknown',
+    });
+    fake.setMode({ kind: 'ok' });
+    expect(await p.findMessages({ to: message.to, since })).toHaveLength(1);
+    expect(await p.findMessages({ to: '+358408888888', since })).toEqual([]);
+  });
+
+  it('classifies a failed lookup as unavailable', async () => {
+    const err = await provider({ authToken: 'wrong' })
+      .findMessages({ to: message.to, since: new Date() })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SmsSendError);
+    expect(err).toMatchObject({ kind: 'unavailable', errorCode: '20003' });
+  });
+});

@@ -1,6 +1,6 @@
 import twilio from 'twilio';
 import type { RequestOptions } from 'twilio/lib/base/RequestClient';
-import type { SmsMessage, SmsProvider, SmsSent } from './provider.ts';
+import type { ProviderMessage, SmsMessage, SmsProvider, SmsSent } from './provider.ts';
 import { SmsSendError } from './provider.ts';
 
 export interface TwilioProviderOptions {
@@ -19,7 +19,11 @@ export interface TwilioProviderOptions {
 export interface TwilioSmsProvider extends SmsProvider {
   readonly name: 'twilio';
   balance(): Promise<{ balance: number; currency: string } | null>;
+  findMessages(query: { to: string; since: Date }): Promise<ProviderMessage[]>;
 }
+
+/** Messages to one number a lookup reads at most, per query (the destination limit is 10 an hour). */
+const LOOKUP_LIMIT = 100;
 
 export const DEFAULT_TWILIO_TIMEOUT_MS = 10_000;
 
@@ -62,6 +66,40 @@ export function createTwilioProvider(opts: TwilioProviderOptions): TwilioSmsProv
         throw new SmsSendError('unknown', null, 'Twilio answered 2xx without a message sid');
       }
       return { providerMessageId: message.sid, status: message.status ?? 'queued' };
+    },
+
+    async findMessages({ to, since }) {
+      type Listed = Awaited<ReturnType<typeof client.messages.list>>;
+      let sentSince: Listed;
+      let recent: Listed;
+      try {
+        // `DateSent>` finds what went out since the claim; a message the provider
+        // took but still holds in its queue has no date_sent yet, so the newest
+        // messages to the number are read as well and filtered on date_created.
+        [sentSince, recent] = await Promise.all([
+          client.messages.list({ to, dateSentAfter: since, limit: LOOKUP_LIMIT }),
+          client.messages.list({ to, limit: LOOKUP_LIMIT }),
+        ]);
+      } catch (err) {
+        const failure = classifyTwilioError(err);
+        // Reading is always safe to repeat: any doubt is "ask again later".
+        throw new SmsSendError('unavailable', failure.errorCode, failure.message);
+      }
+      const found = new Map<string, ProviderMessage>();
+      for (const m of [...sentSince, ...recent]) {
+        const createdAt = m.dateCreated ?? null;
+        if (createdAt && createdAt < since && !(m.dateSent && m.dateSent >= since)) continue;
+        found.set(m.sid, {
+          providerMessageId: m.sid,
+          to: m.to,
+          body: m.body ?? null,
+          status: m.status,
+          createdAt,
+          sentAt: m.dateSent ?? null,
+          statusCallback: null,
+        });
+      }
+      return [...found.values()];
     },
 
     async balance() {

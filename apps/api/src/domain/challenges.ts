@@ -5,6 +5,7 @@ import {
   type ChallengeRefusal,
   type ChallengeView,
   type Clock,
+  CODE_TTL_MS,
   challengeView,
   decideSecondFactor,
   dummyPasswordHash,
@@ -28,6 +29,7 @@ import {
   createChallenge,
   type Database,
   getChallenge,
+  type IdempotentAnswer,
   type LoginContext,
   loadLoginContext,
   recordAudit,
@@ -236,6 +238,8 @@ export class ChallengeService {
     org: CachedOrganization,
     input: { userId: string; ip: string; deviceToken?: string | undefined },
     caller: Caller = {},
+    /** Under an Idempotency-Key: the answer is stored by the challenge's own insert. */
+    idempotency?: IdempotentAnswer,
   ): Promise<LoginOutcome> {
     const deviceTokenHash = this.tokenHash(input.deviceToken);
     const context = await loadLoginContext(
@@ -247,7 +251,7 @@ export class ChallengeService {
     if (!context) throw notFound('User');
     // After the lookup: an unknown user is a 404 before it is a 429 (the contract's precedence).
     await this.deps.rateLimits.consume('ip_logins', clientIpKey(input.ip));
-    return this.decideAndStart(org, context, input.ip, caller, deviceTokenHash);
+    return this.decideAndStart(org, context, input.ip, caller, deviceTokenHash, idempotency);
   }
 
   /**
@@ -262,6 +266,7 @@ export class ChallengeService {
     ip: string,
     caller: Caller,
     deviceTokenHash: string | null,
+    idempotency?: IdempotentAnswer,
     retried = false,
   ): Promise<LoginOutcome> {
     const { metrics, db, rateLimits } = this.deps;
@@ -293,6 +298,27 @@ export class ChallengeService {
       ? await this.admitSend(org.row.id, user.phone, ip, [userLimit])
       : await rateLimits.consumeAll([userLimit]);
     const sendId = randomUUID();
+    // Under an Idempotency-Key the answer is stored by the insert itself, so it is
+    // rendered first, from what the insert will write.
+    const id = randomUUID();
+    const predicted: LoginOutcome | undefined = idempotency && {
+      result: 'challenge_required',
+      userId: user.id,
+      challenge: challengeView(
+        {
+          id,
+          userId: user.id,
+          status: user.phone ? 'pending' : 'phone_required',
+          phone: user.phone,
+          expiresAt: new Date(now.getTime() + CODE_TTL_MS),
+          wrongAttempts: 0,
+          sendCount: user.phone ? 1 : 0,
+          failureReason: null,
+          latestSend: user.phone ? { status: 'queued', errorCode: null } : null,
+        },
+        now,
+      ),
+    };
     const row = await refundUnless(refund, () =>
       createChallenge(db.sql, {
         organizationId: org.row.id,
@@ -301,6 +327,10 @@ export class ChallengeService {
         phone: user.phone,
         sendId,
         now,
+        id,
+        ...(idempotency && predicted
+          ? { idempotency: { ...idempotency, body: JSON.stringify(predicted) } }
+          : {}),
       }),
     );
     if (!row) {
@@ -313,11 +343,13 @@ export class ChallengeService {
       );
       if (!fresh) throw notFound('User');
       if (retried) throw userLocked(fresh.user.lockedUntil);
-      return this.decideAndStart(org, fresh, ip, caller, deviceTokenHash, true);
+      return this.decideAndStart(org, fresh, ip, caller, deviceTokenHash, idempotency, true);
     }
     if (user.phone) await this.queueSend(sendId, caller);
     metrics.challengesStarted.inc({ outcome: row.status });
-    return { result: 'challenge_required', userId: user.id, challenge: this.view(row) };
+    return (
+      predicted ?? { result: 'challenge_required', userId: user.id, challenge: this.view(row) }
+    );
   }
 
   /** The phone step: a user with no phone on file gives one, and the first code goes to it. */
@@ -361,6 +393,8 @@ export class ChallengeService {
     org: CachedOrganization,
     input: { challengeId: string },
     caller: Caller = {},
+    /** Under an Idempotency-Key: the answer is stored by the resend's own update. */
+    idempotency?: IdempotentAnswer,
   ): Promise<ChallengeView> {
     const organizationId = org.row.id;
     const row = await this.load(organizationId, input.challengeId);
@@ -372,14 +406,39 @@ export class ChallengeService {
       ? await this.admitSend(organizationId, row.phone, row.ip)
       : async () => {};
     const sendId = randomUUID();
-    const updated = await refundUnless(refund, () =>
+    const now = this.now();
+    // Under an Idempotency-Key the answer is stored by the update itself: rendered first,
+    // from the row as read and what the update changes (the update checks the row still
+    // has the wrong-code count the answer shows).
+    const predicted =
+      idempotency &&
+      challengeView(
+        {
+          ...row,
+          sendCount: row.sendCount + 1,
+          expiresAt: new Date(now.getTime() + CODE_TTL_MS),
+          latestSend: { status: 'queued', errorCode: null },
+        },
+        now,
+      );
+    const resent = await refundUnless(refund, () =>
       resendChallenge(this.deps.db.sql, {
         organizationId,
         challengeId: row.id,
         sendId,
-        now: this.now(),
+        now,
+        ...(idempotency && predicted
+          ? {
+              idempotency: {
+                ...idempotency,
+                body: JSON.stringify(predicted),
+                wrongAttempts: row.wrongAttempts,
+              },
+            }
+          : {}),
       }),
     );
+    const updated = resent && (predicted ?? this.view(resent));
     if (!updated) {
       // Lost a race with a parallel resend or verify: answer as the winner left it.
       const fresh = await this.load(organizationId, row.id);
@@ -392,7 +451,7 @@ export class ChallengeService {
       );
     }
     await this.queueSend(sendId, caller);
-    return this.view(updated);
+    return updated;
   }
 
   /** The second step: a right code approves the challenge and trusts the device for 30 days. */

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { CODE_LENGTH, CODE_TTL_MS, MAX_SENDS_PER_CHALLENGE, MAX_WRONG_ATTEMPTS } from '@twofa/core';
 import { parseId } from '../lib/http.ts';
+import { IDEMPOTENCY_HEADER_DOC, IdempotencyHeaders, idempotent } from '../lib/idempotency.ts';
 import { createRouter, errors, IdParam, jsonBody, jsonResponse, orgRoute } from '../lib/openapi.ts';
 import {
   Authenticated,
@@ -28,15 +29,16 @@ const startRoute = orgRoute({
   tags,
   operationId: 'startChallenge',
   summary: 'Start a login second step for a user whose password the host checked',
-  description: `Decides whether this login needs a second factor and, if so, starts a challenge and sends its first code. Limits: ip_logins (per end-user ip), user_challenges, destination_sends, org_sends. ${RULES}`,
+  description: `Decides whether this login needs a second factor and, if so, starts a challenge and sends its first code. Limits: ip_logins (per end-user ip), user_challenges, destination_sends, org_sends. ${RULES}\n\nIdempotency-Key: ${IDEMPOTENCY_HEADER_DOC}`,
   request: {
+    headers: IdempotencyHeaders,
     body: jsonBody(
       z.object({ userId: z.string().max(64), ip: ClientIp, deviceToken: DeviceToken.optional() }),
     ),
   },
   responses: {
     200: jsonResponse(LoginResult, 'Authenticated, or a challenge to complete'),
-    ...errors(400, 404, 422, 423, 429, 503),
+    ...errors(400, 404, 409, 422, 423, 429, 503),
   },
 });
 
@@ -86,11 +88,11 @@ const resendRoute = orgRoute({
   tags,
   operationId: 'resendChallengeCode',
   summary: 'Send a fresh code',
-  description: `Only the latest code is accepted afterwards. ${RULES}`,
-  request: { params: Params },
+  description: `Only the latest code is accepted afterwards. ${RULES}\n\nIdempotency-Key: ${IDEMPOTENCY_HEADER_DOC}`,
+  request: { params: Params, headers: IdempotencyHeaders },
   responses: {
     202: jsonResponse(Challenge, 'A new code is on its way'),
-    ...errors(404, 409, 429),
+    ...errors(400, 404, 409, 422, 429),
   },
 });
 
@@ -116,12 +118,16 @@ export const challengesRouter = createRouter()
     const body = c.req.valid('json');
     const userId = parseId(body.userId, 'User');
     const { challenges } = c.get('services');
-    const outcome = await challenges.startForUser(
-      c.get('organization'),
-      { userId, ip: body.ip, deviceToken: body.deviceToken },
-      { logger: c.get('logger') },
+    const key = c.req.valid('header')['idempotency-key'];
+    const scope = `org:${c.get('organizationId')}`;
+    return idempotent(c, { key, scope, body, status: 200 }, (answer) =>
+      challenges.startForUser(
+        c.get('organization'),
+        { userId, ip: body.ip, deviceToken: body.deviceToken },
+        { logger: c.get('logger') },
+        answer,
+      ),
     );
-    return c.json(outcome, 200);
   })
   .openapi(getRoute, async (c) => {
     const id = parseId(c.req.valid('param').id, 'Challenge');
@@ -156,10 +162,18 @@ export const challengesRouter = createRouter()
   })
   .openapi(resendRoute, async (c) => {
     const challengeId = parseId(c.req.valid('param').id, 'Challenge');
-    const view = await c
-      .get('services')
-      .challenges.resend(c.get('organization'), { challengeId }, { logger: c.get('logger') });
-    return c.json(view, 202);
+    const key = c.req.valid('header')['idempotency-key'];
+    const scope = `org:${c.get('organizationId')}`;
+    return idempotent(c, { key, scope, body: {}, status: 202 }, (answer) =>
+      c
+        .get('services')
+        .challenges.resend(
+          c.get('organization'),
+          { challengeId },
+          { logger: c.get('logger') },
+          answer,
+        ),
+    );
   })
   .openapi(verifyRoute, async (c) => {
     const challengeId = parseId(c.req.valid('param').id, 'Challenge');

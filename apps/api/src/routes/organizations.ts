@@ -5,12 +5,14 @@ import {
   createOrganization,
   getOrganization,
   getOrganizationForUpdate,
+  IdempotencyClaimLost,
   inTransaction,
   recordAudit,
   updateOrganization,
 } from '@twofa/db';
 import { notFound } from '../lib/errors.ts';
 import { clientAddress, parseId } from '../lib/http.ts';
+import { IDEMPOTENCY_HEADER_DOC, IdempotencyHeaders, idempotent } from '../lib/idempotency.ts';
 import {
   createRouter,
   errors,
@@ -86,13 +88,15 @@ const topUp = platformRoute({
   tags,
   operationId: 'addSmsCredits',
   summary: "Add credits to an organization's prepaid SMS balance",
+  description: `Idempotency-Key (kept per platform): ${IDEMPOTENCY_HEADER_DOC}`,
   request: {
     params: OrgParams,
+    headers: IdempotencyHeaders,
     body: jsonBody(CreditTopUpBody),
   },
   responses: {
     201: jsonResponse(z.object({ balance: z.number().int() }), 'Credits added'),
-    ...errors(400, 404),
+    ...errors(400, 404, 409, 422),
   },
 });
 
@@ -157,13 +161,23 @@ organizationsRouter.openapi(topUp, async (c) => {
   const id = parseId(c.req.valid('param').orgId, 'Organization');
   const body = c.req.valid('json');
   const { db } = c.get('services');
-  const balance = await addCredits(db.sql, {
-    organizationId: id,
-    amount: body.amount,
-    reference: body.reference ?? null,
-    actor: 'platform',
-    ip: clientAddress(c),
+  const key = c.req.valid('header')['idempotency-key'];
+  return idempotent(c, { key, scope: 'platform', body, status: 201 }, async (answer) => {
+    const balance = await addCredits(db.sql, {
+      organizationId: id,
+      amount: body.amount,
+      reference: body.reference ?? null,
+      actor: 'platform',
+      ip: clientAddress(c),
+      ...(answer ? { idempotency: answer } : {}),
+    });
+    if (balance === null) {
+      // Under a claim, nothing written either means the claim was taken over.
+      if (answer && (await getOrganization(db.sql, id))) {
+        throw new IdempotencyClaimLost('idempotency claim taken over');
+      }
+      throw notFound('Organization');
+    }
+    return { balance };
   });
-  if (balance === null) throw notFound('Organization');
-  return c.json({ balance }, 201);
 });

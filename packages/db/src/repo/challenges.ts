@@ -9,6 +9,7 @@ import {
   USER_LOCK_MS,
 } from '@twofa/core';
 import type { Sql } from '../client.ts';
+import { claimFence, IdempotencyClaimLost, type StoredAnswer, storeAnswer } from './idempotency.ts';
 
 export interface ChallengeRow {
   id: string;
@@ -71,33 +72,45 @@ export async function createChallenge(
     phone: string | null;
     sendId: string;
     now: Date;
+    /** The challenge's id, when the caller needs it before the insert (an idempotent answer). */
+    id?: string;
+    /** Under an Idempotency-Key: the answer, stored by this same statement, fenced on the claim. */
+    idempotency?: StoredAnswer;
   },
 ): Promise<ChallengeRow | null> {
-  const { organizationId, userId, ip, phone, sendId, now } = input;
-  const [row] = await sql<ChallengeRow[]>`
+  const { organizationId, userId, ip, phone, sendId, now, idempotency } = input;
+  const [row] = await sql<(ChallengeRow & { claimHeld: boolean })[]>`
     with usr as (
       select id from users
       where organization_id = ${organizationId} and id = ${userId}
         and (locked_until is null or locked_until <= ${now})
         and phone is not distinct from ${phone}::text
       for share
-    ), c as (
-      insert into challenges (organization_id, user_id, status, phone, ip, expires_at,
+    ), k as (${claimFence(sql, idempotency)}), c as (
+      insert into challenges (id, organization_id, user_id, status, phone, ip, expires_at,
         send_count, last_send_at, current_send_id, created_at, updated_at)
-      select ${organizationId}, usr.id, ${phone ? 'pending' : 'phone_required'}, ${phone}, ${ip},
-        ${ttl(now)}, ${phone ? 1 : 0}, ${phone ? now : null}::timestamptz,
-        ${phone ? sendId : null}::uuid, ${now}, ${now}
+      select coalesce(${input.id ?? null}::uuid, gen_random_uuid()), ${organizationId}::uuid,
+        usr.id, ${phone ? 'pending' : 'phone_required'}::text, ${phone}::text, ${ip}::text,
+        ${ttl(now)}::timestamptz, ${phone ? 1 : 0}::int, ${phone ? now : null}::timestamptz,
+        ${phone ? sendId : null}::uuid, ${now}::timestamptz, ${now}::timestamptz
       from usr
+      where exists (select 1 from k)
       returning *
     ), s as (
       insert into sms_sends (id, organization_id, challenge_id, seq, phone, created_at, updated_at)
       select ${sendId}, organization_id, id, 1, phone, ${now}, ${now} from c where c.phone is not null
-    )
-    select ${challengeColumns(sql)},
+    ), i as (${storeAnswer(sql, idempotency, 'c')})
+    select exists (select 1 from k) as "claimHeld", ${challengeColumns(sql)},
       case when c.phone is null then null
         else json_build_object('status', 'queued', 'errorCode', null) end as "latestSend"
-    from c`;
-  return row ?? null;
+    from (select 1) as one left join c on true`;
+  // A claim taken over (it went stale) stores nothing and is not ours to answer.
+  if (!row?.claimHeld) {
+    throw new IdempotencyClaimLost('idempotency claim taken over; nothing was stored');
+  }
+  const { claimHeld: _held, ...challenge } = row;
+  // Nothing inserted: the user was locked or their phone changed since the lookup.
+  return challenge.id ? challenge : null;
 }
 
 /** Sets the destination of a phone_required challenge and queues its first send. */
@@ -130,23 +143,36 @@ export async function submitChallengePhone(
  */
 export async function resendChallenge(
   sql: Sql,
-  input: { organizationId: string; challengeId: string; sendId: string; now: Date },
+  input: {
+    organizationId: string;
+    challengeId: string;
+    sendId: string;
+    now: Date;
+    /**
+     * Under an Idempotency-Key: the answer, stored by this same statement and
+     * fenced on the claim. Its body was rendered from the row as read with
+     * `wrongAttempts`, so the resend only happens while that still holds.
+     */
+    idempotency?: StoredAnswer & { wrongAttempts: number };
+  },
 ): Promise<ChallengeRow | null> {
-  const { organizationId, challengeId, sendId, now } = input;
+  const { organizationId, challengeId, sendId, now, idempotency } = input;
   const cooldownEdge = new Date(now.getTime() - RESEND_COOLDOWN_MS);
   const [row] = await sql<ChallengeRow[]>`
-    with c as (
+    with k as (${claimFence(sql, idempotency)}), c as (
       update challenges set send_count = send_count + 1, last_send_at = ${now},
         expires_at = ${ttl(now)}, current_send_id = ${sendId}, updated_at = ${now}
       where organization_id = ${organizationId} and id = ${challengeId}
         and status = 'pending' and expires_at > ${now}
         and send_count < ${MAX_SENDS_PER_CHALLENGE}
         and (last_send_at is null or last_send_at <= ${cooldownEdge})
+        and exists (select 1 from k)
+        ${idempotency ? sql`and wrong_attempts = ${idempotency.wrongAttempts}` : sql``}
       returning *
     ), s as (
       insert into sms_sends (id, organization_id, challenge_id, seq, phone, created_at, updated_at)
       select ${sendId}, organization_id, id, send_count, phone, ${now}, ${now} from c
-    )
+    ), i as (${storeAnswer(sql, idempotency, 'c')})
     select ${challengeColumns(sql)},
       json_build_object('status', 'queued', 'errorCode', null) as "latestSend"
     from c`;

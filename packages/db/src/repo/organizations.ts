@@ -1,5 +1,6 @@
 import type { AuthMethod, LedgerReason, Locale } from '@twofa/core';
 import type { Sql } from '../client.ts';
+import { claimFence, type StoredAnswer, storeAnswer } from './idempotency.ts';
 
 export interface OrganizationRow {
   id: string;
@@ -130,15 +131,25 @@ export async function addCredits(
     ip: string | null;
     /** Extra audit data, e.g. which tool added the credits. */
     via?: string;
+    /** Under an Idempotency-Key: `{"balance":N}` stored by this same statement, fenced on the claim. */
+    idempotency?: StoredAnswer;
   },
 ): Promise<number | null> {
-  const { organizationId, amount, reference, actor, ip } = input;
+  const { organizationId, amount, reference, actor, ip, idempotency } = input;
   const data = { amount, reference, ...(input.via ? { via: input.via } : {}) };
   const [row] = await sql<{ balance: number }[]>`
-    with org as (
+    with k as (${claimFence(sql, idempotency)}), org as (
       update organizations set sms_balance = sms_balance + ${amount}, updated_at = now()
-      where id = ${organizationId}
+      where id = ${organizationId} and exists (select 1 from k)
       returning id, sms_balance
+    ), i as (
+      ${storeAnswer(
+        sql,
+        idempotency,
+        'org',
+        // The text JSON.stringify({ balance }) gives, so a replay is byte-identical.
+        sql`to_jsonb('{"balance":' || org.sms_balance || '}')`,
+      )}
     ), entry as (
       insert into sms_ledger (organization_id, delta, reason, reference, balance_after, created_at)
       select id, ${amount}, 'top_up', ${reference}, sms_balance, clock_timestamp() from org

@@ -1,4 +1,10 @@
-import type { FailureReason, Locale, SendStatus } from '@twofa/core';
+import {
+  CODE_TTL_MS,
+  type FailureReason,
+  type Locale,
+  MAX_SENDS_PER_CHALLENGE,
+  type SendStatus,
+} from '@twofa/core';
 import type { Sql } from '../client.ts';
 
 export type ClaimOutcome =
@@ -289,4 +295,124 @@ export async function findStaleSends(
         or sending_at < now() - ${input.sendingGraceMs}::int * interval '1 millisecond')
     order by updated_at
     limit ${input.limit}`;
+}
+
+export interface UnknownSend {
+  id: string;
+  organizationId: string;
+  challengeId: string;
+  phone: string;
+  codeHash: string | null;
+  /** When the send was claimed: the provider cannot have it from before. */
+  sendingAt: Date;
+}
+
+/** Sends whose outcome was lost, claimed before `claimedBefore` (past the provider's consistency window). */
+export async function findUnknownSends(
+  sql: Sql,
+  input: { claimedBefore: Date; limit: number },
+): Promise<UnknownSend[]> {
+  return sql<UnknownSend[]>`
+    select id, organization_id as "organizationId", challenge_id as "challengeId", phone,
+      code_hash as "codeHash", sending_at as "sendingAt"
+    from sms_sends
+    where status = 'unknown' and sending_at < ${input.claimedBefore}
+    order by sending_at
+    limit ${input.limit}`;
+}
+
+/**
+ * The provider's own record shows the message: the send was sent. Records its
+ * sid (when the match is certain) and an `sms_unknown_settled` audit event;
+ * a no-op unless the send is still `unknown`.
+ */
+export async function settleUnknownAsSent(
+  sql: Sql,
+  input: { sendId: string; providerSid: string | null; match: string; now: Date },
+): Promise<boolean> {
+  const { sendId, providerSid, match, now } = input;
+  const rows = await sql`
+    with s as (
+      update sms_sends set status = 'sent', provider_sid = coalesce(provider_sid, ${providerSid}),
+        updated_at = ${now}
+      where id = ${sendId} and status = 'unknown'
+      returning id, organization_id, challenge_id, provider_sid
+    )
+    insert into audit_events (organization_id, type, actor, data, created_at)
+    select organization_id, 'sms_unknown_settled', 'system',
+      jsonb_build_object('sendId', id, 'challengeId', challenge_id, 'outcome', 'sent',
+        'match', ${match}::text, 'providerSid', provider_sid), ${now}
+    from s
+    returning id`;
+  return rows.length > 0;
+}
+
+export interface SettledMissing {
+  refunded: boolean;
+  /** The replacement send queued for the challenge, when it still waited for this code. */
+  resendId: string | null;
+}
+
+/**
+ * The provider's own record has no such message, past its consistency window:
+ * it never took it. In one statement: the send fails (`not_at_provider`), its
+ * credit is refunded, and a challenge still waiting for this very code
+ * (pending, this its current send, not expired) gets one fresh send in its
+ * place, counted among its 5; with none left it fails as
+ * `sms_provider_unavailable`. An `sms_unknown_settled` audit event records it.
+ */
+export async function settleUnknownAsMissing(
+  sql: Sql,
+  input: { sendId: string; resendId: string; now: Date },
+): Promise<SettledMissing | null> {
+  const { sendId, resendId, now } = input;
+  const expiresAt = new Date(now.getTime() + CODE_TTL_MS);
+  const [row] = await sql<SettledMissing[]>`
+    with s as (
+      update sms_sends set status = 'failed', error_code = 'not_at_provider', updated_at = ${now}
+      where id = ${sendId} and status = 'unknown'
+      returning id, organization_id, challenge_id
+    ), o as (
+      update organizations o set sms_balance = o.sms_balance + 1, updated_at = ${now}
+      from s
+      where o.id = s.organization_id
+        and exists (select 1 from sms_ledger l where l.send_id = s.id and l.reason = 'sms_sent')
+        and not exists (select 1 from sms_ledger l where l.send_id = s.id and l.reason = 'refund')
+      returning o.id, o.sms_balance
+    ), l as (
+      insert into sms_ledger (organization_id, delta, reason, send_id, balance_after, created_at)
+      select o.id, 1, 'refund', ${sendId}, o.sms_balance, ${now} from o
+    ), c as (
+      update challenges c set
+        send_count = c.send_count + case when c.send_count < ${MAX_SENDS_PER_CHALLENGE} then 1 else 0 end,
+        current_send_id = case when c.send_count < ${MAX_SENDS_PER_CHALLENGE}
+          then ${resendId}::uuid else c.current_send_id end,
+        last_send_at = case when c.send_count < ${MAX_SENDS_PER_CHALLENGE}
+          then ${now}::timestamptz else c.last_send_at end,
+        expires_at = case when c.send_count < ${MAX_SENDS_PER_CHALLENGE}
+          then ${expiresAt}::timestamptz else c.expires_at end,
+        status = case when c.send_count < ${MAX_SENDS_PER_CHALLENGE} then c.status else 'failed' end,
+        failure_reason = case when c.send_count < ${MAX_SENDS_PER_CHALLENGE}
+          then c.failure_reason else 'sms_provider_unavailable' end,
+        updated_at = ${now}
+      from s
+      where c.id = s.challenge_id and c.current_send_id = s.id and c.status = 'pending'
+        and c.expires_at > ${now}
+      returning c.id, c.organization_id, c.phone, c.send_count,
+        c.current_send_id = ${resendId}::uuid as resent
+    ), r as (
+      insert into sms_sends (id, organization_id, challenge_id, seq, phone, created_at, updated_at)
+      select ${resendId}, organization_id, id, send_count, phone, ${now}, ${now}
+      from c where c.resent
+      returning id
+    ), a as (
+      insert into audit_events (organization_id, type, actor, data, created_at)
+      select s.organization_id, 'sms_unknown_settled', 'system',
+        jsonb_build_object('sendId', s.id, 'challengeId', s.challenge_id,
+          'outcome', 'not_at_provider', 'refunded', exists (select 1 from o),
+          'resendId', (select id from r)), ${now}
+      from s
+    )
+    select exists (select 1 from o) as refunded, (select id from r) as "resendId" from s`;
+  return row ?? null;
 }

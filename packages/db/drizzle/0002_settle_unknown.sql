@@ -1,0 +1,1 @@
+CREATE INDEX "sms_sends_unknown" ON "sms_sends" USING btree ("sending_at") WHERE "sms_sends"."status" = 'unknown';
