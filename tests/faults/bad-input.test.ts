@@ -195,6 +195,7 @@ const FUZZ: Record<string, FuzzRow | { skip: string }> = {
     realIds: [() => ids.userId],
   },
   'DELETE /v1/users/{userId}/trusted-devices': { fields: [] },
+  'POST /v1/users/{userId}/unlock': { fields: [] },
   'POST /v1/logins': { fields: ['email', 'password', 'ip', 'deviceToken'] },
   'POST /v1/challenges': { fields: ['userId', 'ip', 'deviceToken'] },
   'GET /v1/challenges/{id}': { fields: [] },

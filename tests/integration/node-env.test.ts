@@ -110,5 +110,5 @@ describe('NODE_ENV unset', () => {
     expect(res.status).toBe(201);
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
-  }, 90_000);
+  }, 180_000);
 });
