@@ -1,3 +1,4 @@
 export * from './database.ts';
 export * from './harness.ts';
 export * from './processes.ts';
+export * from './redis-cluster.ts';
