@@ -83,6 +83,7 @@ class Resources {
     this.#db ??= createDb(this.config.env.DATABASE_URL, {
       max: 2,
       applicationName: 'twofa-cli',
+      prepare: this.config.env.DATABASE_PREPARED_STATEMENTS,
     });
     return this.#db;
   }

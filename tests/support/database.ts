@@ -21,6 +21,15 @@ function urlFor(name: string): string {
   return `${TEST_PG_BASE}/${name}`;
 }
 
+/**
+ * The URL a test database is used through: Postgres itself, or the pooler
+ * tests/global-setup.ts started (TEST_DATABASE_APP_URL, `{database}` for the name).
+ */
+function appUrlFor(name: string): string {
+  const template = process.env.TEST_DATABASE_APP_URL;
+  return template ? template.replace('{database}', name) : urlFor(name);
+}
+
 function migrationsFingerprint(): string {
   const hash = createHash('sha256');
   for (const file of readdirSync(MIGRATIONS_FOLDER, { recursive: true }).map(String).sort()) {
@@ -68,7 +77,7 @@ export async function createTestDatabase(): Promise<{
     await admin.end();
   }
   return {
-    url: urlFor(name),
+    url: appUrlFor(name),
     name,
     async drop() {
       const sql = postgres(urlFor('postgres'), { max: 1, onnotice: () => {} });

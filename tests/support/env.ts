@@ -30,6 +30,10 @@ export function testEnv(
     LOG_LEVEL: 'debug',
     WORKER_CONCURRENCY: '10',
     RECONCILE_INTERVAL_MS: '500',
+    // Off when the suite runs through PgBouncer (TEST_DATABASE_VIA=pgbouncer).
+    ...(process.env.DATABASE_PREPARED_STATEMENTS && {
+      DATABASE_PREPARED_STATEMENTS: process.env.DATABASE_PREPARED_STATEMENTS,
+    }),
     ...extra,
   };
 }

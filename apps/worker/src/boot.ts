@@ -121,6 +121,7 @@ export async function startWorker(
     // Each job holds a connection only for its short statements, never across the provider call.
     max: Math.min(env.WORKER_CONCURRENCY + 2, env.DB_POOL_SIZE),
     applicationName: 'twofa-worker',
+    prepare: env.DATABASE_PREPARED_STATEMENTS,
   });
   const queue = createQueueConnections(env, 'worker', { logger });
   inboxTarget = createRedisSmsInbox(queue.redis, env.QUEUE_PREFIX);

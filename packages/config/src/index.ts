@@ -88,6 +88,8 @@ const schema = z
     WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1_000).default(30_000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(20_000),
     DB_POOL_SIZE: z.coerce.number().int().positive().default(10),
+    /** Off behind PgBouncer in transaction mode, whose server connections do not keep them. */
+    DATABASE_PREPARED_STATEMENTS: bool.default(true),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),

@@ -7,6 +7,12 @@ export interface DbOptions {
   connectTimeout?: number;
   /** Name shown in pg_stat_activity. */
   applicationName?: string;
+  /**
+   * Named prepared statements (default true). False behind PgBouncer in
+   * transaction mode: each transaction may run on another server connection,
+   * which never saw the statement. Overrides a `prepare` in the URL.
+   */
+  prepare?: boolean;
 }
 
 export function createDb(url: string, options: DbOptions = {}) {
@@ -14,6 +20,7 @@ export function createDb(url: string, options: DbOptions = {}) {
     max: options.max ?? 10,
     connect_timeout: options.connectTimeout ?? 5,
     idle_timeout: 30,
+    prepare: options.prepare ?? true,
     // postgres.js waits 3^n/100 s (up to 20 s) before reconnecting after n failed
     // connections, holding queries meanwhile: after a short outage the API would hang
     // instead of answering 503, then recover late. Cap the wait at a second.

@@ -50,6 +50,7 @@ export function createServices(
     max: env.DB_POOL_SIZE,
     connectTimeout: 3,
     applicationName: 'twofa-api',
+    prepare: env.DATABASE_PREPARED_STATEMENTS,
   });
   // Connection errors surface on each command; the listeners keep them from crashing the process.
   const queueConnections = createQueueConnections(env, 'producer', { logger });
