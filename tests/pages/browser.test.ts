@@ -3,16 +3,16 @@
  * against the in-process API (listening on a real port) and worker with the
  * console provider, Postgres and Redis.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/browser.ts';
 import { createHarness, type Harness } from '../support/index.ts';
 import { PASSWORD, type PagesOrg, seedPagesOrg, waitForCode } from './support.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Git-ignored (see .gitignore): screenshots to look at, not to commit. */
 const SCREENSHOTS = fileURLToPath(new URL('../../test-output/pages/', import.meta.url));
 
@@ -23,7 +23,6 @@ let server: ReturnType<typeof serve>;
 let base: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
   h = await createHarness({ env: { SMS_PROVIDER: 'console' } });
   org = await seedPagesOrg(h);
   await new Promise<void>((resolve) => {
@@ -32,19 +31,7 @@ beforeAll(async () => {
       resolve();
     });
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   mkdirSync(SCREENSHOTS, { recursive: true });
 });
 afterAll(async () => {
