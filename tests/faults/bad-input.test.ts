@@ -172,6 +172,9 @@ interface FuzzRow {
  * to fuzz it, or why it is not. A route the document gains fails the coverage
  * test until it has a row here.
  */
+/** HTML pages: session cookies and CSRF, not API keys; their bad input is tests/pages. */
+const PAGE = { skip: 'a page for people, covered by tests/pages' };
+
 const FUZZ: Record<string, FuzzRow | { skip: string }> = {
   'POST /v1/organizations': { fields: ['name', 'authMethod', 'country'] },
   'GET /v1/organizations/{orgId}': { fields: [] },
@@ -213,6 +216,25 @@ const FUZZ: Record<string, FuzzRow | { skip: string }> = {
   'GET /admin/queues': { skip: 'the bull-board dashboard, not this API' },
   'GET /openapi.json': { skip: 'a static document' },
   'GET /docs': { skip: 'a static page' },
+  'GET /login': PAGE,
+  'POST /login': PAGE,
+  'GET /login/code': PAGE,
+  'POST /login/code': PAGE,
+  'POST /login/resend': PAGE,
+  'GET /login/phone': PAGE,
+  'POST /login/phone': PAGE,
+  'POST /logout': PAGE,
+  'GET /account': PAGE,
+  'GET /settings/password': PAGE,
+  'POST /settings/password': PAGE,
+  'GET /settings/users': PAGE,
+  'POST /settings/users/{userId}/two-factor': PAGE,
+  'POST /settings/users/{userId}/trusted-devices': PAGE,
+  'POST /settings/users/{userId}/unlock': PAGE,
+  'GET /settings/subscription': PAGE,
+  'GET /settings/audit': PAGE,
+  'GET /dev/sms': PAGE,
+  'GET /pages/style.css': PAGE,
 };
 
 /** The fuzzed routes, from the document: one a route, and one more per real id. */
