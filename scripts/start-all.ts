@@ -48,7 +48,8 @@ function stop(signal: NodeJS.Signals, exitCode = 0): void {
   }
 }
 
-await seedDemo();
+// With the same environment as the services, NODE_ENV default included.
+await seedDemo(env);
 run('api', 'apps/api');
 run('worker', 'apps/worker');
 process.on('SIGTERM', () => stop('SIGTERM'));
