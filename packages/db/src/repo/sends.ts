@@ -7,6 +7,25 @@ import {
 } from '@twofa/core';
 import type { Sql } from '../client.ts';
 
+/**
+ * CTEs `o` and `l` after a CTE `s` holding the send: gives back the credit
+ * the send was debited, at most once (a debit and no refund yet in its
+ * ledger), the ledger line stamped by the database's clock like every other.
+ */
+function refundOnce(sql: Sql, sendId: string) {
+  return sql`o as (
+      update organizations o set sms_balance = o.sms_balance + 1, updated_at = now()
+      from s
+      where o.id = s.organization_id
+        and exists (select 1 from sms_ledger l where l.send_id = s.id and l.reason = 'sms_sent')
+        and not exists (select 1 from sms_ledger l where l.send_id = s.id and l.reason = 'refund')
+      returning o.id, o.sms_balance
+    ), l as (
+      insert into sms_ledger (organization_id, delta, reason, send_id, balance_after, created_at)
+      select o.id, 1, 'refund', ${sendId}, o.sms_balance, clock_timestamp() from o
+    )`;
+}
+
 export type ClaimOutcome =
   /** Charged (or already charged, on a provider retry): hand it to the provider now. */
   | 'sending'
@@ -212,17 +231,7 @@ export async function failSendWithRefund(
       update sms_sends set status = 'failed', error_code = ${errorCode}, updated_at = now()
       where id = ${sendId} and status in ('sending', 'retrying')
       returning id, organization_id, challenge_id
-    ), o as (
-      update organizations o set sms_balance = o.sms_balance + 1, updated_at = now()
-      from s
-      where o.id = s.organization_id
-        and exists (select 1 from sms_ledger l where l.send_id = s.id and l.reason = 'sms_sent')
-        and not exists (select 1 from sms_ledger l where l.send_id = s.id and l.reason = 'refund')
-      returning o.id, o.sms_balance
-    ), l as (
-      insert into sms_ledger (organization_id, delta, reason, send_id, balance_after, created_at)
-      select o.id, 1, 'refund', ${sendId}, o.sms_balance, clock_timestamp() from o
-    ), c as (
+    ), ${refundOnce(sql, sendId)}, c as (
       update challenges c set status = 'failed', failure_reason = ${reason}, updated_at = now()
       from s
       where c.id = s.challenge_id and c.current_send_id = s.id and c.status = 'pending'
@@ -372,17 +381,7 @@ export async function settleUnknownAsMissing(
       update sms_sends set status = 'failed', error_code = 'not_at_provider', updated_at = ${now}
       where id = ${sendId} and status = 'unknown'
       returning id, organization_id, challenge_id
-    ), o as (
-      update organizations o set sms_balance = o.sms_balance + 1, updated_at = ${now}
-      from s
-      where o.id = s.organization_id
-        and exists (select 1 from sms_ledger l where l.send_id = s.id and l.reason = 'sms_sent')
-        and not exists (select 1 from sms_ledger l where l.send_id = s.id and l.reason = 'refund')
-      returning o.id, o.sms_balance
-    ), l as (
-      insert into sms_ledger (organization_id, delta, reason, send_id, balance_after, created_at)
-      select o.id, 1, 'refund', ${sendId}, o.sms_balance, ${now} from o
-    ), c as (
+    ), ${refundOnce(sql, sendId)}, c as (
       update challenges c set
         send_count = c.send_count + case when c.send_count < ${MAX_SENDS_PER_CHALLENGE} then 1 else 0 end,
         current_send_id = case when c.send_count < ${MAX_SENDS_PER_CHALLENGE}
