@@ -141,8 +141,11 @@ export const challenges = pgTable(
   },
   (t) => [
     index('challenges_org').on(t.organizationId, t.createdAt),
+    // By user alone (ids are unique across organizations): a plan that picks it for a
+    // challenge's own row reads that user's few open challenges, never a whole
+    // organization's.
     index('challenges_user_open')
-      .on(t.organizationId, t.userId)
+      .on(t.userId)
       .where(sql`${t.status} in ('phone_required', 'pending')`),
     check(
       'challenges_status',
