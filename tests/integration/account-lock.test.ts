@@ -213,7 +213,7 @@ describe('consecutive wrong codes lock the user', () => {
     const user = await newUser();
     await lock(user);
     expect((await login(user.email)).status).toBe(423);
-    h.clock.advance(USER_LOCK_MS + 1_000);
+    await h.travel(USER_LOCK_MS + 1_000);
     const res = await login(user.email);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.result).toBe('challenge_required');

@@ -2,7 +2,9 @@
  * API and worker clocks drift; the database's does not disagree with itself.
  * With workers whose clocks are hours off, the ledger still reads in time
  * order (its lines are stamped by the database) and a code still lives ten
- * minutes (a worker's clock never sets or judges a challenge's expiry).
+ * minutes (a worker's clock never sets or judges a challenge's expiry). With
+ * the API's clock hours off, a code lives ten minutes too: no more when it
+ * runs ahead, no less when it runs behind.
  */
 import type { Clock } from '@twofa/core';
 import { startWorker, type WorkerRuntime } from '@twofa/worker';
@@ -85,6 +87,63 @@ describe('workers with skewed clocks', () => {
       expect(Number(row.leftMs)).toBeLessThanOrEqual(10 * 60_000);
       expect(Number(row.leftMs)).toBeGreaterThan(9 * 60_000);
       expect(Math.abs(Number(row.sentAgoMs))).toBeLessThan(60_000);
+    }
+  });
+});
+
+describe('an API whose clock is hours off', () => {
+  async function startChallenge(label: string, phone: string) {
+    const org = await h.createOrganization({ name: `${label} Clinic`, country: 'FI' });
+    await h.topUp(org.id, 5);
+    await h.enableTwoFactor(org.apiKey);
+    const user = await h.createUser(org.apiKey, { email: `${label}@example.com`, phone });
+    const start = await h.request('POST', '/v1/challenges', {
+      key: org.apiKey,
+      body: { userId: user.id, ip: '203.0.113.80' },
+    });
+    expect(start.status).toBe(200);
+    const code = await h.waitFor(async () => h.lastCodeFor(phone), 30_000);
+    return {
+      org,
+      id: start.body.challenge.id as string,
+      expiresAt: start.body.challenge.expiresAt,
+      code,
+    };
+  }
+  const verify = (apiKey: string, id: string, code: string) =>
+    h.request('POST', `/v1/challenges/${id}/verify`, { key: apiKey, body: { code } });
+
+  it('ahead: the code expires ten minutes from now by the database, not from the API', async () => {
+    h.clock.advance(HOURS);
+    try {
+      const { org, id, expiresAt, code } = await startChallenge('ahead', '+358409100001');
+      const left = Date.parse(expiresAt) - (await dbNow());
+      expect(left).toBeLessThanOrEqual(10 * 60_000);
+      expect(left).toBeGreaterThan(9 * 60_000);
+      // Ten minutes later by the database, it is over, whatever the API's clock says.
+      await h.sql`update challenges set expires_at = now() - interval '1 second' where id = ${id}`;
+      const late = await verify(org.apiKey, id, code);
+      expect(late.status, JSON.stringify(late.body)).toBe(410);
+      expect(late.body.code).toBe('challenge_expired');
+    } finally {
+      h.clock.advance(-HOURS);
+    }
+  });
+
+  it('behind: an expired code is refused although the API thinks it is early', async () => {
+    h.clock.advance(-HOURS);
+    try {
+      const { org, id, code } = await startChallenge('behind', '+358409100002');
+      // Ten minutes and a second pass, by the database's clock only.
+      await h.sql`
+        update challenges set expires_at = expires_at - interval '10 minutes 1 second',
+          last_send_at = last_send_at - interval '10 minutes 1 second'
+        where id = ${id}`;
+      const late = await verify(org.apiKey, id, code);
+      expect(late.status, JSON.stringify(late.body)).toBe(410);
+      expect(late.body.code).toBe('challenge_expired');
+    } finally {
+      h.clock.advance(HOURS);
     }
   });
 });

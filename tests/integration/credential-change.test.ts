@@ -55,7 +55,7 @@ async function expectCanceled(challengeId: string, code: string) {
   const verified = await verify(challengeId, code);
   expect(verified.status, JSON.stringify(verified.body)).toBe(409);
   expect(verified.body.code).toBe('challenge_not_pending');
-  h.clock.advance(RESEND_COOLDOWN_MS + 1_000);
+  await h.travel(RESEND_COOLDOWN_MS + 1_000);
   const resent = await h.request('POST', `/v1/challenges/${challengeId}/resend`, {
     key: org.apiKey,
   });
@@ -150,7 +150,6 @@ describe('approval needs the number to still be the user', () => {
       sendId,
       deviceTokenHash: `hash-${challengeId}`,
       deviceExpiresAt: new Date(Date.now() + 86_400_000),
-      now: h.clock.now(),
     });
 
   async function sendOf(challengeId: string): Promise<string> {

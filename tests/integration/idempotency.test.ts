@@ -166,13 +166,13 @@ describe('Idempotency-Key on resend and top-up', () => {
     const tooSoon = await post(`/v1/challenges/${id}/resend`, 'resend-1');
     expect(tooSoon.status).toBe(429);
     expect(tooSoon.body.code).toBe('resend_too_soon');
-    h.clock.advance(31_000);
+    await h.travel(31_000);
     const first = await post(`/v1/challenges/${id}/resend`, 'resend-1');
     expect(first.status).toBe(202);
     const again = await post(`/v1/challenges/${id}/resend`, 'resend-1');
     expect(again.status).toBe(202);
     expect(again.text).toBe(first.text);
-    h.clock.advance(31_000);
+    await h.travel(31_000);
     const third = await post(`/v1/challenges/${id}/resend`, 'resend-1');
     expect(third.text).toBe(first.text);
     expect(await sendsOf(userId)).toHaveLength(2);

@@ -164,7 +164,7 @@ describe('the SMS login challenge', () => {
     const login = await startLogin('slow@example.com');
     const id = login.body.challenge.id;
     const code = await h.waitFor(async () => h.lastCodeFor('+358402222222'));
-    h.clock.advance(10 * 60 * 1000 + 1000);
+    await h.travel(10 * 60 * 1000 + 1000);
     const res = await h.request('POST', `/v1/challenges/${id}/verify`, {
       key: org.apiKey,
       body: { code },
@@ -190,7 +190,7 @@ describe('the SMS login challenge', () => {
     expect(Number(soon.headers.get('retry-after'))).toBeGreaterThan(0);
     let last = first;
     for (let n = 2; n <= 5; n++) {
-      h.clock.advance(31_000);
+      await h.travel(31_000);
       const res = await h.request('POST', `/v1/challenges/${id}/resend`, { key: org.apiKey });
       expect(res.status).toBe(202);
       expect(res.body.sendsRemaining).toBe(5 - n);
@@ -200,7 +200,7 @@ describe('the SMS login challenge', () => {
       );
       last = h.lastCodeFor('+358403333333')!;
     }
-    h.clock.advance(31_000);
+    await h.travel(31_000);
     const capped = await h.request('POST', `/v1/challenges/${id}/resend`, { key: org.apiKey });
     expect(capped.status).toBe(429);
     expect(capped.body.code).toBe('too_many_sends');

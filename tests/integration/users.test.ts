@@ -296,7 +296,7 @@ describe('trusted devices', () => {
       phone: '+358401000025',
     });
     const first = await trustedDeviceToken('revoke@example.com', '+358401000025');
-    h.clock.advance(31_000);
+    await h.travel(31_000);
     const second = await trustedDeviceToken('revoke@example.com', '+358401000025');
     const res = await h.request('DELETE', `/v1/users/${id}/trusted-devices`, { key: org.apiKey });
     expect(res.status).toBe(200);
@@ -342,11 +342,11 @@ describe('trusted devices', () => {
       phone: '+358401000028',
     });
     const token = await trustedDeviceToken('expiry@example.com', '+358401000028');
-    h.clock.advance(29 * 24 * 3600 * 1000);
+    await h.travel(29 * 24 * 3600 * 1000);
     expect((await login('expiry@example.com', { deviceToken: token })).body.reason).toBe(
       'trusted_device',
     );
-    h.clock.advance(1 * 24 * 3600 * 1000 + 1000);
+    await h.travel(1 * 24 * 3600 * 1000 + 1000);
     expect((await login('expiry@example.com', { deviceToken: token })).body.result).toBe(
       'challenge_required',
     );

@@ -156,7 +156,7 @@ describe('a provider refusal (Twilio 21211)', () => {
     ]);
     expect(await expectBalanceConsistent(org.id)).toBe(5);
 
-    h.clock.advance(31_000);
+    await h.travel(31_000);
     const resend = await h.request('POST', `/v1/challenges/${id}/resend`, { key: org.apiKey });
     expect(resend.status).toBe(409);
     expect(resend.headers.get('content-type')).toContain('application/problem+json');

@@ -204,7 +204,7 @@ describe('the code step', () => {
     const res = await b.submit('/login/code', '/login/resend', {});
     expect(res.status).toBe(429);
     expect(res.html).toMatch(/wait \d+ seconds/);
-    h.clock.advance(31_000);
+    await h.travel(31_000);
     const later = await b.submit('/login/code', '/login/resend', {});
     expect(later.status).toBe(303);
     expect(later.location).toBe('/login/code?resent');
@@ -226,7 +226,7 @@ describe('the code step', () => {
   it('says an expired challenge has expired', async () => {
     const b = new Browser(h);
     await loginToCodeStep(b, org.admin.email);
-    h.clock.advance(11 * 60_000);
+    await h.travel(11 * 60_000);
     const page = await b.get('/login/code');
     expect(page.status).toBe(409);
     expect(page.html).toMatch(/expired/i);

@@ -107,7 +107,7 @@ describe('secrets at rest', () => {
         })
       ).status,
     ).toBe(422);
-    h.clock.advance(31_000);
+    await h.travel(31_000);
     const resend = await h.request('POST', `/v1/challenges/${challengeId}/resend`, {
       key: org.apiKey,
     });

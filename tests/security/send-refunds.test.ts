@@ -58,7 +58,7 @@ describe('points given back when nothing is sent', () => {
     });
     expect(start.status).toBe(200);
     const id = start.body.challenge.id;
-    h.clock.advance(RESEND_COOLDOWN_MS + 1_000);
+    await h.travel(RESEND_COOLDOWN_MS + 1_000);
 
     const responses = await Promise.all(
       Array.from({ length: 20 }, () =>

@@ -63,6 +63,12 @@ export interface Harness {
   waitFor<T>(check: () => Promise<T | undefined | null | false>, timeoutMs?: number): Promise<T>;
   /** The code in the latest SMS sent to a number. */
   lastCodeFor(phone: string): string | null;
+  /**
+   * Moves time `ms` forward for challenges, user locks and trusted devices, which the
+   * database's clock judges:
+   * their stored times move `ms` back. The API's clock (sessions, caches, devices) moves with it.
+   */
+  travel(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -147,6 +153,17 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       const messages = twilio.messages.filter((m) => m.to === phone);
       const last = messages[messages.length - 1];
       return last ? (/\b(\d{6})\b/.exec(last.body)?.[1] ?? null) : null;
+    },
+    async travel(ms) {
+      const by = sql`${ms} * interval '1 millisecond'`;
+      await sql.begin((tx) => [
+        tx`update challenges set expires_at = expires_at - ${by},
+          last_send_at = last_send_at - ${by}, created_at = created_at - ${by},
+          updated_at = updated_at - ${by}`,
+        tx`update users set locked_until = locked_until - ${by} where locked_until is not null`,
+        tx`update trusted_devices set expires_at = expires_at - ${by}, created_at = created_at - ${by}`,
+      ]);
+      clock.advance(ms);
     },
     async close() {
       await worker?.close();

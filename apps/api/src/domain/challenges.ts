@@ -4,7 +4,6 @@ import {
   attemptsPhrase,
   type ChallengeRefusal,
   type ChallengeView,
-  type Clock,
   CODE_TTL_MS,
   challengeView,
   decideSecondFactor,
@@ -61,7 +60,6 @@ export interface ChallengeServiceDeps {
   appSecret: string;
   /** MAX_CONSECUTIVE_CODE_FAILURES: wrong codes in a row, over all of a user's challenges, that lock the user. */
   maxConsecutiveCodeFailures: number;
-  clock: Clock;
   db: Database;
   sendQueue: Queue<SendCodeJob>;
   rateLimits: RateLimits;
@@ -171,16 +169,13 @@ const invalidCredentials = () =>
 export class ChallengeService {
   constructor(private readonly deps: ChallengeServiceDeps) {}
 
-  private now(): Date {
-    return this.deps.clock.now();
-  }
-
   private tokenHash(token: string | undefined): string | null {
     return token ? hashSecret(this.deps.appSecret, 'device-token', token) : null;
   }
 
-  private view(row: ChallengeRow): ChallengeView {
-    return challengeView(row, this.now());
+  /** `now` is the database's clock as this request read it (see packages/db challenges.ts). */
+  private view(row: ChallengeRow, now: Date): ChallengeView {
+    return challengeView(row, now);
   }
 
   private async load(organizationId: string, challengeId: string) {
@@ -190,7 +185,8 @@ export class ChallengeService {
   }
 
   async get(organizationId: string, challengeId: string): Promise<ChallengeView> {
-    return this.view(await this.load(organizationId, challengeId));
+    const row = await this.load(organizationId, challengeId);
+    return this.view(row, row.dbNow);
   }
 
   /** `/v1/logins`: the password, then the policy, then a challenge if one is needed. */
@@ -270,8 +266,7 @@ export class ChallengeService {
     retried = false,
   ): Promise<LoginOutcome> {
     const { metrics, db, rateLimits } = this.deps;
-    const now = this.now();
-    const { user, device } = context;
+    const { user, device, now } = context;
     const decision = decideSecondFactor({
       organization: {
         id: org.row.id,
@@ -348,7 +343,11 @@ export class ChallengeService {
     if (user.phone) await this.queueSend(sendId, caller);
     metrics.challengesStarted.inc({ outcome: row.status });
     return (
-      predicted ?? { result: 'challenge_required', userId: user.id, challenge: this.view(row) }
+      predicted ?? {
+        result: 'challenge_required',
+        userId: user.id,
+        challenge: this.view(row, now),
+      }
     );
   }
 
@@ -362,7 +361,8 @@ export class ChallengeService {
     assertDestinationAllowed(org, phone);
     const organizationId = org.row.id;
     const row = await this.load(organizationId, input.challengeId);
-    const refusal = phoneRefusal(row, this.now());
+    const now = row.dbNow;
+    const refusal = phoneRefusal(row, now);
     if (refusal) throw refusalError(refusal);
     const refund = await this.admitSend(organizationId, phone, row.ip);
     const sendId = randomUUID();
@@ -372,20 +372,20 @@ export class ChallengeService {
         challengeId: row.id,
         phone,
         sendId,
-        now: this.now(),
+        now,
       }),
     );
     if (!updated) {
       const fresh = await this.load(organizationId, row.id);
       throw refusalError(
-        phoneRefusal(fresh, this.now()) ?? {
+        phoneRefusal(fresh, fresh.dbNow) ?? {
           code: 'phone_already_set',
           status: 'pending',
         },
       );
     }
     await this.queueSend(sendId, caller);
-    return this.view(updated);
+    return this.view(updated, now);
   }
 
   /** Another code, honouring the cooldown and the cap. */
@@ -398,7 +398,8 @@ export class ChallengeService {
   ): Promise<ChallengeView> {
     const organizationId = org.row.id;
     const row = await this.load(organizationId, input.challengeId);
-    const refusal = resendRefusal(row, this.now());
+    const now = row.dbNow;
+    const refusal = resendRefusal(row, now);
     if (refusal) throw refusalError(refusal);
     // The allowed countries may have narrowed since the challenge started.
     if (row.phone) assertDestinationAllowed(org, row.phone);
@@ -406,7 +407,6 @@ export class ChallengeService {
       ? await this.admitSend(organizationId, row.phone, row.ip)
       : async () => {};
     const sendId = randomUUID();
-    const now = this.now();
     // Under an Idempotency-Key the answer is stored by the update itself: rendered first,
     // from the row as read and what the update changes (the update checks the row still
     // has the wrong-code count the answer shows).
@@ -438,12 +438,12 @@ export class ChallengeService {
           : {}),
       }),
     );
-    const updated = resent && (predicted ?? this.view(resent));
+    const updated = resent && (predicted ?? this.view(resent, now));
     if (!updated) {
       // Lost a race with a parallel resend or verify: answer as the winner left it.
       const fresh = await this.load(organizationId, row.id);
       throw refusalError(
-        resendRefusal(fresh, this.now()) ?? {
+        resendRefusal(fresh, fresh.dbNow) ?? {
           code: 'resend_too_soon',
           status: 'pending',
           retryAfterSeconds: 30,
@@ -461,7 +461,7 @@ export class ChallengeService {
   ): Promise<Authenticated> {
     const { appSecret, db, metrics } = this.deps;
     const row = await this.load(organizationId, input.challengeId);
-    const now = this.now();
+    const now = row.dbNow;
     const refusal = verifyRefusal(row, now);
     if (refusal) {
       metrics.verifyResults.inc({ result: refusal.code.replace(/^challenge_/, '') });
@@ -476,7 +476,7 @@ export class ChallengeService {
     const reloadRefusal = async () => {
       const fresh = await this.load(organizationId, row.id);
       return refusalError(
-        verifyRefusal(fresh, now) ?? { code: 'challenge_not_pending', status: 'pending' },
+        verifyRefusal(fresh, fresh.dbNow) ?? { code: 'challenge_not_pending', status: 'pending' },
       );
     };
     if (right && row.currentSendId) {
@@ -488,7 +488,6 @@ export class ChallengeService {
         sendId: row.currentSendId,
         deviceTokenHash: hashSecret(appSecret, 'device-token', deviceToken),
         deviceExpiresAt: expiresAt,
-        now,
       });
       if (!approval) {
         // A parallel verify won, or the challenge changed under us.
@@ -519,7 +518,6 @@ export class ChallengeService {
     const counted = await recordWrongCode(db.sql, {
       organizationId,
       challengeId: row.id,
-      now,
       maxConsecutiveFailures: this.deps.maxConsecutiveCodeFailures,
     });
     if (!counted) throw await reloadRefusal();

@@ -82,7 +82,6 @@ export function createServices(
     challenges: new ChallengeService({
       appSecret: config.appSecret,
       maxConsecutiveCodeFailures: env.MAX_CONSECUTIVE_CODE_FAILURES,
-      clock,
       db,
       sendQueue,
       rateLimits,

@@ -38,15 +38,21 @@ const challengeColumns = (sql: Sql, c = 'c') => sql`
   ${sql(c)}.current_send_id as "currentSendId", ${sql(c)}.failure_reason as "failureReason",
   ${sql(c)}.created_at as "createdAt"`;
 
+/**
+ * One clock decides a challenge's life, the database's. Guards compare with `now()`; the `now`
+ * a write takes is the database's clock as the request's first read saw it (`dbNow` from
+ * `getChallenge`, `now` from `loadLoginContext`), so an answer rendered before the write shows
+ * what the write stores. No API or worker clock sets or judges an expiry, a cooldown or a lock.
+ */
 const ttl = (now: Date) => new Date(now.getTime() + CODE_TTL_MS);
 
 export async function getChallenge(
   sql: Sql,
   organizationId: string,
   id: string,
-): Promise<(ChallengeRow & { codeHash: string | null }) | null> {
-  const [row] = await sql<(ChallengeRow & { codeHash: string | null })[]>`
-    select ${challengeColumns(sql)},
+): Promise<(ChallengeRow & { codeHash: string | null; dbNow: Date }) | null> {
+  const [row] = await sql<(ChallengeRow & { codeHash: string | null; dbNow: Date })[]>`
+    select ${challengeColumns(sql)}, now() as "dbNow",
       case when s.id is null then null
         else json_build_object('status', s.status, 'errorCode', s.error_code) end as "latestSend",
       s.code_hash as "codeHash"
@@ -83,7 +89,7 @@ export async function createChallenge(
     with usr as (
       select id from users
       where organization_id = ${organizationId} and id = ${userId}
-        and (locked_until is null or locked_until <= ${now})
+        and (locked_until is null or locked_until <= now())
         and phone is not distinct from ${phone}::text
       for share
     ), k as (${claimFence(sql, idempotency)}), c as (
@@ -125,7 +131,7 @@ export async function submitChallengePhone(
         send_count = 1, last_send_at = ${now}, expires_at = ${ttl(now)},
         current_send_id = ${sendId}, updated_at = ${now}
       where organization_id = ${organizationId} and id = ${challengeId}
-        and status = 'phone_required' and expires_at > ${now}
+        and status = 'phone_required' and expires_at > now()
       returning *
     ), s as (
       insert into sms_sends (id, organization_id, challenge_id, seq, phone, created_at, updated_at)
@@ -157,15 +163,15 @@ export async function resendChallenge(
   },
 ): Promise<ChallengeRow | null> {
   const { organizationId, challengeId, sendId, now, idempotency } = input;
-  const cooldownEdge = new Date(now.getTime() - RESEND_COOLDOWN_MS);
   const [row] = await sql<ChallengeRow[]>`
     with k as (${claimFence(sql, idempotency)}), c as (
       update challenges set send_count = send_count + 1, last_send_at = ${now},
         expires_at = ${ttl(now)}, current_send_id = ${sendId}, updated_at = ${now}
       where organization_id = ${organizationId} and id = ${challengeId}
-        and status = 'pending' and expires_at > ${now}
+        and status = 'pending' and expires_at > now()
         and send_count < ${MAX_SENDS_PER_CHALLENGE}
-        and (last_send_at is null or last_send_at <= ${cooldownEdge})
+        and (last_send_at is null
+          or last_send_at <= now() - ${RESEND_COOLDOWN_MS} * interval '1 millisecond')
         and exists (select 1 from k)
         ${idempotency ? sql`and wrong_attempts = ${idempotency.wrongAttempts}` : sql``}
       returning *
@@ -205,10 +211,9 @@ export async function approveChallenge(
     sendId: string;
     deviceTokenHash: string;
     deviceExpiresAt: Date;
-    now: Date;
   },
 ): Promise<Approval | null> {
-  const { organizationId, challengeId, sendId, deviceTokenHash, deviceExpiresAt, now } = input;
+  const { organizationId, challengeId, sendId, deviceTokenHash, deviceExpiresAt } = input;
   const [row] = await sql<Approval[]>`
     with usr as (
       select id, phone, locked_until from users
@@ -217,34 +222,34 @@ export async function approveChallenge(
         where organization_id = ${organizationId} and id = ${challengeId})
       for update
     ), c as (
-      update challenges ch set status = 'approved', approved_at = ${now}, updated_at = ${now}
+      update challenges ch set status = 'approved', approved_at = now(), updated_at = now()
       from usr
       where ch.organization_id = ${organizationId} and ch.id = ${challengeId}
         and ch.user_id = usr.id and ch.status = 'pending'
-        and ch.current_send_id = ${sendId} and ch.expires_at > ${now}
+        and ch.current_send_id = ${sendId} and ch.expires_at > now()
         and ch.wrong_attempts < ${MAX_WRONG_ATTEMPTS}
-        and (usr.locked_until is null or usr.locked_until <= ${now})
+        and (usr.locked_until is null or usr.locked_until <= now())
         and case when ch.phone_submitted then usr.phone is null
           else usr.phone is not distinct from ch.phone end
       returning ch.user_id, ch.organization_id, ch.phone, ch.phone_submitted
     ), u as (
       update users set consecutive_code_failures = 0,
         phone = case when c.phone_submitted then c.phone else users.phone end,
-        updated_at = ${now}
+        updated_at = now()
       from c
       where users.id = c.user_id and users.organization_id = c.organization_id
       returning users.id, c.phone_submitted as saved
     ), r as (
-      update trusted_devices d set revoked_at = ${now}
+      update trusted_devices d set revoked_at = now()
       from u
       where u.saved and d.user_id = u.id and d.organization_id = ${organizationId}
         and d.revoked_at is null
       returning d.id
     ), d as (
       insert into trusted_devices (organization_id, user_id, token_hash, expires_at, created_at)
-      select organization_id, user_id, ${deviceTokenHash}, ${deviceExpiresAt}, ${now} from c
+      select organization_id, user_id, ${deviceTokenHash}, ${deviceExpiresAt}, now() from c
     ), v as (
-      update sms_sends set verified_at = ${now}
+      update sms_sends set verified_at = now()
       where id = ${sendId} and organization_id = ${organizationId} and exists (select 1 from c)
     )
     select c.user_id as "userId", c.phone, c.phone_submitted as "phoneSaved",
@@ -273,10 +278,9 @@ export interface WrongCode {
  */
 export async function recordWrongCode(
   sql: Sql,
-  input: { organizationId: string; challengeId: string; now: Date; maxConsecutiveFailures: number },
+  input: { organizationId: string; challengeId: string; maxConsecutiveFailures: number },
 ): Promise<WrongCode | null> {
-  const { organizationId, challengeId, now, maxConsecutiveFailures } = input;
-  const lockedUntil = new Date(now.getTime() + USER_LOCK_MS);
+  const { organizationId, challengeId, maxConsecutiveFailures } = input;
   const [row] = await sql<(WrongCode & { userId: string })[]>`
     with usr as (
       select id, consecutive_code_failures + 1 >= ${maxConsecutiveFailures} as locks from users
@@ -290,22 +294,22 @@ export async function recordWrongCode(
         status = case when ch.wrong_attempts + 1 >= ${MAX_WRONG_ATTEMPTS} then 'locked'
           when usr.locks then 'canceled' else ch.status end,
         canceled_at = case when ch.wrong_attempts + 1 < ${MAX_WRONG_ATTEMPTS} and usr.locks
-          then ${now} else ch.canceled_at end,
-        updated_at = ${now}
+          then now() else ch.canceled_at end,
+        updated_at = now()
       from usr
       where ch.organization_id = ${organizationId} and ch.id = ${challengeId}
         and ch.user_id = usr.id and ch.status = 'pending'
-        and ch.expires_at > ${now} and ch.wrong_attempts < ${MAX_WRONG_ATTEMPTS}
+        and ch.expires_at > now() and ch.wrong_attempts < ${MAX_WRONG_ATTEMPTS}
       returning ch.id, ch.user_id, ch.ip, ch.wrong_attempts, ch.status, usr.locks
     ), u as (
       update users set consecutive_code_failures = users.consecutive_code_failures + 1,
-        locked_until = case when c.locks then ${lockedUntil} else users.locked_until end,
-        updated_at = ${now}
+        locked_until = case when c.locks then now() + ${USER_LOCK_MS} * interval '1 millisecond' else users.locked_until end,
+        updated_at = now()
       from c
       where users.id = c.user_id and users.organization_id = ${organizationId}
       returning users.consecutive_code_failures as failures, users.locked_until
     ), others as (
-      update challenges o set status = 'canceled', canceled_at = ${now}, updated_at = ${now}
+      update challenges o set status = 'canceled', canceled_at = now(), updated_at = now()
       from c
       where c.locks and o.organization_id = ${organizationId} and o.user_id = c.user_id
         and o.id <> c.id and o.status in ('phone_required', 'pending')
@@ -330,7 +334,7 @@ export async function recordWrongCode(
     // A challenge whose insert held the user's row while this statement waited for it
     // committed after this statement's snapshot: cancel it too (later inserts see the lock).
     await sql`
-      update challenges set status = 'canceled', canceled_at = ${now}, updated_at = ${now}
+      update challenges set status = 'canceled', canceled_at = now(), updated_at = now()
       where organization_id = ${organizationId} and user_id = ${row.userId}
         and status in ('phone_required', 'pending')`;
   }

@@ -181,6 +181,8 @@ export interface DeviceFacts {
 export interface LoginContext {
   user: UserRow & { passwordHash: string | null };
   device: DeviceFacts | null;
+  /** The database's clock at the lookup: what the policy and the challenge's times go by. */
+  now: Date;
 }
 
 /**
@@ -194,8 +196,10 @@ export async function loadLoginContext(
   by: { userId: string } | { email: string },
   deviceTokenHash: string | null,
 ): Promise<LoginContext | null> {
-  const rows = await sql<(UserRow & { passwordHash: string | null; device: DeviceFacts | null })[]>`
-    select ${columns(sql, 'u')},
+  const rows = await sql<
+    (UserRow & { passwordHash: string | null; device: DeviceFacts | null; now: Date })[]
+  >`
+    select ${columns(sql, 'u')}, now() as now,
       u.password_hash as "passwordHash",
       case when d.id is null then null else json_build_object(
         'userId', d.user_id, 'organizationId', d.organization_id,
@@ -206,9 +210,10 @@ export async function loadLoginContext(
       and ${'userId' in by ? sql`u.id = ${by.userId}` : sql`lower(u.email) = lower(${by.email})`}`;
   const row = rows[0];
   if (!row) return null;
-  const { device, ...user } = row;
+  const { device, now, ...user } = row;
   return {
     user,
+    now,
     device: device
       ? {
           userId: device.userId,
