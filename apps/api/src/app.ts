@@ -28,6 +28,11 @@ export function createApp(services: Services) {
     },
   });
   app.use('*', requestContext(services));
+  app.use('*', async (c, next) => {
+    // Set before the handler, like x-request-id: headers added afterwards clone the response.
+    if (services.lifecycle.draining) c.header('connection', 'close');
+    await next();
+  });
   const tooLarge = (c: Context) => problem(c, 'payload_too_large', 'The body is over 64 KiB.');
   const streamedBodyLimit = bodyLimit({ maxSize: BODY_LIMIT_BYTES, onError: tooLarge });
   app.use('*', async (c, next) => {

@@ -21,6 +21,15 @@ runUntilSignal({
   shutdownTimeoutMs: config.env.SHUTDOWN_TIMEOUT_MS,
   drainingMessage: 'shutting down: finishing in-flight requests',
   async stop() {
+    // Fail readiness first and keep serving for SHUTDOWN_DRAIN_MS, so a load balancer sees the
+    // 503 and stops routing here before the listener closes; answers meanwhile close their
+    // keep-alive connections, so no client is left holding a socket that is about to go.
+    services.lifecycle.draining = true;
+    const drainMs = config.env.SHUTDOWN_DRAIN_MS;
+    if (drainMs > 0) {
+      services.logger.info({ drainMs }, 'draining: /ready answers 503, still serving');
+      await new Promise((resolve) => setTimeout(resolve, drainMs));
+    }
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await closeServices(services);
   },

@@ -131,3 +131,22 @@ describe('WORKER_METRICS_PORT', () => {
     ).toBe(9500);
   });
 });
+
+describe('SHUTDOWN_DRAIN_MS', () => {
+  it('defaults to 0: the listener closes at once', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).env.SHUTDOWN_DRAIN_MS).toBe(0);
+  });
+
+  it('must end before the shutdown deadline', () => {
+    expect(
+      loadConfig({ NODE_ENV: 'test', SHUTDOWN_DRAIN_MS: '5000', SHUTDOWN_TIMEOUT_MS: '20000' }).env
+        .SHUTDOWN_DRAIN_MS,
+    ).toBe(5000);
+    expect(() =>
+      loadConfig({ NODE_ENV: 'test', SHUTDOWN_DRAIN_MS: '20000', SHUTDOWN_TIMEOUT_MS: '20000' }),
+    ).toThrow(/SHUTDOWN_DRAIN_MS/);
+    expect(() => loadConfig({ NODE_ENV: 'test', SHUTDOWN_DRAIN_MS: '-1' })).toThrow(
+      /SHUTDOWN_DRAIN_MS/,
+    );
+  });
+});

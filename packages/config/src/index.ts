@@ -87,6 +87,11 @@ const schema = z
     /** How long a worker that died keeps its jobs before another takes them over. */
     WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1_000).default(30_000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(20_000),
+    /**
+     * API only: after SIGTERM, how long /ready answers 503 while requests are still served,
+     * before the listener closes. Set it to what the load balancer needs to notice.
+     */
+    SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(0),
     DB_POOL_SIZE: z.coerce.number().int().positive().default(10),
     /** Off behind PgBouncer in transaction mode, whose server connections do not keep them. */
     DATABASE_PREPARED_STATEMENTS: bool.default(true),
@@ -95,6 +100,13 @@ const schema = z
       .default('info'),
   })
   .superRefine((env, ctx) => {
+    if (env.SHUTDOWN_DRAIN_MS >= env.SHUTDOWN_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SHUTDOWN_DRAIN_MS'],
+        message: 'must be shorter than SHUTDOWN_TIMEOUT_MS, which bounds the whole shutdown',
+      });
+    }
     if (!DEVELOPMENT_ENVS.has(env.NODE_ENV ?? '')) {
       const where =
         env.NODE_ENV === undefined

@@ -34,6 +34,11 @@ export interface Services {
   trustedProxies: TrustedProxies;
   /** API key hash -> organization id; keys are long-lived, so a minute of caching is safe. */
   apiKeyCache: Map<string, { organizationId: string; at: number }>;
+  /**
+   * Set on SIGTERM: /ready answers 503 so load balancers stop sending, and every answer says
+   * `Connection: close` so keep-alive clients move on, while requests still get served.
+   */
+  lifecycle: { draining: boolean };
 }
 
 export function createServices(
@@ -91,6 +96,7 @@ export function createServices(
     }),
     trustedProxies,
     apiKeyCache: new Map(),
+    lifecycle: { draining: false },
   };
 }
 

@@ -51,7 +51,24 @@ export const opsRouter = createRouter();
 opsRouter.get('/health', (c) => c.json({ status: 'ok' }, 200));
 
 opsRouter.get('/ready', async (c) => {
-  const result = await readiness(c.get('services'));
+  const services = c.get('services');
+  if (services.lifecycle.draining) {
+    // Shutting down: still serving, but no load balancer should send more.
+    return c.json(
+      {
+        type: 'about:blank',
+        title: 'Not ready',
+        status: 503,
+        code: 'not_ready',
+        detail: 'Shutting down: finishing in-flight requests.',
+        down: [],
+        draining: true,
+      },
+      503,
+      { 'content-type': 'application/problem+json' },
+    );
+  }
+  const result = await readiness(services);
   if (result.ready) return c.json({ status: 'ready', checks: result.checks }, 200);
   return c.json(notReadyProblem(result), 503, { 'content-type': 'application/problem+json' });
 });
@@ -100,7 +117,8 @@ opsRouter.openAPIRegistry.registerPath({
   operationId: 'getReadiness',
   tags,
   security: [],
-  summary: 'Readiness: Postgres and Redis each answer within a short timeout',
+  summary:
+    'Readiness: Postgres and Redis each answer within a short timeout; 503 while shutting down',
   responses: {
     200: jsonResponse(z.object({ status: z.literal('ready'), checks: Checks }), 'Ready'),
     ...errors(503),
