@@ -9,7 +9,13 @@
 import { loadConfig } from '@twofa/config';
 import { createQueueConnections, type QueueConnections } from '@twofa/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditSendPipeline, messagesPerSend, waitForSettled } from '../faults/audit.ts';
+import {
+  auditSendPipeline,
+  messagesPerSend,
+  reconcilerRequeued,
+  sentCount,
+  waitForSettled,
+} from '../faults/audit.ts';
 import {
   clusterSeedNodes,
   freePorts,
@@ -54,20 +60,6 @@ afterAll(async () => {
   await cluster?.close();
 });
 
-async function sentCount(organizationId: string): Promise<number> {
-  const [row] = await stack.sql<{ n: number }[]>`
-    select count(*)::int as n from sms_sends
-    where organization_id = ${organizationId} and status = 'sent'`;
-  return row?.n ?? 0;
-}
-
-function reconcilerRequeued(): number {
-  return stack.workers
-    .flatMap((w) => w.jsonLogs())
-    .filter((l) => l.msg === 'reconciler acted')
-    .reduce((n, l) => n + Number(l.requeued ?? 0), 0);
-}
-
 async function audit() {
   await waitForSettled(stack.sql, { timeoutMs: 60_000 });
   expect([...messagesPerSend(stack.twilio.messages).values()].every((n) => n === 1)).toBe(true);
@@ -83,7 +75,7 @@ describe('on a Redis Cluster', { timeout: 120_000 }, () => {
     const started = await startChallenges(stack, org, org.users, { concurrency: 10 });
     expect(countBy(started, (s) => String(s.status))).toEqual({ 200: 30 });
     accepted.push(...started.map((s) => s.challengeId!));
-    await waitUntil('30 sent', async () => (await sentCount(org.id)) === 30);
+    await waitUntil('30 sent', async () => (await sentCount(stack.sql, org.id)) === 30);
     await verifyAll(stack.api!.url, stack.twilio, org, started);
 
     // BullMQ's keys carry the `{prefix}` hash tag: one slot, on one master.
@@ -122,7 +114,7 @@ describe('on a Redis Cluster', { timeout: 120_000 }, () => {
     const during = await startChallenges(stack, org, org.users.slice(20, 40));
     // The outbox: committed to Postgres and accepted, though no job could be added.
     expect(during.map((s) => s.status)).toEqual(during.map(() => 200));
-    const requeuedBefore = reconcilerRequeued();
+    const requeuedBefore = reconcilerRequeued(stack.workers);
 
     // Back with its nodes.conf and no data: the cluster reforms, empty.
     await Promise.all(ports.map((p) => cluster.restart(p)));
@@ -136,8 +128,8 @@ describe('on a Redis Cluster', { timeout: 120_000 }, () => {
     accepted.push(...[...before, ...during, ...after].map((s) => s.challengeId!));
 
     await waitForSettled(stack.sql, { timeoutMs: 60_000 });
-    expect(await sentCount(org.id)).toBe(60);
-    expect(reconcilerRequeued() - requeuedBefore).toBeGreaterThanOrEqual(20);
+    expect(await sentCount(stack.sql, org.id)).toBe(60);
+    expect(reconcilerRequeued(stack.workers) - requeuedBefore).toBeGreaterThanOrEqual(20);
     await audit();
   });
 
@@ -156,13 +148,13 @@ describe('on a Redis Cluster', { timeout: 120_000 }, () => {
         from sms_sends where organization_id = ${org.id}`;
       return (row?.sent ?? 0) >= 5 && (row?.queued ?? 0) >= 20;
     });
-    const requeuedBefore = reconcilerRequeued();
+    const requeuedBefore = reconcilerRequeued(stack.workers);
     for (const master of await cluster.masters()) await cluster.command(master.port, 'FLUSHALL');
     stack.twilio.setMode({ kind: 'ok' });
 
     await waitForSettled(stack.sql, { timeoutMs: 60_000 });
-    expect(await sentCount(org.id)).toBe(60);
-    expect(reconcilerRequeued() - requeuedBefore).toBeGreaterThan(0);
+    expect(await sentCount(stack.sql, org.id)).toBe(60);
+    expect(reconcilerRequeued(stack.workers) - requeuedBefore).toBeGreaterThan(0);
     await audit();
   });
 
@@ -204,7 +196,7 @@ describe('on a Redis Cluster', { timeout: 120_000 }, () => {
     stack.twilio.setMode({ kind: 'ok' });
 
     await waitForSettled(stack.sql, { timeoutMs: 60_000 });
-    expect(await sentCount(org.id)).toBe(120);
+    expect(await sentCount(stack.sql, org.id)).toBe(120);
     const report = await audit();
     expect(report.byStatus).toEqual({ sent: accepted.length });
     await verifyAll(stack.api!.url, stack.twilio, org, started);

@@ -8,6 +8,24 @@ import type postgres from 'postgres';
 import { expect } from 'vitest';
 import { waitUntil } from '../support/index.ts';
 
+/** An organization's sends recorded `sent`. */
+export async function sentCount(sql: postgres.Sql, organizationId: string): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    select count(*)::int as n from sms_sends
+    where organization_id = ${organizationId} and status = 'sent'`;
+  return row?.n ?? 0;
+}
+
+/** Sends the workers' reconcilers put back on the queue so far, from their logs. */
+export function reconcilerRequeued(
+  workers: readonly { jsonLogs(): Record<string, unknown>[] }[],
+): number {
+  return workers
+    .flatMap((w) => w.jsonLogs())
+    .filter((l) => l.msg === 'reconciler acted')
+    .reduce((n, l) => n + Number(l.requeued ?? 0), 0);
+}
+
 export const OPEN_STATES = ['queued', 'sending', 'retrying'] as const;
 
 /** The send a message belongs to, from the status callback URL the worker gave it. */

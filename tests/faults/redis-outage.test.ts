@@ -8,24 +8,16 @@
 
 import { describe, expect, it } from 'vitest';
 import { seedOrganization, startChallenges, waitUntil, withStack } from '../support/index.ts';
-import { auditSendPipeline, messagesPerSend, waitForSettled } from './audit.ts';
+import {
+  auditSendPipeline,
+  messagesPerSend,
+  reconcilerRequeued,
+  sentCount,
+  waitForSettled,
+} from './audit.ts';
 
 const stack = withStack({ workers: 2 });
 const accepted: string[] = [];
-
-async function sentCount(organizationId: string): Promise<number> {
-  const [row] = await stack.sql<{ n: number }[]>`
-    select count(*)::int as n from sms_sends
-    where organization_id = ${organizationId} and status = 'sent'`;
-  return row?.n ?? 0;
-}
-
-function reconcilerRequeued(): number {
-  return stack.workers
-    .flatMap((w) => w.jsonLogs())
-    .filter((l) => l.msg === 'reconciler acted')
-    .reduce((n, l) => n + Number(l.requeued ?? 0), 0);
-}
 
 describe('Redis down or emptied', { timeout: 180_000 }, () => {
   it('keeps accepting challenges while Redis is down and sends each once it is back', async () => {
@@ -43,7 +35,7 @@ describe('Redis down or emptied', { timeout: 180_000 }, () => {
       select count(*)::int as n from sms_sends
       where challenge_id in ${stack.sql(during.map((s) => s.challengeId!))} and status = 'queued'`;
     expect(queued[0]?.n).toBe(100);
-    const requeuedBefore = reconcilerRequeued();
+    const requeuedBefore = reconcilerRequeued(stack.workers);
 
     await stack.redis.start();
     const after = await startChallenges(stack, org, org.users.slice(150));
@@ -51,15 +43,15 @@ describe('Redis down or emptied', { timeout: 180_000 }, () => {
     for (const s of [...before, ...during, ...after]) accepted.push(s.challengeId!);
 
     await waitForSettled(stack.sql, { timeoutMs: 60_000 });
-    expect(await sentCount(org.id)).toBe(200);
+    expect(await sentCount(stack.sql, org.id)).toBe(200);
     // Nothing but the reconciler knew about the sends accepted during the outage. Its
     // log line can reach this process after the sends it requeued have settled.
     await waitUntil(
       'the reconciler to log its requeues',
-      () => (reconcilerRequeued() - requeuedBefore >= 100 ? true : null),
+      () => (reconcilerRequeued(stack.workers) - requeuedBefore >= 100 ? true : null),
       { timeoutMs: 10_000 },
     ).catch(() => {});
-    expect(reconcilerRequeued() - requeuedBefore).toBeGreaterThanOrEqual(100);
+    expect(reconcilerRequeued(stack.workers) - requeuedBefore).toBeGreaterThanOrEqual(100);
     const perSend = messagesPerSend(stack.twilio.messages);
     expect([...perSend.values()].every((n) => n === 1)).toBe(true);
     await auditSendPipeline(stack.sql, {
@@ -86,13 +78,13 @@ describe('Redis down or emptied', { timeout: 180_000 }, () => {
         from sms_sends where organization_id = ${org.id}`;
       return (row?.sent ?? 0) >= 10 && (row?.queued ?? 0) >= 50;
     });
-    const requeuedBefore = reconcilerRequeued();
+    const requeuedBefore = reconcilerRequeued(stack.workers);
     await stack.redis.flushAll();
     stack.twilio.setMode({ kind: 'ok' });
 
     await waitForSettled(stack.sql, { timeoutMs: 60_000 });
-    expect(await sentCount(org.id)).toBe(200);
-    expect(reconcilerRequeued() - requeuedBefore).toBeGreaterThan(0);
+    expect(await sentCount(stack.sql, org.id)).toBe(200);
+    expect(reconcilerRequeued(stack.workers) - requeuedBefore).toBeGreaterThan(0);
     const report = await auditSendPipeline(stack.sql, {
       messages: stack.twilio.messages,
       acceptedChallengeIds: accepted,
