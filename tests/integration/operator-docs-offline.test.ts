@@ -3,7 +3,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.ts';
-import { createHarness, type Harness } from '../support/index.ts';
+import { ADMIN_KEY, createHarness, type Harness } from '../support/index.ts';
 
 // /docs works with no internet: every asset comes from the service itself, under
 // a Content-Security-Policy that allows nothing else and no inline script.
@@ -142,6 +142,33 @@ describe('/docs in a browser with no internet', () => {
     expect(local).toContain('/openapi.json');
     // No CSP violation or script error on the way.
     expect(problems).toEqual([]);
+    await context.close();
+  }, 60_000);
+
+  it('renders the queue dashboard with nothing fetched from outside', async () => {
+    const context = await browser.newContext({
+      httpCredentials: { username: 'admin', password: ADMIN_KEY },
+    });
+    const page = await context.newPage();
+    const outside: string[] = [];
+    await page.route('**/*', (route) => {
+      const url = new URL(route.request().url());
+      if (url.hostname === '127.0.0.1') return route.continue();
+      outside.push(url.href);
+      return route.abort('blockedbyclient');
+    });
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+
+    const res = await page.goto(`${origin}/admin/queues`);
+    expect(res?.headers()['content-security-policy']).toContain("default-src 'none'");
+    await page.getByText('send-code').first().waitFor({ timeout: 20_000 });
+    // bull-board's page names Google's font server; the policy stops it before any request.
+    expect(outside).toEqual([]);
+    expect(problems.filter((p) => !/fonts\.googleapis\.com/.test(p))).toEqual([]);
     await context.close();
   }, 60_000);
 });
