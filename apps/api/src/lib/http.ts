@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { isDatabaseUnavailable } from '@twofa/db';
-import type { Logger } from '@twofa/observability';
 import { isRedisUnavailable } from '@twofa/queue';
 import type { Context, ErrorHandler, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
@@ -20,7 +19,7 @@ export function requestContext(services: Services): MiddlewareHandler<AppEnv> {
     const requestId = incoming && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
     c.set('services', services);
     c.set('requestId', requestId);
-    c.set('logger', lazyChild(services.logger, { requestId }));
+    c.set('logger', services.logger.child({ requestId }));
     // Set before the handler builds its response: setting it afterwards would
     // clone the response and push it off @hono/node-server's fast write path.
     c.header('x-request-id', requestId);
@@ -33,10 +32,8 @@ export function requestContext(services: Services): MiddlewareHandler<AppEnv> {
     services.metrics.httpRequests.inc(labels);
     services.metrics.httpDuration.observe(labels, seconds);
     const organizationId = c.get('organizationId');
-    // The base logger with requestId first writes the very line the child would.
-    services.logger.info(
+    c.get('logger').info(
       {
-        requestId,
         method: c.req.method,
         route,
         status: c.res.status,
@@ -47,32 +44,6 @@ export function requestContext(services: Services): MiddlewareHandler<AppEnv> {
       'request',
     );
   };
-}
-
-/**
- * A child logger made on first use: pino's child() costs about 16 µs here (the
- * bindings go through redaction), and most requests log nothing but the access
- * line, which is written without it.
- */
-export function lazyChild(parent: Logger, bindings: Record<string, string>): Logger {
-  let child: Logger | undefined;
-  const resolve = () => {
-    child ??= parent.child(bindings);
-    return child;
-  };
-  return new Proxy(parent, {
-    get(_target, prop) {
-      const target = resolve();
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-    set(_target, prop, value: unknown) {
-      return Reflect.set(resolve(), prop, value);
-    },
-    has(_target, prop) {
-      return Reflect.has(resolve(), prop);
-    },
-  });
 }
 
 export const errorHandler: ErrorHandler<AppEnv> = (error, c) => {
