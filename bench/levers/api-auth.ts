@@ -1,27 +1,25 @@
 /**
- * Lever: per-request work in the API's request path. A Hono app with the API's request
- * context (request id, logger, metrics, access log) and its auth middleware, before and after:
- * before, a pino child logger per request and the API key's HMAC made once per check (the
- * platform key's own hash made again on every check), key lookups in an unbounded Map; after,
- * lib/http.ts and lib/auth.ts as they are (child logger made on first use, one HMAC per request,
- * the platform hash made at start, a bounded single-flight key cache). Real Postgres and Redis
- * (the services as the API builds them); the caches are warm, as in steady state. The access
- * line goes to a discarding destination in both.
+ * Lever: per-request work in the API's auth. A Hono app with the API's request context
+ * (request id, child logger, metrics, access line) and its auth middleware, before and after:
+ * before, the API key's HMAC made once per check (the platform key's own hash made again on
+ * every check), key lookups in an unbounded Map; after, lib/auth.ts as it is (one HMAC per
+ * request, the platform hash made at start, a bounded single-flight key cache). Real Postgres
+ * and Redis (the services as the API builds them); the caches are warm, as in steady state.
+ * The access line goes to a discarding destination in both.
  *
  *   node --import tsx bench/levers/api-auth.ts        LEVERS_N=5000 LEVERS_ROUNDS=6
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { loadConfig } from '@twofa/config';
 import { hashSecret, safeEqual } from '@twofa/core';
 import { findOrganizationIdByKeyHash, migrateDatabase } from '@twofa/db';
 import { createLogger } from '@twofa/observability';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
-import { routePath } from 'hono/route';
 import { createApp } from '../../apps/api/src/app.ts';
 import { organizationAuth, platformAuth } from '../../apps/api/src/lib/auth.ts';
 import type { AppEnv } from '../../apps/api/src/lib/env.ts';
 import { ApiError } from '../../apps/api/src/lib/errors.ts';
-import { clientAddress, errorHandler, requestContext } from '../../apps/api/src/lib/http.ts';
+import { errorHandler, requestContext } from '../../apps/api/src/lib/http.ts';
 import { closeServices, createServices, type Services } from '../../apps/api/src/lib/services.ts';
 import { createDatabase } from '../lib/stack.ts';
 import { ab, intEnv, printTable } from './ab.ts';
@@ -32,37 +30,6 @@ const ADMIN_KEY = `bench-platform-${randomBytes(8).toString('hex')}`;
 const PG_BASE = process.env.BENCH_PG_BASE ?? 'postgres://postgres@127.0.0.1:5432';
 
 // ---- before: the request context and auth as they were, kept here for the A/B only ----
-
-function requestContextBefore(services: Services): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const incoming = c.req.header('x-request-id');
-    const requestId = incoming && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
-    c.set('services', services);
-    c.set('requestId', requestId);
-    c.set('logger', services.logger.child({ requestId }));
-    c.header('x-request-id', requestId);
-    const started = performance.now();
-    await next();
-    const route = routePath(c) || 'unmatched';
-    const status = String(c.res.status);
-    const seconds = (performance.now() - started) / 1000;
-    const labels = { method: c.req.method, route, status };
-    services.metrics.httpRequests.inc(labels);
-    services.metrics.httpDuration.observe(labels, seconds);
-    const organizationId = c.get('organizationId');
-    c.get('logger').info(
-      {
-        method: c.req.method,
-        route,
-        status: c.res.status,
-        durationMs: Math.round(seconds * 1e4) / 10,
-        remoteAddress: clientAddress(c),
-        ...(organizationId ? { organizationId } : {}),
-      },
-      'request',
-    );
-  };
-}
 
 const oldKeyCache = new Map<string, { organizationId: string; at: number }>();
 
@@ -157,7 +124,7 @@ try {
   });
   const { apiKey } = (await created.json()) as { apiKey: string };
 
-  const before = app(services, requestContextBefore, {
+  const before = app(services, requestContext, {
     organization: organizationAuthBefore,
     platform: platformAuthBefore,
   });
