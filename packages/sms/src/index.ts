@@ -7,6 +7,7 @@ export * from './console.ts';
 export * from './provider.ts';
 export * from './signature.ts';
 export * from './twilio.ts';
+export * from './twilio-http.ts';
 
 export type SmsProviderName = 'twilio' | 'console';
 

@@ -1,7 +1,7 @@
 import twilio from 'twilio';
-import type { RequestOptions } from 'twilio/lib/base/RequestClient';
 import type { ProviderMessage, SmsMessage, SmsProvider, SmsSent } from './provider.ts';
 import { SmsSendError } from './provider.ts';
+import { TwilioTransportError, UndiciRequestClient } from './twilio-http.ts';
 
 export interface TwilioProviderOptions {
   accountSid: string;
@@ -35,10 +35,11 @@ export function createTwilioProvider(opts: TwilioProviderOptions): TwilioSmsProv
   }
   if (!opts.from) throw new Error('Twilio sender (TWILIO_FROM) is required');
 
-  const httpClient = new BaseUrlRequestClient(opts.apiBaseUrl && parseBaseUrl(opts.apiBaseUrl), {
-    timeout: timeoutMs,
-    // The send job retries with its own backoff and accounting; SDK retries would hide attempts.
-    autoRetry: false,
+  // The SDK has no base-URL setting: the client rewrites each request's origin. It never
+  // retries: the send job retries with its own backoff and accounting.
+  const httpClient = new UndiciRequestClient({
+    baseUrl: opts.apiBaseUrl && parseBaseUrl(opts.apiBaseUrl),
+    timeoutMs,
   });
   const client = twilio(opts.accountSid, opts.authToken, { httpClient });
   const sender = opts.from.startsWith('MG')
@@ -116,28 +117,6 @@ export function createTwilioProvider(opts: TwilioProviderOptions): TwilioSmsProv
   };
 }
 
-/** The SDK has no base-URL setting, so rewrite each request's origin before it goes out. */
-class BaseUrlRequestClient extends twilio.RequestClient {
-  readonly #baseUrl: string | undefined;
-
-  constructor(
-    baseUrl: string | undefined,
-    options: ConstructorParameters<typeof twilio.RequestClient>[0],
-  ) {
-    super(options);
-    this.#baseUrl = baseUrl;
-  }
-
-  override request<TData>(opts: RequestOptions<TData>) {
-    if (!this.#baseUrl) return super.request(opts);
-    const original = new URL(opts.uri);
-    return super.request({
-      ...opts,
-      uri: `${this.#baseUrl}${original.pathname}${original.search}`,
-    });
-  }
-}
-
 /** Validates eagerly, so a typo fails at startup rather than as an unclassifiable send error. */
 function parseBaseUrl(value: string): string {
   const url = new URL(value);
@@ -151,22 +130,10 @@ function statusCallbackUrl(base: string, sendId: string): string {
   return `${base}/webhooks/twilio/status?${new URLSearchParams({ sendId })}`;
 }
 
-interface TransportError {
-  isAxiosError: true;
-  code?: string;
-  message: string;
-  request?: { writableFinished?: boolean };
-  response?: unknown;
-}
-
 /** RestException or TwilioServiceException: Twilio (or something in front of it) answered. */
 interface HttpError extends Error {
   status: number;
   code?: number | string | null;
-}
-
-function isTransportError(err: unknown): err is TransportError {
-  return typeof err === 'object' && err !== null && 'isAxiosError' in err && !!err.isAxiosError;
 }
 
 function isHttpError(err: unknown): err is HttpError {
@@ -178,7 +145,7 @@ function isHttpError(err: unknown): err is HttpError {
  * request config, Authorization header included, and must not reach a log.
  */
 function classifyTwilioError(err: unknown): SmsSendError {
-  if (isTransportError(err)) return classifyTransportError(err);
+  if (err instanceof TwilioTransportError) return classifyTransportError(err);
   if (isHttpError(err)) {
     const { status, code } = err;
     const errorCode = code === undefined || code === null ? String(status) : String(code);
@@ -194,18 +161,20 @@ function classifyTwilioError(err: unknown): SmsSendError {
   return new SmsSendError('unknown', null, `Twilio call failed: ${message}`);
 }
 
-function classifyTransportError(err: TransportError): SmsSendError {
-  // Axios reports its own timeout as ECONNABORTED, which reads like a network abort.
-  const errorCode = err.code === 'ECONNABORTED' ? 'ETIMEDOUT' : (err.code ?? null);
-  if (err.response) {
-    return new SmsSendError('unknown', errorCode, `Twilio's answer broke off: ${err.message}`);
+function classifyTransportError(err: TwilioTransportError): SmsSendError {
+  const { code } = err;
+  switch (err.phase) {
+    case 'answering':
+      return new SmsSendError('unknown', code, `Twilio's answer broke off: ${err.message}`);
+    case 'not-sent':
+      // Not one complete request was written (DNS, refused or reset connect, TLS handshake,
+      // a timeout while waiting for a connection): Twilio cannot hold it.
+      return new SmsSendError('unavailable', code, `Twilio unreachable: ${err.message}`);
+    case 'sent':
+      // Written whole, then a reset or timeout: ambiguous, even a reset on a reused keep-alive
+      // socket, so it stays unknown rather than risking a second SMS.
+      return new SmsSendError('unknown', code, `Twilio request outcome unknown: ${err.message}`);
+    default:
+      return err.phase satisfies never;
   }
-  // writableFinished turns true only once the whole request was handed to the OS. Before that
-  // (DNS, refused or reset connect, TLS handshake, connect timeout) Twilio cannot hold a complete
-  // request. After it, a reset or timeout is ambiguous, even a reset on a reused keep-alive
-  // socket, so it stays unknown rather than risking a second SMS.
-  if (err.request?.writableFinished === false) {
-    return new SmsSendError('unavailable', errorCode, `Twilio unreachable: ${err.message}`);
-  }
-  return new SmsSendError('unknown', errorCode, `Twilio request outcome unknown: ${err.message}`);
 }

@@ -41,7 +41,13 @@ import { enqueueSendCode, type Queue, type SendCodeJob } from '@twofa/queue';
 import type { CircuitBreaker } from '../lib/breaker.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
 import type { CachedOrganization } from '../lib/org-cache.ts';
-import { clientIpKey, type LimitKey, type RateLimits, type Refund } from '../lib/rate-limits.ts';
+import {
+  clientIpKey,
+  type LimitKey,
+  type LimitName,
+  type RateLimits,
+  type Refund,
+} from '../lib/rate-limits.ts';
 
 /** What a login or a challenge start answers: authenticated at once, or a challenge to finish. */
 export type LoginOutcome =
@@ -223,10 +229,12 @@ export class ChallengeService {
     // Unknown emails and users without a password cost the same hash as a wrong password.
     const stored = context?.user.passwordHash ?? dummyHash.value;
     const ok = await verifyPassword(input.password, stored);
-    // A wrong password keeps the account's point; a right one gives it back.
+    // A wrong password keeps the account's point; a right one gives it back (decideAndStart
+    // does, in the same round trip as the send limits when a code goes out).
     if (!ok || !context?.user.passwordHash) throw invalidCredentials();
-    await refund(['account_failures']);
-    return this.decideAndStart(org, context, input.ip, caller, deviceTokenHash);
+    return this.decideAndStart(org, context, input.ip, caller, deviceTokenHash, undefined, {
+      giveBack: { refund, only: ['account_failures'] },
+    });
   }
 
   /** `/v1/challenges`: for hosts that check passwords themselves. */
@@ -246,8 +254,12 @@ export class ChallengeService {
     );
     if (!context) throw notFound('User');
     // After the lookup: an unknown user is a 404 before it is a 429 (the contract's precedence).
-    await this.deps.rateLimits.consume('ip_logins', clientIpKey(input.ip));
-    return this.decideAndStart(org, context, input.ip, caller, deviceTokenHash, idempotency);
+    // The address's point is taken by decideAndStart, before any other refusal, in the same
+    // round trip as the send limits when a code goes out.
+    const ipLimit: LimitKey = ['ip_logins', clientIpKey(input.ip)];
+    return this.decideAndStart(org, context, input.ip, caller, deviceTokenHash, idempotency, {
+      ipLimit,
+    });
   }
 
   /**
@@ -263,10 +275,27 @@ export class ChallengeService {
     caller: Caller,
     deviceTokenHash: string | null,
     idempotency?: IdempotentAnswer,
-    retried = false,
+    opts: {
+      retried?: boolean;
+      /**
+       * A point still to take first, kept whatever follows (`/v1/challenges`' per-address
+       * limit): as if taken before this ran. The checks before the send limits are computed
+       * from what is already loaded, so taking it later changes no answer.
+       */
+      ipLimit?: LimitKey;
+      /** Points of an earlier take to give back first, whatever follows (a right password's). */
+      giveBack?: { refund: Refund; only: readonly LimitName[] };
+    } = {},
   ): Promise<LoginOutcome> {
     const { metrics, db, rateLimits } = this.deps;
     const { user, device, now } = context;
+    const first = opts.ipLimit ? [opts.ipLimit] : [];
+    const { giveBack } = opts;
+    /** The give-back and the first point on their own, for the answers that take no other. */
+    const takeFirst = async () => {
+      if (giveBack) await giveBack.refund(giveBack.only);
+      if (opts.ipLimit) await rateLimits.consume(...opts.ipLimit);
+    };
     const decision = decideSecondFactor({
       organization: {
         id: org.row.id,
@@ -280,18 +309,29 @@ export class ChallengeService {
       now,
     });
     if (decision.result === 'authenticated') {
+      await takeFirst();
       metrics.challengesStarted.inc({ outcome: decision.reason });
       return { result: 'authenticated', userId: user.id, reason: decision.reason };
     }
     // A locked user gets no challenge and no SMS; the paths above (trusted network, device,
     // exemption) are unaffected.
-    if (isLocked(user.lockedUntil, now)) throw userLocked(user.lockedUntil);
-    if (user.phone) assertDestinationAllowed(org, user.phone);
+    if (isLocked(user.lockedUntil, now)) {
+      await takeFirst();
+      throw userLocked(user.lockedUntil);
+    }
+    if (user.phone) {
+      try {
+        assertDestinationAllowed(org, user.phone);
+      } catch (error) {
+        await takeFirst();
+        throw error;
+      }
+    }
     // A phone_required challenge counts toward its user's limit too.
     const userLimit: LimitKey = ['user_challenges', user.id];
     const refund = user.phone
-      ? await this.admitSend(org.row.id, user.phone, ip, [userLimit])
-      : await rateLimits.consumeAll([userLimit]);
+      ? await this.admitSend(org.row.id, user.phone, ip, [userLimit], first, giveBack)
+      : await rateLimits.consumeThen(first, [userLimit], giveBack);
     const sendId = randomUUID();
     // Under an Idempotency-Key the answer is stored by the insert itself, so it is
     // rendered first, from what the insert will write.
@@ -337,8 +377,11 @@ export class ChallengeService {
         deviceTokenHash,
       );
       if (!fresh) throw notFound('User');
-      if (retried) throw userLocked(fresh.user.lockedUntil);
-      return this.decideAndStart(org, fresh, ip, caller, deviceTokenHash, idempotency, true);
+      if (opts.retried) throw userLocked(fresh.user.lockedUntil);
+      // The first point was taken above: not again.
+      return this.decideAndStart(org, fresh, ip, caller, deviceTokenHash, idempotency, {
+        retried: true,
+      });
     }
     if (user.phone) await this.queueSend(sendId, caller);
     metrics.challengesStarted.inc({ outcome: row.status });
@@ -551,13 +594,17 @@ export class ChallengeService {
     phone: string,
     ip: string | null,
     alsoLimits: readonly LimitKey[] = [],
+    /** Points taken first and kept, in the same round trip (see RateLimits.consumeThen). */
+    first: readonly LimitKey[] = [],
+    /** An earlier take's points to give back first, in the same round trip. */
+    giveBack?: { refund: Refund; only: readonly LimitName[] },
   ): Promise<Refund> {
     const { rateLimits, breaker } = this.deps;
-    const refund = await rateLimits.consumeAll([
-      ...alsoLimits,
-      ['destination_sends', phone],
-      ['org_sends', organizationId],
-    ]);
+    const refund = await rateLimits.consumeThen(
+      first,
+      [...alsoLimits, ['destination_sends', phone], ['org_sends', organizationId]],
+      giveBack,
+    );
     try {
       await breaker.assertSendAllowed(organizationId, phone, ip);
     } catch (error) {

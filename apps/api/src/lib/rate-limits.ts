@@ -67,6 +67,56 @@ end
 return {0, 0}
 `;
 
+/**
+ * A give-back and two takes as if made one after the other with nothing in
+ * between, in one round trip. KEYS: ARGV[1] counters to give one point back
+ * to (as the give-back script does), then the counters to take from: the
+ * first ARGV[2] of them all or none, then, if those were taken, the rest all
+ * or none. A refusal of the rest keeps the first points, as two scripts
+ * would. ARGV[3..] hold the taken counters' limits, then their durations in
+ * ms. Answers as the take script does, indexes counting taken counters only.
+ */
+const TAKE_STAGED_SCRIPT = `
+local g = tonumber(ARGV[1])
+local split = tonumber(ARGV[2])
+local n = #KEYS - g
+for i = 1, g do
+  local used = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if used > 0 then redis.call('DECR', KEYS[i]) end
+end
+local function refusal(from, to)
+  for i = from, to do
+    local key = KEYS[g + i]
+    local used = tonumber(redis.call('GET', key) or '0')
+    if used >= tonumber(ARGV[2 + i]) then
+      local ttl = redis.call('PTTL', key)
+      if ttl < 0 then
+        ttl = tonumber(ARGV[2 + n + i])
+        redis.call('PEXPIRE', key, ttl)
+      end
+      return {i, ttl}
+    end
+  end
+  return nil
+end
+local function take(from, to)
+  for i = from, to do
+    local key = KEYS[g + i]
+    redis.call('INCR', key)
+    if redis.call('PTTL', key) < 0 then
+      redis.call('PEXPIRE', key, ARGV[2 + n + i])
+    end
+  end
+end
+local refused = refusal(1, split)
+if refused then return refused end
+take(1, split)
+refused = refusal(split + 1, n)
+if refused then return refused end
+take(split + 1, n)
+return {0, 0}
+`;
+
 /** Gives one point back to every counter in KEYS that still has one taken. */
 const GIVE_BACK_SCRIPT = `
 for i = 1, #KEYS do
@@ -78,6 +128,7 @@ return 0
 
 type ScriptedRedis = Redis & {
   twofaRateTake(numKeys: number, ...args: (string | number)[]): Promise<[number, number]>;
+  twofaRateTakeStaged(numKeys: number, ...args: (string | number)[]): Promise<[number, number]>;
   twofaRateGiveBack(numKeys: number, ...args: string[]): Promise<number>;
 };
 
@@ -146,6 +197,11 @@ export class RateLimits {
   private readonly redis: ScriptedRedis;
   private readonly keyPrefix: string;
   private readonly memory = new MemoryCounters();
+  /** Each refund's points not yet given back, for a later script to give back instead. */
+  private readonly claims = new WeakMap<
+    Refund,
+    (only?: readonly LimitName[]) => { keys: string[]; inMemory: boolean }
+  >();
 
   constructor(
     redis: Redis,
@@ -171,6 +227,7 @@ export class RateLimits {
     // The hash tag is the first {...} of a key: braces of the prefix itself are left out of it.
     this.keyPrefix = `{${prefix.replace(/[{}]/g, '')}:rl}`;
     redis.defineCommand('twofaRateTake', { lua: TAKE_SCRIPT });
+    redis.defineCommand('twofaRateTakeStaged', { lua: TAKE_STAGED_SCRIPT });
     redis.defineCommand('twofaRateGiveBack', { lua: GIVE_BACK_SCRIPT });
     this.redis = redis as ScriptedRedis;
   }
@@ -203,38 +260,79 @@ export class RateLimits {
    * race, a refusal that comes later, a right password).
    */
   async consumeAll(entries: readonly LimitKey[]): Promise<Refund> {
-    if (entries.length === 0) return async () => {};
+    return this.consumeThen([], entries);
+  }
+
+  /**
+   * `consumeAll(first)`, then `consumeAll(rest)`, in one round trip: the same
+   * points taken and the same refusal reported as the calls one after the
+   * other would, and nothing in between. `first`'s points are kept whatever
+   * happens next; the refund returned gives back only `rest`'s. `giveBack`
+   * folds an earlier refund into the same round trip, before the takes: its
+   * points are given back whatever the takes answer, and that refund gives
+   * them back no more.
+   */
+  async consumeThen(
+    first: readonly LimitKey[],
+    rest: readonly LimitKey[],
+    giveBack?: { refund: Refund; only: readonly LimitName[] },
+  ): Promise<Refund> {
+    const back = giveBack ? this.claims.get(giveBack.refund)?.(giveBack.only) : undefined;
+    if (back?.inMemory) this.memory.giveBack(back.keys);
+    const giveKeys = back && !back.inMemory ? back.keys : [];
+    const entries = [...first, ...rest];
     const keys = entries.map(([limit, key]) => this.key(limit, key));
     const specs = entries.map(([limit]) => this.specs[limit]);
+    const limits = [...specs.map((s) => s.points), ...specs.map((s) => s.durationMs)];
     let inMemory = false;
     let result: [number, number];
     try {
-      result = await this.redis.twofaRateTake(
-        keys.length,
-        ...keys,
-        ...specs.map((s) => s.points),
-        ...specs.map((s) => s.durationMs),
-      );
+      if (first.length === 0 && giveKeys.length === 0) {
+        result =
+          keys.length === 0
+            ? [0, 0]
+            : await this.redis.twofaRateTake(keys.length, ...keys, ...limits);
+      } else {
+        result = await this.redis.twofaRateTakeStaged(
+          giveKeys.length + keys.length,
+          ...giveKeys,
+          ...keys,
+          giveKeys.length,
+          first.length,
+          ...limits,
+        );
+      }
     } catch {
+      // The give-back is lost with Redis: best effort, as a refund is.
       inMemory = true;
-      result = this.memory.take(keys, specs);
+      result = this.memory.take(keys.slice(0, first.length), specs.slice(0, first.length));
+      if (result[0] === 0) {
+        const second = this.memory.take(keys.slice(first.length), specs.slice(first.length));
+        result = second[0] === 0 ? second : [second[0] + first.length, second[1]];
+      }
     }
     const [refused, msBeforeNext] = result;
     if (refused > 0) this.refuse(entries[refused - 1]![0], Number(msBeforeNext));
 
-    const outstanding = new Set(entries.keys());
-    return async (only) => {
+    const outstanding = new Set([...rest.keys()].map((i) => i + first.length));
+    /** Marks the points named as given back, and answers their keys. */
+    const claim = (only?: readonly LimitName[]) => {
       const indexes = [...outstanding].filter((i) => !only || only.includes(entries[i]![0]));
-      if (indexes.length === 0) return;
       for (const i of indexes) outstanding.delete(i);
-      const back = indexes.map((i) => keys[i]!);
+      return { keys: indexes.map((i) => keys[i]!), inMemory };
+    };
+    const refund: Refund = async (only) => {
+      const { keys: giving } = claim(only);
+      if (giving.length === 0) return;
       if (inMemory) {
-        this.memory.giveBack(back);
+        this.memory.giveBack(giving);
         return;
       }
       // Best effort: a lost refund only makes a limit stricter for a while.
-      await this.redis.twofaRateGiveBack(back.length, ...back).catch(() => {});
+      await this.redis.twofaRateGiveBack(giving.length, ...giving).catch(() => {});
     };
+    this.claims.set(refund, claim);
+    return refund;
   }
 
   /** Points taken in the counter's current window (Redis, or this process when Redis is away). */

@@ -10,6 +10,7 @@ import {
   type SendCodeJob,
 } from '@twofa/queue';
 import { ChallengeService } from '../domain/challenges.ts';
+import { ApiKeys } from './api-keys.ts';
 import { CircuitBreaker } from './breaker.ts';
 import { parseTrustProxy, type TrustedProxies } from './client-address.ts';
 import { OrganizationCache } from './org-cache.ts';
@@ -32,8 +33,8 @@ export interface Services {
   challenges: ChallengeService;
   /** TRUST_PROXY, parsed at start so a bad entry stops the process. */
   trustedProxies: TrustedProxies;
-  /** API key hash -> organization id; keys are long-lived, so a minute of caching is safe. */
-  apiKeyCache: Map<string, { organizationId: string; at: number }>;
+  /** Bearer token -> platform or organization, cached by the token's hash. */
+  apiKeys: ApiKeys;
   /**
    * Set on SIGTERM: /ready answers 503 so load balancers stop sending, and every answer says
    * `Connection: close` so keep-alive clients move on, while requests still get served.
@@ -95,7 +96,10 @@ export function createServices(
       logger,
     }),
     trustedProxies,
-    apiKeyCache: new Map(),
+    apiKeys: new ApiKeys(db, clock, {
+      appSecret: config.appSecret,
+      adminApiKey: config.adminApiKey,
+    }),
     lifecycle: { draining: false },
   };
 }
