@@ -153,6 +153,50 @@ describe('the redaction list', () => {
   });
 });
 
+describe('redaction beyond the line itself', () => {
+  it("covers a child logger's bindings, and its children's", () => {
+    const { lines, logger } = captured('child');
+    const child = logger.child({ requestId: 'r-1', phone: '+358401234567', token: 'child-token' });
+    child.info({ route: '/x' }, 'one');
+    child.child({ apiKey: 'grandchild-key', user: { password: 'grandchild-pw' } }).info('two');
+    const text = lines.join('');
+    for (const secret of ['358401234567', 'child-token', 'grandchild-key', 'grandchild-pw']) {
+      expect(text, secret).not.toContain(secret);
+    }
+    const [one, two] = lines.map((l) => JSON.parse(l));
+    expect(one).toMatchObject({ requestId: 'r-1', phone: '+35840*****67', route: '/x' });
+    expect(two).toMatchObject({ requestId: 'r-1', apiKey: '[redacted]' });
+  });
+
+  it("searches an error's own fields four levels down, and keeps its message and stack", () => {
+    const { lines, logger } = captured('err');
+    const err = Object.assign(new Error('provider refused'), {
+      status: 401,
+      config: { auth: { password: 'err-password' }, headers: { authorization: 'Basic err-auth' } },
+    });
+    logger.error({ err, nested: { deeper: { deepest: { code: '123456' } } } }, 'failed');
+    const text = lines.join('');
+    for (const secret of ['err-password', 'err-auth', '123456']) {
+      expect(text, secret).not.toContain(secret);
+    }
+    const record = JSON.parse(lines[0] as string);
+    expect(record.err).toMatchObject({ type: 'Error', message: 'provider refused', status: 401 });
+    expect(record.err.stack).toContain('provider refused');
+    expect(record.err.raw).toBeUndefined();
+  });
+
+  it('leaves a line with nothing to hide as it was given', () => {
+    const { lines, logger } = captured('plain');
+    logger.info({ method: 'POST', route: '/v1/challenges', status: 200, durationMs: 1.5 }, 'r');
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      method: 'POST',
+      route: '/v1/challenges',
+      status: 200,
+      durationMs: 1.5,
+    });
+  });
+});
+
 describe('LOG_LEVEL', () => {
   it('sets the level of the logger and drops lines below it', () => {
     const { lines, logger } = captured('lvl', 'warn');
