@@ -1,7 +1,7 @@
 import type { Locale } from '@twofa/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, createHarness, type Harness } from '../support/index.ts';
-import { Browser, csrfOf, PASSWORD, type PagesOrg, seedPagesOrg } from './support.ts';
+import { Browser, csrfOf, PASSWORD, type PagesOrg, seedPagesOrg, waitForCode } from './support.ts';
 
 let h: Harness;
 
@@ -132,6 +132,39 @@ describe.each(['en', 'fi', 'sv'] as const)('pages of an organization with locale
     expect(page.html).toContain(say.startAgain);
     // No English left in a Finnish or Swedish page.
     if (locale !== 'en') expect(page.html).not.toMatch(/expired|Sign in|Start again/);
+  });
+});
+
+describe('the account and settings pages of a Swedish organization', () => {
+  it('are in Swedish, with no English words left', async () => {
+    const org = await seedPagesOrg(h, 'Tassar');
+    await setLocale(org, 'sv');
+    const b = new Browser(h, { 'accept-language': 'en' });
+    await b.submit(`/login?org=${org.id}`, '/login', {
+      org: org.id,
+      email: org.admin.email,
+      password: PASSWORD,
+    });
+    const code = await waitForCode(h, org.admin.id);
+    const done = await b.submit('/login/code', '/login/code', { code });
+    expect(done.location).toBe('/account');
+    const headings: Record<string, string> = {
+      '/account': 'Du är inloggad',
+      '/settings/password': 'Lösenordsinställningar',
+      '/settings/users': 'Användare',
+      '/settings/subscription': 'Abonnemang',
+      '/settings/audit': 'Händelselogg',
+    };
+    for (const [path, heading] of Object.entries(headings)) {
+      const page = await b.get(path);
+      expect(page.status, path).toBe(200);
+      expect(langOf(page.html), path).toBe('sv');
+      expect(page.html, path).toContain(`<h1>${heading}</h1>`);
+      const text = page.html.replace(/<pre>[\s\S]*?<\/pre>/g, '').replace(/<[^>]+>/g, ' ');
+      expect(text, path).not.toMatch(
+        /\b(the|Settings|Users|Balance|Audit|Log out|Required|Search|Credits|Event|Subscription)\b/,
+      );
+    }
   });
 });
 
