@@ -3,7 +3,8 @@
  * against the in-process API (listening on a real port) and worker with the
  * console provider, Postgres and Redis.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
@@ -12,6 +13,52 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.ts';
 import { createHarness, type Harness } from '../support/index.ts';
 import { PASSWORD, type PagesOrg, seedPagesOrg, waitForCode } from './support.ts';
+
+/** axe-core's browser bundle, injected into the page under test. */
+const AXE_SOURCE = readFileSync(
+  createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
+  'utf8',
+);
+
+/** What `axe.run()` found on one page, reduced to what a report needs. */
+interface AxeFinding {
+  page: string;
+  id: string;
+  impact: string | null;
+  help: string;
+  targets: string[];
+}
+
+/** Moderate and minor findings of every audited page: printed, not failed on. */
+const lesserFindings: AxeFinding[] = [];
+
+/**
+ * Runs axe-core in the page as it stands and fails on any violation of impact
+ * serious or critical; the rest are collected for the report.
+ */
+async function axeViolations(page: Page, name: string): Promise<AxeFinding[]> {
+  await page.addScriptTag({ content: AXE_SOURCE });
+  const violations = await page.evaluate(async () => {
+    const { axe } = globalThis as unknown as { axe: typeof import('axe-core') };
+    const results = await axe.run({ resultTypes: ['violations'] });
+    return results.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact ?? null,
+      help: v.help,
+      targets: v.nodes.map((n) => n.target.join(' ')),
+    }));
+  });
+  return violations.map((v) => ({ page: name, ...v }));
+}
+
+async function expectAccessible(page: Page, name: string): Promise<void> {
+  const findings = await axeViolations(page, name);
+  lesserFindings.push(...findings.filter((f) => f.impact !== 'serious' && f.impact !== 'critical'));
+  expect(
+    findings.filter((f) => f.impact === 'serious' || f.impact === 'critical'),
+    `axe on ${name}`,
+  ).toEqual([]);
+}
 
 /** Git-ignored (see .gitignore): screenshots to look at, not to commit. */
 const SCREENSHOTS = fileURLToPath(new URL('../../test-output/pages/', import.meta.url));
@@ -35,6 +82,9 @@ beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
 });
 afterAll(async () => {
+  if (lesserFindings.length > 0) {
+    console.info('axe moderate/minor findings:', JSON.stringify(lesserFindings, null, 2));
+  }
   await browser?.close();
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   await h?.close();
@@ -132,6 +182,114 @@ describe('in a real browser', () => {
     const saved = await h.request('GET', '/v1/settings/password', { key: org.apiKey });
     expect(saved.body.skipTwoFactorCidrs).toEqual(['10.20.0.0/16', '10.30.0.0/24']);
     expect(await cidrs.inputValue()).toBe('10.20.0.0/16\n10.30.0.0/24');
+    await context.close();
+  });
+
+  it('the axe check finds what it should: an unlabeled field and a page without lang', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.setContent(
+      '<html><head><title>x</title></head><body><input type="text"></body></html>',
+    );
+    const found = await axeViolations(page, 'a bad page');
+    expect(found.map((f) => [f.id, f.impact])).toEqual(
+      expect.arrayContaining([
+        ['html-has-lang', 'serious'],
+        ['label', 'critical'],
+      ]),
+    );
+    await context.close();
+  });
+
+  it('passes axe (no serious or critical violation) on each page a person meets', async () => {
+    // axe is injected as an inline script, which the pages' CSP refuses by design.
+    const context = await browser.newContext({ bypassCSP: true, locale: 'en-US' });
+    const page = await context.newPage();
+
+    await page.goto(`${base}/login`);
+    await expectAccessible(page, 'login without organization');
+    await page.getByLabel('Organization ID').fill('00000000-0000-4000-8000-000000000000');
+    await page.getByLabel('Email').fill(org.noPhone.email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    expect(await page.getByRole('alert').textContent()).toMatch(/No organization has that ID/);
+    await expectAccessible(page, 'login, unknown organization');
+
+    await page.goto(`${base}/login?org=${org.id}`);
+    await expectAccessible(page, 'login');
+    await page.getByLabel('Email').fill(org.noPhone.email);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    expect(await page.getByRole('alert').textContent()).toBe('The email or password is wrong.');
+    expect(await page.getByLabel('Password').getAttribute('aria-describedby')).toBe('login-error');
+    await expectAccessible(page, 'login, wrong password');
+
+    await signIn(page, org.id, org.noPhone.email);
+    await page.waitForURL(`${base}/login/phone`);
+    await expectAccessible(page, 'phone step');
+    await page.getByLabel('Mobile phone number').fill('12');
+    await page.getByRole('button', { name: 'Send code' }).click();
+    expect(await page.getByRole('alert').textContent()).toMatch(/does not look like a mobile/);
+    await expectAccessible(page, 'phone step, invalid number');
+    await page.getByLabel('Mobile phone number').fill('040 111 9998');
+    await page.getByRole('button', { name: 'Send code' }).click();
+    await page.waitForURL(`${base}/login/code`);
+    await expectAccessible(page, 'code step');
+    const code = await codeFromInbox(page, org.noPhone.id);
+    await page.getByLabel('6-digit code').fill(code === '000000' ? '111111' : '000000');
+    await page.getByRole('button', { name: 'Verify' }).click();
+    expect(await page.getByRole('alert').textContent()).toMatch(/That code is wrong\. 4 attempts/);
+    await expectAccessible(page, 'code step, wrong code');
+    await page.getByLabel('6-digit code').fill(code);
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.waitForURL(`${base}/account`);
+    await expectAccessible(page, 'account');
+    // A member opening the settings: the 403 page.
+    const forbidden = await page.goto(`${base}/settings/password`);
+    expect(forbidden?.status()).toBe(403);
+    await expectAccessible(page, 'settings, forbidden to a member');
+
+    const admin = await browser.newContext({ bypassCSP: true });
+    const adminPage = await admin.newPage();
+    await signIn(adminPage, org.id, org.admin.email);
+    await adminPage.waitForURL(`${base}/login/code`);
+    await adminPage.getByLabel('6-digit code').fill(await codeFromInbox(adminPage, org.admin.id));
+    await adminPage.getByRole('button', { name: 'Verify' }).click();
+    await adminPage.waitForURL(`${base}/account`);
+    await adminPage.goto(`${base}/settings/password`);
+    await expectAccessible(adminPage, 'password settings');
+    await adminPage.getByLabel('Networks that skip the code').fill('10.1.0.0/16\nnot-a-block\n');
+    await adminPage.getByLabel('Countries that codes may be sent to').fill('FI, Finland');
+    await adminPage.getByRole('button', { name: 'Save settings' }).click();
+    expect(await adminPage.getByText(/Nothing was saved/).isVisible()).toBe(true);
+    await expectAccessible(adminPage, 'password settings, bad entries');
+    for (const path of ['/settings/users', '/settings/subscription', '/settings/audit']) {
+      await adminPage.goto(`${base}${path}`);
+      await expectAccessible(adminPage, path);
+    }
+
+    // A sign-in left until its code expires: the closed page.
+    await context.clearCookies();
+    await signIn(page, org.id, org.admin.email);
+    await page.waitForURL(`${base}/login/code`);
+    await h.travel(11 * 60_000);
+    await page.reload();
+    expect(await page.getByRole('alert').textContent()).toMatch(/expired/);
+    await expectAccessible(page, 'sign-in stopped (expired)');
+    await admin.close();
+    await context.close();
+  });
+
+  it('shows the bare login page in the Accept-Language language, an organization page in its locale', async () => {
+    const context = await browser.newContext({ locale: 'fi-FI' });
+    const page = await context.newPage();
+    await page.goto(`${base}/login`);
+    expect(await page.locator('html').getAttribute('lang')).toBe('fi');
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Kirjaudu sisään');
+    expect(await page.getByLabel('Sähköposti').isVisible()).toBe(true);
+    // The organization's locale (en) wins once the page knows the organization.
+    await page.goto(`${base}/login?org=${org.id}`);
+    expect(await page.locator('html').getAttribute('lang')).toBe('en');
     await context.close();
   });
 });

@@ -462,7 +462,7 @@ describe('admin pages', () => {
     expect(older).toBeTruthy();
     const second = await admin.get(older as string);
     expect(second.status).toBe(200);
-    expect(second.html).toContain('user unlocked');
+    expect(second.html).toContain('User unlocked');
   });
 });
 

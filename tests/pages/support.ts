@@ -13,14 +13,18 @@ export interface PageResponse {
 export class Browser {
   readonly cookies = new Map<string, string>();
 
-  constructor(private readonly h: Harness) {}
+  /** `extraHeaders` go with every request, e.g. an `accept-language`. */
+  constructor(
+    private readonly h: Harness,
+    private readonly extraHeaders: Record<string, string> = {},
+  ) {}
 
   private cookieHeader(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
 
   private async send(method: string, path: string, body?: URLSearchParams) {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...this.extraHeaders };
     const cookie = this.cookieHeader();
     if (cookie) headers.cookie = cookie;
     if (body) headers['content-type'] = 'application/x-www-form-urlencoded';

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../lib/env.ts';
 import { requireSession } from './guard.tsx';
+import { langOf } from './lang.ts';
 import { Csrf, Layout } from './layout.tsx';
 import { render } from './render.ts';
 import { csrfToken } from './session.ts';
@@ -11,25 +12,26 @@ accountPages.get('/account', async (c) => {
   const session = await requireSession(c);
   if (session instanceof Response) return session;
   const org = await c.get('services').organizations.get(session.organizationId);
+  const lang = langOf(c, org);
+  const { t } = lang;
   return render(
     c,
-    <Layout title="Your account" user={session}>
+    <Layout lang={lang} title={t.accountTitle} user={session}>
       <div class="card">
-        <h1>You are signed in</h1>
+        <h1>{t.signedInHeading}</h1>
         <p>
-          Signed in as <strong data-testid="email">{session.email}</strong>
-          {org ? ` at ${org.row.name}` : ''}.
+          {t.signedInAs} <strong data-testid="email">{session.email}</strong>
+          {org ? t.atOrganization(org.row.name) : ''}.
         </p>
         {session.role === 'admin' ? (
           <p>
-            You administer this organization: see its{' '}
-            <a href="/settings/password">password settings</a>.
+            {t.adminOf} <a href="/settings/password">{t.adminOfLink}</a>.
           </p>
         ) : null}
         <form method="post" action="/logout">
           <Csrf token={csrfToken(c, session.token)} />
           <button class="secondary" type="submit">
-            Log out
+            {t.logOut}
           </button>
         </form>
       </div>

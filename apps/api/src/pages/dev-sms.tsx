@@ -4,6 +4,7 @@ import type { AppEnv } from '../lib/env.ts';
 import { problem } from '../lib/errors.ts';
 import type { Services } from '../lib/services.ts';
 import { Layout } from './layout.tsx';
+import { pageLang } from './messages.ts';
 import { render } from './render.ts';
 
 /** The inbox exists only with the console provider, and never in production. */
@@ -31,7 +32,8 @@ devSmsPages.get('/dev/sms', async (c) => {
   );
   return render(
     c,
-    <Layout title="Dev SMS inbox" wide>
+    // A developer's tool, not a page for the organization's people: English only.
+    <Layout lang={pageLang('en')} title="Dev SMS inbox" wide>
       <div class="card">
         <h1>Dev SMS inbox</h1>
         <p class="muted">

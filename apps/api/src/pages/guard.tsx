@@ -1,3 +1,4 @@
+import { langOf } from './lang.ts';
 import { MessagePage } from './layout.tsx';
 import { render } from './render.ts';
 import { currentSession, type PageContext, type PageSession } from './session.ts';
@@ -13,11 +14,13 @@ export async function requireAdmin(c: PageContext): Promise<PageSession | Respon
   const session = await requireSession(c);
   if (session instanceof Response) return session;
   if (session.role !== 'admin') {
+    const lang = langOf(c, await c.get('services').organizations.get(session.organizationId));
     return render(
       c,
       <MessagePage
-        title="Forbidden"
-        message="Only the organization's administrators can open the settings."
+        lang={lang}
+        title={lang.t.forbiddenTitle}
+        message={lang.t.forbiddenSettings}
         user={session}
       />,
       403,

@@ -1,7 +1,9 @@
 import type { Child } from 'hono/jsx';
+import type { PageLang } from './messages.ts';
 import { STYLESHEET_PATH } from './styles.ts';
 
 export interface LayoutProps {
+  lang: PageLang;
   title: string;
   children?: Child;
   /** Shown in the header with a settings menu for admins. */
@@ -9,30 +11,31 @@ export interface LayoutProps {
   wide?: boolean;
 }
 
-export function Layout({ title, children, user, wide }: LayoutProps) {
+export function Layout({ lang, title, children, user, wide }: LayoutProps) {
+  const { t } = lang;
   return (
-    <html lang="en">
+    <html lang={lang.locale}>
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="robots" content="noindex" />
-        <title>{`${title} · twofa`}</title>
+        <title>{`${title} · ${t.titleSuffix}`}</title>
         <link rel="stylesheet" href={STYLESHEET_PATH} />
       </head>
       <body>
         <header class="top">
           <a class="brand" href={user ? '/account' : '/login'}>
-            twofa
+            {t.brand}
           </a>
           {user ? (
-            <nav aria-label="Main">
-              <a href="/account">Account</a>
+            <nav aria-label={t.mainNav}>
+              <a href="/account">{t.navAccount}</a>
               {user.role === 'admin' ? (
                 <>
-                  <a href="/settings/password">Password settings</a>
-                  <a href="/settings/users">Users</a>
-                  <a href="/settings/subscription">Subscription</a>
-                  <a href="/settings/audit">Audit log</a>
+                  <a href="/settings/password">{t.navPasswordSettings}</a>
+                  <a href="/settings/users">{t.navUsers}</a>
+                  <a href="/settings/subscription">{t.navSubscription}</a>
+                  <a href="/settings/audit">{t.navAudit}</a>
                 </>
               ) : null}
             </nav>
@@ -49,9 +52,18 @@ export function Csrf({ token }: { token: string }) {
   return <input type="hidden" name="csrf" value={token} />;
 }
 
-export function Notice({ kind, children }: { kind: 'error' | 'ok' | 'warn'; children?: Child }) {
+export function Notice({
+  kind,
+  id,
+  children,
+}: {
+  kind: 'error' | 'ok' | 'warn';
+  /** For a field's `aria-describedby`, when the notice is about that field. */
+  id?: string | undefined;
+  children?: Child;
+}) {
   return (
-    <div class={`notice ${kind}`} role={kind === 'error' ? 'alert' : 'status'}>
+    <div class={`notice ${kind}`} id={id} role={kind === 'error' ? 'alert' : 'status'}>
       {children}
     </div>
   );
@@ -59,20 +71,58 @@ export function Notice({ kind, children }: { kind: 'error' | 'ok' | 'warn'; chil
 
 /** A whole page that only says something, e.g. a 403. */
 export function MessagePage({
+  lang,
   title,
   message,
   user,
 }: {
+  lang: PageLang;
   title: string;
   message: string;
   user?: LayoutProps['user'];
 }) {
   return (
-    <Layout title={title} user={user}>
+    <Layout lang={lang} title={title} user={user}>
       <div class="card">
         <h1>{title}</h1>
         <p>{message}</p>
       </div>
     </Layout>
+  );
+}
+
+/**
+ * The settings pages' one table: column headers, rows as children, and the
+ * text to show when there are none. `label` names the table for assistive
+ * technology (it is the visible heading above it, or a caption).
+ */
+export function DataTable({
+  label,
+  columns,
+  empty,
+  children,
+}: {
+  label: string;
+  columns: readonly string[];
+  empty?: string | false | undefined;
+  children?: Child;
+}) {
+  return (
+    <>
+      <div class="table-wrap">
+        <table>
+          <caption class="sr-only">{label}</caption>
+          <thead>
+            <tr>
+              {columns.map((name) => (
+                <th scope="col">{name}</th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>{children}</tbody>
+        </table>
+      </div>
+      {empty ? <p class="muted">{empty}</p> : null}
+    </>
   );
 }

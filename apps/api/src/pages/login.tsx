@@ -4,7 +4,9 @@ import type { JSX } from 'hono/jsx/jsx-runtime';
 import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { CachedOrganization } from '../lib/org-cache.ts';
+import { apiErrorText, langOf } from './lang.ts';
 import { Csrf, Layout, MessagePage, Notice } from './layout.tsx';
+import type { Messages, PageLang } from './messages.ts';
 import { render } from './render.ts';
 import {
   browserCookie,
@@ -34,13 +36,11 @@ async function loadOrganization(
   return c.get('services').organizations.get(id.trim().toLowerCase());
 }
 
-export function forbidden(c: PageContext) {
+/** 403 for a form without the right CSRF token, in the page's language when it is known. */
+export function forbidden(c: PageContext, lang: PageLang = langOf(c)) {
   return render(
     c,
-    <MessagePage
-      title="Forbidden"
-      message="This form was not sent from this site's page, or the page is too old. Go back, reload it and try again."
-    />,
+    <MessagePage lang={lang} title={lang.t.forbiddenTitle} message={lang.t.forbiddenCsrf} />,
     403,
   );
 }
@@ -48,25 +48,35 @@ export function forbidden(c: PageContext) {
 // ---- views -----------------------------------------------------------------
 
 function LoginForm(props: {
+  lang: PageLang;
   csrf: string;
   org: CachedOrganization | null;
   orgInput?: string;
   email?: string;
   error?: string | undefined;
+  /** Which field the error is about, so it is tied to that field. */
+  errorField?: 'org' | 'credentials' | undefined;
 }) {
-  const { csrf, org, email, error } = props;
+  const { lang, csrf, org, email, error, errorField } = props;
+  const { t } = lang;
+  const orgError = error !== undefined && errorField === 'org';
+  const credentialsError = error !== undefined && errorField === 'credentials';
   return (
-    <Layout title="Sign in">
+    <Layout lang={lang} title={t.signInTitle}>
       <div class="card">
-        <h1>Sign in{org ? ` to ${org.row.name}` : ''}</h1>
-        {error ? <Notice kind="error">{error}</Notice> : null}
+        <h1>{org ? t.signInTo(org.row.name) : t.signInTitle}</h1>
+        {error ? (
+          <Notice kind="error" id="login-error">
+            {error}
+          </Notice>
+        ) : null}
         <form method="post" action="/login">
           <Csrf token={csrf} />
           {org ? (
             <input type="hidden" name="org" value={org.row.id} />
           ) : (
             <div class="field">
-              <label for="org">Organization ID</label>
+              <label for="org">{t.organizationId}</label>
               <input
                 id="org"
                 name="org"
@@ -75,11 +85,13 @@ function LoginForm(props: {
                 autocomplete="organization"
                 spellcheck={false}
                 value={props.orgInput ?? ''}
+                aria-invalid={orgError ? 'true' : undefined}
+                aria-describedby={orgError ? 'login-error' : undefined}
               />
             </div>
           )}
           <div class="field">
-            <label for="email">Email</label>
+            <label for="email">{t.email}</label>
             <input
               id="email"
               name="email"
@@ -88,20 +100,24 @@ function LoginForm(props: {
               autocomplete="username"
               autofocus
               value={email ?? ''}
+              aria-invalid={credentialsError ? 'true' : undefined}
+              aria-describedby={credentialsError ? 'login-error' : undefined}
             />
           </div>
           <div class="field">
-            <label for="password">Password</label>
+            <label for="password">{t.password}</label>
             <input
               id="password"
               name="password"
               type="password"
               required
               autocomplete="current-password"
+              aria-invalid={credentialsError ? 'true' : undefined}
+              aria-describedby={credentialsError ? 'login-error' : undefined}
             />
           </div>
           <button class="primary" type="submit">
-            Sign in
+            {t.signInButton}
           </button>
         </form>
       </div>
@@ -109,74 +125,80 @@ function LoginForm(props: {
   );
 }
 
-function StartAgain({ organizationId }: { organizationId: string }) {
+function StartAgain({ lang, organizationId }: { lang: PageLang; organizationId: string }) {
   return (
     <p>
       <a class="button" href={`/login?org=${organizationId}`}>
-        Start again
+        {lang.t.startAgain}
       </a>
     </p>
   );
 }
 
 /** What a challenge that takes no code says, and the way out. */
-function closedMessage(view: ChallengeView): string {
+function closedMessage(t: Messages, view: ChallengeView): string {
   switch (view.status) {
     case 'expired':
-      return 'The code has expired. Sign in again to get a new one.';
+      return t.closedExpired;
     case 'locked':
-      return 'Too many wrong codes: this sign-in is locked. Sign in again to get a new code.';
+      return t.closedLocked;
     case 'canceled':
-      return 'This sign-in was canceled (the phone number or password changed). Sign in again.';
+      return t.closedCanceled;
     case 'approved':
-      return 'This code was already used. Sign in again.';
+      return t.closedApproved;
     case 'failed':
       switch (view.failureReason) {
         case 'sms_balance_exhausted':
-          return "We could not send the code: the organization's SMS credit has run out. Contact your administrator.";
+          return t.closedBalance;
         case 'sms_rejected':
-          return 'We could not send the code: the phone number was refused. Contact your administrator.';
+          return t.closedRejected;
         case 'sms_paused':
-          return 'We could not send the code right now. Try again later.';
+          return t.closedPaused;
         default:
-          return 'We could not send the code. Try again later.';
+          return t.closedSendFailed;
       }
     default:
-      return 'This sign-in cannot continue. Sign in again.';
+      return t.closedOther;
   }
 }
 
-function ClosedPage({ view, organizationId }: { view: ChallengeView; organizationId: string }) {
+function ClosedPage(props: { lang: PageLang; view: ChallengeView; organizationId: string }) {
+  const { lang, view, organizationId } = props;
   return (
-    <Layout title="Sign in">
+    <Layout lang={lang} title={lang.t.signInTitle}>
       <div class="card">
-        <h1>Sign-in stopped</h1>
-        <Notice kind="error">{closedMessage(view)}</Notice>
-        <StartAgain organizationId={organizationId} />
+        <h1>{lang.t.signInStopped}</h1>
+        <Notice kind="error">{closedMessage(lang.t, view)}</Notice>
+        <StartAgain lang={lang} organizationId={organizationId} />
       </div>
     </Layout>
   );
 }
 
 function CodePage(props: {
+  lang: PageLang;
   csrf: string;
   view: ChallengeView;
   error?: string | undefined;
   info?: string | undefined;
 }) {
-  const { csrf, view, error, info } = props;
-  const where = view.maskedPhone ? `to ${view.maskedPhone}` : 'to your phone';
+  const { lang, csrf, view, error, info } = props;
+  const { t } = lang;
   return (
-    <Layout title="Enter your code">
+    <Layout lang={lang} title={t.codeTitle}>
       <div class="card">
-        <h1>Enter your code</h1>
-        <p>Enter the 6-digit code we sent {where}.</p>
-        {error ? <Notice kind="error">{error}</Notice> : null}
+        <h1>{t.codeTitle}</h1>
+        <p>{view.maskedPhone ? t.codeSentTo(view.maskedPhone) : t.codeSentToYourPhone}</p>
+        {error ? (
+          <Notice kind="error" id="code-error">
+            {error}
+          </Notice>
+        ) : null}
         {info ? <Notice kind="ok">{info}</Notice> : null}
         <form method="post" action="/login/code">
           <Csrf token={csrf} />
           <div class="field">
-            <label for="code">6-digit code</label>
+            <label for="code">{t.codeLabel}</label>
             <input
               id="code"
               class="code"
@@ -189,32 +211,34 @@ function CodePage(props: {
               required
               autofocus
               aria-invalid={error ? 'true' : undefined}
-              aria-describedby="code-help"
+              aria-describedby={error ? 'code-error code-help' : 'code-help'}
             />
             <p id="code-help" class="muted">
-              {`${view.attemptsRemaining} ${view.attemptsRemaining === 1 ? 'attempt' : 'attempts'} left.`}
+              {t.attemptsLeft(view.attemptsRemaining)}
             </p>
           </div>
           <div class="field">
             <label class="check" for="trustDevice">
               <input id="trustDevice" name="trustDevice" type="checkbox" value="on" />
-              <span>Trust this device for 30 days</span>
+              <span>{t.trustDevice}</span>
             </label>
           </div>
           <button class="primary" type="submit">
-            Verify
+            {t.verify}
           </button>
         </form>
         <form method="post" action="/login/resend" class="stack">
           <Csrf token={csrf} />
-          <p class="muted">
-            No code?{' '}
-            {view.sendsRemaining > 0
-              ? `You can ask for ${view.sendsRemaining} more.`
-              : 'No more codes can be sent for this sign-in.'}
+          <p class="muted" id="resend-help">
+            {t.noCode} {view.sendsRemaining > 0 ? t.sendsLeft(view.sendsRemaining) : t.noMoreSends}
           </p>
-          <button class="secondary" type="submit" disabled={view.sendsRemaining === 0}>
-            Resend code
+          <button
+            class="secondary"
+            type="submit"
+            disabled={view.sendsRemaining === 0}
+            aria-describedby="resend-help"
+          >
+            {t.resend}
           </button>
         </form>
       </div>
@@ -222,17 +246,28 @@ function CodePage(props: {
   );
 }
 
-function PhonePage(props: { csrf: string; error?: string | undefined; phone?: string }) {
+function PhonePage(props: {
+  lang: PageLang;
+  csrf: string;
+  error?: string | undefined;
+  phone?: string;
+}) {
+  const { lang, error } = props;
+  const { t } = lang;
   return (
-    <Layout title="Your phone number">
+    <Layout lang={lang} title={t.phoneTitle}>
       <div class="card">
-        <h1>Your phone number</h1>
-        <p>We send a 6-digit code to your phone each time you sign in from a new device.</p>
-        {props.error ? <Notice kind="error">{props.error}</Notice> : null}
+        <h1>{t.phoneTitle}</h1>
+        <p>{t.phoneIntro}</p>
+        {error ? (
+          <Notice kind="error" id="phone-error">
+            {error}
+          </Notice>
+        ) : null}
         <form method="post" action="/login/phone">
           <Csrf token={props.csrf} />
           <div class="field">
-            <label for="phone">Mobile phone number</label>
+            <label for="phone">{t.phoneLabel}</label>
             <input
               id="phone"
               name="phone"
@@ -241,15 +276,15 @@ function PhonePage(props: { csrf: string; error?: string | undefined; phone?: st
               required
               autofocus
               value={props.phone ?? ''}
-              aria-invalid={props.error ? 'true' : undefined}
-              aria-describedby="phone-help"
+              aria-invalid={error ? 'true' : undefined}
+              aria-describedby={error ? 'phone-error phone-help' : 'phone-help'}
             />
             <p id="phone-help" class="muted">
-              With the country code, e.g. +358 40 123 4567.
+              {t.phoneHelp}
             </p>
           </div>
           <button class="primary" type="submit">
-            Send code
+            {t.sendCode}
           </button>
         </form>
       </div>
@@ -264,9 +299,14 @@ export const loginPages = new Hono<AppEnv>();
 function loginForm(
   c: PageContext,
   org: CachedOrganization | null,
-  extra: { orgInput?: string; email?: string; error?: string } = {},
+  extra: {
+    orgInput?: string;
+    email?: string;
+    error?: string;
+    errorField?: 'org' | 'credentials';
+  } = {},
 ): JSX.Element {
-  return <LoginForm csrf={csrfToken(c, browserId(c))} org={org} {...extra} />;
+  return <LoginForm lang={langOf(c, org)} csrf={csrfToken(c, browserId(c))} org={org} {...extra} />;
 }
 
 loginPages.get('/login', async (c) => {
@@ -277,7 +317,7 @@ loginPages.get('/login', async (c) => {
 loginPages.post('/login', async (c) => {
   const form = await formFields(c);
   if (!csrfValid(c, browserCookie(c), form.csrf)) {
-    return forbidden(c);
+    return forbidden(c, langOf(c, await loadOrganization(c, form.org)));
   }
   const org = await loadOrganization(c, form.org);
   const email = (form.email ?? '').trim();
@@ -288,13 +328,19 @@ loginPages.post('/login', async (c) => {
       loginForm(c, null, {
         orgInput: form.org ?? '',
         email,
-        error: 'No organization has that ID. Check the sign-in link you were given.',
+        error: langOf(c).t.noSuchOrganization,
+        errorField: 'org',
       }),
       404,
     );
   }
+  const lang = langOf(c, org);
   if (!email || !password || email.length > 254 || password.length > 1024) {
-    return render(c, loginForm(c, org, { email, error: 'Enter your email and password.' }), 400);
+    return render(
+      c,
+      loginForm(c, org, { email, error: lang.t.enterEmailAndPassword, errorField: 'credentials' }),
+      400,
+    );
   }
   const services = c.get('services');
   let outcome: Awaited<ReturnType<typeof services.challenges.login>>;
@@ -306,10 +352,16 @@ loginPages.post('/login', async (c) => {
     );
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    const message =
-      error.code === 'invalid_credentials' ? 'The email or password is wrong.' : error.detail;
     if (error.headers['retry-after']) c.header('retry-after', error.headers['retry-after']);
-    return render(c, loginForm(c, org, { email, error: message }), error.status as 400);
+    return render(
+      c,
+      loginForm(c, org, {
+        email,
+        error: apiErrorText(lang, error),
+        ...(error.code === 'invalid_credentials' ? { errorField: 'credentials' as const } : {}),
+      }),
+      error.status as 400,
+    );
   }
   if (outcome.result === 'authenticated') {
     clearPendingChallenge(c);
@@ -329,11 +381,16 @@ async function loadPending(c: PageContext) {
   if (!org) return null;
   try {
     const view = await c.get('services').challenges.get(org.row.id, pending.challengeId);
-    return { org, view };
+    return { org, view, lang: langOf(c, org) };
   } catch (error) {
     if (error instanceof ApiError && error.code === 'not_found') return null;
     throw error;
   }
+}
+
+/** The organization of this browser's pending sign-in, for the language of a refusal. */
+async function pendingOrganization(c: PageContext): Promise<CachedOrganization | null> {
+  return loadOrganization(c, pendingChallenge(c)?.organizationId);
 }
 
 const noPending = (c: PageContext) => c.redirect('/login', 303);
@@ -346,31 +403,36 @@ function codeStep(
   status = 200,
 ) {
   if (view.status === 'phone_required') return c.redirect('/login/phone', 303);
+  const lang = langOf(c, org);
   if (view.status !== 'pending') {
     return render(
       c,
-      <ClosedPage view={view} organizationId={org.row.id} />,
+      <ClosedPage lang={lang} view={view} organizationId={org.row.id} />,
       status === 200 ? 409 : status,
     );
   }
-  return render(c, <CodePage csrf={csrfToken(c, browserId(c))} view={view} {...notes} />, status);
+  return render(
+    c,
+    <CodePage lang={lang} csrf={csrfToken(c, browserId(c))} view={view} {...notes} />,
+    status,
+  );
 }
 
 loginPages.get('/login/code', async (c) => {
   const loaded = await loadPending(c);
   if (!loaded) return noPending(c);
-  const info = c.req.query('resent') !== undefined ? 'We sent you a new code.' : undefined;
-  return codeStep(c, loaded.org, loaded.view, info ? { info } : {});
+  const notes = c.req.query('resent') !== undefined ? { info: loaded.lang.t.resent } : {};
+  return codeStep(c, loaded.org, loaded.view, notes);
 });
 
 loginPages.post('/login/code', async (c) => {
   const form = await formFields(c);
   if (!csrfValid(c, browserCookie(c), form.csrf)) {
-    return forbidden(c);
+    return forbidden(c, langOf(c, await pendingOrganization(c)));
   }
   const loaded = await loadPending(c);
   if (!loaded) return noPending(c);
-  const { org } = loaded;
+  const { org, lang } = loaded;
   const code = (form.code ?? '').replace(/\s+/g, '');
   const services = c.get('services');
   try {
@@ -386,21 +448,16 @@ loginPages.post('/login/code', async (c) => {
     if (!(error instanceof ApiError)) throw error;
     const view = await services.challenges.get(org.row.id, loaded.view.id);
     if (error.code === 'invalid_code') {
-      return codeStep(c, org, view, { error: `That code is wrong. ${attemptsLeft(view)}` }, 422);
+      return codeStep(c, org, view, { error: lang.t.wrongCode(view.attemptsRemaining) }, 422);
     }
-    return codeStep(c, org, view, { error: error.detail }, error.status);
+    return codeStep(c, org, view, { error: apiErrorText(lang, error) }, error.status);
   }
 });
-
-function attemptsLeft(view: ChallengeView): string {
-  const n = view.attemptsRemaining;
-  return `${n} ${n === 1 ? 'attempt' : 'attempts'} left.`;
-}
 
 loginPages.post('/login/resend', async (c) => {
   const form = await formFields(c);
   if (!csrfValid(c, browserCookie(c), form.csrf)) {
-    return forbidden(c);
+    return forbidden(c, langOf(c, await pendingOrganization(c)));
   }
   const loaded = await loadPending(c);
   if (!loaded) return noPending(c);
@@ -417,11 +474,7 @@ loginPages.post('/login/resend', async (c) => {
     const view = await services.challenges.get(loaded.org.row.id, loaded.view.id);
     const retryAfter = error.headers['retry-after'];
     if (retryAfter) c.header('retry-after', retryAfter);
-    const message =
-      error.code === 'resend_too_soon'
-        ? `Please wait ${retryAfter ?? 30} seconds before asking for another code.`
-        : error.detail;
-    return codeStep(c, loaded.org, view, { error: message }, error.status);
+    return codeStep(c, loaded.org, view, { error: apiErrorText(loaded.lang, error) }, error.status);
   }
 });
 
@@ -429,13 +482,13 @@ loginPages.get('/login/phone', async (c) => {
   const loaded = await loadPending(c);
   if (!loaded) return noPending(c);
   if (loaded.view.status !== 'phone_required') return codeStep(c, loaded.org, loaded.view);
-  return render(c, <PhonePage csrf={csrfToken(c, browserId(c))} />);
+  return render(c, <PhonePage lang={loaded.lang} csrf={csrfToken(c, browserId(c))} />);
 });
 
 loginPages.post('/login/phone', async (c) => {
   const form = await formFields(c);
   if (!csrfValid(c, browserCookie(c), form.csrf)) {
-    return forbidden(c);
+    return forbidden(c, langOf(c, await pendingOrganization(c)));
   }
   const loaded = await loadPending(c);
   if (!loaded) return noPending(c);
@@ -452,13 +505,14 @@ loginPages.post('/login/phone', async (c) => {
     return c.redirect('/login/code', 303);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    const message =
-      error.code === 'invalid_phone'
-        ? `That does not look like a mobile number: ${error.detail}`
-        : error.detail;
     return render(
       c,
-      <PhonePage csrf={csrfToken(c, browserId(c))} error={message} phone={phone} />,
+      <PhonePage
+        lang={loaded.lang}
+        csrf={csrfToken(c, browserId(c))}
+        error={apiErrorText(loaded.lang, error)}
+        phone={phone}
+      />,
       error.status as 422,
     );
   }
@@ -468,7 +522,12 @@ loginPages.post('/logout', async (c) => {
   const form = await formFields(c);
   const session = await currentSession(c);
   if (!session) return c.redirect('/login', 303);
-  if (!csrfValid(c, session.token, form.csrf)) return forbidden(c);
+  if (!csrfValid(c, session.token, form.csrf)) {
+    return forbidden(
+      c,
+      langOf(c, await c.get('services').organizations.get(session.organizationId)),
+    );
+  }
   await endSession(c, session.token);
   return c.redirect(`/login?org=${session.organizationId}`, 303);
 });

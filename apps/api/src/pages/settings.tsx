@@ -16,8 +16,10 @@ import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import { clientAddress } from '../lib/http.ts';
 import { requireAdmin } from './guard.tsx';
-import { Csrf, Layout, Notice } from './layout.tsx';
+import { apiErrorText, langOf } from './lang.ts';
+import { Csrf, DataTable, Layout, Notice } from './layout.tsx';
 import { forbidden } from './login.tsx';
+import type { Messages, PageLang } from './messages.ts';
 import { render } from './render.ts';
 import { csrfToken, csrfValid, formFields, type PageContext, type PageSession } from './session.ts';
 
@@ -34,33 +36,35 @@ interface PasswordForm {
   twoFactorEnabled: boolean;
   cidrsText: string;
   countriesText: string;
-  cidrErrors: { line: number; entry: string; message: string }[];
+  cidrErrors: { line: number; entry: string }[];
   countryErrors: string[];
   error?: string | undefined;
   saved?: boolean;
 }
 
 function PasswordSettingsPage(props: {
+  lang: PageLang;
   csrf: string;
   session: PageSession;
   org: OrganizationRow;
   form: PasswordForm;
 }) {
-  const { org, form, csrf, session } = props;
+  const { lang, org, form, csrf, session } = props;
+  const { t } = lang;
   const available = isTwoFactorAvailable(org.authMethod);
   const hasCidrErrors = form.cidrErrors.length > 0;
   return (
-    <Layout title="Password settings" user={session} wide>
+    <Layout lang={lang} title={t.passwordSettingsTitle} user={session} wide>
       <div class="card">
-        <h1>Password settings</h1>
-        {form.saved ? <Notice kind="ok">Settings saved.</Notice> : null}
+        <h1>{t.passwordSettingsTitle}</h1>
+        {form.saved ? <Notice kind="ok">{t.settingsSaved}</Notice> : null}
         {form.error ? <Notice kind="error">{form.error}</Notice> : null}
         {hasCidrErrors || form.countryErrors.length > 0 ? (
-          <Notice kind="error">Nothing was saved: fix the entries marked below.</Notice>
+          <Notice kind="error">{t.nothingSaved}</Notice>
         ) : null}
         <form method="post" action="/settings/password">
           <Csrf token={csrf} />
-          <h2>Two-factor authentication</h2>
+          <h2>{t.twoFactorHeading}</h2>
           <div class="field">
             <label class="check" for="twoFactorEnabled">
               <input
@@ -72,16 +76,16 @@ function PasswordSettingsPage(props: {
                 disabled={!available}
                 aria-describedby="twoFactorEnabled-help"
               />
-              <span>Ask for a code by SMS after the password</span>
+              <span>{t.twoFactorCheckbox}</span>
             </label>
             <p id="twoFactorEnabled-help" class="muted">
               {available
-                ? 'Users sign in with their password and a 6-digit code sent to their phone. A device they trust skips the code for 30 days.'
-                : `Unavailable: this organization signs in with ${org.authMethod === 'saml2' ? 'SAML 2.0 single sign-on' : 'LDAP'}, so passwords and their second step are handled by that identity provider.`}
+                ? t.twoFactorHelp
+                : t.twoFactorUnavailable(org.authMethod === 'saml2' ? 'saml2' : 'ldap')}
             </p>
           </div>
           <h2>
-            <label for="skipTwoFactorCidrs">Networks that skip the code</label>
+            <label for="skipTwoFactorCidrs">{t.cidrsLabel}</label>
           </h2>
           <div class="field">
             <textarea
@@ -95,20 +99,18 @@ function PasswordSettingsPage(props: {
               {form.cidrsText}
             </textarea>
             <p id="skipTwoFactorCidrs-help" class="muted">
-              One CIDR block a line, e.g. 192.168.10.0/24 or 2001:db8::/48. Sign-ins from these
-              networks need no code.
+              {t.cidrsHelp}
             </p>
             <ul id="skipTwoFactorCidrs-errors" class="errors">
               {form.cidrErrors.map((e) => (
                 <li>
-                  Line {e.line}: <code>{e.entry}</code> is not a CIDR block (
-                  {e.message.replace(/^".*" is not a CIDR block: /, '')})
+                  {t.cidrLineError(e.line)} <code>{e.entry}</code> {t.notCidr}
                 </li>
               ))}
             </ul>
           </div>
           <h2>
-            <label for="smsAllowedCountries">Countries that codes may be sent to</label>
+            <label for="smsAllowedCountries">{t.countriesLabel}</label>
           </h2>
           <div class="field">
             <input
@@ -122,17 +124,17 @@ function PasswordSettingsPage(props: {
               aria-describedby="smsAllowedCountries-help smsAllowedCountries-errors"
             />
             <p id="smsAllowedCountries-help" class="muted">
-              Two-letter country codes separated by commas, e.g. FI, SE. Empty: any country.
+              {t.countriesHelp}
             </p>
             <ul id="smsAllowedCountries-errors" class="errors">
               {form.countryErrors.map((entry) => (
                 <li>
-                  <code>{entry}</code> is not a two-letter country code
+                  <code>{entry}</code> {t.notCountry}
                 </li>
               ))}
             </ul>
           </div>
-          <button type="submit">Save settings</button>
+          <button type="submit">{t.saveSettings}</button>
         </form>
       </div>
     </Layout>
@@ -149,20 +151,24 @@ function formFromOrg(org: OrganizationRow): PasswordForm {
   };
 }
 
-async function loadOrg(c: PageContext, session: PageSession): Promise<OrganizationRow> {
+async function loadOrg(
+  c: PageContext,
+  session: PageSession,
+): Promise<{ org: OrganizationRow; lang: PageLang }> {
   const org = await c.get('services').organizations.get(session.organizationId);
   if (!org) throw new ApiError('not_found', 'Organization not found');
-  return org.row;
+  return { org: org.row, lang: langOf(c, org) };
 }
 
 settingsPages.get('/settings/password', async (c) => {
   const session = await requireAdmin(c);
   if (session instanceof Response) return session;
-  const org = await loadOrg(c, session);
+  const { org, lang } = await loadOrg(c, session);
   const form = { ...formFromOrg(org), saved: c.req.query('saved') !== undefined };
   return render(
     c,
     <PasswordSettingsPage
+      lang={lang}
       csrf={csrfToken(c, session.token)}
       session={session}
       org={org}
@@ -175,8 +181,8 @@ settingsPages.post('/settings/password', async (c) => {
   const session = await requireAdmin(c);
   if (session instanceof Response) return session;
   const fields = await formFields(c);
-  if (!csrfValid(c, session.token, fields.csrf)) return forbidden(c);
-  const org = await loadOrg(c, session);
+  const { org, lang } = await loadOrg(c, session);
+  if (!csrfValid(c, session.token, fields.csrf)) return forbidden(c, lang);
   const cidrsText = (fields.skipTwoFactorCidrs ?? '').slice(0, 1_000_000);
   const countriesText = (fields.smsAllowedCountries ?? '').slice(0, 2_000);
   const lines = cidrsText
@@ -186,7 +192,6 @@ settingsPages.post('/settings/password', async (c) => {
   const cidrErrors = cidrEntryErrors(lines.map((l) => l.entry)).map((e) => ({
     line: lines[e.index]?.line ?? e.index + 1,
     entry: e.entry,
-    message: e.message,
   }));
   const countries = countriesText
     .split(/[\s,;]+/)
@@ -207,7 +212,7 @@ settingsPages.post('/settings/password', async (c) => {
   if (cidrErrors.length > 0 || countryErrors.length > 0) {
     return render(
       c,
-      <PasswordSettingsPage csrf={csrf} session={session} org={org} form={form} />,
+      <PasswordSettingsPage lang={lang} csrf={csrf} session={session} org={org} form={form} />,
       422,
     );
   }
@@ -227,10 +232,11 @@ settingsPages.post('/settings/password', async (c) => {
     return render(
       c,
       <PasswordSettingsPage
+        lang={lang}
         csrf={csrf}
         session={session}
         org={org}
-        form={{ ...form, error: error.detail }}
+        form={{ ...form, error: apiErrorText(lang, error) }}
       />,
       error.status as 422,
     );
@@ -256,12 +262,20 @@ function usersUrl(q: string, page: number, notice?: string): string {
   return `/settings/users${query ? `?${query}` : ''}`;
 }
 
-const NOTICES: Record<string, string> = {
-  exempted: 'Two-factor authentication is now off for that user.',
-  unexempted: 'Two-factor authentication applies to that user again.',
-  revoked: "The user's trusted devices were revoked: their next sign-in asks for a code.",
-  unlocked: 'The user was unlocked.',
-};
+/** The notice a user action leaves in the redirect's query, and its text. */
+const NOTICES = {
+  exempted: 'noticeExempted',
+  unexempted: 'noticeUnexempted',
+  revoked: 'noticeRevoked',
+  unlocked: 'noticeUnlocked',
+} as const satisfies Record<string, keyof Messages>;
+type NoticeName = keyof typeof NOTICES;
+
+function noticeText(lang: PageLang, name: string | undefined): string | undefined {
+  return name !== undefined && Object.hasOwn(NOTICES, name)
+    ? lang.t[NOTICES[name as NoticeName]]
+    : undefined;
+}
 
 settingsPages.get('/settings/users', async (c) => {
   const session = await requireAdmin(c);
@@ -274,7 +288,9 @@ settingsPages.get('/settings/users', async (c) => {
     offset: (page - 1) * USERS_PAGE_SIZE,
   });
   const pages = Math.max(1, Math.ceil(total / USERS_PAGE_SIZE));
-  const notice = NOTICES[c.req.query('notice') ?? ''];
+  const { lang } = await loadOrg(c, session);
+  const { t } = lang;
+  const notice = noticeText(lang, c.req.query('notice'));
   const csrf = csrfToken(c, session.token);
   const now = c.get('services').clock.now();
   const Hidden = () => (
@@ -286,92 +302,77 @@ settingsPages.get('/settings/users', async (c) => {
   );
   return render(
     c,
-    <Layout title="Users" user={session} wide>
+    <Layout lang={lang} title={t.usersTitle} user={session} wide>
       <div class="card">
-        <h1>Users</h1>
+        <h1>{t.usersTitle}</h1>
         {notice ? <Notice kind="ok">{notice}</Notice> : null}
-        <form method="get" action="/settings/users" class="row">
-          <label for="q" class="sr-only">
-            Search by email
-          </label>
-          <input id="q" name="q" type="search" value={q} placeholder="Search by email" />
-          <button type="submit" class="secondary">
-            Search
-          </button>
-        </form>
+        <search>
+          <form method="get" action="/settings/users" class="row">
+            <label for="q" class="sr-only">
+              {t.searchByEmail}
+            </label>
+            <input id="q" name="q" type="search" value={q} placeholder={t.searchByEmail} />
+            <button type="submit" class="secondary">
+              {t.search}
+            </button>
+          </form>
+        </search>
         <p class="muted">
-          {total} {total === 1 ? 'user' : 'users'}
-          {q ? ` matching “${q}”` : ''}.
+          {t.userCount(total)}
+          {q ? t.matching(q) : ''}.
         </p>
-        <div class="table-wrap">
-          <table>
-            <thead>
+        <DataTable
+          label={t.usersTitle}
+          columns={[t.colEmail, t.colPhone, t.colRole, t.colTwoFactor, t.colActions]}
+        >
+          {users.map((user) => {
+            const locked = user.lockedUntil !== null && user.lockedUntil > now;
+            return (
               <tr>
-                <th scope="col">Email</th>
-                <th scope="col">Phone</th>
-                <th scope="col">Role</th>
-                <th scope="col">Two-factor</th>
-                <th scope="col">Actions</th>
+                <td>{user.email}</td>
+                <td>{user.phone ?? '—'}</td>
+                <td>{t.roles[user.role]}</td>
+                <td>
+                  {user.twoFactorDisabled ? t.twoFactorDisabledForUser : t.twoFactorRequired}
+                  {locked && user.lockedUntil ? (
+                    <div class="field-error">{t.lockedUntil(lang.dateTime(user.lockedUntil))}</div>
+                  ) : null}
+                </td>
+                <td class="actions">
+                  <form method="post" action={`/settings/users/${user.id}/two-factor`}>
+                    <Hidden />
+                    <input
+                      type="hidden"
+                      name="twoFactorDisabled"
+                      value={user.twoFactorDisabled ? 'false' : 'true'}
+                    />
+                    <button type="submit" class="secondary small">
+                      {user.twoFactorDisabled ? t.requireTwoFactor : t.disableTwoFactor}
+                    </button>
+                  </form>
+                  <form method="post" action={`/settings/users/${user.id}/trusted-devices`}>
+                    <Hidden />
+                    <button type="submit" class="secondary small">
+                      {t.revokeDevices}
+                    </button>
+                  </form>
+                  {locked ? (
+                    <form method="post" action={`/settings/users/${user.id}/unlock`}>
+                      <Hidden />
+                      <button type="submit" class="small">
+                        {t.unlock}
+                      </button>
+                    </form>
+                  ) : null}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {users.map((user) => {
-                const locked = user.lockedUntil !== null && user.lockedUntil > now;
-                return (
-                  <tr>
-                    <td>{user.email}</td>
-                    <td>{user.phone ?? '—'}</td>
-                    <td>{user.role}</td>
-                    <td>
-                      {user.twoFactorDisabled ? 'Disabled for this user' : 'Required'}
-                      {locked ? (
-                        <div class="field-error">
-                          Locked until{' '}
-                          {user.lockedUntil?.toISOString().slice(0, 16).replace('T', ' ')} UTC
-                        </div>
-                      ) : null}
-                    </td>
-                    <td class="actions">
-                      <form method="post" action={`/settings/users/${user.id}/two-factor`}>
-                        <Hidden />
-                        <input
-                          type="hidden"
-                          name="twoFactorDisabled"
-                          value={user.twoFactorDisabled ? 'false' : 'true'}
-                        />
-                        <button type="submit" class="secondary small">
-                          {user.twoFactorDisabled
-                            ? 'Require two-factor authentication'
-                            : 'Disable two-factor authentication'}
-                        </button>
-                      </form>
-                      <form method="post" action={`/settings/users/${user.id}/trusted-devices`}>
-                        <Hidden />
-                        <button type="submit" class="secondary small">
-                          Revoke trusted devices
-                        </button>
-                      </form>
-                      {locked ? (
-                        <form method="post" action={`/settings/users/${user.id}/unlock`}>
-                          <Hidden />
-                          <button type="submit" class="small">
-                            Unlock
-                          </button>
-                        </form>
-                      ) : null}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
-        <nav class="pager" aria-label="Pages">
-          {page > 1 ? <a href={usersUrl(q, page - 1)}>← Previous</a> : <span />}
-          <span class="muted">
-            Page {page} of {pages}
-          </span>
-          {page < pages ? <a href={usersUrl(q, page + 1)}>Next →</a> : <span />}
+            );
+          })}
+        </DataTable>
+        <nav class="pager" aria-label={t.pagerLabel}>
+          {page > 1 ? <a href={usersUrl(q, page - 1)}>{t.previous}</a> : <span />}
+          <span class="muted">{t.pageOf(page, pages)}</span>
+          {page < pages ? <a href={usersUrl(q, page + 1)}>{t.next}</a> : <span />}
         </nav>
       </div>
     </Layout>,
@@ -385,12 +386,13 @@ async function userAction(
     session: PageSession,
     userId: string,
     fields: Record<string, string>,
-  ) => Promise<string | null>,
+  ) => Promise<NoticeName | null>,
 ) {
   const session = await requireAdmin(c);
   if (session instanceof Response) return session;
   const fields = await formFields(c);
-  if (!csrfValid(c, session.token, fields.csrf)) return forbidden(c);
+  const { lang } = await loadOrg(c, session);
+  if (!csrfValid(c, session.token, fields.csrf)) return forbidden(c, lang);
   const userId = c.req.param('userId') ?? '';
   const q = (fields.q ?? '').slice(0, 254);
   const page = pageNumber(fields.page);
@@ -398,11 +400,11 @@ async function userAction(
   if (notice === null) {
     return render(
       c,
-      <Layout title="Not found" user={session}>
+      <Layout lang={lang} title={lang.t.notFoundTitle} user={session}>
         <div class="card">
-          <h1>User not found</h1>
+          <h1>{lang.t.userNotFound}</h1>
           <p>
-            <a href={usersUrl(q, page)}>Back to the users</a>
+            <a href={usersUrl(q, page)}>{lang.t.backToUsers}</a>
           </p>
         </div>
       </Layout>,
@@ -474,51 +476,36 @@ settingsPages.get('/settings/subscription', async (c) => {
   if (!org) throw new ApiError('not_found', 'Organization not found');
   const threshold = org.lowBalanceThreshold ?? DEFAULT_LOW_BALANCE_THRESHOLD;
   const low = org.smsBalance < threshold;
-  const reasons: Record<string, string> = {
-    top_up: 'Credits added',
-    sms_sent: 'Code sent',
-    refund: 'Refund (not sent)',
-  };
+  const { lang } = await loadOrg(c, session);
+  const { t } = lang;
   return render(
     c,
-    <Layout title="Subscription" user={session} wide>
+    <Layout lang={lang} title={t.subscriptionTitle} user={session} wide>
       <div class="card">
-        <h1>Subscription</h1>
-        <h2>SMS balance</h2>
+        <h1>{t.subscriptionTitle}</h1>
+        <h2>{t.smsBalance}</h2>
         <p class="balance" data-testid="balance">
-          {org.smsBalance} {org.smsBalance === 1 ? 'credit' : 'credits'}
+          {t.credits(org.smsBalance)}
         </p>
-        <p class="muted">One code sent is one credit.</p>
-        {low ? (
-          <Notice kind="warn">
-            The balance is low (below {threshold} credits). When it runs out, no codes are sent and
-            users cannot finish signing in. Contact your provider to add credits.
-          </Notice>
-        ) : null}
-        <h2>Recent activity</h2>
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When (UTC)</th>
-                <th scope="col">What</th>
-                <th scope="col">Change</th>
-                <th scope="col">Balance after</th>
-              </tr>
-            </thead>
-            <tbody>
-              {ledger.map((line) => (
-                <tr>
-                  <td>{line.createdAt.toISOString().slice(0, 19).replace('T', ' ')}</td>
-                  <td>{reasons[line.reason] ?? line.reason}</td>
-                  <td>{line.delta > 0 ? `+${line.delta}` : String(line.delta)}</td>
-                  <td>{line.balanceAfter}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        {ledger.length === 0 ? <p class="muted">Nothing yet.</p> : null}
+        <p class="muted">{t.oneCodeOneCredit}</p>
+        {low ? <Notice kind="warn">{t.lowBalance(threshold)}</Notice> : null}
+        <h2>{t.recentActivity}</h2>
+        <DataTable
+          label={t.recentActivity}
+          columns={[t.colWhen, t.colWhat, t.colChange, t.colBalanceAfter]}
+          empty={ledger.length === 0 && t.nothingYet}
+        >
+          {ledger.map((line) => (
+            <tr>
+              <td>
+                <time datetime={line.createdAt.toISOString()}>{lang.dateTime(line.createdAt)}</time>
+              </td>
+              <td>{t.ledgerReasons[line.reason]}</td>
+              <td>{line.delta > 0 ? `+${line.delta}` : String(line.delta)}</td>
+              <td>{line.balanceAfter}</td>
+            </tr>
+          ))}
+        </DataTable>
       </div>
     </Layout>,
   );
@@ -540,41 +527,37 @@ settingsPages.get('/settings/audit', async (c) => {
   const pageEvents = events.slice(0, AUDIT_PAGE_SIZE);
   const more = events.length > AUDIT_PAGE_SIZE;
   const last = pageEvents[pageEvents.length - 1];
+  const { lang } = await loadOrg(c, session);
+  const { t } = lang;
   return render(
     c,
-    <Layout title="Audit log" user={session} wide>
+    <Layout lang={lang} title={t.auditTitle} user={session} wide>
       <div class="card">
-        <h1>Audit log</h1>
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When (UTC)</th>
-                <th scope="col">Event</th>
-                <th scope="col">By</th>
-                <th scope="col">IP</th>
-                <th scope="col">Details</th>
-              </tr>
-            </thead>
-            <tbody>
-              {pageEvents.map((event) => (
-                <tr>
-                  <td>{event.createdAt.toISOString().slice(0, 19).replace('T', ' ')}</td>
-                  <td>{event.type.replaceAll('_', ' ')}</td>
-                  <td>{event.actor}</td>
-                  <td>{event.ip ?? '—'}</td>
-                  <td>
-                    <pre>{JSON.stringify(event.data)}</pre>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        {pageEvents.length === 0 ? <p class="muted">No events.</p> : null}
-        <nav class="pager" aria-label="Pages">
-          {before !== undefined ? <a href="/settings/audit">Newest</a> : <span />}
-          {more && last ? <a href={`/settings/audit?before=${last.id}`}>Older →</a> : <span />}
+        <h1>{t.auditTitle}</h1>
+        <DataTable
+          label={t.auditTitle}
+          columns={[t.colWhen, t.colEvent, t.colBy, t.colIp, t.colDetails]}
+          empty={pageEvents.length === 0 && t.noEvents}
+        >
+          {pageEvents.map((event) => (
+            <tr>
+              <td>
+                <time datetime={event.createdAt.toISOString()}>
+                  {lang.dateTime(event.createdAt)}
+                </time>
+              </td>
+              <td>{t.auditEvents[event.type] ?? event.type.replaceAll('_', ' ')}</td>
+              <td>{event.actor}</td>
+              <td>{event.ip ?? '—'}</td>
+              <td>
+                <pre>{JSON.stringify(event.data)}</pre>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
+        <nav class="pager" aria-label={t.pagerLabel}>
+          {before !== undefined ? <a href="/settings/audit">{t.newest}</a> : <span />}
+          {more && last ? <a href={`/settings/audit?before=${last.id}`}>{t.older}</a> : <span />}
         </nav>
       </div>
     </Layout>,
