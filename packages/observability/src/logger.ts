@@ -67,7 +67,9 @@ export function redactSecrets<T>(value: T, depth = 1): T {
     let out: unknown[] | null = null;
     value.forEach((item, i) => {
       const next = redactSecrets(item, depth + 1);
-      if (next !== item) (out ??= [...value])[i] = next;
+      if (next === item) return;
+      out ??= [...value];
+      out[i] = next;
     });
     return (out ?? value) as T;
   }
@@ -79,7 +81,9 @@ export function redactSecrets<T>(value: T, depth = 1): T {
       : PHONE.has(key)
         ? maskPhoneValue(item)
         : redactSecrets(item, depth + 1);
-    if (next !== item) (out ??= { ...(value as Record<string, unknown>) })[key] = next;
+    if (next === item) continue;
+    out ??= { ...(value as Record<string, unknown>) };
+    out[key] = next;
   }
   return (out ?? value) as T;
 }
