@@ -25,6 +25,7 @@ import {
   waitForHttp,
   waitUntil,
 } from './procs.ts';
+import { type RssReading, readRss, sampleRss } from './rss.ts';
 import type { SinkEvent } from './sink.ts';
 import { SinkClient } from './sink-client.ts';
 
@@ -77,7 +78,8 @@ export class Stack {
   sql!: Sql;
   db!: BenchDatabase;
   sink!: SinkClient;
-  private sinkChild!: Child;
+  /** The fake provider's process, for CPU readings. */
+  sinkChild!: Child;
   private queue!: Queue;
   private redis!: Redis;
   private workerSeq = 0;
@@ -182,6 +184,16 @@ export class Stack {
     return this.cpu.start(
       Object.fromEntries(Object.entries(groups).map(([name, list]) => [name, pids(list)])),
     );
+  }
+
+  /** Starts sampling the API's and the workers' RSS; call the result for each one's peak. */
+  startRss(): () => RssReading {
+    return sampleRss(() => ({ api: this.api, workers: this.workers }));
+  }
+
+  /** The API's and the workers' RSS now. */
+  rss(): RssReading {
+    return readRss(this.api, this.workers);
   }
 
   async stop(): Promise<void> {
