@@ -18,6 +18,13 @@ import {
   floorRuns,
   stackCpu,
 } from './lib/floor.ts';
+import {
+  type AdminReadRun,
+  adminReads,
+  explainHot,
+  type LargeCounts,
+  seedLarge,
+} from './lib/large.ts';
 import { installPeer, Peer, type PeerUser } from './lib/peer.ts';
 import { LOG_DIR, REPO_ROOT, stopAll } from './lib/procs.ts';
 import { formatProfile, type ProfileSummary, summarizeProfile } from './lib/profile.ts';
@@ -119,7 +126,32 @@ interface Figures {
   /** Peak RSS of the API and each worker, per scenario. */
   rss?: Record<string, RssReading>;
   soak?: SoakResult;
+  large?: Large;
 }
+
+type AdminReads = Record<'ledger' | 'audit' | 'users', { perSec: number; p99Ms: number }>;
+
+/** BENCH_DATA=large: the same scenarios again once the tables hold a year of traffic. */
+interface Large {
+  seedSeconds: number;
+  counts: LargeCounts;
+  pipeline?: number;
+  verify?: number;
+  /** The worst list size, as the empty-database target takes it. */
+  common?: number;
+  adminEmpty: AdminReads;
+  admin: AdminReads;
+  explain: { name: string; plan: string; usesIndex: boolean }[];
+}
+
+const ADMIN_READS = {
+  ledger: 'ledger (GET /v1/sms-balance)',
+  audit: 'audit page (GET /v1/audit-events, 50)',
+  users: 'user list page (GET /settings/users)',
+} as const;
+
+const worstCommon = (common: Figures['common']) =>
+  common ? Math.min(...Object.values(common).map((c) => c.perSec)) : undefined;
 
 /** Runs `fn` while sampling the API's and the workers' RSS; keeps the peaks under `name`. */
 async function withRss<T>(
@@ -404,6 +436,137 @@ async function runScenarios(stack: Stack, f: Figures): Promise<void> {
       result.workerRssGrowth === null ? [] : [result.workerRssGrowth],
     );
   }
+
+  if (config.large) await largeData(ctx, f, data);
+}
+
+/**
+ * Admin reads on the empty database, then the seed, then pipeline, verify and the common login
+ * (those this run measured) and the admin reads again, and the hot statements' plans.
+ */
+async function largeData(ctx: Ctx, f: Figures, data: Awaited<ReturnType<typeof seed>>) {
+  const { stack } = ctx;
+  const admin = async (label: string): Promise<AdminReads> => {
+    const { value: runs, peakRssMiB } = await withRss(stack, f, `admin reads ${label}`, () =>
+      adminReads(ctx, data.orgs),
+    );
+    const out = {} as AdminReads;
+    for (const kind of ['ledger', 'audit', 'users'] as const) {
+      const list: AdminReadRun[] = runs[kind];
+      const perSec = rec.add(
+        `admin reads: ${ADMIN_READS[kind]}, ${label}`,
+        'req/s',
+        list.map((r) => r.perSec),
+        { cpuMsPerRequest: medianCpu(list), peakRssMiB },
+      ).median;
+      const p99Ms = rec.add(
+        `admin reads: ${ADMIN_READS[kind]} p99, ${label}`,
+        'ms',
+        list.map((r) => r.p99Ms),
+      ).median;
+      out[kind] = { perSec, p99Ms };
+    }
+    return out;
+  };
+  const adminEmpty = await admin('empty database');
+  const scale = config.quick ? 0.01 : 1;
+  log(`large data: seeding at scale ${scale}`);
+  const seeded = await seedLarge(stack.sql, data.orgs, { scale, log });
+  log(`large data: seeded in ${round(seeded.seconds, 1)} s: ${JSON.stringify(seeded.counts)}`);
+  const large: Large = {
+    seedSeconds: round(seeded.seconds, 1),
+    counts: seeded.counts,
+    adminEmpty,
+    admin: adminEmpty,
+    explain: [],
+  };
+  f.large = large;
+  const vsEmpty = (value: number, empty: number | undefined) =>
+    empty ? { vsEmpty: round(value / empty, 3) } : {};
+  if (f.pipeline !== undefined) {
+    stack.sink.keepCodes(f.verify !== undefined);
+    const { value: runs, peakRssMiB } = await withRss(stack, f, 'large pipeline', () =>
+      pipelineSaturation(ctx, data.pipelineUsers, 'large data: pipeline'),
+    );
+    const cpu = medianCpu(runs);
+    large.pipeline = med(runs.map((r) => r.perSec));
+    rec.add(
+      `large data: pipeline (${config.workers} workers)`,
+      'challenges/s',
+      runs.map((r) => r.perSec),
+      {
+        cpuMsPerChallenge: cpu,
+        stackCpuMsPerChallenge: round(stackCpu(cpu), 3),
+        peakRssMiB,
+        ...vsEmpty(large.pipeline, f.pipeline),
+      },
+    );
+  }
+  if (f.verify !== undefined) {
+    const { value: runs, peakRssMiB } = await withRss(stack, f, 'large verify', () =>
+      verify(ctx, data.orgs, data.pipelineUsers, stack.sink.takeCodes(), config.verifyPool),
+    );
+    large.verify = med(runs.map((r) => r.perSec));
+    rec.add(
+      'large data: verify, right and wrong codes',
+      'req/s',
+      runs.map((r) => r.perSec),
+      {
+        unexpected: runs.map((r) => r.unexpected),
+        cpuMsPerRequest: medianCpu(runs),
+        peakRssMiB,
+        ...vsEmpty(large.verify, f.verify.perSec),
+      },
+    );
+  }
+  stack.sink.keepCodes(false);
+  if (f.common !== undefined) {
+    const sizes = [1, 100, 10_000];
+    const { value: all, peakRssMiB } = await withRss(stack, f, 'large common', () =>
+      commonLogin(
+        ctx,
+        sizes.map((cidrs) => ({ cidrs, target: data.common[cidrs]! })),
+      ),
+    );
+    const rates: number[] = [];
+    for (const size of sizes) {
+      const runs = all.get(size)!;
+      const perSec = rec.add(
+        `large data: common login, ${size} CIDRs`,
+        'req/s',
+        runs.map((r) => r.perSec),
+        {
+          cpuMsPerRequest: medianCpu(runs),
+          peakRssMiB,
+          ...vsEmpty(med(runs.map((r) => r.perSec)), f.common[size]?.perSec),
+        },
+      ).median;
+      rates.push(perSec);
+    }
+    large.common = Math.min(...rates);
+  }
+  large.admin = await admin('large data');
+  log('large data: EXPLAIN of the hot statements');
+  large.explain = await explainHot(stack.sql);
+  for (const e of large.explain) log(`  ${e.usesIndex ? 'index   ' : 'SEQ SCAN'}  ${e.name}`);
+}
+
+/** The README section of the hot statements' plans on the large data. */
+function explainSection(large: Large): string {
+  return [
+    `Seeded ${Object.entries(large.counts)
+      .map(([k, v]) => `${v.toLocaleString('en-US')} ${k}`)
+      .join(', ')} in ${large.seedSeconds} s.`,
+    '',
+    ...large.explain.flatMap((e) => [
+      `#### ${e.name}: ${e.usesIndex ? 'index' : 'SEQ SCAN on a big table'}`,
+      '',
+      '```text',
+      e.plan,
+      '```',
+      '',
+    ]),
+  ].join('\n');
 }
 
 function ratio(a: number | undefined, b: number | undefined): number | null {
@@ -506,6 +669,32 @@ function targets(f: Figures): Target[] {
       ? `p50 ${round(f.latency80.p50, 1)}, p95 ${round(f.latency80.p95, 1)} ms; at half saturation p99 ${round(f.latency?.p99 ?? Number.NaN, 1)} ms`
       : '',
   });
+  if (f.large) {
+    const L = f.large;
+    const vs = (name: string, large: number | undefined, empty: number | undefined) => {
+      const r = ratio(large, empty);
+      out.push({
+        name: `large data: ${name} vs empty database`,
+        target: '>= 0.90x',
+        actual: r === null ? '-' : `${r}x (${round(large!, 0)} vs ${round(empty!, 0)}/s)`,
+        pass: r === null ? null : r >= 0.9,
+      });
+    };
+    vs('pipeline', L.pipeline, f.pipeline);
+    vs('verify', L.verify, f.verify?.perSec);
+    vs('common login (worst list size)', L.common, worstCommon(f.common));
+    for (const kind of ['ledger', 'audit', 'users'] as const) {
+      vs(`admin ${ADMIN_READS[kind]}`, L.admin[kind].perSec, L.adminEmpty[kind].perSec);
+    }
+    const seq = L.explain.filter((e) => !e.usesIndex).map((e) => e.name);
+    out.push({
+      name: 'large data: hot statements use an index',
+      target: 'all',
+      actual: `${L.explain.length - seq.length} of ${L.explain.length}`,
+      pass: L.explain.length ? seq.length === 0 : null,
+      note: seq.length ? `seq scans: ${seq.join(', ')}` : '',
+    });
+  }
   if (f.soak) {
     const { apiRssGrowth: api, workerRssGrowth: workers, baselineS, samples } = f.soak;
     const first = samples[0];
@@ -690,6 +879,35 @@ function results(f: Figures, started: Date) {
       oursHashMs: n(f.hash?.oursMs, 1),
       peerHashMs: n(f.hash?.peerMs, 1),
     },
+    large: f.large
+      ? {
+          pipelinePerSec: n(f.large.pipeline),
+          verifyPerSec: n(f.large.verify),
+          commonLoginPerSec: n(f.large.common),
+          adminReads: Object.fromEntries(
+            (['ledger', 'audit', 'users'] as const).map((k) => [
+              k,
+              {
+                emptyPerSec: n(f.large!.adminEmpty[k].perSec),
+                largePerSec: n(f.large!.admin[k].perSec),
+                emptyP99Ms: n(f.large!.adminEmpty[k].p99Ms, 1),
+                largeP99Ms: n(f.large!.admin[k].p99Ms, 1),
+              },
+            ]),
+          ),
+          vsEmpty: {
+            pipeline: ratio(f.large.pipeline, f.pipeline),
+            verify: ratio(f.large.verify, f.verify?.perSec),
+            commonLogin: ratio(f.large.common, worstCommon(f.common)),
+            ledger: ratio(f.large.admin.ledger.perSec, f.large.adminEmpty.ledger.perSec),
+            audit: ratio(f.large.admin.audit.perSec, f.large.adminEmpty.audit.perSec),
+            users: ratio(f.large.admin.users.perSec, f.large.adminEmpty.users.perSec),
+          },
+          seedSeconds: f.large.seedSeconds,
+          counts: f.large.counts,
+          explain: f.large.explain.map((e) => ({ name: e.name, usesIndex: e.usesIndex })),
+        }
+      : null,
     soak: f.soak
       ? {
           apiRssGrowth: f.soak.apiRssGrowth,
@@ -798,6 +1016,12 @@ async function main(): Promise<void> {
       goals,
     ].join('\n');
     if (updateReadme(join(REPO_ROOT, 'bench/README.md'), section)) log('updated bench/README.md');
+    if (
+      figures.large &&
+      updateReadme(join(REPO_ROOT, 'bench/README.md'), explainSection(figures.large), 'explain')
+    ) {
+      log("wrote the hot statements' plans into bench/README.md");
+    }
   }
   if (profileDir) console.log(`\n${await profileSummaries(profileDir)}\n\nprofiles: ${profileDir}`);
 }

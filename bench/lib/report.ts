@@ -91,11 +91,10 @@ export function targetsTable(targets: Target[]): string {
   return [render(rows[0]!), rule, ...rows.slice(1).map(render)].join('\n');
 }
 
-const START = '<!-- bench:latest:start -->';
-const END = '<!-- bench:latest:end -->';
-
-/** Replaces the generated section of the README, when the markers are there. */
-export function updateReadme(path: string, section: string): boolean {
+/** Replaces a generated section of the README (`latest` by default), when its markers are there. */
+export function updateReadme(path: string, section: string, name = 'latest'): boolean {
+  const START = `<!-- bench:${name}:start -->`;
+  const END = `<!-- bench:${name}:end -->`;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -21,6 +21,7 @@ import {
   freePort,
   logTail,
   nextMessage,
+  REPO_ROOT,
   startChild,
   waitForHttp,
   waitUntil,
@@ -138,7 +139,10 @@ export class Stack {
     this.sinkChild = sink.child;
     const port = await freePort();
     this.apiUrl = `http://127.0.0.1:${port}`;
-    this.api = startChild('api', 'apps/api/src/main.ts', [], {
+    // From its own directory, as `npm start` runs it: tsx then reads apps/api/tsconfig.json,
+    // whose JSX settings (hono/jsx) the settings pages need.
+    this.api = startChild('api', 'src/main.ts', [], {
+      cwd: join(REPO_ROOT, 'apps/api'),
       env: { ...this.env(), PORT: String(port) },
       nodeFlags: this.profileFlags('api'),
     });
