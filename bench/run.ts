@@ -715,6 +715,15 @@ function targets(f: Figures): Target[] {
       pass: workers === null ? null : workers <= 1.1,
       note: `worker 1 MiB every sample: ${trace((s) => s.workers[0])}`,
     });
+    const odd = Object.entries(f.soak.unexpected);
+    const { starts, verifies, resends, receipts } = f.soak.done;
+    out.push({
+      name: 'soak: every answer as expected',
+      target: 'none unexpected',
+      actual: `${starts} starts, ${verifies} verifies, ${resends} resends, ${receipts} receipts`,
+      pass: odd.length === 0,
+      note: odd.map(([k, v]) => `${v}x ${k}`).join(', '),
+    });
   }
   return out;
 }
