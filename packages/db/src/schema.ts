@@ -141,6 +141,8 @@ export const challenges = pgTable(
   },
   (t) => [
     index('challenges_org').on(t.organizationId, t.createdAt),
+    /** The retention job's oldest-first batches over all organizations. */
+    index('challenges_created').on(t.createdAt),
     index('challenges_user_open')
       .on(t.organizationId, t.userId)
       .where(sql`${t.status} in ('phone_required', 'pending')`),

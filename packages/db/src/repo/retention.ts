@@ -27,9 +27,12 @@ export async function deleteFinishedChallenges(
       where c.created_at < now() - make_interval(days => ${retentionDays}::int)
         and (c.status in ('approved', 'locked', 'failed', 'canceled')
           or c.expires_at < now() - make_interval(days => ${retentionDays}::int))
-        and not exists (
-          select 1 from sms_sends o
-          where o.challenge_id = c.id and o.status in ('queued', 'sending', 'retrying', 'unknown'))
+        -- Open sends are few and each status has its partial index: read them once, rather
+        -- than the planner's seq scan of every send for a per-challenge probe.
+        and c.id not in (
+          select challenge_id from sms_sends where status in ('queued', 'sending', 'retrying')
+          union all
+          select challenge_id from sms_sends where status = 'unknown')
       order by c.created_at
       limit ${batchSize}
       for update of c skip locked
