@@ -672,6 +672,8 @@ function targets(f: Figures): Target[] {
   if (f.large) {
     const L = f.large;
     const vs = (name: string, large: number | undefined, empty: number | undefined) => {
+      // A scenario this run left out has neither figure.
+      if (large === undefined && empty === undefined) return;
       const r = ratio(large, empty);
       out.push({
         name: `large data: ${name} vs empty database`,
