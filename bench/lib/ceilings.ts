@@ -5,23 +5,45 @@
  *   worker   a BullMQ worker with a no-op processor, the product's worker options
  *   pg       a 4-statement debit-and-record transaction on postgres.js
  * The product adds its own work on top of each; it cannot beat them.
+ *
+ * And the floor's own parts, the product's functions themselves, each alone:
+ *   commit   createChallenge: the statement that commits a challenge and its send
+ *   claim    claimSend: the claim-and-debit statement, on the sends `commit` made
+ *   twilio   one messages.create through createTwilioProvider (the real SDK) to the fake
+ *   outcome  recordSendAccepted: the statement that records the provider took it
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
+import { codeMessage, generateCode, hashSecret } from '@twofa/core';
+import { claimSend, createChallenge, createDb, recordSendAccepted } from '@twofa/db';
 import { createRedis, createSendCodeQueue, enqueueSendCode, SEND_CODE_QUEUE } from '@twofa/queue';
+import { createTwilioProvider } from '@twofa/sms';
 import { Worker } from 'bullmq';
 import { Hono } from 'hono';
 import postgres from 'postgres';
+import {
+  APP_SECRET,
+  FAKE_TWILIO_ACCOUNT_SID,
+  FAKE_TWILIO_AUTH_TOKEN,
+  FLOOR_IP,
+  TWILIO_FROM,
+} from './constants.ts';
 
 export type CeilingCommand =
-  | { cmd: 'run'; durationS: number }
-  | { cmd: 'stats' }
-  | { cmd: 'reset' };
+  /** `limit`: at most this many ops (parts that work on what an earlier part left). */
+  { cmd: 'run'; durationS: number; limit?: number } | { cmd: 'stats' } | { cmd: 'reset' };
 
 export type CeilingEvent =
   | { type: 'ready'; port?: number }
-  | { type: 'ran'; count: number; startedAt: number; endedAt: number; errors: number }
+  | {
+      type: 'ran';
+      count: number;
+      startedAt: number;
+      endedAt: number;
+      errors: number;
+      firstError?: string;
+    }
   | { type: 'stats'; completed: number; lastAt: number };
 
 const { values } = parseArgs({
@@ -34,6 +56,9 @@ const { values } = parseArgs({
     pool: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: '50' },
     accounts: { type: 'string', default: '10' },
+    orgs: { type: 'string', default: '' },
+    sink: { type: 'string', default: '' },
+    callback: { type: 'string', default: '' },
   },
 });
 
@@ -42,25 +67,30 @@ const onCommand = (handler: (cmd: CeilingCommand) => Promise<void> | void) =>
   process.on('message', (msg) => void handler(msg as CeilingCommand));
 const concurrency = Number(values.concurrency);
 
-/** Runs `op` from `concurrency` loops for `durationS` seconds. */
+/**
+ * Runs `op` from `concurrency` loops for `durationS` seconds, or until it returns false (its
+ * input ran out). The first error's message is kept for the report.
+ */
 async function closedLoop(durationS: number, op: () => Promise<unknown>) {
   const startedAt = Date.now();
   const until = startedAt + durationS * 1000;
   let count = 0;
   let errors = 0;
+  let firstError: string | undefined;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (Date.now() < until) {
         try {
-          await op();
+          if ((await op()) === false) return;
           count++;
-        } catch {
+        } catch (error) {
           errors++;
+          firstError ??= (error as Error).message;
         }
       }
     }),
   );
-  return { count, errors, startedAt, endedAt: Date.now() };
+  return { count, errors, startedAt, endedAt: Date.now(), ...(firstError && { firstError }) };
 }
 
 async function hono() {
@@ -153,7 +183,135 @@ async function pg() {
   process.once('SIGTERM', () => void sql.end({ timeout: 2 }).finally(() => process.exit(0)));
 }
 
-const modes: Record<string, () => Promise<void>> = { hono, producer, worker, pg };
+/** Runs `op` in a closed loop on each `run` command, until SIGTERM closes the pool. */
+function serveRuns(
+  close: () => Promise<void>,
+  prepare: (limit: number | undefined) => Promise<void>,
+  op: () => Promise<unknown>,
+) {
+  onCommand(async (cmd) => {
+    if (cmd.cmd !== 'run') return;
+    await prepare(cmd.limit);
+    send({ type: 'ran', ...(await closedLoop(cmd.durationS, op)) });
+  });
+  process.once('SIGTERM', () => void close().finally(() => process.exit(0)));
+  send({ type: 'ready' });
+}
+
+/** The product's challenge-commit statement, for the seeded users of the bench's organizations. */
+async function commit() {
+  const db = createDb(values.db!, { max: Number(values.pool), applicationName: 'bench-floor' });
+  const orgs = values.orgs!.split(',').filter(Boolean);
+  const users = await db.sql<{ id: string; organizationId: string; phone: string }[]>`
+    select id, organization_id as "organizationId", phone from users
+    where organization_id = any(${orgs}::uuid[]) and phone is not null`;
+  if (!users.length) throw new Error('commit: no users with a phone in the given organizations');
+  let next = 0;
+  serveRuns(
+    () => db.close(),
+    async () => {},
+    async () => {
+      const user = users[next++ % users.length]!;
+      const row = await createChallenge(db.sql, {
+        organizationId: user.organizationId,
+        userId: user.id,
+        ip: FLOOR_IP,
+        phone: user.phone,
+        sendId: randomUUID(),
+        now: new Date(),
+      });
+      if (!row) throw new Error('createChallenge stored nothing');
+    },
+  );
+}
+
+/** The floor's own sends in `status`, oldest first: what the next part works on. */
+async function floorSends(
+  sql: ReturnType<typeof createDb>['sql'],
+  status: string,
+  limit: number | undefined,
+) {
+  const rows = await sql<{ id: string }[]>`
+    select s.id from sms_sends s join challenges c on c.id = s.challenge_id
+    where s.status = ${status} and c.ip = ${FLOOR_IP} order by s.created_at
+    limit ${limit ?? null}`;
+  return rows.map((r) => r.id).reverse();
+}
+
+/** The product's claim-and-debit statement on the sends `commit` queued, each once. */
+async function claim() {
+  const db = createDb(values.db!, { max: Number(values.pool), applicationName: 'bench-floor' });
+  let queued: string[] = [];
+  serveRuns(
+    () => db.close(),
+    async (limit) => {
+      queued = await floorSends(db.sql, 'queued', limit);
+    },
+    async () => {
+      const sendId = queued.pop();
+      if (!sendId) return false;
+      // As the worker does: a fresh code, only its HMAC stored.
+      const codeHash = hashSecret(APP_SECRET, 'code', generateCode(), sendId);
+      const claimed = await claimSend(db.sql, { sendId, codeHash });
+      if (claimed?.outcome !== 'sending') throw new Error(`claim: ${claimed?.outcome ?? 'none'}`);
+    },
+  );
+}
+
+/** The product's outcome record on the sends `claim` left sending, each once. */
+async function outcome() {
+  const db = createDb(values.db!, { max: Number(values.pool), applicationName: 'bench-floor' });
+  let sending: string[] = [];
+  serveRuns(
+    () => db.close(),
+    async (limit) => {
+      sending = await floorSends(db.sql, 'sending', limit);
+    },
+    async () => {
+      const sendId = sending.pop();
+      if (!sendId) return false;
+      await recordSendAccepted(db.sql, {
+        sendId,
+        providerSid: `SM${randomBytes(16).toString('hex')}`,
+      });
+    },
+  );
+}
+
+/** One messages.create per op through the product's Twilio provider, to the bench's fake. */
+async function twilioSend() {
+  const provider = createTwilioProvider({
+    accountSid: FAKE_TWILIO_ACCOUNT_SID,
+    authToken: FAKE_TWILIO_AUTH_TOKEN,
+    from: TWILIO_FROM,
+    apiBaseUrl: values.sink!,
+    statusCallbackBaseUrl: values.callback!,
+  });
+  let next = 0;
+  serveRuns(
+    async () => {},
+    async () => {},
+    async () => {
+      const n = next++;
+      await provider.send({
+        to: `+35850${String(n % 1000).padStart(7, '0')}`,
+        body: codeMessage(generateCode(), { locale: 'en', publicBaseUrl: values.callback! }),
+        sendId: randomUUID(),
+      });
+    },
+  );
+}
+
+const modes: Record<string, () => Promise<void>> = {
+  hono,
+  producer,
+  worker,
+  pg,
+  commit,
+  claim,
+  outcome,
+  twilio: twilioSend,
+};
 const mode = modes[values.mode ?? ''];
 if (!mode) throw new Error(`--mode must be one of ${Object.keys(modes).join(', ')}`);
 await mode();

@@ -27,6 +27,10 @@ export interface BenchConfig {
   /** Pending challenges ready for the verify scenario (pipeline-made first, then seeded). */
   verifyPool: number;
   scalingWorkers: number[];
+  /** BENCH_SOAK: seconds of the memory soak (0: none). */
+  soakS: number;
+  /** BENCH_DATA=large: rerun the hot scenarios after seeding a year of traffic. */
+  large: boolean;
   only: Set<string> | null;
   profile: boolean;
   pgBase: string;
@@ -50,6 +54,14 @@ function num(name: string, fallback: number): number {
   return value;
 }
 
+function seconds(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number >= 0`);
+  return value;
+}
+
 // Read by name: the bench is no turbo task, so its variables are not declared there.
 const str = (name: string): string | undefined => process.env[name];
 const flag = (name: string) => ['1', 'true', 'yes', 'on'].includes(process.env[name] ?? '');
@@ -62,6 +74,7 @@ export const SCENARIOS = [
   'common',
   'peer',
   'logins',
+  'soak',
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -75,6 +88,8 @@ export function loadBenchConfig(): BenchConfig {
     }
   }
   const runs = int('BENCH_RUNS', quick ? 1 : 3);
+  const data = str('BENCH_DATA')?.trim() ?? '';
+  if (data !== '' && data !== 'large') throw new Error('BENCH_DATA must be large (or unset)');
   const durationS = num('BENCH_DURATION_S', quick ? 1.5 : 4);
   const warmupS = num('BENCH_WARMUP_S', quick ? 0.5 : 1);
   return {
@@ -91,6 +106,8 @@ export function loadBenchConfig(): BenchConfig {
     // Two requests per challenge, at up to 3,000 verifies a second, with a fifth to spare.
     verifyPool: int('BENCH_VERIFY_POOL', Math.ceil((runs * durationS + warmupS) * 1_500 * 1.2)),
     scalingWorkers: [1, 2, 4],
+    soakS: seconds('BENCH_SOAK', quick ? 0 : 300),
+    large: data === 'large',
     only,
     profile: flag('BENCH_PROFILE'),
     pgBase: str('BENCH_PG_BASE') ?? 'postgres://postgres@127.0.0.1:5432',

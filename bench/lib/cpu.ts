@@ -71,10 +71,12 @@ export class CpuMeter {
       all.postgres = [...(all.postgres ?? []), ...late];
       const out: Record<string, number> = {};
       for (const [group, pids] of Object.entries(all)) {
-        out[group] = pids.reduce(
-          (sum, pid) => sum + ((cpuMs(pid) ?? 0) - (before.get(pid) ?? 0)),
-          0,
-        );
+        // A process gone by now (a backend of a pool that just closed) took its last CPU
+        // reading with it: count nothing for it rather than minus what it had before.
+        out[group] = pids.reduce((sum, pid) => {
+          const now = cpuMs(pid);
+          return now === null ? sum : sum + (now - (before.get(pid) ?? 0));
+        }, 0);
       }
       out.loadgen = (selfUsed.user + selfUsed.system) / 1000;
       return out;

@@ -26,7 +26,7 @@ export class Recorder {
   /** Prints one JSON line for the figure and keeps it for the table. */
   add(scenario: string, unit: string, runs: number[], extra: Record<string, unknown> = {}): Spread {
     const s = spread(runs);
-    const digits = unit === 'ms' ? 1 : 0;
+    const digits = unit === 'ms' ? 1 : unit === 'x' ? 3 : 0;
     const line: ScenarioLine = {
       scenario,
       unit,
@@ -47,7 +47,13 @@ export class Recorder {
 }
 
 const fmt = (n: number, unit: string) =>
-  Number.isFinite(n) ? (unit === 'ms' ? n.toFixed(1) : Math.round(n).toLocaleString('en-US')) : '-';
+  Number.isFinite(n)
+    ? unit === 'ms'
+      ? n.toFixed(1)
+      : unit === 'x'
+        ? n.toFixed(3)
+        : Math.round(n).toLocaleString('en-US')
+    : '-';
 
 /** A Markdown table: readable in a terminal and pasteable into the README. */
 export function table(lines: ScenarioLine[], ratioOf: (line: ScenarioLine) => string): string {
@@ -85,11 +91,10 @@ export function targetsTable(targets: Target[]): string {
   return [render(rows[0]!), rule, ...rows.slice(1).map(render)].join('\n');
 }
 
-const START = '<!-- bench:latest:start -->';
-const END = '<!-- bench:latest:end -->';
-
-/** Replaces the generated section of the README, when the markers are there. */
-export function updateReadme(path: string, section: string): boolean {
+/** Replaces a generated section of the README (`latest` by default), when its markers are there. */
+export function updateReadme(path: string, section: string, name = 'latest'): boolean {
+  const START = `<!-- bench:${name}:start -->`;
+  const END = `<!-- bench:${name}:end -->`;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -25,7 +25,7 @@ export interface Ctx {
 }
 
 /** Runs `once` warmup+runs times, returning the measured ones; the warmup is thrown away. */
-async function repeat<T>(
+export async function repeat<T>(
   ctx: Ctx,
   label: string,
   once: (durationS: number, run: number) => Promise<T>,
@@ -40,16 +40,16 @@ async function repeat<T>(
   return out;
 }
 
-function ceilingChild(name: string, args: string[]): Child {
+export function ceilingChild(name: string, args: string[]): Child {
   return startChild(name, 'bench/lib/ceilings.ts', args, { ipc: true });
 }
 
-const ready = (child: Child) =>
+export const ready = (child: Child) =>
   nextMessage(child, (m) =>
     (m as CeilingEvent).type === 'ready' ? (m as CeilingEvent) : undefined,
   );
 
-function command<T extends CeilingEvent['type']>(
+export function command<T extends CeilingEvent['type']>(
   child: Child,
   cmd: CeilingCommand,
   type: T,
@@ -583,6 +583,8 @@ export async function commonLogin(
 export interface PairRun {
   ours: FlowResult;
   peer: FlowResult;
+  /** CPU ms per flow of ours, per component. */
+  oursCpu: Record<string, number>;
 }
 
 /** Our second step: start a challenge (the host checked the password), get the SMS, verify. */
@@ -701,7 +703,9 @@ async function alternate(
 ): Promise<PairRun[]> {
   let previous: PairRun | null = null;
   return repeat(ctx, label, async (durationS): Promise<PairRun> => {
+    const cpu = await ctx.stack.startCpu();
     const o = await closedLoop(vus, durationS, ours);
+    const oursCpu = perOp(await cpu(), Math.max(1, o.completed));
     await beforePeerRun(durationS, previous);
     const p = await closedLoop(vus, durationS, peer);
     for (const [who, r] of [
@@ -711,7 +715,7 @@ async function alternate(
       if (r.failed)
         throw new Error(`${label} (${who}): ${r.failed} failed, first: ${r.firstError}`);
     }
-    previous = { ours: o, peer: p };
+    previous = { ours: o, peer: p, oursCpu };
     return previous;
   });
 }

@@ -1,5 +1,5 @@
 import type { Child } from './procs.ts';
-import type { SinkEvent, SinkMessage } from './sink.ts';
+import type { SinkCommand, SinkEvent, SinkMessage } from './sink.ts';
 
 const CODE = /\b(\d{6})\b/;
 
@@ -18,15 +18,44 @@ export class SinkClient {
   /** sendId -> code, kept only while asked to (verify needs right codes). */
   private codes: Map<string, string> | null = null;
 
-  constructor(child: Child, url: string) {
+  private readonly listeners = new Set<(m: SinkMessage) => void>();
+  private readonly receipts = new Map<string, (status: number | null) => void>();
+
+  constructor(
+    private readonly child: Child,
+    url: string,
+  ) {
     this.url = url;
     child.proc.on('message', (event: SinkEvent) => {
+      if (event.type === 'receipted') {
+        this.receipts.get(event.sid)?.(event.status);
+        this.receipts.delete(event.sid);
+        return;
+      }
       if (event.type !== 'messages') return;
       for (const m of event.batch) this.take(m);
     });
   }
 
+  /** Calls `listener` with every message the fake takes, until the returned function is called. */
+  subscribe(listener: (m: SinkMessage) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Has the fake post a signed delivery receipt for message `sid` to its status callback (the
+   * API); resolves with the API's HTTP status, null when the fake could not post it.
+   */
+  receipt(sid: string, status: string): Promise<number | null> {
+    return new Promise((resolve) => {
+      this.receipts.set(sid, resolve);
+      this.child.proc.send({ type: 'receipt', sid, status } satisfies SinkCommand);
+    });
+  }
+
   private take(m: SinkMessage): void {
+    for (const listener of this.listeners) listener(m);
     this.recording?.push(m);
     if (this.codes && m.sendId) {
       const code = codeOf(m.body);

@@ -21,10 +21,12 @@ import {
   freePort,
   logTail,
   nextMessage,
+  REPO_ROOT,
   startChild,
   waitForHttp,
   waitUntil,
 } from './procs.ts';
+import { type RssReading, readRss, sampleRss } from './rss.ts';
 import type { SinkEvent } from './sink.ts';
 import { SinkClient } from './sink-client.ts';
 
@@ -77,7 +79,8 @@ export class Stack {
   sql!: Sql;
   db!: BenchDatabase;
   sink!: SinkClient;
-  private sinkChild!: Child;
+  /** The fake provider's process, for CPU readings. */
+  sinkChild!: Child;
   private queue!: Queue;
   private redis!: Redis;
   private workerSeq = 0;
@@ -136,7 +139,10 @@ export class Stack {
     this.sinkChild = sink.child;
     const port = await freePort();
     this.apiUrl = `http://127.0.0.1:${port}`;
-    this.api = startChild('api', 'apps/api/src/main.ts', [], {
+    // From its own directory, as `npm start` runs it: tsx then reads apps/api/tsconfig.json,
+    // whose JSX settings (hono/jsx) the settings pages need.
+    this.api = startChild('api', 'src/main.ts', [], {
+      cwd: join(REPO_ROOT, 'apps/api'),
       env: { ...this.env(), PORT: String(port) },
       nodeFlags: this.profileFlags('api'),
     });
@@ -182,6 +188,16 @@ export class Stack {
     return this.cpu.start(
       Object.fromEntries(Object.entries(groups).map(([name, list]) => [name, pids(list)])),
     );
+  }
+
+  /** Starts sampling the API's and the workers' RSS; call the result for each one's peak. */
+  startRss(): () => RssReading {
+    return sampleRss(() => ({ api: this.api, workers: this.workers }));
+  }
+
+  /** The API's and the workers' RSS now. */
+  rss(): RssReading {
+    return readRss(this.api, this.workers);
   }
 
   async stop(): Promise<void> {

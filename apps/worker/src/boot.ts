@@ -14,6 +14,7 @@ import {
 } from './processors/send-code.ts';
 import { PROVIDER_BALANCE_INTERVAL_MS, startProviderBalancePoll } from './provider-balance.ts';
 import { startReconciler } from './reconciler.ts';
+import { RETENTION_INTERVAL_MS, startRetention } from './retention.ts';
 import { smsProviderFromConfig } from './sms-provider.ts';
 
 export interface WorkerRuntime {
@@ -32,6 +33,7 @@ export interface WorkerOverrides {
   metricsPort?: number | null;
   reconcileIntervalMs?: number;
   providerBalanceIntervalMs?: number;
+  retentionIntervalMs?: number;
 }
 
 /** An explicit port (override or WORKER_METRICS_PORT) is kept; the default may give way. */
@@ -100,7 +102,7 @@ function sendCodeWorker(
 
 /**
  * Boots one worker process: its health/metrics server first (a worker that
- * cannot serve them takes no jobs), then the BullMQ worker, the reconciler
+ * cannot serve them takes no jobs), then the BullMQ worker, the reconciler, the retention pass
  * and the provider balance poll. Nothing starts at import time.
  */
 export async function startWorker(
@@ -155,6 +157,13 @@ export async function startWorker(
     { ...deps, providerTimeoutMs: env.TWILIO_TIMEOUT_MS },
     overrides.reconcileIntervalMs ?? env.RECONCILE_INTERVAL_MS,
   );
+  const retention = startRetention(
+    { db, logger, metrics },
+    {
+      retentionDays: env.CHALLENGE_RETENTION_DAYS,
+      intervalMs: overrides.retentionIntervalMs ?? RETENTION_INTERVAL_MS,
+    },
+  );
   const balancePoll = startProviderBalancePoll(
     sms,
     deps,
@@ -167,6 +176,7 @@ export async function startWorker(
     port: ops?.port ?? null,
     async close() {
       reconciler.stop();
+      retention.stop();
       balancePoll.stop();
       // Waits for active jobs to finish; takes no new ones.
       await worker.close();

@@ -150,3 +150,24 @@ describe('SHUTDOWN_DRAIN_MS', () => {
     );
   });
 });
+
+describe('CHALLENGE_RETENTION_DAYS', () => {
+  it('keeps finished challenges 90 days unless told otherwise', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).env.CHALLENGE_RETENTION_DAYS).toBe(90);
+    expect(
+      loadConfig({ NODE_ENV: 'test', CHALLENGE_RETENTION_DAYS: '30' }).env.CHALLENGE_RETENTION_DAYS,
+    ).toBe(30);
+    expect(
+      loadConfig({ NODE_ENV: 'test', CHALLENGE_RETENTION_DAYS: '1' }).env.CHALLENGE_RETENTION_DAYS,
+    ).toBe(1);
+  });
+
+  it.each(['0', '-5', '1.5', 'ninety', '', '36501'])('refuses %j naming the variable', (value) => {
+    expect(() => loadConfig({ NODE_ENV: 'test', CHALLENGE_RETENTION_DAYS: value })).toThrow(
+      ConfigError,
+    );
+    expect(() => loadConfig({ NODE_ENV: 'test', CHALLENGE_RETENTION_DAYS: value })).toThrow(
+      /CHALLENGE_RETENTION_DAYS: /,
+    );
+  });
+});

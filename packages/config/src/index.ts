@@ -80,6 +80,11 @@ const schema = z
      */
     WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     RECONCILE_INTERVAL_MS: z.coerce.number().int().positive().default(5_000),
+    /**
+     * Days a finished challenge and its sends are kept; the worker deletes older ones
+     * (never ledger lines or audit events).
+     */
+    CHALLENGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
     /** How long after its claim an `unknown` send is settled from the provider's own record. */
     SMS_SETTLE_AFTER_MS: z.coerce.number().int().positive().default(30_000),
     /** First retry delay of a send job; later ones double (tests lower it). */

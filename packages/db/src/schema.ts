@@ -141,6 +141,8 @@ export const challenges = pgTable(
   },
   (t) => [
     index('challenges_org').on(t.organizationId, t.createdAt),
+    /** The retention job's oldest-first batches over all organizations. */
+    index('challenges_created').on(t.createdAt),
     // By user alone (ids are unique across organizations): a plan that picks it for a
     // challenge's own row reads that user's few open challenges, never a whole
     // organization's.

@@ -133,6 +133,12 @@ export function createMetrics(service: 'api' | 'worker') {
       labelNames: ['dependency'] as const,
       registers: both,
     }),
+    retentionDeleted: new Counter({
+      name: 'twofa_retention_deleted_total',
+      help: 'Finished challenges and their sends deleted past CHALLENGE_RETENTION_DAYS',
+      labelNames: ['table'] as const,
+      registers: worker,
+    }),
     rateLimited: new Counter({
       name: 'twofa_rate_limited_total',
       help: 'Requests refused by a rate limit',

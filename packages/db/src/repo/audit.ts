@@ -35,6 +35,7 @@ export async function listAudit(
     from audit_events
     where organization_id = ${organizationId}
       ${options.before !== undefined ? sql`and id < ${options.before}` : sql``}
-    order by id desc
+    -- The column, not the text alias of the same name: numeric order, read off the index.
+    order by audit_events.id desc
     limit ${options.limit}`;
 }

@@ -1,0 +1,82 @@
+import { type Database, deleteFinishedChallenges } from '@twofa/db';
+import type { Logger, Metrics } from '@twofa/observability';
+
+/** Rows per delete statement: short row locks, and a statement far below any timeout. */
+export const RETENTION_BATCH_SIZE = 5_000;
+/** How often each worker runs the pass; deleting a day's worth of old rows is not urgent. */
+export const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+
+export interface RetentionDeps {
+  db: Database;
+  logger: Logger;
+  metrics: Pick<Metrics, 'retentionDeleted'>;
+}
+
+export interface RetentionResult {
+  challenges: number;
+  sends: number;
+  batches: number;
+}
+
+/**
+ * Deletes finished challenges older than `retentionDays` with their sends,
+ * batch after batch until one comes back short. Several workers may run it at
+ * once: each batch skips the rows another has locked, so no row is deleted
+ * twice and no run waits on another. Ledger lines and audit events stay.
+ * Each batch is its own statement and transaction, so a long backlog never
+ * holds locks for long.
+ */
+export async function runRetention(
+  deps: RetentionDeps,
+  input: { retentionDays: number; batchSize?: number; signal?: AbortSignal },
+): Promise<RetentionResult> {
+  const batchSize = input.batchSize ?? RETENTION_BATCH_SIZE;
+  const result: RetentionResult = { challenges: 0, sends: 0, batches: 0 };
+  // Between batches, a stopping worker ends the pass (the next run picks it up).
+  while (!input.signal?.aborted) {
+    const batch = await deleteFinishedChallenges(deps.db.sql, {
+      retentionDays: input.retentionDays,
+      batchSize,
+    });
+    result.batches++;
+    result.challenges += batch.challenges;
+    result.sends += batch.sends;
+    deps.metrics.retentionDeleted.inc({ table: 'challenges' }, batch.challenges);
+    deps.metrics.retentionDeleted.inc({ table: 'sms_sends' }, batch.sends);
+    if (batch.challenges < batchSize) break;
+  }
+  deps.logger.info(
+    { ...result, retentionDays: input.retentionDays },
+    'retention: old finished challenges deleted',
+  );
+  return result;
+}
+
+/**
+ * The worker's periodic retention pass, scheduled like the reconciler (a timer
+ * per worker, jittered). The first pass waits a whole interval, so a fleet
+ * restarting together does not start deleting at once.
+ */
+export function startRetention(
+  deps: RetentionDeps,
+  options: { retentionDays: number; intervalMs: number },
+): { stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const stopping = new AbortController();
+  const jittered = () => options.intervalMs * (0.75 + Math.random() * 0.5);
+  const tick = async () => {
+    try {
+      await runRetention(deps, { retentionDays: options.retentionDays, signal: stopping.signal });
+    } catch (error) {
+      deps.logger.warn({ err: (error as Error).message }, 'retention run failed; will try again');
+    }
+    if (!stopping.signal.aborted) timer = setTimeout(tick, jittered());
+  };
+  timer = setTimeout(tick, jittered());
+  return {
+    stop() {
+      stopping.abort();
+      if (timer) clearTimeout(timer);
+    },
+  };
+}

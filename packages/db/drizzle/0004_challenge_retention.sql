@@ -1,0 +1,1 @@
+CREATE INDEX "challenges_created" ON "challenges" USING btree ("created_at");
