@@ -331,8 +331,40 @@ async function checkForeignKeys(sql: Sql): Promise<void> {
     throw new Error(`seedLarge: ${cross.n} challenges of a user of another organization`);
 }
 
+/** Another client of the database `sql` is connected to. */
+function clientLike(
+  sql: Sql,
+  options: postgres.Options<Record<string, postgres.PostgresType>>,
+): Sql {
+  const o = sql.options;
+  return postgres({
+    host: o.host[0],
+    port: o.port[0],
+    database: o.database,
+    user: o.user,
+    ...(typeof o.pass === 'string' ? { password: o.pass } : {}),
+    onnotice: () => {},
+    ...options,
+  });
+}
+
 /** Seeds the bench database by SQL (generate_series, no API), scaled by `scale` (1 = LARGE_COUNTS; BENCH_QUICK uses 0.01). The bench's own organizations `orgs` also get their share of users, finished challenges/sends, ledger and audit rows, so admin reads on them read a realistic page from big tables. Ends with ANALYZE (VACUUM ANALYZE, so autovacuum does not run during the measurements). */
 export async function seedLarge(
+  stackSql: Sql,
+  orgs: Org[],
+  opts: { scale: number; log: (line: string) => void },
+): Promise<{ seconds: number; counts: LargeCounts }> {
+  // Connections of its own, closed at the end: the minutes of CPU they spend seeding must not
+  // stay in the caller's pool, where a later CPU reading could count them.
+  const sql = clientLike(stackSql, { max: 2 });
+  try {
+    return await seed(sql, orgs, opts);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+async function seed(
   sql: Sql,
   orgs: Org[],
   opts: { scale: number; log: (line: string) => void },
@@ -600,16 +632,9 @@ const BIG_TABLE_ROWS = 10_000;
 
 /** A second client on the same database whose `debug` hook records what postgres.js sends. */
 function recordingClient(sql: Sql): { rec: Sql; take: () => Captured[]; end: () => Promise<void> } {
-  const o = sql.options;
   let log: Captured[] = [];
-  const rec = postgres({
-    host: o.host[0],
-    port: o.port[0],
-    database: o.database,
-    user: o.user,
-    ...(typeof o.pass === 'string' ? { password: o.pass } : {}),
+  const rec = clientLike(sql, {
     max: 1,
-    onnotice: () => {},
     debug: (_conn, query, parameters, types) => {
       if (/^\s*(begin|commit|rollback|savepoint|release)\b/i.test(query)) return;
       log.push({ query, parameters: [...parameters], types: [...types] as number[] });
