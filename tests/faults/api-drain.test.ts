@@ -48,6 +48,14 @@ function get(agent: Agent, url: string, sockets: Map<object, number>): Promise<A
   });
 }
 
+describe('an API process started from the repository root, as the image starts it', () => {
+  it('renders its pages (hono/jsx, whatever the working directory)', async () => {
+    const res = await fetch(`${stack.api!.url}/login`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/<form[^>]*action="\/login"/);
+  });
+});
+
 describe('SIGTERM with SHUTDOWN_DRAIN_MS', { timeout: 60_000 }, () => {
   it('fails /ready, keeps serving with Connection: close, then exits 0', async () => {
     const api = stack.api!;
