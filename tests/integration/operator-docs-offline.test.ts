@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import type { Browser } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.ts';
 import { ADMIN_KEY, createHarness, type Harness } from '../support/index.ts';
@@ -109,8 +109,8 @@ describe('/docs in a browser with no internet', () => {
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   });
 
-  it('renders the operations with every outside request blocked', async () => {
-    const context = await browser.newContext();
+  /** A page whose every request off this machine is blocked, and what it asked for and said. */
+  async function offlinePage(context: BrowserContext) {
     const page = await context.newPage();
     const outside: string[] = [];
     const local: string[] = [];
@@ -128,6 +128,12 @@ describe('/docs in a browser with no internet', () => {
       if (message.type() === 'error') problems.push(message.text());
     });
     page.on('pageerror', (error) => problems.push(error.message));
+    return { page, outside, local, problems };
+  }
+
+  it('renders the operations with every outside request blocked', async () => {
+    const context = await browser.newContext();
+    const { page, outside, local, problems } = await offlinePage(context);
 
     await page.goto(`${origin}/docs`);
     await page.getByText('/v1/challenges', { exact: true }).first().waitFor({ timeout: 20_000 });
@@ -149,19 +155,7 @@ describe('/docs in a browser with no internet', () => {
     const context = await browser.newContext({
       httpCredentials: { username: 'admin', password: ADMIN_KEY },
     });
-    const page = await context.newPage();
-    const outside: string[] = [];
-    await page.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (url.hostname === '127.0.0.1') return route.continue();
-      outside.push(url.href);
-      return route.abort('blockedbyclient');
-    });
-    const problems: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(message.text());
-    });
-    page.on('pageerror', (error) => problems.push(error.message));
+    const { page, outside, problems } = await offlinePage(context);
 
     const res = await page.goto(`${origin}/admin/queues`);
     expect(res?.headers()['content-security-policy']).toContain("default-src 'none'");

@@ -4,6 +4,7 @@ import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { hashSecret, safeEqual } from '@twofa/core';
 import { Hono, type MiddlewareHandler } from 'hono';
+import { selfOnlyCsp } from '../lib/csp.ts';
 import type { AppEnv } from '../lib/env.ts';
 import type { Services } from '../lib/services.ts';
 
@@ -90,17 +91,7 @@ const sameOriginWrites: MiddlewareHandler<AppEnv> = async (c, next) => {
  * fonts, which would tell Google who operates this service and when, and hangs offline. Its
  * inline loading styles are allowed; nothing runs from, or connects to, anywhere else.
  */
-const DASHBOARD_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+const DASHBOARD_CSP = selfOnlyCsp({ baseAndForms: true });
 
 const dashboardHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.header('content-security-policy', DASHBOARD_CSP);

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Hono } from 'hono';
+import { selfOnlyCsp } from '../lib/csp.ts';
 import type { AppEnv } from '../lib/env.ts';
 
 /**
@@ -52,21 +53,8 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-/**
- * Only this origin, no inline script, no eval. Swagger UI sets `style`
- * attributes from its components, so inline styles (not scripts) are allowed.
- */
-export const DOCS_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+/** Only this origin, no inline script, no eval (Swagger UI sets inline styles). */
+export const DOCS_CSP = selfOnlyCsp({ baseAndForms: false });
 
 const SECURITY_HEADERS = {
   'content-security-policy': DOCS_CSP,
