@@ -4,10 +4,10 @@
  * cross-origin POST/PUT/DELETE to /admin/queues are 403 and change nothing.
  */
 import { randomUUID } from 'node:crypto';
-import { createRedis, SEND_CODE_QUEUE } from '@twofa/queue';
-import { UnrecoverableError, Worker } from 'bullmq';
+import { SEND_CODE_QUEUE } from '@twofa/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, createHarness, type Harness } from '../support/index.ts';
+import { failOneJob } from './operator-support.ts';
 
 let h: Harness;
 
@@ -29,27 +29,6 @@ async function call(method: string, path: string, headers: Record<string, string
   return { status: res.status, text: await res.text() };
 }
 
-async function failOneJob(): Promise<string> {
-  const jobId = randomUUID();
-  await h.services.sendQueue.add('send-code', { sendId: jobId }, { jobId });
-  const connection = createRedis(h.config.env.REDIS_URL, 'worker');
-  await new Promise<void>((resolve) => {
-    const worker = new Worker(
-      SEND_CODE_QUEUE,
-      async () => {
-        throw new UnrecoverableError('simulated permanent failure');
-      },
-      { connection, prefix: h.queuePrefix, autorun: true },
-    );
-    worker.on('failed', (job) => {
-      if (job?.id === jobId) void worker.close().then(() => resolve());
-    });
-  });
-  connection.disconnect();
-  expect(await h.services.sendQueue.getJobState(jobId)).toBe('failed');
-  return jobId;
-}
-
 const CROSS: [string, Record<string, string>][] = [
   ['Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }],
   ['Sec-Fetch-Site: same-site', { 'sec-fetch-site': 'same-site' }],
@@ -64,7 +43,7 @@ const CROSS: [string, Record<string, string>][] = [
 
 describe('queue dashboard writes from another origin', () => {
   it.each(CROSS)('a retry with %s is 403 and the job stays failed', async (_label, headers) => {
-    const jobId = await failOneJob();
+    const jobId = await failOneJob(h);
     const res = await call('PUT', `/api/queues/${SEND_CODE_QUEUE}/${jobId}/retry`, headers);
     expect(res.status).toBe(403);
     expect(JSON.parse(res.text)).toMatchObject({ status: 403, code: 'forbidden' });
@@ -91,7 +70,7 @@ describe('queue dashboard writes from another origin', () => {
     ['its own Origin only', { origin: 'http://localhost' }],
     ['no browser headers (curl, the CLI)', {}],
   ])('a retry with %s goes through', async (_label, headers) => {
-    const jobId = await failOneJob();
+    const jobId = await failOneJob(h);
     const res = await call('PUT', `/api/queues/${SEND_CODE_QUEUE}/${jobId}/retry`, headers);
     expect(res.status).toBeLessThan(300);
     expect(await h.services.sendQueue.getJobState(jobId)).toBe('waiting');

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { createRedis, SEND_CODE_QUEUE } from '@twofa/queue';
-import { UnrecoverableError, Worker } from 'bullmq';
+import { SEND_CODE_QUEUE } from '@twofa/queue';
 import { describe, expect, it } from 'vitest';
 import { testEnv, withHarness } from '../support/index.ts';
+import { failOneJob } from './operator-support.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -41,26 +41,6 @@ function cli(...args: string[]): Promise<Run> {
       },
     );
   });
-}
-
-async function failJob(): Promise<string> {
-  const jobId = randomUUID();
-  await h.services.sendQueue.add('send-code', { sendId: jobId }, { jobId });
-  const connection = createRedis(h.config.env.REDIS_URL, 'worker');
-  await new Promise<void>((resolve) => {
-    const worker = new Worker(
-      SEND_CODE_QUEUE,
-      async () => {
-        throw new UnrecoverableError('simulated permanent failure');
-      },
-      { connection, prefix: h.queuePrefix },
-    );
-    worker.on('failed', (job) => {
-      if (job?.id === jobId) void worker.close().then(() => resolve());
-    });
-  });
-  connection.disconnect();
-  return jobId;
 }
 
 const orgCount = async () =>
@@ -151,7 +131,7 @@ describe('operator CLI', { timeout: 180_000 }, () => {
       { sendId: delayedId },
       { jobId: delayedId, delay: 3_600_000 },
     );
-    const failed = [await failJob(), await failJob()];
+    const failed = [await failOneJob(h), await failOneJob(h)];
 
     const counts = await cli('queue:counts');
     expect(counts.code, counts.stderr).toBe(0);

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createRedis, SEND_CODE_QUEUE } from '@twofa/queue';
-import { UnrecoverableError, Worker } from 'bullmq';
+import { SEND_CODE_QUEUE } from '@twofa/queue';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, withHarness } from '../support/index.ts';
+import { failOneJob } from './operator-support.ts';
 
 // No worker: jobs stay where the test puts them.
 const h = withHarness({ worker: false, env: { DB_POOL_SIZE: '3' } });
@@ -35,28 +35,6 @@ async function queueListing(): Promise<{ name: string; counts: Record<string, nu
 }
 
 /** Runs one job through a worker whose processor fails for good, leaving it `failed`. */
-async function failOneJob(): Promise<string> {
-  const jobId = randomUUID();
-  await h.services.sendQueue.add('send-code', { sendId: jobId }, { jobId });
-  const connection = createRedis(h.config.env.REDIS_URL, 'worker');
-  const failed = new Promise<void>((resolve) => {
-    const worker = new Worker(
-      SEND_CODE_QUEUE,
-      async () => {
-        throw new UnrecoverableError('simulated permanent failure');
-      },
-      { connection, prefix: h.queuePrefix, autorun: true },
-    );
-    worker.on('failed', (job) => {
-      if (job?.id === jobId) void worker.close().then(() => resolve());
-    });
-  });
-  await failed;
-  connection.disconnect();
-  expect(await h.services.sendQueue.getJobState(jobId)).toBe('failed');
-  return jobId;
-}
-
 describe('queue dashboard', () => {
   it('refuses anyone without the platform key', async () => {
     const none = await dashboard('');
@@ -126,7 +104,7 @@ describe('queue dashboard', () => {
   });
 
   it('retries a failed job through the dashboard API', async () => {
-    const jobId = await failOneJob();
+    const jobId = await failOneJob(h);
     const listed = await queueListing();
     expect(listed.counts.failed).toBeGreaterThanOrEqual(1);
 
@@ -150,7 +128,7 @@ describe('queue dashboard', () => {
   });
 
   it('retries every failed job at once', async () => {
-    const ids = [await failOneJob(), await failOneJob()];
+    const ids = [await failOneJob(h), await failOneJob(h)];
     const retry = await dashboard(
       `/api/queues/${SEND_CODE_QUEUE}/retry/failed`,
       `Bearer ${ADMIN_KEY}`,

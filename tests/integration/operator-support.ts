@@ -1,4 +1,9 @@
 /** Helpers shared by the operator-*.test.ts files. */
+import { randomUUID } from 'node:crypto';
+import { createRedis, SEND_CODE_QUEUE } from '@twofa/queue';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { expect } from 'vitest';
+import type { Harness } from '../support/index.ts';
 
 export interface Sample {
   name: string;
@@ -67,4 +72,32 @@ export function sampleValue(samples: Sample[], name: string, labels: Record<stri
 /** Parsed JSON log lines. */
 export function logRecords(lines: readonly string[]): Record<string, unknown>[] {
   return lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/**
+ * Adds one send-code job and lets a throwaway BullMQ worker fail it permanently, so the
+ * queue holds a failed job for the dashboard or the CLI to show and retry. Answers its id.
+ */
+export async function failOneJob(h: Harness): Promise<string> {
+  const jobId = randomUUID();
+  await h.services.sendQueue.add('send-code', { sendId: jobId }, { jobId });
+  const connection = createRedis(h.config.env.REDIS_URL, 'worker');
+  try {
+    await new Promise<void>((resolve) => {
+      const worker = new Worker(
+        SEND_CODE_QUEUE,
+        async () => {
+          throw new UnrecoverableError('simulated permanent failure');
+        },
+        { connection, prefix: h.queuePrefix },
+      );
+      worker.on('failed', (job) => {
+        if (job?.id === jobId) void worker.close().then(() => resolve());
+      });
+    });
+  } finally {
+    connection.disconnect();
+  }
+  expect(await h.services.sendQueue.getJobState(jobId)).toBe('failed');
+  return jobId;
 }
