@@ -126,3 +126,15 @@ export function DataTable({
     </>
   );
 }
+
+/**
+ * The ARIA of a form field: invalid while `error` holds, described by the error message (id
+ * `errorId`) then, and by its help text (`helpId`) always.
+ */
+export function fieldAria(error: unknown, errorId: string, helpId?: string) {
+  const ids = [error ? errorId : null, helpId ?? null].filter((id) => id !== null);
+  return {
+    'aria-invalid': error ? ('true' as const) : undefined,
+    'aria-describedby': ids.length > 0 ? ids.join(' ') : undefined,
+  };
+}

@@ -5,7 +5,7 @@ import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { CachedOrganization } from '../lib/org-cache.ts';
 import { apiErrorText, langOf } from './lang.ts';
-import { Csrf, Layout, MessagePage, Notice } from './layout.tsx';
+import { Csrf, fieldAria, Layout, MessagePage, Notice } from './layout.tsx';
 import type { Messages, PageLang } from './messages.ts';
 import { render } from './render.ts';
 import {
@@ -85,8 +85,7 @@ function LoginForm(props: {
                 autocomplete="organization"
                 spellcheck={false}
                 value={props.orgInput ?? ''}
-                aria-invalid={orgError ? 'true' : undefined}
-                aria-describedby={orgError ? 'login-error' : undefined}
+                {...fieldAria(orgError, 'login-error')}
               />
             </div>
           )}
@@ -100,8 +99,7 @@ function LoginForm(props: {
               autocomplete="username"
               autofocus
               value={email ?? ''}
-              aria-invalid={credentialsError ? 'true' : undefined}
-              aria-describedby={credentialsError ? 'login-error' : undefined}
+              {...fieldAria(credentialsError, 'login-error')}
             />
           </div>
           <div class="field">
@@ -112,8 +110,7 @@ function LoginForm(props: {
               type="password"
               required
               autocomplete="current-password"
-              aria-invalid={credentialsError ? 'true' : undefined}
-              aria-describedby={credentialsError ? 'login-error' : undefined}
+              {...fieldAria(credentialsError, 'login-error')}
             />
           </div>
           <button class="primary" type="submit">
@@ -210,8 +207,7 @@ function CodePage(props: {
               maxlength={6}
               required
               autofocus
-              aria-invalid={error ? 'true' : undefined}
-              aria-describedby={error ? 'code-error code-help' : 'code-help'}
+              {...fieldAria(error, 'code-error', 'code-help')}
             />
             <p id="code-help" class="muted">
               {t.attemptsLeft(view.attemptsRemaining)}
@@ -276,8 +272,7 @@ function PhonePage(props: {
               required
               autofocus
               value={props.phone ?? ''}
-              aria-invalid={error ? 'true' : undefined}
-              aria-describedby={error ? 'phone-error phone-help' : 'phone-help'}
+              {...fieldAria(error, 'phone-error', 'phone-help')}
             />
             <p id="phone-help" class="muted">
               {t.phoneHelp}
