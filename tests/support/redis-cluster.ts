@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, waitUntil } from './process.ts';
+import { EPHEMERAL_REDIS_ARGS } from './redis-server.ts';
 
 const run = promisify(execFile);
 
@@ -216,12 +217,7 @@ function launch(node: NodeState, dir: string, nodeTimeoutMs: number): ChildProce
       '0',
       '--dir',
       dir,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--daemonize',
-      'no',
+      ...EPHEMERAL_REDIS_ARGS,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

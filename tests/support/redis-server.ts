@@ -10,6 +10,9 @@ import {
   waitUntil,
 } from './process.ts';
 
+/** A test Redis keeps nothing on disk and stays in the foreground, as the machine's own does. */
+export const EPHEMERAL_REDIS_ARGS = ['--save', '', '--appendonly', 'no', '--daemonize', 'no'];
+
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
@@ -63,18 +66,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     const proc = spawnManaged(
       `redis:${port}`,
       'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--daemonize',
-        'no',
-      ],
+      ['--port', String(port), '--bind', '127.0.0.1', ...EPHEMERAL_REDIS_ARGS],
       process.env,
     );
     const deadline = Date.now() + 10_000;
