@@ -2,7 +2,6 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { hashSecret, safeEqual } from '@twofa/core';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { selfOnlyCsp } from '../lib/csp.ts';
 import type { AppEnv } from '../lib/env.ts';
@@ -12,7 +11,7 @@ export const ADMIN_QUEUES_PATH = '/admin/queues';
 
 /** The dashboard takes the platform key as a Bearer token, or as the password of user "admin". */
 const dashboardAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const { config } = c.get('services');
+  const { apiKeys } = c.get('services');
   const header = c.req.header('authorization') ?? '';
   let presented: string | null = null;
   const bearer = /^Bearer\s+(\S+)$/i.exec(header);
@@ -23,8 +22,7 @@ const dashboardAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
     const colon = decoded.indexOf(':');
     if (colon > 0 && decoded.slice(0, colon) === 'admin') presented = decoded.slice(colon + 1);
   }
-  const expected = hashSecret(config.appSecret, 'api-key', config.adminApiKey);
-  if (presented && safeEqual(hashSecret(config.appSecret, 'api-key', presented), expected)) {
+  if (presented && apiKeys.isPlatform(apiKeys.hash(presented))) {
     await next();
     return;
   }
