@@ -54,6 +54,22 @@ const schema = z
     HOST: z.string().default('0.0.0.0'),
     ADMIN_API_KEY: z.string().min(16).optional(),
     APP_SECRET: z.string().min(16).optional(),
+    /**
+     * Comma-separated earlier APP_SECRETs, kept while sealed secrets (authenticator
+     * secrets, webhook secrets, signing keys) still open only with them.
+     */
+    APP_SECRET_PREVIOUS: z
+      .string()
+      .optional()
+      .transform((value) =>
+        (value ?? '')
+          .split(',')
+          .map((part) => part.trim())
+          .filter((part) => part.length > 0),
+      )
+      .pipe(z.array(z.string().min(16))),
+    /** Lets webhooks target loopback and private addresses, and plain http (tests, private networks). */
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: bool.default(false),
     /** When set, /metrics (API and worker) answers only `Authorization: Bearer <token>`. */
     METRICS_TOKEN: z.string().trim().min(16).regex(/^\S+$/, 'no spaces').optional(),
     SMS_PROVIDER: z.enum(['twilio', 'console']).optional(),
@@ -137,6 +153,8 @@ export type RawEnv = z.infer<typeof schema>;
 export interface Config {
   env: RawEnv;
   appSecret: string;
+  /** APP_SECRET first, then APP_SECRET_PREVIOUS: the keys that may open a sealed secret. */
+  appSecrets: readonly string[];
   adminApiKey: string;
   warnings: string[];
 }
@@ -156,6 +174,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   return {
     env,
     appSecret: env.APP_SECRET ?? DEV_APP_SECRET,
+    appSecrets: [env.APP_SECRET ?? DEV_APP_SECRET, ...env.APP_SECRET_PREVIOUS],
     adminApiKey: env.ADMIN_API_KEY ?? DEV_ADMIN_KEY,
     warnings,
   };

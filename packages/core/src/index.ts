@@ -6,5 +6,6 @@ export * from './constants.ts';
 export * from './enums.ts';
 export * from './phone.ts';
 export * from './policy.ts';
+export * from './sealed.ts';
 export * from './secrets.ts';
 export * from './sms-text.ts';

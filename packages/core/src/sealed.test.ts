@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { openSecret, SealedSecretError, sealedUnderOldKey, sealSecret } from './sealed.ts';
+
+const CURRENT = 'current-app-secret-0123456789abcdef';
+const OLD = 'old-app-secret-0123456789abcdef-old';
+
+describe('sealed secrets', () => {
+  it('opens what it sealed, and the sealed text holds no plaintext', () => {
+    const sealed = sealSecret(CURRENT, 'totp-secret', 'JBSWY3DPEHPK3PXP', 'user-1');
+    expect(sealed).not.toContain('JBSWY3DPEHPK3PXP');
+    expect(openSecret([CURRENT], 'totp-secret', sealed, 'user-1')).toBe('JBSWY3DPEHPK3PXP');
+  });
+
+  it('seals the same text differently each time', () => {
+    expect(sealSecret(CURRENT, 'totp-secret', 'x')).not.toBe(
+      sealSecret(CURRENT, 'totp-secret', 'x'),
+    );
+  });
+
+  it('refuses another purpose, another context, another key or a changed byte', () => {
+    const sealed = sealSecret(CURRENT, 'webhook-secret', 'whsec_abc', 'hook-1');
+    expect(() => openSecret([CURRENT], 'totp-secret', sealed, 'hook-1')).toThrow(SealedSecretError);
+    expect(() => openSecret([CURRENT], 'webhook-secret', sealed, 'hook-2')).toThrow(
+      SealedSecretError,
+    );
+    expect(() => openSecret([OLD], 'webhook-secret', sealed, 'hook-1')).toThrow(/no key/);
+    const parts = sealed.split('.');
+    const body = Buffer.from(parts[3] ?? '', 'base64url');
+    body[0] = (body[0] ?? 0) ^ 1;
+    parts[3] = body.toString('base64url');
+    expect(() => openSecret([CURRENT], 'webhook-secret', parts.join('.'), 'hook-1')).toThrow(
+      /does not authenticate/,
+    );
+    expect(() => openSecret([CURRENT], 'webhook-secret', 'garbage', 'hook-1')).toThrow(/malformed/);
+  });
+
+  it('opens a value sealed under the previous APP_SECRET after rotation, and says it is old', () => {
+    const sealed = sealSecret(OLD, 'oidc-signing-key', '{"k":1}');
+    expect(openSecret([CURRENT, OLD], 'oidc-signing-key', sealed)).toBe('{"k":1}');
+    expect(sealedUnderOldKey(CURRENT, sealed)).toBe(true);
+    expect(sealedUnderOldKey(OLD, sealed)).toBe(false);
+  });
+});
