@@ -7,10 +7,14 @@ import { Layout } from './layout.tsx';
 import { pageLang } from './messages.ts';
 import { render } from './render.ts';
 
-/** The inbox exists only with the console provider, and never in production. */
+/**
+ * The inbox exists only with the console provider, and only in development and
+ * test: it shows every tenant's codes and numbers without authentication, so any
+ * other NODE_ENV (staging, a typo, unset) must fail closed.
+ */
 export function devInboxEnabled(services: Services): boolean {
   const env = services.config.env;
-  if (env.NODE_ENV === 'production') return false;
+  if (env.NODE_ENV !== 'development' && env.NODE_ENV !== 'test') return false;
   const provider = resolveSmsProviderName({
     provider: env.SMS_PROVIDER,
     accountSid: env.TWILIO_ACCOUNT_SID,
@@ -38,7 +42,8 @@ devSmsPages.get('/dev/sms', async (c) => {
         <h1>Dev SMS inbox</h1>
         <p class="muted">
           Messages the <code>console</code> SMS provider “sent”, newest first. Development only:
-          with Twilio configured, or in production, this page does not exist.
+          with Twilio configured, or outside NODE_ENV development and test, this page does not
+          exist.
         </p>
         {messages.length === 0 ? <p>No messages yet. Sign in to get a code.</p> : null}
         <ol reversed>

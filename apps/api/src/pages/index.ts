@@ -260,7 +260,7 @@ export function registerPageDocs(app: OpenAPIHono<AppEnv>): void {
     "Development: the console provider's messages, newest first",
     {
       200: html('The inbox'),
-      404: { description: 'Not the console provider, or NODE_ENV=production' },
+      404: { description: 'Not the console provider, or NODE_ENV is not development or test' },
     },
   );
   add('get', STYLESHEET_PATH, 'pagesStylesheet', "The pages' stylesheet", {
