@@ -152,8 +152,12 @@ async function creditsAdd(res: Resources, options: Options) {
     { amount: numeric(options.amount), reference: options.reference },
   );
   if (!UUID.test(organizationId)) throw new CommandError(`No organization ${organizationId}`);
-  const [{ addCredits }, { sql }] = await Promise.all([db(), res.db()]);
-  const balance = await addCredits(sql, {
+  const [{ addCredits }, { sql }, { MAX_SMS_BALANCE }] = await Promise.all([
+    db(),
+    res.db(),
+    core(),
+  ]);
+  const topUp = await addCredits(sql, {
     organizationId,
     amount,
     reference: reference ?? null,
@@ -161,8 +165,13 @@ async function creditsAdd(res: Resources, options: Options) {
     ip: null,
     via: 'cli',
   });
-  if (balance === null) throw new CommandError(`No organization ${organizationId}`);
-  print({ organizationId, amount, balance });
+  if (topUp === null) throw new CommandError(`No organization ${organizationId}`);
+  if (topUp.result === 'balance_limit') {
+    throw new CommandError(
+      `balance_limit: the balance may not exceed ${MAX_SMS_BALANCE}; it is ${topUp.balance}, nothing was added`,
+    );
+  }
+  print({ organizationId, amount, balance: topUp.balance });
 }
 
 const COUNT_STATES = [

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { MAX_SMS_BALANCE } from '@twofa/core';
 import { SEND_CODE_QUEUE } from '@twofa/queue';
 import { describe, expect, it } from 'vitest';
 import { testEnv, withHarness } from '../support/index.ts';
@@ -122,6 +123,23 @@ describe('operator CLI', { timeout: 180_000 }, () => {
     const malformed = await cli('credits:add', '--org', 'not-an-id', '--amount', '5');
     expect(malformed.code).toBe(1);
     expect((await h.request('GET', '/v1/sms-balance', { key: org.apiKey })).body.balance).toBe(25);
+  });
+
+  it('refuses a top-up past the balance limit with exit code 1 and adds nothing', async () => {
+    const org = await h.createOrganization({ name: 'Full Clinic' });
+    // The limit less 5 credits, with its ledger line, so the books still add up.
+    await h.sql`update organizations set sms_balance = ${MAX_SMS_BALANCE - 5} where id = ${org.id}`;
+    await h.sql`insert into sms_ledger (organization_id, delta, reason, balance_after)
+      values (${org.id}, ${MAX_SMS_BALANCE - 5}, 'top_up', ${MAX_SMS_BALANCE - 5})`;
+    const over = await cli('credits:add', '--org', org.id, '--amount', '6');
+    expect(over.code, over.stderr).toBe(1);
+    expect(over.stderr).toMatch(/balance_limit/);
+    const edge = await cli('credits:add', '--org', org.id, '--amount', '5');
+    expect(edge.code, edge.stderr).toBe(0);
+    expect(edge.json).toMatchObject({ balance: MAX_SMS_BALANCE });
+    const lines = await h.sql`select delta from sms_ledger where organization_id = ${org.id}`;
+    expect(lines.map((l) => l.delta)).toEqual(expect.arrayContaining([MAX_SMS_BALANCE - 5, 5]));
+    expect(lines).toHaveLength(2);
   });
 
   it('shows queue counts and retries failed jobs', async () => {

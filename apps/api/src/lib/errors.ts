@@ -1,3 +1,4 @@
+import { MAX_SMS_BALANCE } from '@twofa/core';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
@@ -21,6 +22,7 @@ export const ERROR_STATUS = {
   phone_country_not_allowed: 422,
   invalid_code: 422,
   idempotency_key_reused: 422,
+  balance_limit: 422,
   challenge_locked: 423,
   user_locked: 423,
   rate_limited: 429,
@@ -53,6 +55,7 @@ const TITLES: Record<ErrorCode, string> = {
   phone_country_not_allowed: 'Phone country not allowed',
   invalid_code: 'Invalid code',
   idempotency_key_reused: 'Idempotency key reused',
+  balance_limit: 'Balance limit',
   challenge_locked: 'Challenge locked',
   user_locked: 'User locked',
   rate_limited: 'Rate limited',
@@ -105,3 +108,11 @@ export function problem(
 }
 
 export const notFound = (what: string) => new ApiError('not_found', `${what} not found`);
+
+/** 422 balance_limit: the top-up would take the balance past MAX_SMS_BALANCE; nothing changed. */
+export const balanceLimit = (balance: number) =>
+  new ApiError(
+    'balance_limit',
+    `The balance may not exceed ${MAX_SMS_BALANCE}; it is ${balance}, so at most ${Math.max(0, MAX_SMS_BALANCE - balance)} more credits fit.`,
+    { balance, maxBalance: MAX_SMS_BALANCE },
+  );

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { issueApiKey } from '@twofa/core';
+import { issueApiKey, MAX_SMS_BALANCE } from '@twofa/core';
 import {
   addCredits,
   createOrganization,
@@ -10,7 +10,7 @@ import {
   recordAudit,
   updateOrganization,
 } from '@twofa/db';
-import { notFound } from '../lib/errors.ts';
+import { balanceLimit, notFound } from '../lib/errors.ts';
 import { clientAddress, parseId } from '../lib/http.ts';
 import { IDEMPOTENCY_HEADER_DOC, IdempotencyHeaders, idempotent } from '../lib/idempotency.ts';
 import {
@@ -88,7 +88,7 @@ const topUp = platformRoute({
   tags,
   operationId: 'addSmsCredits',
   summary: "Add credits to an organization's prepaid SMS balance",
-  description: `Idempotency-Key (kept per platform): ${IDEMPOTENCY_HEADER_DOC}`,
+  description: `A top-up that would take the balance past ${MAX_SMS_BALANCE.toLocaleString('en')} is 422 balance_limit (with the current \`balance\`) and changes nothing. Idempotency-Key (kept per platform): ${IDEMPOTENCY_HEADER_DOC}`,
   request: {
     params: OrgParams,
     headers: IdempotencyHeaders,
@@ -163,7 +163,7 @@ organizationsRouter.openapi(topUp, async (c) => {
   const { db } = c.get('services');
   const key = c.req.valid('header')['idempotency-key'];
   return idempotent(c, { key, scope: 'platform', body, status: 201 }, async (answer) => {
-    const balance = await addCredits(db.sql, {
+    const topUp = await addCredits(db.sql, {
       organizationId: id,
       amount: body.amount,
       reference: body.reference ?? null,
@@ -171,13 +171,14 @@ organizationsRouter.openapi(topUp, async (c) => {
       ip: clientAddress(c),
       ...(answer ? { idempotency: answer } : {}),
     });
-    if (balance === null) {
+    if (topUp?.result === 'balance_limit') throw balanceLimit(topUp.balance);
+    if (topUp === null) {
       // Under a claim, nothing written either means the claim was taken over.
       if (answer && (await getOrganization(db.sql, id))) {
         throw new IdempotencyClaimLost('idempotency claim taken over');
       }
       throw notFound('Organization');
     }
-    return { balance };
+    return { balance: topUp.balance };
   });
 });

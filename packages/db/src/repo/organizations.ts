@@ -1,4 +1,4 @@
-import type { AuthMethod, LedgerReason, Locale } from '@twofa/core';
+import { type AuthMethod, type LedgerReason, type Locale, MAX_SMS_BALANCE } from '@twofa/core';
 import type { Sql } from '../client.ts';
 import { claimFence, type StoredAnswer, storeAnswer } from './idempotency.ts';
 
@@ -118,8 +118,19 @@ export async function updatePasswordSettings(
 }
 
 /**
+ * A top-up's outcome: added, or refused because it would take the balance past
+ * MAX_SMS_BALANCE (nothing written; `balance` is the balance as it stands).
+ */
+export type TopUp =
+  | { result: 'added'; balance: number }
+  | { result: 'balance_limit'; balance: number };
+
+/**
  * Adds credits: the balance, its ledger line and the `sms_credits_added` audit
- * event in one statement, so no top-up is ever missing from either record.
+ * event in one statement, so no top-up is ever missing from either record. The
+ * limit is in the update's own condition, so of parallel top-ups that together
+ * cross it only those that fit land (each re-checks the row the other left).
+ * Null when there is no such organization, or the idempotency claim was lost.
  */
 export async function addCredits(
   sql: Sql,
@@ -134,13 +145,14 @@ export async function addCredits(
     /** Under an Idempotency-Key: `{"balance":N}` stored by this same statement, fenced on the claim. */
     idempotency?: StoredAnswer;
   },
-): Promise<number | null> {
+): Promise<TopUp | null> {
   const { organizationId, amount, reference, actor, ip, idempotency } = input;
   const data = { amount, reference, ...(input.via ? { via: input.via } : {}) };
-  const [row] = await sql<{ balance: number }[]>`
+  const [row] = await sql<{ balance: number | null; refused: boolean }[]>`
     with k as (${claimFence(sql, idempotency)}), org as (
       update organizations set sms_balance = sms_balance + ${amount}, updated_at = now()
       where id = ${organizationId} and exists (select 1 from k)
+        and sms_balance::bigint + ${amount}::bigint <= ${MAX_SMS_BALANCE}
       returning id, sms_balance
     ), i as (
       ${storeAnswer(
@@ -159,8 +171,15 @@ export async function addCredits(
         ${sql.json(data)}::jsonb || jsonb_build_object('balance', sms_balance)
       from org
     )
-    select sms_balance as balance from org`;
-  return row?.balance ?? null;
+    select (select sms_balance from org) as balance,
+      not exists (select 1 from org) and exists (select 1 from k)
+        and exists (select 1 from organizations where id = ${organizationId}) as refused`;
+  if (row?.balance != null) return { result: 'added', balance: row.balance };
+  if (!row?.refused) return null;
+  // Read afresh: this statement's snapshot predates a parallel top-up that filled the room.
+  const [current] = await sql<{ balance: number }[]>`
+    select sms_balance as balance from organizations where id = ${organizationId}`;
+  return current ? { result: 'balance_limit', balance: current.balance } : null;
 }
 
 export interface LedgerRow {
