@@ -351,6 +351,29 @@ describe('admin pages', () => {
     expect(change.actor).toBe(`admin:${org.admin.id}`);
   });
 
+  it('refuses a country code the API refuses (unassigned ZZ) and saves nothing', async () => {
+    const before = await h.request('GET', '/v1/settings/password', { key: org.apiKey });
+    const page = await admin.get('/settings/password');
+    const bad = await admin.post('/settings/password', {
+      csrf: csrfOf(page.html),
+      twoFactorEnabled: 'on',
+      skipTwoFactorCidrs: before.body.skipTwoFactorCidrs.join('\n'),
+      smsAllowedCountries: 'FI, ZZ, se',
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.html).toContain('<code>ZZ</code>');
+    expect(bad.html).not.toContain('<code>FI</code>');
+    expect(bad.html).not.toContain('<code>se</code>');
+    const after = await h.request('GET', '/v1/settings/password', { key: org.apiKey });
+    expect(after.body).toEqual(before.body);
+    // The API refuses the same entry.
+    const api = await h.request('PATCH', '/v1/settings/password', {
+      key: org.apiKey,
+      body: { smsAllowedCountries: ['ZZ'] },
+    });
+    expect(api.status).toBe(400);
+  });
+
   it('shows 2FA as unavailable, and why, when the organization signs in with SAML2', async () => {
     const other = await seedPagesOrg(h, 'Saml Clinic');
     const b = new Browser(h);
