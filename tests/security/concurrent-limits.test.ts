@@ -7,6 +7,7 @@
  * when nothing was sent.
  */
 import { randomInt } from 'node:crypto';
+import { accountFailuresKey } from '@twofa/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness, type JsonResponse as Response } from '../support/index.ts';
 import { finnishMobile, PASSWORD } from './support.ts';
@@ -100,7 +101,10 @@ describe('limits under concurrency', () => {
 
   it('account_failures: a right password gives its point back', async () => {
     const org = await newOrg({ twoFactor: false });
-    await h.createUser(org.apiKey, { email: 'owner@example.com', password: PASSWORD });
+    const owner = await h.createUser(org.apiKey, {
+      email: 'owner@example.com',
+      password: PASSWORD,
+    });
     const L = LIMITS.RATE_LIMIT_ACCOUNT_FAILURES_PER_15_MIN;
     for (let i = 0; i < L - 1; i++) {
       expect((await login(org.apiKey, 'owner@example.com', { password: 'nope' })).status).toBe(401);
@@ -110,7 +114,10 @@ describe('limits under concurrency', () => {
       expect((await login(org.apiKey, 'owner@example.com')).status).toBe(200);
     }
     expect(
-      await h.services.rateLimits.used('account_failures', `${org.id}:owner@example.com`),
+      await h.services.rateLimits.used(
+        'account_failures',
+        accountFailuresKey({ userId: owner.id }),
+      ),
     ).toBe(L - 1);
     expect((await login(org.apiKey, 'owner@example.com', { password: 'nope' })).status).toBe(401);
     const spent = await login(org.apiKey, 'owner@example.com');

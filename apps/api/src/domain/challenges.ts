@@ -42,12 +42,14 @@ import type { CircuitBreaker } from '../lib/breaker.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
 import type { CachedOrganization } from '../lib/org-cache.ts';
 import {
+  accountFailuresKey,
   clientIpKey,
   type LimitKey,
   type LimitName,
   type RateLimits,
   type Refund,
 } from '../lib/rate-limits.ts';
+import { Email } from '../lib/schemas.ts';
 
 /** What a login or a challenge start answers: authenticated at once, or a challenge to finish. */
 export type LoginOutcome =
@@ -202,32 +204,34 @@ export class ChallengeService {
     caller: Caller = {},
   ): Promise<LoginOutcome> {
     const { rateLimits, db } = this.deps;
-    const accountKey = `${org.row.id}:${input.email.toLowerCase()}`;
     const deviceTokenHash = this.tokenHash(input.deviceToken);
-    // Password guessing is throttled per end-user address and per account: both points are taken
-    // at once, atomically, before any hash is computed, so parallel guesses cannot all slip through.
-    // The lookups run alongside; a refusal still lands before the hash.
-    const [admitted, looked, dummyHash] = await Promise.allSettled([
-      rateLimits.consumeAll([
-        ['ip_logins', clientIpKey(input.ip)],
-        ['account_failures', accountKey],
-      ]),
-      loadLoginContext(db.sql, org.row.id, { email: input.email }, deviceTokenHash),
-      // Awaited on every path, so the one-time cost of making it lands on known and unknown emails alike.
+    // Emails are ASCII (the API's own rule): any other finds no account, whatever the database's
+    // lower() would make of it (`İ` is not `i`), and is answered as a wrong password.
+    const email = Email.safeParse(input.email);
+    // The account is found first, so its limit keys on the account, never on the text typed.
+    // The dummy hash is made alongside: awaited on every path, so the one-time cost of making it
+    // lands on known and unknown emails alike.
+    const [context, dummyHash] = await Promise.all([
+      email.success
+        ? loadLoginContext(db.sql, org.row.id, { email: email.data }, deviceTokenHash)
+        : null,
       dummyPasswordHash(),
     ]);
-    if (admitted.status === 'rejected') throw admitted.reason;
-    const refund = admitted.value;
-    if (looked.status === 'rejected' || dummyHash.status === 'rejected') {
-      // Nothing was checked: the account's point is not a failure.
-      await refund(['account_failures']);
-      throw looked.status === 'rejected'
-        ? looked.reason
-        : (dummyHash as PromiseRejectedResult).reason;
-    }
-    const context = looked.value;
+    // Password guessing is throttled per end-user address and per account: both points are taken
+    // at once, atomically, before any hash is computed, so parallel guesses cannot all slip through.
+    const refund = await rateLimits.consumeAll([
+      ['ip_logins', clientIpKey(input.ip)],
+      [
+        'account_failures',
+        accountFailuresKey(
+          context
+            ? { userId: context.user.id }
+            : { organizationId: org.row.id, email: email.data ?? input.email },
+        ),
+      ],
+    ]);
     // Unknown emails and users without a password cost the same hash as a wrong password.
-    const stored = context?.user.passwordHash ?? dummyHash.value;
+    const stored = context?.user.passwordHash ?? dummyHash;
     const ok = await verifyPassword(input.password, stored);
     // A wrong password keeps the account's point; a right one gives it back (decideAndStart
     // does, in the same round trip as the send limits when a code goes out).

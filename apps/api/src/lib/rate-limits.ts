@@ -33,6 +33,19 @@ export function clientIpKey(ip: string): string {
   return normalizeCidr(`${addr.toString()}/64`);
 }
 
+/**
+ * account_failures' key: the account once it is found (its id), else the
+ * organization and the email with only ASCII letters lowered (`İ` stays `İ`;
+ * such an email finds no account anyway). No spelling of one account can
+ * count against a limit of its own.
+ */
+export function accountFailuresKey(
+  account: { userId: string } | { organizationId: string; email: string },
+): string {
+  if ('userId' in account) return `user:${account.userId}`;
+  return `${account.organizationId}:${account.email.replace(/[A-Z]+/g, (s) => s.toLowerCase())}`;
+}
+
 interface LimitSpec {
   points: number;
   durationMs: number;
