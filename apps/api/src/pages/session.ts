@@ -131,7 +131,10 @@ function sessionHash(c: PageContext, token: string): string {
   return hashSecret(appSecret(c), 'session', token);
 }
 
-/** Logs the browser in: a fresh token in the cookie, its hash in web_sessions. */
+/**
+ * Logs the browser in: a fresh token in the cookie, its hash in web_sessions.
+ * The session this browser held before ends with it.
+ */
 export async function startSession(
   c: PageContext,
   organizationId: string,
@@ -139,11 +142,13 @@ export async function startSession(
 ): Promise<void> {
   const { db, clock } = c.get('services');
   const token = generateToken('tfs');
+  const previous = getCookie(c, SESSION_COOKIE);
   await createWebSession(db.sql, {
     organizationId,
     userId,
     tokenHash: sessionHash(c, token),
     expiresAt: new Date(clock.now().getTime() + SESSION_TTL_MS),
+    replacesTokenHash: previous && previous.length <= 100 ? sessionHash(c, previous) : null,
   });
   setCookie(c, SESSION_COOKIE, token, cookieOptions(c, SESSION_TTL_MS / 1000));
 }

@@ -55,7 +55,7 @@ const patchUser = orgRoute({
   operationId: 'updateUser',
   summary: "Change a user's phone, password, role or exemption",
   description:
-    'A new phone or password revokes the trusted devices and cancels open challenges (phone_required or pending become canceled) in the same transaction; twoFactorDisabled exempts the user from the second step.',
+    'A new phone or password revokes the trusted devices, ends the page sessions and cancels open challenges (phone_required or pending become canceled) in the same transaction; twoFactorDisabled exempts the user from the second step.',
   request: {
     params: UserParams,
     body: jsonBody(
@@ -76,6 +76,7 @@ const revokeDevices = orgRoute({
   tags,
   operationId: 'revokeTrustedDevices',
   summary: "Revoke all of a user's trusted devices",
+  description: "Also ends the user's page sessions, in the same transaction.",
   request: { params: UserParams },
   responses: {
     200: jsonResponse(z.object({ revoked: z.number().int() }), 'Trusted devices revoked'),

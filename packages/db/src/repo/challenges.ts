@@ -10,6 +10,7 @@ import {
 } from '@twofa/core';
 import type { Sql } from '../client.ts';
 import { claimFence, IdempotencyClaimLost, type StoredAnswer, storeAnswer } from './idempotency.ts';
+import { endSessionsOf } from './sessions.ts';
 
 export interface ChallengeRow {
   id: string;
@@ -245,6 +246,8 @@ export async function approveChallenge(
       where u.saved and d.user_id = u.id and d.organization_id = ${organizationId}
         and d.revoked_at is null
       returning d.id
+    ), phone_saved as (select id from u where u.saved
+    ), ended as (${endSessionsOf(sql, organizationId, 'phone_saved')}
     ), d as (
       insert into trusted_devices (organization_id, user_id, token_hash, expires_at, created_at)
       select organization_id, user_id, ${deviceTokenHash}, ${deviceExpiresAt}, now() from c
@@ -307,7 +310,9 @@ export async function recordWrongCode(
         updated_at = now()
       from c
       where users.id = c.user_id and users.organization_id = ${organizationId}
-      returning users.consecutive_code_failures as failures, users.locked_until
+      returning users.id, users.consecutive_code_failures as failures, users.locked_until
+    ), locked_user as (select u.id from u, c where c.locks
+    ), ended as (${endSessionsOf(sql, organizationId, 'locked_user')}
     ), others as (
       update challenges o set status = 'canceled', canceled_at = now(), updated_at = now()
       from c

@@ -1,4 +1,5 @@
 import type { Role } from '@twofa/core';
+import type { TransactionSql } from 'postgres';
 import type { Sql } from '../client.ts';
 
 /** A live pages session and who it belongs to. */
@@ -11,12 +12,26 @@ export interface WebSession {
   expiresAt: Date;
 }
 
-/** Stores a new session; the token itself never reaches the database, only its hash. */
+/**
+ * Stores a new session; the token itself never reaches the database, only its
+ * hash. The session the browser held before (`replacesTokenHash`) ends in the
+ * same statement: a login never leaves an older cookie of that browser alive.
+ */
 export async function createWebSession(
   sql: Sql,
-  input: { organizationId: string; userId: string; tokenHash: string; expiresAt: Date },
+  input: {
+    organizationId: string;
+    userId: string;
+    tokenHash: string;
+    expiresAt: Date;
+    replacesTokenHash?: string | null | undefined;
+  },
 ): Promise<string> {
   const [row] = await sql<{ id: string }[]>`
+    with ended as (
+      update web_sessions set revoked_at = now()
+      where token_hash = ${input.replacesTokenHash ?? null} and revoked_at is null
+    )
     insert into web_sessions (organization_id, user_id, token_hash, expires_at)
     select ${input.organizationId}, u.id, ${input.tokenHash}, ${input.expiresAt}
     from users u where u.id = ${input.userId} and u.organization_id = ${input.organizationId}
@@ -47,4 +62,35 @@ export async function revokeWebSession(sql: Sql, tokenHash: string, now: Date): 
     where token_hash = ${tokenHash} and revoked_at is null
     returning id`;
   return rows.length > 0;
+}
+
+/**
+ * The statement that ends every live page session of the users a CTE names
+ * (`users`: a CTE with an `id` column of user ids), for the statements of the
+ * changes that must end them (see endUserSessions).
+ */
+export function endSessionsOf(sql: Sql | TransactionSql, organizationId: string, users: string) {
+  return sql`
+    update web_sessions s set revoked_at = now()
+    from ${sql(users)} ended_for
+    where s.organization_id = ${organizationId} and s.user_id = ended_for.id
+      and s.revoked_at is null
+    returning s.id`;
+}
+
+/**
+ * Ends every live page session of one user: what a change of their credentials
+ * (password, phone, second factors), a lock or a revocation of their trusted
+ * devices does, so a stolen session cookie dies with them. Call it with the
+ * transaction of the change. Returns how many sessions it ended.
+ */
+export async function endUserSessions(
+  sql: Sql | TransactionSql,
+  organizationId: string,
+  userId: string,
+): Promise<number> {
+  const rows = await sql`
+    with target as (select ${userId}::uuid as id)
+    ${endSessionsOf(sql, organizationId, 'target')}`;
+  return rows.length;
 }

@@ -1,6 +1,7 @@
 import type { Role } from '@twofa/core';
 import type { TransactionSql } from 'postgres';
 import type { Sql } from '../client.ts';
+import { endSessionsOf } from './sessions.ts';
 
 export interface UserRow {
   id: string;
@@ -105,6 +106,7 @@ export async function updateUser(
         from changed u
         where d.user_id = u.id and d.organization_id = ${organizationId} and d.revoked_at is null
         returning d.id
+      ), ended as (${endSessionsOf(tx, organizationId, 'changed')}
       ), canceled as (
         update challenges c set status = 'canceled', canceled_at = now(), updated_at = now()
         from changed u
@@ -166,7 +168,7 @@ export async function revokeTrustedDevices(
       from target t
       where d.user_id = t.id and d.organization_id = ${organizationId} and d.revoked_at is null
       returning d.id
-    )
+    ), ended as (${endSessionsOf(sql, organizationId, 'target')})
     select exists (select 1 from target) as exists, (select count(*)::int from revoked) as revoked`;
   return row?.exists ? row.revoked : null;
 }
