@@ -21,6 +21,7 @@ import {
   formFields,
   type PageContext,
   pendingChallenge,
+  renewBrowserId,
   setDeviceToken,
   setPendingChallenge,
   startSession,
@@ -363,7 +364,13 @@ loginPages.post('/login', async (c) => {
     await startSession(c, org.row.id, outcome.userId);
     return c.redirect('/account', 303);
   }
-  setPendingChallenge(c, { organizationId: org.row.id, challengeId: outcome.challenge.id });
+  // The password is accepted: the code step runs under a fresh browser id, not one planted before.
+  const browser = renewBrowserId(c);
+  setPendingChallenge(
+    c,
+    { organizationId: org.row.id, challengeId: outcome.challenge.id },
+    browser,
+  );
   const next = outcome.challenge.status === 'phone_required' ? '/login/phone' : '/login/code';
   return c.redirect(next, 303);
 });

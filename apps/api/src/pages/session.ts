@@ -26,12 +26,29 @@ function secure(c: PageContext): boolean {
   return env !== 'development' && env !== 'test';
 }
 
+/**
+ * Outside development and test every page cookie carries the `__Host-` prefix
+ * (Secure, Path=/, no Domain): a browser then takes it only from this very host
+ * over https, so a sibling subdomain cannot plant a session, browser or
+ * challenge cookie. Development over plain http keeps the bare names.
+ */
+function prefix(c: PageContext): 'host' | undefined {
+  return secure(c) ? 'host' : undefined;
+}
+
+/** A page cookie by its bare name: only the prefixed one where the prefix applies. */
+function readCookie(c: PageContext, name: string): string | undefined {
+  return getCookie(c, name, prefix(c));
+}
+
 function cookieOptions(c: PageContext, maxAgeSeconds?: number): CookieOptions {
+  const hostOnly = prefix(c);
   return {
     httpOnly: true,
     sameSite: 'Lax',
     secure: secure(c),
     path: '/',
+    ...(hostOnly ? { prefix: hostOnly } : {}),
     ...(maxAgeSeconds !== undefined ? { maxAge: maxAgeSeconds } : {}),
   };
 }
@@ -50,7 +67,7 @@ export function endUserIp(c: PageContext): string {
 
 /** The browser cookie the request carries, if it is well formed. */
 export function browserCookie(c: PageContext): string | undefined {
-  const existing = getCookie(c, BROWSER_COOKIE);
+  const existing = readCookie(c, BROWSER_COOKIE);
   return existing && /^tfb_[\w-]{43}$/.test(existing) ? existing : undefined;
 }
 
@@ -58,6 +75,15 @@ export function browserCookie(c: PageContext): string | undefined {
 export function browserId(c: PageContext): string {
   const existing = browserCookie(c);
   if (existing) return existing;
+  return renewBrowserId(c);
+}
+
+/**
+ * A new pre-login id for this browser, replacing the one it sent: done when the
+ * password is accepted and when a session starts, so an id planted before the
+ * login (session fixation) is worth nothing after it.
+ */
+export function renewBrowserId(c: PageContext): string {
   const fresh = generateToken('tfb');
   setCookie(c, BROWSER_COOKIE, fresh, cookieOptions(c, BROWSER_COOKIE_TTL_S));
   return fresh;
@@ -100,8 +126,13 @@ function challengeMac(c: PageContext, browser: string, p: PendingChallenge): str
   );
 }
 
-export function setPendingChallenge(c: PageContext, pending: PendingChallenge): void {
-  const mac = challengeMac(c, browserId(c), pending);
+/** `browser`: the id the cookie is bound to, when this answer renews it. */
+export function setPendingChallenge(
+  c: PageContext,
+  pending: PendingChallenge,
+  browser: string = browserId(c),
+): void {
+  const mac = challengeMac(c, browser, pending);
   setCookie(
     c,
     CHALLENGE_COOKIE,
@@ -112,8 +143,8 @@ export function setPendingChallenge(c: PageContext, pending: PendingChallenge): 
 
 /** The challenge this browser started, or null: a cookie copied from another browser fails its MAC. */
 export function pendingChallenge(c: PageContext): PendingChallenge | null {
-  const value = getCookie(c, CHALLENGE_COOKIE);
-  const browser = getCookie(c, BROWSER_COOKIE);
+  const value = readCookie(c, CHALLENGE_COOKIE);
+  const browser = browserCookie(c);
   if (!value || !browser) return null;
   const [organizationId, challengeId, mac] = value.split('.');
   if (!organizationId || !challengeId || !mac) return null;
@@ -142,7 +173,7 @@ export async function startSession(
 ): Promise<void> {
   const { db, clock } = c.get('services');
   const token = generateToken('tfs');
-  const previous = getCookie(c, SESSION_COOKIE);
+  const previous = readCookie(c, SESSION_COOKIE);
   await createWebSession(db.sql, {
     organizationId,
     userId,
@@ -151,6 +182,7 @@ export async function startSession(
     replacesTokenHash: previous && previous.length <= 100 ? sessionHash(c, previous) : null,
   });
   setCookie(c, SESSION_COOKIE, token, cookieOptions(c, SESSION_TTL_MS / 1000));
+  renewBrowserId(c);
 }
 
 export interface PageSession extends WebSession {
@@ -160,7 +192,7 @@ export interface PageSession extends WebSession {
 
 /** The logged-in session, or null. */
 export async function currentSession(c: PageContext): Promise<PageSession | null> {
-  const token = getCookie(c, SESSION_COOKIE);
+  const token = readCookie(c, SESSION_COOKIE);
   if (!token || token.length > 100) return null;
   const { db, clock } = c.get('services');
   const session = await findWebSession(db.sql, sessionHash(c, token), clock.now());
@@ -174,7 +206,7 @@ export async function endSession(c: PageContext, token: string): Promise<void> {
 }
 
 export function deviceToken(c: PageContext): string | undefined {
-  const token = getCookie(c, DEVICE_COOKIE);
+  const token = readCookie(c, DEVICE_COOKIE);
   return token && token.length <= 100 ? token : undefined;
 }
 
