@@ -2,12 +2,32 @@
  * Attack: a spoofed X-Forwarded-For, to forge the address recorded for admin
  * actions or to land in a skip-2FA network. Control: the service's own records
  * take the socket peer, and X-Forwarded-For only from proxies in TRUST_PROXY,
- * walked right to left; the skip decision takes the body's `ip` alone.
+ * walked right to left; the API's skip decision takes the body's `ip` alone.
+ *
+ * Attack: the pages behind a proxy nobody listed in TRUST_PROXY, where every
+ * browser arrives from the proxy's address: a skip network holding the proxy
+ * (or the Docker gateway) lets the whole internet skip 2FA, and one client
+ * spends the per-address login limit of everyone. Control: X-Forwarded-For from
+ * an unlisted peer is warned about once, its peer never picks a skip network,
+ * and the page limit keys on the address the header names.
  */
-import { ORGANIZATION_CACHE_MAX_AGE_MS, parseTrustProxy, resolveClientAddress } from '@twofa/api';
+import {
+  ORGANIZATION_CACHE_MAX_AGE_MS,
+  parseTrustProxy,
+  resolveClientAddress,
+  resolveEndUser,
+} from '@twofa/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { csrfOf } from '../pages/support.ts';
 import { createHarness, type Harness } from '../support/index.ts';
-import { anotherInstance, type Instance, type Listening, listen, PASSWORD } from './support.ts';
+import {
+  anotherInstance,
+  finnishMobile,
+  type Instance,
+  type Listening,
+  listen,
+  PASSWORD,
+} from './support.ts';
 
 describe('resolveClientAddress', () => {
   const trusted = parseTrustProxy('127.0.0.1, 10.0.0.0/8, ::1');
@@ -41,6 +61,37 @@ describe('resolveClientAddress', () => {
   it('refuses a TRUST_PROXY entry that is neither an address nor a CIDR block', () => {
     expect(() => parseTrustProxy('10.0.0.0/8, proxy.internal')).toThrow(/proxy\.internal/);
     expect(parseTrustProxy(' 10.0.0.7/8 ,::1 ').entries).toEqual(['10.0.0.0/8', '::1/128']);
+  });
+});
+
+describe("resolveEndUser: the pages' end user", () => {
+  const trusted = parseTrustProxy('10.0.0.0/8');
+  const cases: Array<[string, string | null, string | null, string | null, boolean]> = [
+    ['a direct client, no header', '192.0.2.1', null, '192.0.2.1', true],
+    ['a listed proxy: the hop it saw', '10.0.0.1', '198.51.100.7', '198.51.100.7', true],
+    [
+      'an unlisted peer with a header: the last hop, unvouched',
+      '192.0.2.1',
+      '6.6.6.6, 198.51.100.7',
+      '198.51.100.7',
+      false,
+    ],
+    [
+      'an unlisted peer with a junk header: the peer, unvouched',
+      '192.0.2.1',
+      'junk',
+      '192.0.2.1',
+      false,
+    ],
+    ['an unlisted peer with an empty header: direct', '192.0.2.1', ' , ', '192.0.2.1', true],
+    ['no socket', null, '198.51.100.7', null, true],
+  ];
+  it.each(cases)('%s', (_name, peer, header, ip, vouched) => {
+    expect(resolveEndUser(peer, header, trusted)).toEqual({
+      ip,
+      vouched,
+      unlistedForwarder: !vouched,
+    });
   });
 });
 
@@ -175,5 +226,96 @@ describe('addresses over a real socket', () => {
         expect(line.remoteAddress).toBe(expected);
       }
     }
+  });
+});
+
+describe('the pages behind a proxy missing from TRUST_PROXY', () => {
+  let h: Harness;
+  let org: { id: string; apiKey: string };
+  const email = 'front-desk@example.com';
+  const servers: Listening[] = [];
+  const instances: Instance[] = [];
+
+  beforeAll(async () => {
+    h = await createHarness({ worker: false });
+    org = await h.createOrganization({ name: 'Gateway Clinic', country: 'FI' });
+    await h.topUp(org.id, 50);
+    // The clinic lists a private range that happens to hold the proxy (here: loopback).
+    const settings = await h.request('PATCH', '/v1/settings/password', {
+      key: org.apiKey,
+      body: { twoFactorEnabled: true, skipTwoFactorCidrs: ['127.0.0.0/8', '10.0.0.0/8'] },
+    });
+    expect(settings.status).toBe(200);
+    await h.createUser(org.apiKey, { email, password: PASSWORD, phone: finnishMobile() });
+  });
+  afterAll(async () => {
+    for (const server of servers) await server.close();
+    for (const instance of instances) await instance.close();
+    await h?.close();
+  });
+
+  async function serve(env: Record<string, string> = {}) {
+    const instance = anotherInstance(h, env);
+    instances.push(instance);
+    await h.waitFor(async () => instance.services.redis.status === 'ready');
+    const server = await listen(instance.app);
+    servers.push(server);
+    return { instance, server };
+  }
+
+  /** The login form, then its POST, over the socket, both with this X-Forwarded-For. */
+  async function pageLogin(server: Listening, forwardedFor?: string, password = PASSWORD) {
+    const headers: Record<string, string> = forwardedFor ? { 'x-forwarded-for': forwardedFor } : {};
+    const form = await fetch(`${server.url}/login?org=${org.id}`, { headers });
+    const cookie = form.headers
+      .getSetCookie()
+      .map((line) => line.split(';')[0])
+      .join('; ');
+    const csrf = csrfOf(await form.text());
+    const res = await fetch(`${server.url}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { ...headers, cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf, org: org.id, email, password }).toString(),
+    });
+    await res.text();
+    return { status: res.status, location: res.headers.get('location') };
+  }
+
+  it("never lets an unlisted proxy's address pick a skip network", async () => {
+    const { server } = await serve();
+    const proxied = await pageLogin(server, '203.0.113.60');
+    expect(proxied.status).toBe(303);
+    expect(proxied.location).toBe('/login/code');
+    // Without the header the socket is the browser itself, and the network does apply.
+    const direct = await pageLogin(server);
+    expect(direct.location).toBe('/account');
+  });
+
+  it('lets a listed proxy vouch for the address it saw', async () => {
+    const { server } = await serve({ TRUST_PROXY: '127.0.0.1' });
+    expect((await pageLogin(server, '10.1.2.3')).location).toBe('/account');
+    expect((await pageLogin(server, '203.0.113.61')).location).toBe('/login/code');
+  });
+
+  it('warns once that X-Forwarded-For came from a peer not in TRUST_PROXY', async () => {
+    const { instance, server } = await serve();
+    await pageLogin(server, '203.0.113.62');
+    await pageLogin(server, '203.0.113.63');
+    const warnings = instance.logs.lines
+      .map((line) => JSON.parse(line))
+      .filter((entry) => entry.level === 'warn' && /TRUST_PROXY/.test(entry.msg));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].peer).toBe('127.0.0.1');
+  });
+
+  it('keys the per-address page limit on the forwarded address, not on the proxy', async () => {
+    const { server } = await serve({ RATE_LIMIT_IP_LOGINS_PER_MINUTE: '3' });
+    for (let i = 0; i < 3; i++) {
+      expect((await pageLogin(server, '198.51.100.40', 'wrong password')).status).toBe(401);
+    }
+    expect((await pageLogin(server, '198.51.100.40', 'wrong password')).status).toBe(429);
+    // Another browser behind the same proxy is not blocked by the first one.
+    expect((await pageLogin(server, '198.51.100.41', 'wrong password')).status).toBe(401);
   });
 });

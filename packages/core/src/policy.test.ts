@@ -29,6 +29,8 @@ const IPS = [
   { name: 'IPv6 outside', ip: '2001:db9::1', inSkipRange: false },
   { name: 'IPv4-mapped IPv6 inside', ip: '::ffff:203.0.113.9', inSkipRange: true },
   { name: 'IPv4-mapped IPv6 outside', ip: '::ffff:198.51.100.9', inSkipRange: false },
+  // An address nobody vouched for (X-Forwarded-For from a peer not in TRUST_PROXY) skips nothing.
+  { name: 'no address to trust', ip: null, inSkipRange: false },
 ] as const;
 
 type DeviceCase = 'valid' | 'expired' | 'revoked' | 'other_user' | 'other_org' | 'none';
@@ -178,6 +180,24 @@ const base: Row = {
   ip: outsideV4,
   device: 'none',
 };
+
+describe('decideSecondFactor: an address nobody vouched for', () => {
+  it('is in no skip network, not even one holding every address', () => {
+    const everything = compileCidrs(['0.0.0.0/0', '::/0']);
+    const decision = decideSecondFactor({
+      ...input(base),
+      organization: { ...input(base).organization, skipNetworks: everything },
+      ip: null,
+    });
+    expect(decision).toEqual({ result: 'challenge_required' });
+    expect(
+      decideSecondFactor({
+        ...input(base),
+        organization: { ...input(base).organization, skipNetworks: everything },
+      }),
+    ).toEqual({ result: 'authenticated', reason: 'trusted_network' });
+  });
+});
 
 describe('decideSecondFactor: named cases', () => {
   const named: Array<[string, Partial<Row>, PolicyDecision]> = [

@@ -18,7 +18,11 @@ export interface PolicyInput {
     skipNetworks: CidrMatcher;
   };
   user: { id: string; twoFactorDisabled: boolean };
-  ip: string;
+  /**
+   * The end user's address, or null when nobody trusted vouches for it (X-Forwarded-For
+   * from a peer TRUST_PROXY does not list): then no skip network applies.
+   */
+  ip: string | null;
   /** The device the presented token belongs to, or null when none was presented or it is unknown. */
   device: TrustedDeviceFacts | null;
   now: Date;
@@ -59,7 +63,7 @@ export function decideSecondFactor(input: PolicyInput): PolicyDecision {
     return { result: 'authenticated', reason: 'external_auth' };
   }
   if (user.twoFactorDisabled) return { result: 'authenticated', reason: 'user_exempt' };
-  if (organization.skipNetworks.matches(ip))
+  if (ip !== null && organization.skipNetworks.matches(ip))
     return { result: 'authenticated', reason: 'trusted_network' };
   if (isDeviceTrusted(device, user.id, organization.id, now)) {
     return { result: 'authenticated', reason: 'trusted_device' };

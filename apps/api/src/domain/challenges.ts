@@ -200,7 +200,18 @@ export class ChallengeService {
   /** `/v1/logins`: the password, then the policy, then a challenge if one is needed. */
   async login(
     org: CachedOrganization,
-    input: { email: string; password: string; ip: string; deviceToken?: string | undefined },
+    input: {
+      email: string;
+      password: string;
+      /** The end user's address: the per-address limit and the records. */
+      ip: string;
+      /**
+       * The address the skip networks may match, when it is not `ip`: null when nobody
+       * vouches for the address (the pages behind a proxy missing from TRUST_PROXY).
+       */
+      networkIp?: string | null | undefined;
+      deviceToken?: string | undefined;
+    },
     caller: Caller = {},
   ): Promise<LoginOutcome> {
     const { rateLimits, db } = this.deps;
@@ -238,6 +249,7 @@ export class ChallengeService {
     if (!ok || !context?.user.passwordHash) throw invalidCredentials();
     return this.decideAndStart(org, context, input.ip, caller, deviceTokenHash, undefined, {
       giveBack: { refund, only: ['account_failures'] },
+      ...(input.networkIp !== undefined ? { networkIp: input.networkIp } : {}),
     });
   }
 
@@ -281,6 +293,8 @@ export class ChallengeService {
     idempotency?: IdempotentAnswer,
     opts: {
       retried?: boolean;
+      /** The address the skip networks may match, when it is not `ip` (see login). */
+      networkIp?: string | null;
       /**
        * A point still to take first, kept whatever follows (`/v1/challenges`' per-address
        * limit): as if taken before this ran. The checks before the send limits are computed
@@ -308,7 +322,7 @@ export class ChallengeService {
         skipNetworks: org.skipNetworks,
       },
       user: { id: user.id, twoFactorDisabled: user.twoFactorDisabled },
-      ip,
+      ip: opts.networkIp !== undefined ? opts.networkIp : ip,
       device,
       now,
     });
@@ -385,6 +399,7 @@ export class ChallengeService {
       // The first point was taken above: not again.
       return this.decideAndStart(org, fresh, ip, caller, deviceTokenHash, idempotency, {
         retried: true,
+        ...(opts.networkIp !== undefined ? { networkIp: opts.networkIp } : {}),
       });
     }
     if (user.phone) await this.queueSend(sendId, caller);

@@ -7,7 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
 import type { ZodError } from 'zod';
 import { WWW_AUTHENTICATE } from './auth.ts';
-import { resolveClientAddress } from './client-address.ts';
+import { type EndUser, resolveClientAddress, resolveEndUser } from './client-address.ts';
 import type { AppEnv } from './env.ts';
 import { ApiError, problem } from './errors.ts';
 import type { Services } from './services.ts';
@@ -106,13 +106,30 @@ function socketAddress(c: Context): string | null {
 /**
  * The caller's address for the service's own records (audit events, request
  * logs): from the socket, or from X-Forwarded-For when the socket peer is a
- * proxy listed in TRUST_PROXY. Login decisions never use it: they take the
- * end user's address from the request body.
+ * proxy listed in TRUST_PROXY. The API's login decisions never use it: they
+ * take the end user's address from the request body; the pages use endUser.
  */
 export function clientAddress(c: Context<AppEnv>): string | null {
-  return resolveClientAddress(
-    socketAddress(c),
+  const peer = socketAddress(c);
+  const forwardedFor = c.req.header('x-forwarded-for');
+  const { trustedProxies } = c.get('services');
+  warnIfUnlisted(c, resolveEndUser(peer, forwardedFor, trustedProxies), peer);
+  return resolveClientAddress(peer, forwardedFor, trustedProxies);
+}
+
+/** The end user of a page request: see resolveEndUser. */
+export function endUser(c: Context<AppEnv>): EndUser {
+  const peer = socketAddress(c);
+  const found = resolveEndUser(
+    peer,
     c.req.header('x-forwarded-for'),
     c.get('services').trustedProxies,
   );
+  warnIfUnlisted(c, found, peer);
+  return found;
+}
+
+function warnIfUnlisted(c: Context<AppEnv>, found: EndUser, peer: string | null): void {
+  if (!found.unlistedForwarder || !peer) return;
+  c.get('services').trustedProxies.warnUnlistedForwarder(peer, c.get('logger'));
 }

@@ -17,7 +17,7 @@ import {
   currentSession,
   deviceToken,
   endSession,
-  endUserIp,
+  endUserAddress,
   formFields,
   type PageContext,
   pendingChallenge,
@@ -343,7 +343,7 @@ loginPages.post('/login', async (c) => {
   try {
     outcome = await services.challenges.login(
       org,
-      { email, password, ip: endUserIp(c), deviceToken: deviceToken(c) },
+      { email, password, ...endUserAddress(c), deviceToken: deviceToken(c) },
       { logger: c.get('logger') },
     );
   } catch (error) {

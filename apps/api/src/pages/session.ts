@@ -4,7 +4,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { CookieOptions } from 'hono/utils/cookie';
 import type { AppEnv } from '../lib/env.ts';
-import { clientAddress } from '../lib/http.ts';
+import { endUser } from '../lib/http.ts';
 
 /** The logged-in session: a random token; the database holds only its hash. */
 export const SESSION_COOKIE = 'twofa_session';
@@ -57,10 +57,17 @@ function appSecret(c: PageContext): string {
   return c.get('services').config.appSecret;
 }
 
-/** The end user's address: the socket, or X-Forwarded-For from a TRUST_PROXY proxy. */
-export function endUserIp(c: PageContext): string {
+/**
+ * The end user's address: the socket, or X-Forwarded-For from a TRUST_PROXY
+ * proxy (`ip`, for the per-address limit and the records), and the address the
+ * skip networks may match (`networkIp`): null when X-Forwarded-For came from a
+ * peer nobody listed, whose own address is then a proxy's, not the browser's.
+ */
+export function endUserAddress(c: PageContext): { ip: string; networkIp: string | null } {
+  const found = endUser(c);
   // app.request() in tests has no socket; the unspecified address stands in.
-  return clientAddress(c) ?? '0.0.0.0';
+  const ip = found.ip ?? '0.0.0.0';
+  return { ip, networkIp: found.vouched ? ip : null };
 }
 
 // ---- the browser cookie and CSRF -------------------------------------------
