@@ -120,8 +120,10 @@ describe('API replicas behind HAProxy with three workers', { timeout: 120_000 },
     ).then(async () => {
       // The worker dies while every send it claimed is with the provider, so each
       // `unknown` send it leaves is one the fake did receive (as in worker-crash):
-      // slow answers fill every worker's slots, then nothing new is claimed.
-      stack.twilio.setMode({ kind: 'ok', delayMs: 2_000 });
+      // slow answers fill every worker's slots, then nothing new is claimed. Slow
+      // enough that the slots fill however slowly a loaded machine accepts: 30
+      // answers outstanding at 6 s each need only 5 challenges accepted a second.
+      stack.twilio.setMode({ kind: 'ok', delayMs: 6_000 });
       await waitUntil(
         "every worker's slots waiting on the provider",
         async () => {
