@@ -132,15 +132,19 @@ describe('API replicas behind HAProxy with three workers', { timeout: 120_000 },
       // enough that the slots fill however slowly a loaded machine accepts: 30
       // answers outstanding at 6 s each need only 5 challenges accepted a second.
       stack.twilio.setMode({ kind: 'ok', delayMs: 6_000 });
+      let seen = '';
       await waitUntil(
         "every worker's slots waiting on the provider",
         async () => {
-          const sending = await stack.sql<{ id: string }[]>`
-            select id from sms_sends where status = 'sending'`;
+          const sends = await stack.sql<{ id: string; status: string }[]>`
+            select id, status from sms_sends where organization_id = ${org.id}`;
+          const sending = sends.filter((x) => x.status === 'sending');
           const atProvider = new Set(stack.twilio.messages.map(sendIdOf));
-          return sending.length === 3 * CONCURRENCY && sending.every((x) => atProvider.has(x.id));
+          const waiting = sending.filter((x) => atProvider.has(x.id)).length;
+          seen = `${JSON.stringify(countBy(sends, (x) => x.status))}, ${waiting} sending at the provider`;
+          return sending.length === 3 * CONCURRENCY && waiting === sending.length;
         },
-        { timeoutMs: 30_000, intervalMs: 10 },
+        { timeoutMs: 30_000, intervalMs: 10, tail: () => `last seen: ${seen}` },
       );
       // A rolling deploy's step: out of the balancer, drained, then SIGTERM; and a
       // crashed worker.
