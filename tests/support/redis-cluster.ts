@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import {
+  FatalError,
   freePort,
   type ManagedProcess,
   requireCommand,
@@ -182,7 +183,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     waitUntil(
       `redis-server on ${port} to answer`,
       async () => {
-        if (!running(port)) throw new Error(`redis-server on ${port} exited`);
+        if (!running(port)) throw new FatalError(`redis-server on ${port} exited`);
         return (await node(port).ping()) === 'PONG';
       },
       { timeoutMs: 10_000, intervalMs: 50, tail: () => processes.get(port)?.tail(10) ?? '' },
