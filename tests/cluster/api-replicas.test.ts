@@ -42,6 +42,9 @@ beforeAll(async () => {
       // A killed worker's jobs are taken over within seconds.
       WORKER_LOCK_DURATION_MS: '3000',
       WORKER_CONCURRENCY: String(CONCURRENCY),
+      // The provider's slow answers below must come back as answers: with the tests'
+      // usual 2 s timeout a slow send ends `unknown` and frees its slot.
+      TWILIO_TIMEOUT_MS: '10000',
     },
   });
   const first = stack.api!;
@@ -129,8 +132,9 @@ describe('API replicas behind HAProxy with three workers', { timeout: 120_000 },
       // The worker dies while every send it claimed is with the provider, so each
       // `unknown` send it leaves is one the fake did receive (as in worker-crash):
       // slow answers fill every worker's slots, then nothing new is claimed. Slow
-      // enough that the slots fill however slowly a loaded machine accepts: 30
-      // answers outstanding at 6 s each need only 5 challenges accepted a second.
+      // enough that the slots fill however slowly a loaded machine accepts (30
+      // answers outstanding at 6 s each need only 5 challenges accepted a second),
+      // and within TWILIO_TIMEOUT_MS.
       stack.twilio.setMode({ kind: 'ok', delayMs: 6_000 });
       let seen = '';
       await waitUntil(
