@@ -1,7 +1,9 @@
 /**
  * The first-start demo: on an empty database, `npm start` seeds an
  * organization with 2FA on, an admin and two members (one with a phone, one
- * without) and some SMS credits, then prints how to log in. Skipped with
+ * without) and some SMS credits, then prints how to log in and the
+ * organization's API key (on stdout, as `org:create` does: the key exists in
+ * clear only here, and pino would redact it anyway). Skipped with
  * SEED_DEMO=false, and whenever any organization exists, so a second start
  * seeds nothing.
  */
@@ -24,6 +26,8 @@ export const DEMO_USERS = [
 
 export interface DemoSeed {
   organizationId: string;
+  /** The organization's API key: shown once, at creation; only its hash is stored. */
+  apiKey: string;
   loginUrl: string;
   inboxUrl: string;
 }
@@ -41,7 +45,7 @@ export async function seedDemo(env: NodeJS.ProcessEnv = process.env): Promise<De
         select exists (select 1 from organizations) as exists`;
       if (exists) return null;
       const sql = tx as unknown as typeof db.sql;
-      const { apiKeyHash } = issueApiKey(config.appSecret);
+      const { apiKey, apiKeyHash } = issueApiKey(config.appSecret);
       const org = await createOrganization(sql, {
         name: 'Demo Clinic',
         authMethod: 'password',
@@ -61,14 +65,14 @@ export async function seedDemo(env: NodeJS.ProcessEnv = process.env): Promise<De
       for (const user of DEMO_USERS) {
         await createUser(sql, { organizationId: org.id, passwordHash, ...user });
       }
-      return org.id;
+      return { organizationId: org.id, apiKey };
     });
     if (!seeded) return null;
     const base =
       config.env.PUBLIC_BASE_URL?.replace(/\/$/, '') ?? `http://localhost:${config.env.PORT}`;
     const result = {
-      organizationId: seeded,
-      loginUrl: `${base}/login?org=${seeded}`,
+      ...seeded,
+      loginUrl: `${base}/login?org=${seeded.organizationId}`,
       inboxUrl: `${base}/dev/sms`,
     };
     const lines = [
@@ -78,6 +82,7 @@ export async function seedDemo(env: NodeJS.ProcessEnv = process.env): Promise<De
       `  Users:     ${DEMO_USERS.map((u) => `${u.email} (${u.role}${u.phone ? '' : ', no phone'})`).join(', ')}`,
       `  Password:  ${DEMO_PASSWORD}`,
       `  SMS inbox: ${result.inboxUrl} (the codes the console provider "sends")`,
+      `  API key:   ${result.apiKey} (shown this once; the API stores only its hash)`,
       '',
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -42,6 +42,9 @@ beforeAll(async () => {
       // A killed worker's jobs are taken over within seconds.
       WORKER_LOCK_DURATION_MS: '3000',
       WORKER_CONCURRENCY: String(CONCURRENCY),
+      // The provider's slow answers below must come back as answers: with the tests'
+      // usual 2 s timeout a slow send ends `unknown` and frees its slot.
+      TWILIO_TIMEOUT_MS: '10000',
     },
   });
   const first = stack.api!;
@@ -60,11 +63,18 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** POST /v1/challenges per user through the balancer, each from an address of its own unless `ip` is given. */
+/**
+ * POST /v1/challenges per user through the balancer, each from an address of its
+ * own unless `ip` is given. With `hold`, users from `hold.from` on wait for `hold.until`.
+ */
 async function startThroughLb(
   org: SeededOrganization,
   users: readonly { id: string }[],
-  { concurrency, ip }: { concurrency: number; ip?: string },
+  {
+    concurrency,
+    ip,
+    hold,
+  }: { concurrency: number; ip?: string; hold?: { from: number; until: Promise<unknown> } },
 ): Promise<StartOutcome[]> {
   const outcomes: StartOutcome[] = [];
   let next = 0;
@@ -73,6 +83,7 @@ async function startThroughLb(
       const index = next++;
       const user = users[index];
       if (!user) return;
+      if (hold && index >= hold.from) await hold.until;
       const res = await viaLb
         .request('POST', '/v1/challenges', {
           key: org.apiKey,
@@ -120,17 +131,24 @@ describe('API replicas behind HAProxy with three workers', { timeout: 120_000 },
     ).then(async () => {
       // The worker dies while every send it claimed is with the provider, so each
       // `unknown` send it leaves is one the fake did receive (as in worker-crash):
-      // slow answers fill every worker's slots, then nothing new is claimed.
-      stack.twilio.setMode({ kind: 'ok', delayMs: 2_000 });
+      // slow answers fill every worker's slots, then nothing new is claimed. Slow
+      // enough that the slots fill however slowly a loaded machine accepts (30
+      // answers outstanding at 6 s each need only 5 challenges accepted a second),
+      // and within TWILIO_TIMEOUT_MS.
+      stack.twilio.setMode({ kind: 'ok', delayMs: 6_000 });
+      let seen = '';
       await waitUntil(
         "every worker's slots waiting on the provider",
         async () => {
-          const sending = await stack.sql<{ id: string }[]>`
-            select id from sms_sends where status = 'sending'`;
+          const sends = await stack.sql<{ id: string; status: string }[]>`
+            select id, status from sms_sends where organization_id = ${org.id}`;
+          const sending = sends.filter((x) => x.status === 'sending');
           const atProvider = new Set(stack.twilio.messages.map(sendIdOf));
-          return sending.length === 3 * CONCURRENCY && sending.every((x) => atProvider.has(x.id));
+          const waiting = sending.filter((x) => atProvider.has(x.id)).length;
+          seen = `${JSON.stringify(countBy(sends, (x) => x.status))}, ${waiting} sending at the provider`;
+          return sending.length === 3 * CONCURRENCY && waiting === sending.length;
         },
-        { timeoutMs: 30_000, intervalMs: 10 },
+        { timeoutMs: 30_000, intervalMs: 10, tail: () => `last seen: ${seen}` },
       );
       // A rolling deploy's step: out of the balancer, drained, then SIGTERM; and a
       // crashed worker.
@@ -147,7 +165,12 @@ describe('API replicas behind HAProxy with three workers', { timeout: 120_000 },
       await Promise.all([replicas[0]!.stop(), stack.workers[0]!.kill()]);
       stack.twilio.setMode({ kind: 'ok', delayMs: 100 });
     });
-    const started = await startThroughLb(org, org.users, { concurrency: 6 });
+    // The last 30 wait for the stop: however fast or slow this machine accepts, some
+    // challenges come after it, and all of those go to the second replica.
+    const started = await startThroughLb(org, org.users, {
+      concurrency: 6,
+      hold: { from: 70, until: disruption },
+    });
     await disruption;
     const ok = started.filter((s) => s.status === 200);
     accepted.push(...ok.map((s) => s.challengeId!));

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, httpGet, waitUntil } from '../support/index.ts';
+import { freePort, httpGet, requireCommand, waitUntil } from '../support/index.ts';
 
 export interface Haproxy {
   readonly url: string;
@@ -75,6 +75,7 @@ export function haproxyConfig(
 export async function startHaproxy(
   backends: readonly { name: string; port: number }[],
 ): Promise<Haproxy> {
+  requireCommand('haproxy', 'haproxy');
   const dir = mkdtempSync(join(tmpdir(), 'twofa-haproxy-'));
   const port = await freePort();
   const file = join(dir, 'haproxy.cfg');

@@ -81,15 +81,15 @@ describe('on a Redis Cluster', { timeout: 120_000 }, () => {
     // BullMQ's keys carry the `{prefix}` hash tag: one slot, on one master.
     expect(queue.prefix).toBe(`{${stack.queuePrefix}}`);
     const owner = await cluster.masterFor(`${queue.prefix}:send-code:meta`);
-    expect(await cluster.command(owner.port, 'EXISTS', `${queue.prefix}:send-code:meta`)).toBe('1');
+    expect(await cluster.node(owner.port).exists(`${queue.prefix}:send-code:meta`)).toBe(1);
     expect((await queue.sendQueue.getJobCounts('completed')).completed).toBe(30);
     // The rate-limit counters are on the cluster too (not each API's in-memory fallback).
     const limitKeys = await Promise.all(
       (await cluster.masters()).map((m) =>
-        cluster.command(m.port, 'KEYS', `*${stack.queuePrefix}*ip_logins*`),
+        cluster.node(m.port).keys(`*${stack.queuePrefix}*ip_logins*`),
       ),
     );
-    expect(limitKeys.join('\n')).toContain('198.51.100.7');
+    expect(limitKeys.flat().join('\n')).toContain('198.51.100.7');
 
     const ready = await stack.request('GET', '/ready');
     expect(ready).toMatchObject({ status: 200, body: { checks: { redis: 'ok' } } });
@@ -105,7 +105,7 @@ describe('on a Redis Cluster', { timeout: 120_000 }, () => {
     const before = await startChallenges(stack, org, org.users.slice(0, 20));
     expect(before.filter((s) => s.status !== 200)).toEqual([]);
 
-    const ports = cluster.nodes.map((n) => n.port);
+    const ports = cluster.ports;
     await Promise.all(ports.map((p) => cluster.kill(p)));
     await waitUntil('readiness to say Redis is down', async () => {
       const res = await stack.request('GET', '/ready');
@@ -149,7 +149,7 @@ describe('on a Redis Cluster', { timeout: 120_000 }, () => {
       return (row?.sent ?? 0) >= 5 && (row?.queued ?? 0) >= 20;
     });
     const requeuedBefore = reconcilerRequeued(stack.workers);
-    for (const master of await cluster.masters()) await cluster.command(master.port, 'FLUSHALL');
+    for (const master of await cluster.masters()) await cluster.node(master.port).flushall();
     stack.twilio.setMode({ kind: 'ok' });
 
     await waitForSettled(stack.sql, { timeoutMs: 60_000 });

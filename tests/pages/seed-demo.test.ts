@@ -1,3 +1,5 @@
+import { loadConfig } from '@twofa/config';
+import { hashSecret } from '@twofa/core';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USERS, seedDemo } from '../../scripts/seed-demo.ts';
@@ -28,6 +30,10 @@ describe('the first-start demo', () => {
     const seeded = await seedDemo(env());
     expect(seeded?.loginUrl).toBe(`http://localhost:3000/login?org=${seeded?.organizationId}`);
     expect(seeded?.inboxUrl).toBe('http://localhost:3000/dev/sms');
+    // The key printed at creation is the organization's: its hash is what is stored.
+    const [key] = await sql`select organization_id, key_hash from api_keys`;
+    expect(key?.organization_id).toBe(seeded?.organizationId);
+    expect(key?.key_hash).toBe(hashSecret(loadConfig(env()).appSecret, 'api-key', seeded!.apiKey));
     const [org] = await sql`select two_factor_enabled, sms_balance from organizations`;
     expect(org?.two_factor_enabled).toBe(true);
     expect(org?.sms_balance).toBeGreaterThan(0);

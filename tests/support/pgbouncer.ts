@@ -9,7 +9,7 @@ import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitUntil } from './process.ts';
+import { freePort, requireCommand, waitUntil } from './process.ts';
 
 export interface PgBouncer {
   readonly port: number;
@@ -71,6 +71,7 @@ function canConnect(port: number): Promise<boolean> {
 }
 
 export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBouncer> {
+  requireCommand('pgbouncer', 'pgbouncer');
   const target = new URL(options.target);
   const user = decodeURIComponent(target.username || 'postgres');
   const dir = mkdtempSync(join(tmpdir(), 'twofa-pgbouncer-'));

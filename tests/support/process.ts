@@ -3,7 +3,9 @@
  * killed when this process exits however it exits, polled until ready.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import { type AddressInfo, createServer as createTcpServer } from 'node:net';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpGet } from './http.ts';
 
@@ -32,6 +34,30 @@ export function killOnExit(child: ChildProcess): void {
   }
   live.add(child);
   child.once('exit', () => live.delete(child));
+}
+
+/**
+ * Throws at once, naming the Debian package, when `command` is not on PATH: a
+ * helper checks before it spawns, so a missing tool fails its suite with this
+ * message instead of `spawn ENOENT` and a hook timeout. (`npm test` installs
+ * missing tools first when it can: scripts/test-preflight.mjs.)
+ */
+export function requireCommand(command: string, debianPackage: string): void {
+  const candidates = isAbsolute(command)
+    ? [command]
+    : (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, command));
+  for (const file of candidates) {
+    try {
+      accessSync(file, constants.X_OK);
+      return;
+    } catch {
+      // not in this directory
+    }
+  }
+  throw new FatalError(
+    `${command} is not installed: \`apt-get install -y ${debianPackage}\` installs it ` +
+      '(npm test does so itself when run as root on Debian).',
+  );
 }
 
 /** A port nobody listened on a moment ago; a child that loses the race is retried. */

@@ -1,17 +1,28 @@
 /** A redis-server of a test's own, to kill and restart without touching the shared one. */
-import { connect } from 'node:net';
+import { Redis } from 'ioredis';
 import {
   isPortClash,
   type ManagedProcess,
   PortClashError,
+  requireCommand,
   sleep,
   spawnManaged,
   startOnFreePort,
   waitUntil,
 } from './process.ts';
 
-/** A test Redis keeps nothing on disk and stays in the foreground, as the machine's own does. */
-export const EPHEMERAL_REDIS_ARGS = ['--save', '', '--appendonly', 'no', '--daemonize', 'no'];
+/**
+ * A test Redis keeps nothing on disk and stays in the foreground, as the
+ * machine's own does. A replica takes its master's data from the socket into
+ * memory (`repl-diskless-load swapdb`) instead of writing a dump.rdb it would
+ * load again at its next start, and the master streams it without waiting for
+ * more replicas to join (`repl-diskless-sync-delay 0`).
+ */
+export const EPHEMERAL_REDIS_ARGS = [
+  ...['--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+  ...['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0'],
+  ...['--repl-diskless-load', 'swapdb'],
+];
 
 export interface RedisServer {
   readonly port: number;
@@ -24,42 +35,37 @@ export interface RedisServer {
   /** Starts it again on the same port, empty. */
   start(): Promise<void>;
   flushAll(): Promise<void>;
-  /** Runs one command through redis-cli-free RESP over a raw socket. */
+  /** One command on a connection of its own; the reply as text. */
   command(...args: string[]): Promise<string>;
   close(): Promise<void>;
 }
 
-/** Sends one RESP command and returns the first reply line (enough for PING/FLUSHALL/DBSIZE). */
-function respCommand(port: number, args: string[], timeoutMs = 2_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const timer = setTimeout(() => socket.destroy(new Error('redis command timeout')), timeoutMs);
-    let reply = '';
-    socket.setEncoding('utf8');
-    socket.on('connect', () => {
-      const parts = args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('');
-      socket.write(`*${args.length}\r\n${parts}`);
-    });
-    socket.on('data', (chunk: string) => {
-      reply += chunk;
-      const end = reply.indexOf('\r\n');
-      if (end >= 0) {
-        clearTimeout(timer);
-        socket.end();
-        const line = reply.slice(0, end);
-        if (line.startsWith('-')) reject(new Error(line.slice(1)));
-        else resolve(line.replace(/^[+:$]/, ''));
-      }
-    });
-    socket.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
+/**
+ * One command on a connection of its own, closed after: the server may have
+ * been killed or restarted since the last one. One attempt, no reconnecting.
+ */
+async function redisCommand(port: number, args: string[], timeoutMs = 2_000): Promise<string> {
+  const client = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
   });
+  client.on('error', () => {});
+  try {
+    const [command = '', ...rest] = args;
+    return String(await client.call(command, ...rest));
+  } finally {
+    client.disconnect();
+  }
 }
 
 /** A redis-server of the test's own, without persistence, on a free port. */
 export async function startRedisServer(): Promise<RedisServer> {
+  requireCommand('redis-server', 'redis-server');
   let current: ManagedProcess | null = null;
 
   const launch = async (port: number) => {
@@ -78,7 +84,7 @@ export async function startRedisServer(): Promise<RedisServer> {
         throw new Error(`redis-server exited: ${proc.tail()}`);
       }
       try {
-        if ((await respCommand(port, ['PING'], 500)) === 'PONG') break;
+        if ((await redisCommand(port, ['PING'], 500)) === 'PONG') break;
       } catch {
         // not up yet
       }
@@ -119,9 +125,9 @@ export async function startRedisServer(): Promise<RedisServer> {
       );
     },
     async flushAll() {
-      await respCommand(port, ['FLUSHALL']);
+      await redisCommand(port, ['FLUSHALL']);
     },
-    command: (...args) => respCommand(port, args),
+    command: (...args) => redisCommand(port, args),
     async close() {
       await current?.kill();
       current = null;

@@ -38,6 +38,7 @@ export async function tableSnapshot(
     from pg_tables t
     where t.schemaname not in ('pg_catalog', 'information_schema') order by 1, 2`;
   const snapshot: TableSnapshot = { tables: {}, rows: {} };
+  const read: { label: string; name: string; from: postgres.PendingQuery<postgres.Row[]> }[] = [];
   for (const t of tables) {
     let where = sql``;
     if (organizationId !== undefined) {
@@ -50,16 +51,27 @@ export async function tableSnapshot(
       }
     }
     const from = sql`${sql(t.schema)}.${sql(t.name)} x ${where}`;
-    const [row] = await sql<TableDigest[]>`
-      select count(*)::int as count,
-        md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as digest
-      from ${from}`;
-    const label = `${t.schema}.${t.name}`;
-    snapshot.tables[label] = row!;
-    if (inFull.includes(t.name)) {
-      const rows = await sql`select to_jsonb(x) as row from ${from} order by x::text`;
-      snapshot.rows[t.name] = rows.map((r) => r.row);
-    }
+    read.push({ label: `${t.schema}.${t.name}`, name: t.name, from });
+  }
+  if (read.length === 0) return snapshot;
+  // Every table's digest in one statement: one round trip, not one a table (a
+  // snapshot is taken around each of thousands of fuzzed requests).
+  const digests = await read
+    .map(
+      ({ label, from }) => sql`
+        select ${label}::text as label, count(*)::int as count,
+          md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as digest
+        from ${from}`,
+    )
+    .reduce((all, one) => sql`${all} union all ${one}`);
+  for (const { label, count, digest } of digests as unknown as (TableDigest & {
+    label: string;
+  })[]) {
+    snapshot.tables[label] = { count, digest };
+  }
+  for (const { name, from } of read.filter((r) => inFull.includes(r.name))) {
+    const rows = await sql`select to_jsonb(x) as row from ${from} order by x::text`;
+    snapshot.rows[name] = rows.map((r) => r.row);
   }
   return snapshot;
 }
