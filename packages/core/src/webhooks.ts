@@ -23,6 +23,8 @@ export const AUDIT_EVENT_TYPES = [
   'backup_codes_generated',
   'backup_code_used',
   'second_factors_reset',
+  'webhook_created',
+  'webhook_deleted',
 ] as const;
 
 /** What a webhook may subscribe to: the audit log's types plus challenge outcomes. */

@@ -88,7 +88,7 @@ export async function processWebhookDelivery(
 ): Promise<DeliveryOutcome> {
   const delivery = await loadDelivery(deps.db.sql, job.data.deliveryId);
   // Delivered already (a duplicate job), failed, or deleted with its webhook.
-  if (!delivery || delivery.status !== 'pending') return 'skipped';
+  if (delivery?.status !== 'pending') return 'skipped';
   if (delivery.webhookDisabled) {
     await failDelivery(deps.db.sql, { id: delivery.id, error: 'webhook disabled' });
     return 'failed';
