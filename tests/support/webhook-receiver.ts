@@ -15,6 +15,8 @@ export interface WebhookReceiver {
   readonly url: string;
   readonly port: number;
   readonly received: ReceivedWebhook[];
+  /** TCP connections accepted, answered or not. */
+  readonly connections: number;
   /** Decides each answer (default 204); sees the requests so far, this one last. */
   answer: (request: ReceivedWebhook, index: number) => ReceiverAnswer;
   close(): Promise<void>;
@@ -26,6 +28,7 @@ export async function startWebhookReceiver(host = '127.0.0.1'): Promise<WebhookR
     url: '',
     port: 0,
     received: [],
+    connections: 0,
     answer: () => 204,
     close: async () => {
       for (const end of hanging) end();
@@ -52,6 +55,9 @@ export async function startWebhookReceiver(host = '127.0.0.1'): Promise<WebhookR
       }
       res.writeHead(answer, { 'content-type': 'text/plain' }).end('ok');
     });
+  });
+  server.on('connection', () => {
+    (receiver as { connections: number }).connections++;
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const port = (server.address() as AddressInfo).port;
