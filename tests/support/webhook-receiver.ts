@@ -8,8 +8,8 @@ export interface ReceivedWebhook {
   body: string;
 }
 
-/** What to do with a request: answer with a status, or never answer. */
-export type ReceiverAnswer = number | 'hang';
+/** What to do with a request: answer with a status (after a delay), or never answer. */
+export type ReceiverAnswer = number | 'hang' | { status: number; delayMs: number };
 
 export interface WebhookReceiver {
   readonly url: string;
@@ -53,7 +53,16 @@ export async function startWebhookReceiver(host = '127.0.0.1'): Promise<WebhookR
         res.on('close', () => hanging.delete(end));
         return;
       }
-      res.writeHead(answer, { 'content-type': 'text/plain' }).end('ok');
+      const reply = (status: number) =>
+        res.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
+      if (typeof answer === 'number') return reply(answer);
+      const timer = setTimeout(() => reply(answer.status), answer.delayMs);
+      const end = () => {
+        clearTimeout(timer);
+        res.destroy();
+      };
+      hanging.add(end);
+      res.on('close', () => hanging.delete(end));
     });
   });
   server.on('connection', () => {

@@ -128,7 +128,7 @@ const WEBHOOK_CONCURRENCY = 20;
  * retries after the first delay of the schedule.
  */
 function webhookDeliveryWorker(
-  deps: WebhookDeliveryDeps & { metrics: WorkerDeps['metrics'] },
+  deps: WebhookDeliveryDeps & { metrics: WorkerDeps['metrics']; lockDurationMs: number },
   connection: Worker['opts']['connection'],
   prefix: string,
 ) {
@@ -157,7 +157,10 @@ function webhookDeliveryWorker(
       connection,
       prefix,
       concurrency: WEBHOOK_CONCURRENCY,
-      lockDuration: deps.timeoutMs + 20_000,
+      // Renewed while the worker lives; a dead worker's jobs go back to the queue once it
+      // lapses, as for sends. A delivery run twice is at least once, which receivers dedupe.
+      lockDuration: deps.lockDurationMs,
+      stalledInterval: Math.min(30_000, deps.lockDurationMs),
       maxStalledCount: 2,
       settings: {
         backoffStrategy: (_attemptsMade, _type, error) =>
@@ -238,6 +241,7 @@ export async function startWorker(
       timeoutMs: env.WEBHOOK_TIMEOUT_MS,
       retryFirstDelayMs: env.WEBHOOK_RETRY_FIRST_DELAY_MS,
       lookup: overrides.webhookLookup ?? systemLookupAll,
+      lockDurationMs: env.WORKER_LOCK_DURATION_MS,
     },
     queue.workerRedis,
     queue.prefix,
