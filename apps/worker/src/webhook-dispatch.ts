@@ -71,7 +71,9 @@ export async function recordWebhookBacklog(
   db: Database,
   metrics: Pick<Metrics, 'webhookOldestUndelivered'>,
 ): Promise<void> {
-  metrics.webhookOldestUndelivered.set(await oldestUndeliveredAgeSeconds(db.sql));
+  const age = await oldestUndeliveredAgeSeconds(db.sql);
+  metrics.webhookOldestUndelivered.set({ attempted: 'false' }, age.unattempted);
+  metrics.webhookOldestUndelivered.set({ attempted: 'true' }, age.failing);
 }
 
 /** Each worker's dispatch loop: new deliveries reach the queue within about an interval. */

@@ -147,7 +147,8 @@ export function createMetrics(service: 'api' | 'worker') {
     }),
     webhookOldestUndelivered: new Gauge({
       name: 'twofa_webhook_oldest_undelivered_seconds',
-      help: 'Age of the oldest webhook event not yet delivered (or given up on); 0 when none',
+      help: 'Age of the oldest webhook event still to deliver, by whether it was attempted yet; 0 when none',
+      labelNames: ['attempted'] as const,
       registers: worker,
     }),
     rateLimited: new Counter({

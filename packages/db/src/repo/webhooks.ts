@@ -285,12 +285,22 @@ export async function failDelivery(sql: Sql, input: { id: string; error: string 
     where id = ${input.id} and status = 'pending'`;
 }
 
-/** Seconds since the oldest undelivered event was recorded (0 when none). */
-export async function oldestUndeliveredAgeSeconds(sql: Sql): Promise<number> {
-  const [row] = await sql<{ age: number }[]>`
-    select coalesce(extract(epoch from now() - min(created_at)), 0)::float8 as age
+/**
+ * Seconds since the oldest undelivered event was recorded (0 when none): of
+ * those never attempted yet (the pipeline's own lag: dispatch, queue, workers)
+ * and of those whose receiver failed so far (the receivers' health).
+ */
+export async function oldestUndeliveredAgeSeconds(
+  sql: Sql,
+): Promise<{ unattempted: number; failing: number }> {
+  const [row] = await sql<{ unattempted: number; failing: number }[]>`
+    select
+      coalesce(extract(epoch from now() - min(created_at) filter (where attempts = 0)), 0)::float8
+        as unattempted,
+      coalesce(extract(epoch from now() - min(created_at) filter (where attempts > 0)), 0)::float8
+        as failing
     from webhook_deliveries where status = 'pending'`;
-  return row?.age ?? 0;
+  return row ?? { unattempted: 0, failing: 0 };
 }
 
 /**
