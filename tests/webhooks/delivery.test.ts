@@ -339,3 +339,23 @@ describe('webhook delivery', { timeout: 60_000 }, () => {
     expect(rows).toHaveLength(1);
   });
 });
+
+describe('webhook metrics', () => {
+  it('counts deliveries by result and shows the queue and the oldest undelivered event', async () => {
+    const res = await fetch(`http://127.0.0.1:${worker.port}/metrics`);
+    const text = await res.text();
+    // The earlier tests delivered, retried and failed deliveries.
+    expect(text).toMatch(
+      /twofa_webhook_deliveries_total\{result="delivered",service="worker"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /twofa_webhook_deliveries_total\{result="retrying",service="worker"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /twofa_queue_jobs\{queue="webhook-delivery",state="completed",service="worker"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /twofa_webhook_oldest_undelivered_seconds\{attempted="false",service="worker"\} \d/,
+    );
+  });
+});
