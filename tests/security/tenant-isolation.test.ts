@@ -7,9 +7,11 @@
  * is walked too, or fails this test until it says how it should be checked.
  */
 import { randomUUID } from 'node:crypto';
+import { sealSecret } from '@twofa/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN_KEY,
+  APP_SECRET,
   documentedOperations,
   expectRowForEveryRoute,
   type JsonResponse,
@@ -28,6 +30,7 @@ const a = { email: 'owner@a.example', phone: finnishMobile() } as {
   userId: string;
   pendingChallenge: string;
   phoneRequiredChallenge: string;
+  webhookId: string;
 };
 
 /** Organization routes: all of /v1 except the platform's /v1/organizations. */
@@ -49,6 +52,8 @@ const BODIES: Record<string, () => unknown> = {
   'POST /v1/challenges': () => ({ userId: a.userId, ip: END_USER_IP }),
   'POST /v1/logins': () => ({ email: a.email, password: PASSWORD, ip: END_USER_IP }),
   'PATCH /v1/settings/password': () => ({ twoFactorEnabled: false, smsAllowedCountries: [] }),
+  // A public address literal: no lookup, no connection (this harness runs no worker).
+  'POST /v1/webhooks': () => ({ url: 'https://[2606:4700::1111]/hook' }),
   // B's own user with A's email (and another password): a separate account.
   'POST /v1/users': () => ({ email: a.email, password: 'B has its own password' }),
 };
@@ -58,6 +63,7 @@ const bodyFor = (key: string): unknown => BODIES[key]?.();
 /** Which of A's ids each path parameter takes: the one the action would succeed on. */
 function idFor(op: Operation, param: string): string {
   if (param === 'userId') return a.userId;
+  if (param === 'webhookId') return a.webhookId;
   if (param === 'id' && op.path.startsWith('/v1/challenges/')) {
     return op.path.endsWith('/phone') ? a.phoneRequiredChallenge : a.pendingChallenge;
   }
@@ -78,6 +84,12 @@ const OWN_DATA_CHECKS: Record<string, (res: JsonResponse) => void> = {
   'GET /v1/audit-events': (res) => {
     expect(res.status).toBe(200);
   },
+  'GET /v1/webhooks': (res) => {
+    expect(res.status).toBe(200);
+    expect(res.body.webhooks.map((w: { id: string }) => w.id)).not.toContain(a.webhookId);
+  },
+  // B's own webhook; A's are untouched.
+  'POST /v1/webhooks': (res) => expect(res.status).toBe(201),
   // A's email is free in B: an email_taken here would tell B that A has that user.
   'POST /v1/users': (res) => expect(res.status).toBe(201),
   // B cannot log A's users in, and the answer is the plain credential failure.
@@ -118,6 +130,13 @@ beforeAll(async () => {
     body: { email: 'nophone@a.example', password: PASSWORD, ip: END_USER_IP },
   });
   a.phoneRequiredChallenge = noPhone.body.challenge.id;
+  // A webhook with a delivery, so a read, test or delete through B would show.
+  a.webhookId = randomUUID();
+  await h.sql`
+    insert into webhooks (id, organization_id, url, events, secret_sealed)
+    values (${a.webhookId}, ${orgA.id}, 'https://hooks.a.example/in', '{}',
+      ${sealSecret(APP_SECRET, 'webhook-secret', `whsec_${'A'.repeat(43)}=`, a.webhookId)})`;
+  await h.createUser(orgA.apiKey, { email: 'webhook-event@a.example' });
   // A trusted device, so a revocation through B would show.
   await h.sql`
     insert into trusted_devices (organization_id, user_id, token_hash, expires_at)

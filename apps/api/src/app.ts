@@ -16,6 +16,7 @@ import { organizationsRouter } from './routes/organizations.ts';
 import { settingsRouter } from './routes/settings.ts';
 import { usersRouter } from './routes/users.ts';
 import { webhooksRouter } from './routes/webhooks.ts';
+import { webhooksApiRouter } from './webhooks/routes.ts';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 const BODILESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
@@ -61,6 +62,7 @@ export function createApp(services: Services) {
     loginsRouter,
     challengesRouter,
     auditRouter,
+    webhooksApiRouter,
   ]) {
     app.route('/', router);
   }

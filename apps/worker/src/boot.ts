@@ -1,8 +1,15 @@
 import { type Config, DEFAULT_WORKER_METRICS_PORT } from '@twofa/config';
+import type { LookupAll } from '@twofa/core';
 import { type Clock, systemClock } from '@twofa/core';
 import { createDb } from '@twofa/db';
 import { createLogger, createMetrics, type Logger } from '@twofa/observability';
-import { createQueueConnections, SEND_CODE_QUEUE, type SendCodeJob } from '@twofa/queue';
+import {
+  createQueueConnections,
+  SEND_CODE_QUEUE,
+  type SendCodeJob,
+  WEBHOOK_DELIVERY_QUEUE,
+  type WebhookDeliveryJob,
+} from '@twofa/queue';
 import { type ConsoleInbox, createRedisSmsInbox, type SmsProvider } from '@twofa/sms';
 import { type Job, Worker } from 'bullmq';
 import type { WorkerDeps } from './deps.ts';
@@ -12,14 +19,23 @@ import {
   processSendCode,
   SendFailedError,
 } from './processors/send-code.ts';
+import {
+  DeliveryFailedError,
+  DeliveryRetryError,
+  processWebhookDelivery,
+  type WebhookDeliveryDeps,
+} from './processors/webhook-delivery.ts';
 import { PROVIDER_BALANCE_INTERVAL_MS, startProviderBalancePoll } from './provider-balance.ts';
 import { startReconciler } from './reconciler.ts';
 import { RETENTION_INTERVAL_MS, startRetention } from './retention.ts';
 import { smsProviderFromConfig } from './sms-provider.ts';
+import { startWebhookDispatcher } from './webhook-dispatch.ts';
+import { systemLookupAll } from './webhook-http.ts';
 
 export interface WorkerRuntime {
   deps: WorkerDeps;
   worker: Worker<SendCodeJob>;
+  webhookWorker: Worker<WebhookDeliveryJob>;
   /** Port of the health/metrics server, when one was started. */
   port: number | null;
   close(): Promise<void>;
@@ -34,6 +50,8 @@ export interface WorkerOverrides {
   reconcileIntervalMs?: number;
   providerBalanceIntervalMs?: number;
   retentionIntervalMs?: number;
+  /** The resolver webhook targets are checked with (tests make names resolve to loopback). */
+  webhookLookup?: LookupAll;
 }
 
 /** An explicit port (override or WORKER_METRICS_PORT) is kept; the default may give way. */
@@ -100,6 +118,65 @@ function sendCodeWorker(
   return worker;
 }
 
+/** Concurrent webhook attempts per worker: each waits at most the deadline on a receiver. */
+const WEBHOOK_CONCURRENCY = 20;
+
+/**
+ * The webhook delivery processor as BullMQ runs it. Retries follow the delay
+ * the processor recorded in the row (thrown with the error), through a
+ * custom backoff strategy; an error it did not expect (the database away)
+ * retries after the first delay of the schedule.
+ */
+function webhookDeliveryWorker(
+  deps: WebhookDeliveryDeps & { metrics: WorkerDeps['metrics']; lockDurationMs: number },
+  connection: Worker['opts']['connection'],
+  prefix: string,
+) {
+  const { metrics, logger } = deps;
+  const worker = new Worker<WebhookDeliveryJob>(
+    WEBHOOK_DELIVERY_QUEUE,
+    async (job: Job<WebhookDeliveryJob>) => {
+      const started = performance.now();
+      let result: string = 'error';
+      try {
+        result = await processWebhookDelivery(job, deps);
+        return result;
+      } catch (error) {
+        if (error instanceof DeliveryRetryError) result = 'retrying';
+        else if (error instanceof DeliveryFailedError) result = 'failed';
+        throw error;
+      } finally {
+        metrics.webhookDeliveries.inc({ result });
+        metrics.jobDuration.observe(
+          { queue: WEBHOOK_DELIVERY_QUEUE, outcome: result },
+          (performance.now() - started) / 1000,
+        );
+      }
+    },
+    {
+      connection,
+      prefix,
+      concurrency: WEBHOOK_CONCURRENCY,
+      // Renewed while the worker lives; a dead worker's jobs go back to the queue once it
+      // lapses, as for sends. A delivery run twice is at least once, which receivers dedupe.
+      lockDuration: deps.lockDurationMs,
+      stalledInterval: Math.min(30_000, deps.lockDurationMs),
+      maxStalledCount: 2,
+      settings: {
+        backoffStrategy: (_attemptsMade, _type, error) =>
+          error instanceof DeliveryRetryError ? error.delayMs : deps.retryFirstDelayMs,
+      },
+    },
+  );
+  worker.on('error', (error) => logger.warn({ err: error.message }, 'webhook worker error'));
+  worker.on('failed', (job, error) => {
+    if (job && !(error instanceof DeliveryRetryError) && !(error instanceof DeliveryFailedError)) {
+      logger.warn({ jobId: job.id, err: error.message }, 'webhook job failed');
+    }
+  });
+  return worker;
+}
+
 /**
  * Boots one worker process: its health/metrics server first (a worker that
  * cannot serve them takes no jobs), then the BullMQ worker, the reconciler, the retention pass
@@ -137,6 +214,7 @@ export async function startWorker(
           db,
           redis: queue.redis,
           sendQueue: queue.sendQueue,
+          webhookQueue: queue.webhookQueue,
           metrics,
           metricsToken: env.METRICS_TOKEN,
         },
@@ -153,8 +231,27 @@ export async function startWorker(
   const clock = overrides.clock ?? systemClock;
   const deps: WorkerDeps = { config, clock, logger, metrics, db, sms, sendQueue: queue.sendQueue };
   const worker = sendCodeWorker(deps, queue.workerRedis, queue.prefix);
+  const webhookWorker = webhookDeliveryWorker(
+    {
+      db,
+      logger,
+      metrics,
+      appSecrets: config.appSecrets,
+      allowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      retryFirstDelayMs: env.WEBHOOK_RETRY_FIRST_DELAY_MS,
+      lookup: overrides.webhookLookup ?? systemLookupAll,
+      lockDurationMs: env.WORKER_LOCK_DURATION_MS,
+    },
+    queue.workerRedis,
+    queue.prefix,
+  );
+  const dispatcher = startWebhookDispatcher(
+    { db, webhookQueue: queue.webhookQueue, logger },
+    env.WEBHOOK_DISPATCH_INTERVAL_MS,
+  );
   const reconciler = startReconciler(
-    { ...deps, providerTimeoutMs: env.TWILIO_TIMEOUT_MS },
+    { ...deps, providerTimeoutMs: env.TWILIO_TIMEOUT_MS, webhookQueue: queue.webhookQueue },
     overrides.reconcileIntervalMs ?? env.RECONCILE_INTERVAL_MS,
   );
   const retention = startRetention(
@@ -173,13 +270,15 @@ export async function startWorker(
   return {
     deps,
     worker,
+    webhookWorker,
     port: ops?.port ?? null,
     async close() {
+      dispatcher.stop();
       reconciler.stop();
       retention.stop();
       balancePoll.stop();
       // Waits for active jobs to finish; takes no new ones.
-      await worker.close();
+      await Promise.all([worker.close(), webhookWorker.close()]);
       await queue.close();
       ops?.close();
       await db.close();

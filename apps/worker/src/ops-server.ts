@@ -12,7 +12,8 @@ import {
   recordQueueDepths,
   recordReadiness,
 } from '@twofa/observability';
-import type { Queue, RedisConnection, SendCodeJob } from '@twofa/queue';
+import type { Queue, RedisConnection, SendCodeJob, WebhookDeliveryJob } from '@twofa/queue';
+import { recordWebhookBacklog } from './webhook-dispatch.ts';
 
 const JSON_TYPE = 'application/json';
 
@@ -20,6 +21,7 @@ interface OpsParts {
   db: Database;
   redis: RedisConnection;
   sendQueue: Queue<SendCodeJob>;
+  webhookQueue: Queue<WebhookDeliveryJob>;
   metrics: Metrics;
   /** METRICS_TOKEN: when set, /metrics wants it as a Bearer token. */
   metricsToken: string | undefined;
@@ -80,7 +82,9 @@ async function handleOpsRequest(
     }
     await Promise.all([
       ready(),
-      recordQueueDepths(parts.metrics, [parts.sendQueue], READINESS_TIMEOUT_MS),
+      recordQueueDepths(parts.metrics, [parts.sendQueue, parts.webhookQueue], READINESS_TIMEOUT_MS),
+      // Postgres away: keep the last reading; /ready says what is down.
+      recordWebhookBacklog(parts.db, parts.metrics).catch(() => {}),
     ]);
     return {
       status: 200,

@@ -6,9 +6,15 @@ import {
   markSendUnknown,
 } from '@twofa/db';
 import type { Logger } from '@twofa/observability';
-import { enqueueSendCode, type Queue, type SendCodeJob } from '@twofa/queue';
+import {
+  enqueueSendCode,
+  type Queue,
+  type SendCodeJob,
+  type WebhookDeliveryJob,
+} from '@twofa/queue';
 import type { WorkerDeps } from './deps.ts';
 import { settleUnknownSends } from './settle-unknown.ts';
+import { requeueLostDeliveries } from './webhook-dispatch.ts';
 
 /** A queued send older than this with no job is treated as lost. */
 const QUEUED_GRACE_MS = 3_000;
@@ -21,6 +27,8 @@ const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'wai
 export interface ReconcileDeps {
   db: Database;
   sendQueue: Queue<SendCodeJob>;
+  /** When given, webhook deliveries whose job was lost are enqueued again too. */
+  webhookQueue?: Queue<WebhookDeliveryJob>;
   clock: Clock;
   logger: Logger;
   /** The provider call's timeout (TWILIO_TIMEOUT_MS): a send `sending` far longer is stuck. */
@@ -30,6 +38,8 @@ export interface ReconcileDeps {
 export interface ReconcileResult {
   requeued: number;
   markedUnknown: number;
+  /** Webhook deliveries enqueued again (only when a webhook queue was given). */
+  webhooksRequeued?: number;
 }
 
 /**
@@ -58,7 +68,15 @@ export async function reconcileOnce(deps: ReconcileDeps, limit = 500): Promise<R
     await enqueueSendCode(deps.sendQueue, send.id);
     result.requeued++;
   }
-  if (result.requeued || result.markedUnknown) deps.logger.info(result, 'reconciler acted');
+  if (deps.webhookQueue) {
+    result.webhooksRequeued = await requeueLostDeliveries(
+      { db: deps.db, webhookQueue: deps.webhookQueue, logger: deps.logger },
+      limit,
+    );
+  }
+  if (result.requeued || result.markedUnknown || result.webhooksRequeued) {
+    deps.logger.info(result, 'reconciler acted');
+  }
   return result;
 }
 
@@ -67,7 +85,7 @@ export async function reconcileOnce(deps: ReconcileDeps, limit = 500): Promise<R
  * asking the provider, and drop expired idempotency keys.
  */
 export function startReconciler(
-  deps: WorkerDeps & { providerTimeoutMs: number },
+  deps: WorkerDeps & { providerTimeoutMs: number; webhookQueue: Queue<WebhookDeliveryJob> },
   intervalMs: number,
 ): { stop(): void } {
   let timer: NodeJS.Timeout | undefined;

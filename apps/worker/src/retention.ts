@@ -1,4 +1,4 @@
-import { type Database, deleteFinishedChallenges } from '@twofa/db';
+import { type Database, deleteFinishedChallenges, deleteOldDeliveries } from '@twofa/db';
 import type { Logger, Metrics } from '@twofa/observability';
 
 /** Rows per delete statement: short row locks, and a statement far below any timeout. */
@@ -53,6 +53,29 @@ export async function runRetention(
 }
 
 /**
+ * Deletes finished webhook deliveries (delivered or given up on) older than
+ * `retentionDays`, in batches like the challenges: they hold copies of
+ * events, and the delivery log only needs recent ones.
+ */
+export async function runWebhookRetention(
+  deps: RetentionDeps,
+  input: { retentionDays: number; batchSize?: number; signal?: AbortSignal },
+): Promise<number> {
+  const batchSize = input.batchSize ?? RETENTION_BATCH_SIZE;
+  let deleted = 0;
+  while (!input.signal?.aborted) {
+    const batch = await deleteOldDeliveries(deps.db.sql, {
+      retentionDays: input.retentionDays,
+      batchSize,
+    });
+    deleted += batch;
+    deps.metrics.retentionDeleted.inc({ table: 'webhook_deliveries' }, batch);
+    if (batch < batchSize) break;
+  }
+  return deleted;
+}
+
+/**
  * The worker's periodic retention pass, scheduled like the reconciler (a timer
  * per worker, jittered). The first pass waits a whole interval, so a fleet
  * restarting together does not start deleting at once.
@@ -67,6 +90,10 @@ export function startRetention(
   const tick = async () => {
     try {
       await runRetention(deps, { retentionDays: options.retentionDays, signal: stopping.signal });
+      await runWebhookRetention(deps, {
+        retentionDays: options.retentionDays,
+        signal: stopping.signal,
+      });
     } catch (error) {
       deps.logger.warn({ err: (error as Error).message }, 'retention run failed; will try again');
     }

@@ -70,6 +70,12 @@ const schema = z
       .pipe(z.array(z.string().min(16))),
     /** Lets webhooks target loopback and private addresses, and plain http (tests, private networks). */
     WEBHOOK_ALLOW_PRIVATE_TARGETS: bool.default(false),
+    /** A webhook attempt's whole deadline: connect, send, status and (capped) body. */
+    WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().max(10_000).default(10_000),
+    /** First retry delay of a webhook delivery; the later ones scale with it (tests lower it). */
+    WEBHOOK_RETRY_FIRST_DELAY_MS: z.coerce.number().int().positive().max(10_000).default(5_000),
+    /** How often each worker hands new webhook deliveries to the queue. */
+    WEBHOOK_DISPATCH_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
     /** When set, /metrics (API and worker) answers only `Authorization: Bearer <token>`. */
     METRICS_TOKEN: z.string().trim().min(16).regex(/^\S+$/, 'no spaces').optional(),
     SMS_PROVIDER: z.enum(['twilio', 'console']).optional(),

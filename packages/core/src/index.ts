@@ -9,3 +9,4 @@ export * from './policy.ts';
 export * from './sealed.ts';
 export * from './secrets.ts';
 export * from './sms-text.ts';
+export * from './webhooks.ts';

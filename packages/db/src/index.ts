@@ -8,4 +8,5 @@ export * from './repo/retention.ts';
 export * from './repo/sends.ts';
 export * from './repo/sessions.ts';
 export * from './repo/users.ts';
+export * from './repo/webhooks.ts';
 export * as schema from './schema.ts';

@@ -285,3 +285,79 @@ export const idempotencyKeys = pgTable(
     index('idempotency_keys_expires').on(t.expiresAt),
   ],
 );
+
+/**
+ * An organization's outbound webhook. The signing secret is sealed with
+ * APP_SECRET (purpose `webhook-secret`, the row's id as context): readable to
+ * sign, never stored in clear. A webhook with no success for days is disabled
+ * (`disabled_at`, `disabled_reason`) and gets no new deliveries.
+ */
+export const webhooks = pgTable(
+  'webhooks',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    /** Event types it gets; empty means all. */
+    events: text('events').array().notNull().default(sql`'{}'`),
+    secretSealed: text('secret_sealed').notNull(),
+    /** The first failure since the last success: the clock for disabling it. */
+    failingSince: timestamp('failing_since', { withTimezone: true }),
+    lastSuccessAt: timestamp('last_success_at', { withTimezone: true }),
+    disabledAt: timestamp('disabled_at', { withTimezone: true }),
+    disabledReason: text('disabled_reason'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('webhooks_org').on(t.organizationId, t.createdAt)],
+);
+
+/**
+ * The outbox: one row per (event, subscribed webhook), written by triggers on
+ * `audit_events` and `challenges` in the transaction of the change (see
+ * migration 0005), carrying the event as it is sent. The worker's dispatcher
+ * enqueues unqueued rows; the reconciler re-enqueues due rows whose job is gone.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    webhookId: uuid('webhook_id')
+      .notNull()
+      .references(() => webhooks.id, { onDelete: 'cascade' }),
+    /** The `webhook-id` header and the body's `id`: the same on every retry. */
+    eventId: text('event_id').notNull(),
+    type: text('type').notNull(),
+    actor: text('actor').notNull(),
+    ip: text('ip'),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    eventCreatedAt: timestamp('event_created_at', { withTimezone: true }).notNull(),
+    status: text('status', { enum: ['pending', 'delivered', 'failed'] })
+      .notNull()
+      .default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    enqueuedAt: timestamp('enqueued_at', { withTimezone: true }),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('webhook_deliveries_webhook_event').on(t.webhookId, t.eventId),
+    index('webhook_deliveries_webhook').on(t.webhookId, t.id),
+    index('webhook_deliveries_unqueued')
+      .on(t.id)
+      .where(sql`${t.status} = 'pending' and ${t.enqueuedAt} is null`),
+    /** Few rows (the undelivered): the reconciler's pass and the oldest-undelivered gauge. */
+    index('webhook_deliveries_pending').on(t.createdAt).where(sql`${t.status} = 'pending'`),
+    index('webhook_deliveries_created').on(t.createdAt),
+    check('webhook_deliveries_status', sql`${t.status} in ('pending', 'delivered', 'failed')`),
+  ],
+);

@@ -139,6 +139,18 @@ export function createMetrics(service: 'api' | 'worker') {
       labelNames: ['table'] as const,
       registers: worker,
     }),
+    webhookDeliveries: new Counter({
+      name: 'twofa_webhook_deliveries_total',
+      help: 'Webhook delivery attempts, by result (delivered, retrying, failed, skipped, error)',
+      labelNames: ['result'] as const,
+      registers: worker,
+    }),
+    webhookOldestUndelivered: new Gauge({
+      name: 'twofa_webhook_oldest_undelivered_seconds',
+      help: 'Age of the oldest webhook event still to deliver, by whether it was attempted yet; 0 when none',
+      labelNames: ['attempted'] as const,
+      registers: worker,
+    }),
     rateLimited: new Counter({
       name: 'twofa_rate_limited_total',
       help: 'Requests refused by a rate limit',

@@ -1,5 +1,6 @@
 import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis';
 import { createSendCodeQueue, type Queue, type SendCodeJob } from './send-code.ts';
+import { createWebhookDeliveryQueue, type WebhookDeliveryJob } from './webhook-delivery.ts';
 
 /** A single Redis or a Redis Cluster: BullMQ and the rate limiter take either. */
 export type RedisConnection = Redis | Cluster;
@@ -24,6 +25,7 @@ export interface QueueConnections {
   /** For commands: enqueueing, readiness pings, counters. */
   redis: RedisConnection;
   sendQueue: Queue<SendCodeJob>;
+  webhookQueue: Queue<WebhookDeliveryJob>;
   /**
    * The BullMQ key prefix in use: QUEUE_PREFIX, or `{QUEUE_PREFIX}` on a cluster,
    * whose hash tag keeps all of a queue's keys in one slot as its scripts require.
@@ -115,16 +117,19 @@ export function createQueueConnections(
     retryBaseDelayMs: env.SEND_RETRY_BASE_DELAY_MS,
   });
   sendQueue.on('error', logError('queue'));
+  const webhookQueue = createWebhookDeliveryQueue(redis, prefix);
+  webhookQueue.on('error', logError('queue'));
   // BullMQ does not close a connection it was handed: close() does.
   const workerRedis = role === 'worker' ? connect() : null;
   const close = async () => {
     await sendQueue.close().catch(() => {});
+    await webhookQueue.close().catch(() => {});
     workerRedis?.disconnect();
     redis.disconnect();
   };
   return workerRedis
-    ? { redis, workerRedis, sendQueue, prefix, close }
-    : { redis, sendQueue, prefix, close };
+    ? { redis, workerRedis, sendQueue, webhookQueue, prefix, close }
+    : { redis, sendQueue, webhookQueue, prefix, close };
 }
 
 /**

@@ -6,6 +6,7 @@ import { devSmsPages } from './dev-sms.tsx';
 import { loginPages } from './login.tsx';
 import { pageHeaders } from './session.ts';
 import { settingsPages } from './settings.tsx';
+import { webhookPages } from './settings-webhooks.tsx';
 import { STYLESHEET, STYLESHEET_PATH } from './styles.ts';
 
 /** The server-rendered pages for people: login with 2FA, account, settings, dev inbox. */
@@ -23,6 +24,7 @@ export function pagesRouter() {
   pages.route('/', loginPages);
   pages.route('/', accountPages);
   pages.route('/', settingsPages);
+  pages.route('/', webhookPages);
   pages.route('/', devSmsPages);
   return pages;
 }
@@ -252,6 +254,45 @@ export function registerPageDocs(app: OpenAPIHono<AppEnv>): void {
     'auditPage',
     'Admin: the audit log, newest first, paged by `before`',
     adminOnly,
+  );
+  add('get', '/settings/webhooks', 'webhooksPage', 'Admin: webhooks, their deliveries', adminOnly);
+  add(
+    'post',
+    '/settings/webhooks',
+    'webhookAdd',
+    'Admin: add a webhook; the page shows its signing secret once',
+    {
+      200: html('Added: the page with the secret'),
+      403: adminPost[403],
+      422: html('A refused URL'),
+    },
+    form({ url: 'https URL', events: 'an event type, once per checked box', csrf }),
+  );
+  add(
+    'post',
+    '/settings/webhooks/{webhookId}/test',
+    'webhookTest',
+    'Admin: send a webhook_test event to this webhook',
+    { ...adminPost, 404: html('No such webhook') },
+    {
+      ...form({ csrf }),
+      params: z.object({
+        webhookId: z.string().openapi({ param: { name: 'webhookId', in: 'path' } }),
+      }),
+    },
+  );
+  add(
+    'post',
+    '/settings/webhooks/{webhookId}/delete',
+    'webhookDelete',
+    'Admin: delete a webhook',
+    { ...adminPost, 404: html('No such webhook') },
+    {
+      ...form({ csrf }),
+      params: z.object({
+        webhookId: z.string().openapi({ param: { name: 'webhookId', in: 'path' } }),
+      }),
+    },
   );
   add(
     'get',

@@ -154,6 +154,38 @@ export interface Messages {
   noEvents: string;
   newest: string;
   older: string;
+  // webhooks
+  navWebhooks: string;
+  webhooksTitle: string;
+  webhooksIntro: string;
+  webhookAddHeading: string;
+  webhookUrl: string;
+  webhookUrlHelp: string;
+  webhookEvents: string;
+  webhookEventsHelp: string;
+  webhookAddButton: string;
+  webhookUrlProblems: Record<'malformed' | 'scheme' | 'address' | 'unresolvable', string>;
+  webhookCreated: string;
+  webhookSecret: string;
+  webhookSecretOnce: string;
+  webhookNone: string;
+  webhookAllEvents: string;
+  webhookActive: string;
+  webhookDisabled: (at: string) => string;
+  webhookDisabledReasons: Record<string, string>;
+  webhookFailingSince: (since: string) => string;
+  webhookSendTest: string;
+  webhookDelete: string;
+  webhookDeleted: string;
+  webhookTestQueued: string;
+  webhookNotFound: string;
+  webhookDeliveries: string;
+  webhookNoDeliveries: string;
+  colStatus: string;
+  colAttempts: string;
+  colResponse: string;
+  deliveryStatuses: Record<'pending' | 'delivered' | 'failed', string>;
+  webhookEventNames: Record<string, string>;
 }
 
 /** `one` or `other` by the locale's plural rules (the CLDR categories these three languages use). */
@@ -333,6 +365,53 @@ const en: Messages = {
   noEvents: 'No events.',
   newest: 'Newest',
   older: 'Older →',
+  navWebhooks: 'Webhooks',
+  webhooksTitle: 'Webhooks',
+  webhooksIntro:
+    'Your own systems hear about events as they happen: each is POSTed as JSON, signed per Standard Webhooks, and retried for over a day until it is taken.',
+  webhookAddHeading: 'Add a webhook',
+  webhookUrl: 'URL',
+  webhookUrlHelp: 'An https address on the public internet.',
+  webhookEvents: 'Events',
+  webhookEventsHelp: 'None checked: every event.',
+  webhookAddButton: 'Add webhook',
+  webhookUrlProblems: {
+    malformed: 'That is not a usable URL (an absolute https URL with no user name or password).',
+    scheme: 'The URL must start with https://.',
+    address: 'The URL points to a private, local or otherwise non-public address.',
+    unresolvable: 'The host name in the URL does not resolve.',
+  },
+  webhookCreated: 'Webhook added.',
+  webhookSecret: 'Signing secret',
+  webhookSecretOnce:
+    'Copy it now: it is shown only this once. Your receiver verifies each request with it.',
+  webhookNone: 'No webhooks yet.',
+  webhookAllEvents: 'All events',
+  webhookActive: 'Active',
+  webhookDisabled: (at) => `Disabled on ${at}`,
+  webhookDisabledReasons: {
+    consecutive_failures:
+      'No delivery succeeded for 3 days. Fix the receiver, then delete this webhook and add it again.',
+  },
+  webhookFailingSince: (since) => `Failing since ${since}`,
+  webhookSendTest: 'Send a test event',
+  webhookDelete: 'Delete',
+  webhookDeleted: 'Webhook deleted.',
+  webhookTestQueued: 'Test event queued; it appears below once sent.',
+  webhookNotFound: 'No such webhook.',
+  webhookDeliveries: 'Recent deliveries',
+  webhookNoDeliveries: 'No deliveries yet.',
+  colStatus: 'Status',
+  colAttempts: 'Attempts',
+  colResponse: 'Last answer',
+  deliveryStatuses: { pending: 'Retrying', delivered: 'Delivered', failed: 'Failed' },
+  webhookEventNames: {
+    challenge_approved: 'Sign-in code accepted',
+    challenge_failed: 'Sign-in code could not be sent',
+    webhook_created: 'Webhook added',
+    webhook_deleted: 'Webhook deleted',
+    webhook_test: 'Test event',
+  },
 };
 
 const fi: Messages = {
@@ -518,6 +597,58 @@ const fi: Messages = {
   noEvents: 'Ei tapahtumia.',
   newest: 'Uusimmat',
   older: 'Vanhemmat →',
+  navWebhooks: 'Webhookit',
+  webhooksTitle: 'Webhookit',
+  webhooksIntro:
+    'Omat järjestelmänne saavat tiedon tapahtumista heti: kukin lähetetään JSON-muodossa POST-pyyntönä, Standard Webhooks -allekirjoitettuna, ja sitä yritetään uudelleen yli vuorokauden ajan, kunnes se otetaan vastaan.',
+  webhookAddHeading: 'Lisää webhook',
+  webhookUrl: 'URL-osoite',
+  webhookUrlHelp: 'Julkisessa internetissä oleva https-osoite.',
+  webhookEvents: 'Tapahtumat',
+  webhookEventsHelp: 'Jos mitään ei ole valittu: kaikki tapahtumat.',
+  webhookAddButton: 'Lisää webhook',
+  webhookUrlProblems: {
+    malformed:
+      'URL-osoite ei kelpaa (täydellinen https-osoite ilman käyttäjätunnusta tai salasanaa).',
+    scheme: 'URL-osoitteen on alettava https://.',
+    address: 'URL-osoite osoittaa yksityiseen, paikalliseen tai muuten ei-julkiseen osoitteeseen.',
+    unresolvable: 'URL-osoitteen palvelinnimeä ei löydy.',
+  },
+  webhookCreated: 'Webhook lisätty.',
+  webhookSecret: 'Allekirjoitusavain',
+  webhookSecretOnce:
+    'Kopioi se nyt: se näytetään vain tämän kerran. Vastaanottajanne tarkistaa jokaisen pyynnön sillä.',
+  webhookNone: 'Ei vielä webhookeja.',
+  webhookAllEvents: 'Kaikki tapahtumat',
+  webhookActive: 'Käytössä',
+  webhookDisabled: (at) => `Poistettu käytöstä ${at}`,
+  webhookDisabledReasons: {
+    consecutive_failures:
+      'Yksikään toimitus ei onnistunut 3 päivään. Korjatkaa vastaanottaja, poistakaa tämä webhook ja lisätkää se uudelleen.',
+  },
+  webhookFailingSince: (since) => `Epäonnistunut ${since} lähtien`,
+  webhookSendTest: 'Lähetä testitapahtuma',
+  webhookDelete: 'Poista',
+  webhookDeleted: 'Webhook poistettu.',
+  webhookTestQueued: 'Testitapahtuma jonossa; se näkyy alla, kun se on lähetetty.',
+  webhookNotFound: 'Webhookia ei löydy.',
+  webhookDeliveries: 'Viimeisimmät toimitukset',
+  webhookNoDeliveries: 'Ei vielä toimituksia.',
+  colStatus: 'Tila',
+  colAttempts: 'Yrityksiä',
+  colResponse: 'Viimeisin vastaus',
+  deliveryStatuses: {
+    pending: 'Yritetään uudelleen',
+    delivered: 'Toimitettu',
+    failed: 'Epäonnistui',
+  },
+  webhookEventNames: {
+    challenge_approved: 'Kirjautumiskoodi hyväksytty',
+    challenge_failed: 'Kirjautumiskoodia ei voitu lähettää',
+    webhook_created: 'Webhook lisätty',
+    webhook_deleted: 'Webhook poistettu',
+    webhook_test: 'Testitapahtuma',
+  },
 };
 
 const sv: Messages = {
@@ -699,6 +830,54 @@ const sv: Messages = {
   noEvents: 'Inga händelser.',
   newest: 'Senaste',
   older: 'Äldre →',
+  navWebhooks: 'Webhook-anrop',
+  webhooksTitle: 'Webhook-anrop',
+  webhooksIntro:
+    'Era egna system får höra om händelser när de sker: varje händelse skickas som JSON med POST, signerad enligt Standard Webhooks, och försöks igen i över ett dygn tills den tas emot.',
+  webhookAddHeading: 'Lägg till en webhook',
+  webhookUrl: 'Adress (URL)',
+  webhookUrlHelp: 'En https-adress på det publika internet.',
+  webhookEvents: 'Händelser',
+  webhookEventsHelp: 'Ingen vald: alla händelser.',
+  webhookAddButton: 'Lägg till webhook',
+  webhookUrlProblems: {
+    malformed:
+      'URL:en går inte att använda (en fullständig https-URL utan användarnamn eller lösenord).',
+    scheme: 'URL:en måste börja med https://.',
+    address: 'URL:en pekar på en privat, lokal eller på annat sätt icke-publik adress.',
+    unresolvable: 'Värdnamnet i URL:en går inte att slå upp.',
+  },
+  webhookCreated: 'Webhook tillagd.',
+  webhookSecret: 'Signeringsnyckel',
+  webhookSecretOnce:
+    'Kopiera den nu: den visas bara denna gång. Er mottagare verifierar varje anrop med den.',
+  webhookNone: 'Inga webhooks ännu.',
+  webhookAllEvents: 'Alla händelser',
+  webhookActive: 'Aktiv',
+  webhookDisabled: (at) => `Avstängd ${at}`,
+  webhookDisabledReasons: {
+    consecutive_failures:
+      'Ingen leverans lyckades på 3 dagar. Rätta mottagaren, ta sedan bort denna webhook och lägg till den igen.',
+  },
+  webhookFailingSince: (since) => `Misslyckas sedan ${since}`,
+  webhookSendTest: 'Skicka en testhändelse',
+  webhookDelete: 'Ta bort',
+  webhookDeleted: 'Webhook borttagen.',
+  webhookTestQueued: 'Testhändelsen är köad; den syns nedan när den skickats.',
+  webhookNotFound: 'Ingen sådan webhook.',
+  webhookDeliveries: 'Senaste leveranser',
+  webhookNoDeliveries: 'Inga leveranser ännu.',
+  colStatus: 'Läge',
+  colAttempts: 'Försök',
+  colResponse: 'Senaste svar',
+  deliveryStatuses: { pending: 'Försöker igen', delivered: 'Levererad', failed: 'Misslyckades' },
+  webhookEventNames: {
+    challenge_approved: 'Inloggningskod godkänd',
+    challenge_failed: 'Inloggningskoden kunde inte skickas',
+    webhook_created: 'Webhook tillagd',
+    webhook_deleted: 'Webhook borttagen',
+    webhook_test: 'Testhändelse',
+  },
 };
 
 export const CATALOGS: Readonly<Record<Locale, Messages>> = { en, fi, sv };

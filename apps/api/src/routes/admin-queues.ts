@@ -99,7 +99,13 @@ const dashboardHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 export function adminQueuesRouter(services: Services): Hono<AppEnv> {
   const serverAdapter = new HonoAdapter(serveStatic);
-  createBullBoard({ queues: [new BullMQAdapter(services.sendQueue)], serverAdapter });
+  createBullBoard({
+    queues: [
+      new BullMQAdapter(services.sendQueue),
+      new BullMQAdapter(services.queueConnections.webhookQueue),
+    ],
+    serverAdapter,
+  });
   serverAdapter.setBasePath(ADMIN_QUEUES_PATH);
   const router = new Hono<AppEnv>();
   router.use('*', sameOriginWrites);

@@ -29,7 +29,11 @@ export async function readiness(services: Pick<Services, 'db' | 'redis' | 'metri
 export async function refreshScrapeGauges(services: Services): Promise<void> {
   await Promise.all([
     readiness(services),
-    recordQueueDepths(services.metrics, [services.sendQueue], READINESS_TIMEOUT_MS),
+    recordQueueDepths(
+      services.metrics,
+      [services.sendQueue, services.queueConnections.webhookQueue],
+      READINESS_TIMEOUT_MS,
+    ),
     withTimeout(
       listLowBalanceOrganizations(services.db.sql, LOW_BALANCE_SERIES_LIMIT),
       READINESS_TIMEOUT_MS,

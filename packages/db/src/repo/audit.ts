@@ -8,6 +8,11 @@ export interface AuditInput {
   data?: Record<string, unknown>;
 }
 
+/**
+ * Records an audit event. It is also the webhook outbox: a trigger on
+ * `audit_events` (migration 0005) adds one `webhook_deliveries` row per
+ * subscribed webhook of the organization in the same transaction.
+ */
 export async function recordAudit(sql: Sql, event: AuditInput): Promise<void> {
   await sql`
     insert into audit_events (organization_id, type, actor, ip, data)

@@ -1,0 +1,192 @@
+import { z } from '@hono/zod-openapi';
+import { WEBHOOK_EVENT_TYPES } from '@twofa/core';
+import { getWebhook, listDeliveries, listWebhooks } from '@twofa/db';
+import { notFound } from '../lib/errors.ts';
+import { clientAddress, parseId } from '../lib/http.ts';
+import { createRouter, errors, IdParam, jsonBody, jsonResponse, orgRoute } from '../lib/openapi.ts';
+import { addWebhook, removeWebhook, sendTestEvent, webhookJson } from './use-cases.ts';
+
+const tags = ['Webhooks'];
+const WebhookParams = IdParam('webhookId');
+const ACTOR = 'organization_key';
+
+const EventType = z.enum(WEBHOOK_EVENT_TYPES);
+
+const Webhook = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    events: z.array(z.string()).openapi({ description: 'Event types it gets; empty means all' }),
+    createdAt: z.string(),
+    disabledAt: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Set when no delivery succeeded for 3 days; it gets no events' }),
+    disabledReason: z.string().nullable().openapi({ example: 'consecutive_failures' }),
+    failingSince: z
+      .string()
+      .nullable()
+      .openapi({ description: 'The first failed delivery since the last success' }),
+  })
+  .openapi('Webhook');
+
+const Delivery = z
+  .object({
+    id: z.string(),
+    eventId: z.string().openapi({ description: 'The webhook-id header: the same on every retry' }),
+    type: z.string(),
+    status: z.enum(['pending', 'delivered', 'failed']),
+    attempts: z.number().int(),
+    lastStatusCode: z.number().int().nullable(),
+    lastError: z.string().nullable(),
+    nextAttemptAt: z.string().nullable(),
+    createdAt: z.string(),
+    deliveredAt: z.string().nullable(),
+  })
+  .openapi('WebhookDelivery');
+
+const postRoute = orgRoute({
+  method: 'post',
+  path: '/v1/webhooks',
+  tags,
+  operationId: 'createWebhook',
+  summary: 'Subscribe a URL to the organization’s events',
+  description:
+    'Events are POSTed as JSON, signed per Standard Webhooks with the secret answered here (shown once). The URL must be https and its host public, or it is 422 invalid_webhook_url (WEBHOOK_ALLOW_PRIVATE_TARGETS=true lifts both).',
+  request: {
+    body: jsonBody(
+      z.object({
+        url: z.string().min(1),
+        events: z
+          .array(EventType)
+          .max(WEBHOOK_EVENT_TYPES.length)
+          .optional()
+          .openapi({ description: 'Absent or empty: every event type' }),
+      }),
+    ),
+  },
+  responses: {
+    201: jsonResponse(Webhook.extend({ secret: z.string() }), 'Created; the secret is shown once'),
+    ...errors(400, 422),
+  },
+});
+
+const listRoute = orgRoute({
+  method: 'get',
+  path: '/v1/webhooks',
+  tags,
+  operationId: 'listWebhooks',
+  summary: 'The organization’s webhooks',
+  responses: { 200: jsonResponse(z.object({ webhooks: z.array(Webhook) }), 'Oldest first') },
+});
+
+const deleteRoute = orgRoute({
+  method: 'delete',
+  path: '/v1/webhooks/{webhookId}',
+  tags,
+  operationId: 'deleteWebhook',
+  summary: 'Delete a webhook and its delivery log',
+  request: { params: WebhookParams },
+  responses: { 204: { description: 'Deleted' }, ...errors(404) },
+});
+
+const deliveriesRoute = orgRoute({
+  method: 'get',
+  path: '/v1/webhooks/{webhookId}/deliveries',
+  tags,
+  operationId: 'listWebhookDeliveries',
+  summary: 'A webhook’s delivery log, newest first',
+  request: {
+    params: WebhookParams,
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(100).default(50),
+      before: z
+        .string()
+        .regex(/^\d{1,18}$/, 'a cursor from nextCursor')
+        .optional(),
+    }),
+  },
+  responses: {
+    200: jsonResponse(
+      z.object({ deliveries: z.array(Delivery), nextCursor: z.string().nullable() }),
+      'Newest first',
+    ),
+    ...errors(400, 404),
+  },
+});
+
+const testRoute = orgRoute({
+  method: 'post',
+  path: '/v1/webhooks/{webhookId}/test',
+  tags,
+  operationId: 'sendWebhookTestEvent',
+  summary: 'Send a webhook_test event to this webhook alone',
+  request: { params: WebhookParams },
+  responses: {
+    202: jsonResponse(
+      z.object({ deliveryId: z.string(), eventId: z.string() }),
+      'Queued; see its delivery log',
+    ),
+    ...errors(404),
+  },
+});
+
+export const webhooksApiRouter = createRouter();
+
+webhooksApiRouter.openapi(postRoute, async (c) => {
+  const body = c.req.valid('json');
+  const { webhook, secret } = await addWebhook(c.get('services'), c.get('organizationId'), body, {
+    actor: ACTOR,
+    ip: clientAddress(c),
+  });
+  return c.json({ ...webhookJson(webhook), secret }, 201);
+});
+
+webhooksApiRouter.openapi(listRoute, async (c) => {
+  const rows = await listWebhooks(c.get('services').db.sql, c.get('organizationId'));
+  return c.json({ webhooks: rows.map(webhookJson) }, 200);
+});
+
+webhooksApiRouter.openapi(deleteRoute, async (c) => {
+  const id = parseId(c.req.valid('param').webhookId, 'Webhook');
+  await removeWebhook(c.get('services'), c.get('organizationId'), id, {
+    actor: ACTOR,
+    ip: clientAddress(c),
+  });
+  return c.body(null, 204);
+});
+
+webhooksApiRouter.openapi(deliveriesRoute, async (c) => {
+  const id = parseId(c.req.valid('param').webhookId, 'Webhook');
+  const { limit, before } = c.req.valid('query');
+  const sql = c.get('services').db.sql;
+  const organizationId = c.get('organizationId');
+  if (!(await getWebhook(sql, organizationId, id))) throw notFound('Webhook');
+  const rows = await listDeliveries(sql, organizationId, id, {
+    limit: limit + 1,
+    before: before === undefined ? undefined : Number(before),
+  });
+  const page = rows.slice(0, limit);
+  const nextCursor = rows.length > limit ? (page[page.length - 1]?.id ?? null) : null;
+  return c.json(
+    {
+      deliveries: page.map((d) => ({
+        ...d,
+        nextAttemptAt: d.nextAttemptAt?.toISOString() ?? null,
+        createdAt: d.createdAt.toISOString(),
+        deliveredAt: d.deliveredAt?.toISOString() ?? null,
+      })),
+      nextCursor,
+    },
+    200,
+  );
+});
+
+webhooksApiRouter.openapi(testRoute, async (c) => {
+  const id = parseId(c.req.valid('param').webhookId, 'Webhook');
+  const delivery = await sendTestEvent(c.get('services'), c.get('organizationId'), id, {
+    actor: ACTOR,
+    ip: clientAddress(c),
+  });
+  return c.json({ deliveryId: delivery.id, eventId: delivery.eventId }, 202);
+});

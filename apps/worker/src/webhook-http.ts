@@ -1,0 +1,103 @@
+import { lookup as dnsLookup } from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupAll, ResolvedAddress } from '@twofa/core';
+
+/** Most of a receiver's answer read (for the log line); the rest is dropped unread. */
+export const WEBHOOK_MAX_RESPONSE_BYTES = 64 * 1024;
+
+/** The system resolver, every address of a name, as the target check wants them. */
+export const systemLookupAll: LookupAll = (hostname) =>
+  new Promise((resolve, reject) => {
+    dnsLookup(hostname, { all: true, verbatim: true }, (error, addresses) => {
+      if (error) reject(error);
+      else resolve(addresses);
+    });
+  });
+
+export interface WebhookPost {
+  url: URL;
+  /** An address the target check passed: the connection goes there, with no lookup of its own. */
+  address: ResolvedAddress;
+  headers: Record<string, string>;
+  body: string;
+  timeoutMs: number;
+}
+
+export interface WebhookAnswer {
+  /** The receiver's status, or null when none came (refused, reset, deadline). */
+  statusCode: number | null;
+  /** Why it is not a success, for the delivery log; null on a 2xx. */
+  error: string | null;
+}
+
+/**
+ * One POST to a webhook target. The socket connects to the checked address
+ * (`lookup` answers with it; TLS still verifies and sends SNI for the URL's
+ * host name, and `Host` names it too), follows no redirect (a 3xx is an
+ * answer like any other non-2xx), reads at most 64 KiB of the answer, and
+ * gives up after `timeoutMs` in all: connect, send, headers and body.
+ */
+export function postWebhook(post: WebhookPost): Promise<WebhookAnswer> {
+  const { url, address, headers, body, timeoutMs } = post;
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise<WebhookAnswer>((resolve) => {
+    let settled = false;
+    let statusCode: number | null = null;
+    const finish = (answer: WebhookAnswer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      request.destroy();
+      resolve(answer);
+    };
+    const request = client.request(url, {
+      method: 'POST',
+      // A socket of its own: a pooled one could lead to an address checked for another URL.
+      agent: false,
+      headers: {
+        ...headers,
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(body)),
+        'user-agent': 'twofa-webhooks/1',
+      },
+      lookup: (_hostname, options, callback) => {
+        if ((options as { all?: boolean }).all) {
+          (callback as (e: null, a: ResolvedAddress[]) => void)(null, [address]);
+        } else {
+          (callback as (e: null, a: string, f: number) => void)(
+            null,
+            address.address,
+            address.family,
+          );
+        }
+      },
+    });
+    const verdict = (): WebhookAnswer => {
+      const ok = statusCode !== null && statusCode >= 200 && statusCode < 300;
+      return { statusCode, error: ok ? null : `HTTP ${statusCode}` };
+    };
+    // A status that came in time decides; a body still trickling in is cut off.
+    const deadline = setTimeout(
+      () =>
+        finish(
+          statusCode === null
+            ? { statusCode, error: `no answer within ${timeoutMs} ms` }
+            : verdict(),
+        ),
+      timeoutMs,
+    );
+    request.on('error', (error) => finish({ statusCode, error: error.message }));
+    request.on('response', (response) => {
+      statusCode = response.statusCode ?? null;
+      let read = 0;
+      response.on('data', (chunk: Buffer) => {
+        read += chunk.length;
+        if (read >= WEBHOOK_MAX_RESPONSE_BYTES) finish(verdict());
+      });
+      response.on('end', () => finish(verdict()));
+      response.on('error', () => finish(verdict()));
+    });
+    request.end(body);
+  });
+}
