@@ -85,11 +85,23 @@ export async function revokeOidcGrant(sql: Sql, grantId: string): Promise<void> 
   await sql`delete from oidc_payloads where grant_id = ${grantId}`;
 }
 
-/** Drops payloads that expired more than `graceSeconds` ago; returns how many. */
-export async function deleteExpiredOidcPayloads(sql: Sql, graceSeconds = 3600): Promise<number> {
+/**
+ * Drops up to `batchSize` payloads that expired more than `graceSeconds` ago
+ * (codes, pushed requests, interactions, sessions the provider no longer
+ * reads); returns how many.
+ */
+export async function deleteExpiredOidcPayloads(
+  sql: Sql,
+  input: { batchSize: number; graceSeconds?: number },
+): Promise<number> {
   const rows = await sql`
-    delete from oidc_payloads
-    where expires_at < now() - ${graceSeconds} * interval '1 second'
+    delete from oidc_payloads p using (
+      select kind, id from oidc_payloads
+      where expires_at < now() - ${input.graceSeconds ?? 3600} * interval '1 second'
+      limit ${input.batchSize}
+      for update skip locked
+    ) doomed
+    where p.kind = doomed.kind and p.id = doomed.id
     returning 1`;
   return rows.length;
 }
