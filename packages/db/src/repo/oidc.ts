@@ -69,11 +69,16 @@ export async function findOidcPayloadByUid(
   return row ?? null;
 }
 
-/** Marks a payload used (a code, a pushed request); the first use's time is kept. */
-export async function consumeOidcPayload(sql: Sql, kind: string, id: string): Promise<void> {
-  await sql`
-    update oidc_payloads set consumed_at = coalesce(consumed_at, now())
-    where kind = ${kind} and id = ${id}`;
+/**
+ * Marks a payload used (a code, a pushed request). True only for the call
+ * that marked it: of two redemptions of one code racing, one wins.
+ */
+export async function consumeOidcPayload(sql: Sql, kind: string, id: string): Promise<boolean> {
+  const rows = await sql`
+    update oidc_payloads set consumed_at = now()
+    where kind = ${kind} and id = ${id} and consumed_at is null
+    returning 1`;
+  return rows.length > 0;
 }
 
 export async function destroyOidcPayload(sql: Sql, kind: string, id: string): Promise<void> {
