@@ -31,6 +31,7 @@ const a = { email: 'owner@a.example', phone: finnishMobile() } as {
   pendingChallenge: string;
   phoneRequiredChallenge: string;
   webhookId: string;
+  appId: string;
 };
 
 /** Organization routes: all of /v1 except the platform's /v1/organizations. */
@@ -56,6 +57,7 @@ const BODIES: Record<string, () => unknown> = {
   'POST /v1/webhooks': () => ({ url: 'https://[2606:4700::1111]/hook' }),
   // B's own user with A's email (and another password): a separate account.
   'POST /v1/users': () => ({ email: a.email, password: 'B has its own password' }),
+  'POST /v1/apps': () => ({ name: 'B app', redirectUris: ['https://b.example/cb'] }),
 };
 
 const bodyFor = (key: string): unknown => BODIES[key]?.();
@@ -64,6 +66,7 @@ const bodyFor = (key: string): unknown => BODIES[key]?.();
 function idFor(op: Operation, param: string): string {
   if (param === 'userId') return a.userId;
   if (param === 'webhookId') return a.webhookId;
+  if (param === 'appId') return a.appId;
   if (param === 'id' && op.path.startsWith('/v1/challenges/')) {
     return op.path.endsWith('/phone') ? a.phoneRequiredChallenge : a.pendingChallenge;
   }
@@ -90,6 +93,13 @@ const OWN_DATA_CHECKS: Record<string, (res: JsonResponse) => void> = {
   },
   // B's own webhook; A's are untouched.
   'POST /v1/webhooks': (res) => expect(res.status).toBe(201),
+  // B sees its own apps only (at most the one it registered here), never A's.
+  'GET /v1/apps': (res) => {
+    expect(res.status).toBe(200);
+    expect(res.body.apps.map((app: { id: string }) => app.id)).not.toContain(a.appId);
+    expect(res.body.apps.every((app: { name: string }) => app.name === 'B app')).toBe(true);
+  },
+  'POST /v1/apps': (res) => expect(res.status).toBe(201),
   // A's email is free in B: an email_taken here would tell B that A has that user.
   'POST /v1/users': (res) => expect(res.status).toBe(201),
   // B cannot log A's users in, and the answer is the plain credential failure.
@@ -137,6 +147,11 @@ beforeAll(async () => {
     values (${a.webhookId}, ${orgA.id}, 'https://hooks.a.example/in', '{}',
       ${sealSecret(APP_SECRET, 'webhook-secret', `whsec_${'A'.repeat(43)}=`, a.webhookId)})`;
   await h.createUser(orgA.apiKey, { email: 'webhook-event@a.example' });
+  const app = await h.request('POST', '/v1/apps', {
+    key: orgA.apiKey,
+    body: { name: 'A app', redirectUris: ['https://a.example/cb'] },
+  });
+  a.appId = app.body.id;
   // A trusted device, so a revocation through B would show.
   await h.sql`
     insert into trusted_devices (organization_id, user_id, token_hash, expires_at)

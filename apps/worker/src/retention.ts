@@ -1,4 +1,9 @@
-import { type Database, deleteFinishedChallenges, deleteOldDeliveries } from '@twofa/db';
+import {
+  type Database,
+  deleteExpiredOidcPayloads,
+  deleteFinishedChallenges,
+  deleteOldDeliveries,
+} from '@twofa/db';
 import type { Logger, Metrics } from '@twofa/observability';
 
 /** Rows per delete statement: short row locks, and a statement far below any timeout. */
@@ -76,6 +81,25 @@ export async function runWebhookRetention(
 }
 
 /**
+ * Deletes what the hosted prompt's authorization server stored and no longer
+ * reads (expired codes, pushed requests, interactions, sessions), in batches.
+ */
+export async function pruneExpiredOidcPayloads(
+  deps: RetentionDeps,
+  input: { batchSize?: number; signal?: AbortSignal } = {},
+): Promise<number> {
+  const batchSize = input.batchSize ?? RETENTION_BATCH_SIZE;
+  let deleted = 0;
+  while (!input.signal?.aborted) {
+    const batch = await deleteExpiredOidcPayloads(deps.db.sql, { batchSize });
+    deleted += batch;
+    if (batch < batchSize) break;
+  }
+  deps.metrics.retentionDeleted.inc({ table: 'oidc_payloads' }, deleted);
+  return deleted;
+}
+
+/**
  * The worker's periodic retention pass, scheduled like the reconciler (a timer
  * per worker, jittered). The first pass waits a whole interval, so a fleet
  * restarting together does not start deleting at once.
@@ -94,6 +118,7 @@ export function startRetention(
         retentionDays: options.retentionDays,
         signal: stopping.signal,
       });
+      await pruneExpiredOidcPayloads(deps, { signal: stopping.signal });
     } catch (error) {
       deps.logger.warn({ err: (error as Error).message }, 'retention run failed; will try again');
     }

@@ -256,7 +256,13 @@ export class ChallengeService {
   /** `/v1/challenges`: for hosts that check passwords themselves. */
   async startForUser(
     org: CachedOrganization,
-    input: { userId: string; ip: string; deviceToken?: string | undefined },
+    input: {
+      userId: string;
+      ip: string;
+      deviceToken?: string | undefined;
+      /** The address the skip networks may match, when it is not `ip` (the prompt's browser). */
+      networkIp?: string | null | undefined;
+    },
     caller: Caller = {},
     /** Under an Idempotency-Key: the answer is stored by the challenge's own insert. */
     idempotency?: IdempotentAnswer,
@@ -275,6 +281,7 @@ export class ChallengeService {
     const ipLimit: LimitKey = ['ip_logins', clientIpKey(input.ip)];
     return this.decideAndStart(org, context, input.ip, caller, deviceTokenHash, idempotency, {
       ipLimit,
+      ...(input.networkIp !== undefined ? { networkIp: input.networkIp } : {}),
     });
   }
 
