@@ -6,6 +6,7 @@ import { problem } from './lib/errors.ts';
 import { errorHandler, requestContext, validationProblem } from './lib/http.ts';
 import type { Services } from './lib/services.ts';
 import { pagesRouter, registerPageDocs } from './pages/index.ts';
+import { appsRouter } from './prompt/apps-routes.ts';
 import { ADMIN_QUEUES_PATH, adminQueuesRouter } from './routes/admin-queues.ts';
 import { auditRouter } from './routes/audit.ts';
 import { challengesRouter } from './routes/challenges.ts';
@@ -61,6 +62,7 @@ export function createApp(services: Services) {
     loginsRouter,
     challengesRouter,
     auditRouter,
+    appsRouter,
   ]) {
     app.route('/', router);
   }

@@ -1,5 +1,6 @@
 export * from './client.ts';
 export * from './migrate.ts';
+export * from './repo/apps.ts';
 export * from './repo/audit.ts';
 export * from './repo/challenges.ts';
 export * from './repo/idempotency.ts';

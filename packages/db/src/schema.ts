@@ -285,3 +285,62 @@ export const idempotencyKeys = pgTable(
     index('idempotency_keys_expires').on(t.expiresAt),
   ],
 );
+
+/** An organization's OpenID Connect client for the hosted prompt. */
+export const apps = pgTable(
+  'apps',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    clientId: text('client_id').notNull(),
+    name: text('name').notNull(),
+    redirectUris: text('redirect_uris').array().notNull(),
+    /** Keyed hash of the client secret; the secret itself is shown once and never stored. */
+    clientSecretHash: text('client_secret_hash').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('apps_client_id').on(t.clientId),
+    index('apps_organization').on(t.organizationId, t.createdAt).where(sql`${t.deletedAt} is null`),
+    check('apps_redirect_uris_count', sql`cardinality(${t.redirectUris}) between 1 and 10`),
+  ],
+);
+
+/** oidc-provider's storage: sessions, interactions, PAR requests, codes, grants, tokens. */
+export const oidcPayloads = pgTable(
+  'oidc_payloads',
+  {
+    kind: text('kind').notNull(),
+    id: text('id').notNull(),
+    payload: jsonb('payload').notNull(),
+    grantId: text('grant_id'),
+    uid: text('uid'),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    consumedAt: timestamp('consumed_at', { withTimezone: true }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.kind, t.id] }),
+    index('oidc_payloads_grant').on(t.grantId).where(sql`${t.grantId} is not null`),
+    index('oidc_payloads_uid').on(t.uid).where(sql`${t.uid} is not null`),
+    index('oidc_payloads_expires').on(t.expiresAt),
+  ],
+);
+
+/** The prompt's ID token signing keys; the private half sealed under APP_SECRET. */
+export const oidcSigningKeys = pgTable(
+  'oidc_signing_keys',
+  {
+    kid: text('kid').primaryKey(),
+    publicJwk: jsonb('public_jwk').notNull(),
+    sealedPrivateJwk: text('sealed_private_jwk').notNull(),
+    createdAt: createdAt(),
+    retiredAt: timestamp('retired_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('oidc_signing_keys_one_active').on(sql`(true)`).where(sql`${t.retiredAt} is null`),
+  ],
+);
