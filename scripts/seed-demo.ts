@@ -24,6 +24,8 @@ export const DEMO_USERS = [
 
 export interface DemoSeed {
   organizationId: string;
+  /** The demo organization's API key, shown this once (the clinic example registers with it). */
+  apiKey: string;
   loginUrl: string;
   inboxUrl: string;
 }
@@ -41,7 +43,7 @@ export async function seedDemo(env: NodeJS.ProcessEnv = process.env): Promise<De
         select exists (select 1 from organizations) as exists`;
       if (exists) return null;
       const sql = tx as unknown as typeof db.sql;
-      const { apiKeyHash } = issueApiKey(config.appSecret);
+      const { apiKey, apiKeyHash } = issueApiKey(config.appSecret);
       const org = await createOrganization(sql, {
         name: 'Demo Clinic',
         authMethod: 'password',
@@ -61,16 +63,17 @@ export async function seedDemo(env: NodeJS.ProcessEnv = process.env): Promise<De
       for (const user of DEMO_USERS) {
         await createUser(sql, { organizationId: org.id, passwordHash, ...user });
       }
-      return org.id;
+      return { organizationId: org.id, apiKey };
     });
     if (!seeded) return null;
     const base =
       config.env.PUBLIC_BASE_URL?.replace(/\/$/, '') ?? `http://localhost:${config.env.PORT}`;
     const result = {
-      organizationId: seeded,
-      loginUrl: `${base}/login?org=${seeded}`,
+      ...seeded,
+      loginUrl: `${base}/login?org=${seeded.organizationId}`,
       inboxUrl: `${base}/dev/sms`,
     };
+    const development = config.env.NODE_ENV === 'development' || config.env.NODE_ENV === 'test';
     const lines = [
       '',
       'Demo organization seeded (SEED_DEMO=false skips this on an empty database):',
@@ -78,6 +81,10 @@ export async function seedDemo(env: NodeJS.ProcessEnv = process.env): Promise<De
       `  Users:     ${DEMO_USERS.map((u) => `${u.email} (${u.role}${u.phone ? '' : ', no phone'})`).join(', ')}`,
       `  Password:  ${DEMO_PASSWORD}`,
       `  SMS inbox: ${result.inboxUrl} (the codes the console provider "sends")`,
+      // A key on stdout is for a developer's terminal, never a deployment's logs.
+      development
+        ? `  API key:   ${result.apiKey} (shown once; examples/clinic-app registers with it)`
+        : '  API key:   not shown outside development (npm run cli -- org:create makes one)',
       '',
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,3 +1,5 @@
+import { loadConfig } from '@twofa/config';
+import { hashSecret } from '@twofa/core';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USERS, seedDemo } from '../../scripts/seed-demo.ts';
@@ -28,6 +30,11 @@ describe('the first-start demo', () => {
     const seeded = await seedDemo(env());
     expect(seeded?.loginUrl).toBe(`http://localhost:3000/login?org=${seeded?.organizationId}`);
     expect(seeded?.inboxUrl).toBe('http://localhost:3000/dev/sms');
+    // The key works: the clinic example registers itself with it.
+    expect(seeded?.apiKey).toMatch(/^tfa_/);
+    const [keyed] = await sql`select count(*)::int as n from api_keys
+      where key_hash = ${hashSecret(loadConfig(env()).appSecret, 'api-key', seeded?.apiKey ?? '')}`;
+    expect(keyed?.n).toBe(1);
     const [org] = await sql`select two_factor_enabled, sms_balance from organizations`;
     expect(org?.two_factor_enabled).toBe(true);
     expect(org?.sms_balance).toBeGreaterThan(0);
