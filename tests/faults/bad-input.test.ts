@@ -233,6 +233,10 @@ const FUZZ: Record<string, FuzzRow | { skip: string }> = {
   'POST /settings/users/{userId}/unlock': PAGE,
   'GET /settings/subscription': PAGE,
   'GET /settings/audit': PAGE,
+  'GET /settings/apps': PAGE,
+  'POST /settings/apps': PAGE,
+  'POST /settings/apps/{appId}/secret': PAGE,
+  'POST /settings/apps/{appId}/delete': PAGE,
   'GET /dev/sms': PAGE,
   'GET /pages/style.css': PAGE,
 };

@@ -26,6 +26,8 @@ const SAMPLES: { [K in FunctionKey]: Parameters<Messages[K]>[] } = {
   pageOf: [[1, 3]],
   credits: [[1], [100]],
   lowBalance: [[50]],
+  appRegistered: [['Clinic app']],
+  secretRotated: [['Clinic app']],
 };
 
 /** Every text of a catalog as `key` (or `key.sub`, `key(args)`) → string. */

@@ -801,6 +801,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/settings/apps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Admin: the organization's hosted-prompt apps, and a form to register one
+         * @description An HTML page for people; its session is a cookie, not an API key.
+         */
+        get: operations["appsPage"];
+        put?: never;
+        /**
+         * Admin: register an app; the answer shows its client id and secret, once
+         * @description An HTML page for people; its session is a cookie, not an API key.
+         */
+        post: operations["appsRegisterSubmit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/settings/apps/{appId}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Admin: replace an app's client secret; the answer shows the new one, once
+         * @description An HTML page for people; its session is a cookie, not an API key.
+         */
+        post: operations["appsRotateSecretSubmit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/settings/apps/{appId}/delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Admin: delete an app; its secret, pending requests and codes stop working
+         * @description An HTML page for people; its session is a cookie, not an API key.
+         */
+        post: operations["appsDeleteSubmit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/dev/sms": {
         parameters: {
             query?: never;
@@ -3337,6 +3401,183 @@ export interface operations {
             };
             /** @description A member, not an admin */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    appsPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Logged out: to /login */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A member, not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    appsRegisterSubmit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description the app name */
+                    name?: string;
+                    /** @description one redirect URI a line */
+                    redirectUris?: string;
+                    /** @description CSRF token from the page; a POST without the right one is 403 */
+                    csrf?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Registered: the page with the secret, shown this once */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Bad CSRF token, or not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description A bad name, count or redirect URI, each flagged; nothing saved */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    appsRotateSecretSubmit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description CSRF token from the page; a POST without the right one is 403 */
+                    csrf?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The page with the new secret, shown this once */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Bad CSRF token, or not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description No such app in this organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    appsDeleteSubmit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description CSRF token from the page; a POST without the right one is 403 */
+                    csrf?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Saved: back to the page */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad CSRF token, or not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description No such app in this organization */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -36,6 +36,7 @@ export function Layout({ lang, title, children, user, wide }: LayoutProps) {
                   <a href="/settings/users">{t.navUsers}</a>
                   <a href="/settings/subscription">{t.navSubscription}</a>
                   <a href="/settings/audit">{t.navAudit}</a>
+                  <a href="/settings/apps">{t.navApps}</a>
                 </>
               ) : null}
             </nav>
