@@ -14,6 +14,7 @@ export * from './http-tap.ts';
 export * from './openapi.ts';
 export * from './pgbouncer.ts';
 export * from './process.ts';
+export * from './prompt.ts';
 export * from './redis-cluster.ts';
 export * from './redis-server.ts';
 export * from './seed.ts';

@@ -6,7 +6,7 @@ import { problem } from './lib/errors.ts';
 import { errorHandler, requestContext, validationProblem } from './lib/http.ts';
 import type { Services } from './lib/services.ts';
 import { pagesRouter, registerPageDocs } from './pages/index.ts';
-import { appsRouter } from './prompt/apps-routes.ts';
+import { appsRouter, createPrompt } from './prompt/index.ts';
 import { ADMIN_QUEUES_PATH, adminQueuesRouter } from './routes/admin-queues.ts';
 import { auditRouter } from './routes/audit.ts';
 import { challengesRouter } from './routes/challenges.ts';
@@ -34,6 +34,9 @@ export function createApp(services: Services) {
     if (services.lifecycle.draining) c.header('connection', 'close');
     await next();
   });
+  // Before the body limit: the provider reads its own bodies from the node request.
+  const prompt = createPrompt(services);
+  app.use('*', prompt.mount);
   const tooLarge = (c: Context) => problem(c, 'payload_too_large', 'The body is over 64 KiB.');
   const streamedBodyLimit = bodyLimit({ maxSize: BODY_LIMIT_BYTES, onError: tooLarge });
   app.use('*', async (c, next) => {
@@ -67,6 +70,7 @@ export function createApp(services: Services) {
     app.route('/', router);
   }
   app.route('/', pagesRouter());
+  app.route('/', prompt.pages);
   registerPageDocs(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

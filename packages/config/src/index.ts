@@ -88,6 +88,8 @@ const schema = z
     RATE_LIMIT_DESTINATION_SENDS_PER_HOUR: z.coerce.number().int().positive().default(10),
     RATE_LIMIT_ORG_SENDS_PER_MINUTE: z.coerce.number().int().positive().default(600),
     RATE_LIMIT_ACCOUNT_FAILURES_PER_15_MIN: z.coerce.number().int().positive().default(10),
+    /** Pushed authorization requests (the hosted prompt) per app and minute. */
+    RATE_LIMIT_APP_PARS_PER_MINUTE: z.coerce.number().int().positive().default(600),
     MAX_CONSECUTIVE_CODE_FAILURES: z.coerce.number().int().positive().default(20),
     WORKER_CONCURRENCY: z.coerce.number().int().positive().max(500).default(50),
     /**

@@ -4,6 +4,7 @@ export * from './repo/apps.ts';
 export * from './repo/audit.ts';
 export * from './repo/challenges.ts';
 export * from './repo/idempotency.ts';
+export * from './repo/oidc.ts';
 export * from './repo/organizations.ts';
 export * from './repo/retention.ts';
 export * from './repo/sends.ts';

@@ -9,7 +9,9 @@ export type LimitName =
   | 'user_challenges'
   | 'destination_sends'
   | 'org_sends'
-  | 'account_failures';
+  | 'account_failures'
+  /** Pushed authorization requests of one hosted-prompt app. */
+  | 'app_pars';
 
 /** One counter to take a point from: which limit, and whose key. */
 export type LimitKey = readonly [limit: LimitName, key: string];
@@ -223,6 +225,7 @@ export class RateLimits {
         points: env.RATE_LIMIT_ACCOUNT_FAILURES_PER_15_MIN,
         durationMs: minutes(15),
       },
+      app_pars: { points: env.RATE_LIMIT_APP_PARS_PER_MINUTE, durationMs: minutes(1) },
     };
     // The hash tag is the first {...} of a key: braces of the prefix itself are left out of it.
     this.keyPrefix = `{${prefix.replace(/[{}]/g, '')}:rl}`;

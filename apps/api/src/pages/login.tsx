@@ -133,7 +133,7 @@ function StartAgain({ lang, organizationId }: { lang: PageLang; organizationId: 
 }
 
 /** What a challenge that takes no code says, and the way out. */
-function closedMessage(t: Messages, view: ChallengeView): string {
+export function closedMessage(t: Messages, view: ChallengeView): string {
   switch (view.status) {
     case 'expired':
       return t.closedExpired;
@@ -172,14 +172,38 @@ function ClosedPage(props: { lang: PageLang; view: ChallengeView; organizationId
   );
 }
 
-function CodePage(props: {
+/** Where the code and phone steps' forms post: the /login pages', or a hosted prompt's own. */
+export interface StepPaths {
+  code: string;
+  resend: string;
+  phone: string;
+}
+
+const LOGIN_STEP_PATHS: StepPaths = {
+  code: '/login/code',
+  resend: '/login/resend',
+  phone: '/login/phone',
+};
+
+/** A second submit button that leaves the sign-in: the hosted prompt's way back to its app. */
+function CancelButton({ lang }: { lang: PageLang }) {
+  return (
+    <button class="secondary" type="submit" name="cancel" value="1" formnovalidate>
+      {lang.t.cancel}
+    </button>
+  );
+}
+
+export function CodePage(props: {
   lang: PageLang;
   csrf: string;
   view: ChallengeView;
   error?: string | undefined;
   info?: string | undefined;
+  paths?: StepPaths;
+  cancelable?: boolean;
 }) {
-  const { lang, csrf, view, error, info } = props;
+  const { lang, csrf, view, error, info, paths = LOGIN_STEP_PATHS } = props;
   const { t } = lang;
   return (
     <Layout lang={lang} title={t.codeTitle}>
@@ -192,7 +216,7 @@ function CodePage(props: {
           </Notice>
         ) : null}
         {info ? <Notice kind="ok">{info}</Notice> : null}
-        <form method="post" action="/login/code">
+        <form method="post" action={paths.code}>
           <Csrf token={csrf} />
           <div class="field">
             <label for="code">{t.codeLabel}</label>
@@ -222,8 +246,9 @@ function CodePage(props: {
           <button class="primary" type="submit">
             {t.verify}
           </button>
+          {props.cancelable ? <CancelButton lang={lang} /> : null}
         </form>
-        <form method="post" action="/login/resend" class="stack">
+        <form method="post" action={paths.resend} class="stack">
           <Csrf token={csrf} />
           <p class="muted" id="resend-help">
             {t.noCode} {view.sendsRemaining > 0 ? t.sendsLeft(view.sendsRemaining) : t.noMoreSends}
@@ -242,13 +267,15 @@ function CodePage(props: {
   );
 }
 
-function PhonePage(props: {
+export function PhonePage(props: {
   lang: PageLang;
   csrf: string;
   error?: string | undefined;
   phone?: string;
+  paths?: StepPaths;
+  cancelable?: boolean;
 }) {
-  const { lang, error } = props;
+  const { lang, error, paths = LOGIN_STEP_PATHS } = props;
   const { t } = lang;
   return (
     <Layout lang={lang} title={t.phoneTitle}>
@@ -260,7 +287,7 @@ function PhonePage(props: {
             {error}
           </Notice>
         ) : null}
-        <form method="post" action="/login/phone">
+        <form method="post" action={paths.phone}>
           <Csrf token={props.csrf} />
           <div class="field">
             <label for="phone">{t.phoneLabel}</label>
@@ -281,6 +308,7 @@ function PhonePage(props: {
           <button class="primary" type="submit">
             {t.sendCode}
           </button>
+          {props.cancelable ? <CancelButton lang={lang} /> : null}
         </form>
       </div>
     </Layout>

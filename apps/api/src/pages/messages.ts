@@ -49,6 +49,10 @@ export interface Messages {
   // closed challenge
   signInStopped: string;
   startAgain: string;
+  // the hosted prompt
+  cancel: string;
+  promptCannotContinueTitle: string;
+  promptCannotContinue: string;
   closedExpired: string;
   closedLocked: string;
   closedCanceled: string;
@@ -240,6 +244,10 @@ const en: Messages = {
   errGeneric: 'Something went wrong. Try again.',
   signInStopped: 'Sign-in stopped',
   startAgain: 'Start again',
+  cancel: 'Cancel',
+  promptCannotContinueTitle: 'This sign-in cannot continue',
+  promptCannotContinue:
+    'This sign-in link is not valid here: it expired, was already used, or was opened in another browser. Go back to the app and sign in again.',
   closedExpired: 'The code has expired. Sign in again to get a new one.',
   closedLocked: 'Too many wrong codes: this sign-in is locked. Sign in again to get a new code.',
   closedCanceled:
@@ -445,6 +453,10 @@ const fi: Messages = {
   errGeneric: 'Jokin meni vikaan. Yritä uudelleen.',
   signInStopped: 'Kirjautuminen keskeytyi',
   startAgain: 'Aloita alusta',
+  cancel: 'Peruuta',
+  promptCannotContinueTitle: 'Kirjautuminen ei voi jatkua',
+  promptCannotContinue:
+    'Tämä kirjautumislinkki ei kelpaa täällä: se on vanhentunut, jo käytetty tai avattu toisessa selaimessa. Palaa sovellukseen ja kirjaudu uudelleen.',
   closedExpired: 'Koodi on vanhentunut. Kirjaudu sisään uudelleen, niin saat uuden koodin.',
   closedLocked:
     'Liian monta väärää koodia: tämä kirjautuminen on lukittu. Kirjaudu sisään uudelleen, niin saat uuden koodin.',
@@ -659,6 +671,10 @@ const sv: Messages = {
   errGeneric: 'Något gick fel. Försök igen.',
   signInStopped: 'Inloggningen avbröts',
   startAgain: 'Börja om',
+  cancel: 'Avbryt',
+  promptCannotContinueTitle: 'Inloggningen kan inte fortsätta',
+  promptCannotContinue:
+    'Den här inloggningslänken gäller inte här: den har gått ut, redan använts eller öppnats i en annan webbläsare. Gå tillbaka till appen och logga in igen.',
   closedExpired: 'Koden har gått ut. Logga in igen för att få en ny.',
   closedLocked:
     'För många felaktiga koder: den här inloggningen är låst. Logga in igen för att få en ny kod.',

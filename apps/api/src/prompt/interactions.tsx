@@ -1,0 +1,451 @@
+import type { HttpBindings } from '@hono/node-server';
+import type { ChallengeView } from '@twofa/core';
+import {
+  type AppClientRow,
+  createUser,
+  destroyOidcPayload,
+  findOidcPayload,
+  findPromptAppByClientId,
+  loadLoginContext,
+  recordAudit,
+  upsertOidcPayload,
+} from '@twofa/db';
+import { Hono } from 'hono';
+import type { AppEnv } from '../lib/env.ts';
+import { ApiError } from '../lib/errors.ts';
+import type { CachedOrganization } from '../lib/org-cache.ts';
+import { apiErrorText, langOf } from '../pages/lang.ts';
+import { CodePage, forbidden, PhonePage, type StepPaths } from '../pages/login.tsx';
+import type { PageLang } from '../pages/messages.ts';
+import { render } from '../pages/render.ts';
+import {
+  browserCookie,
+  browserId,
+  CONTENT_SECURITY_POLICY,
+  csrfToken,
+  csrfValid,
+  deviceToken,
+  endUserIp,
+  formFields,
+  type PageContext,
+  pageHeaders,
+  setDeviceToken,
+} from '../pages/session.ts';
+import { DECISION_KIND, PROMPT_STATE_KIND } from './adapter.ts';
+import { renderPromptErrorPage } from './error-page.tsx';
+import {
+  isPromptLoginHint,
+  PROMPT_PATH_PREFIX,
+  type PromptDecision,
+  type PromptServer,
+} from './provider.ts';
+import { ID_TOKEN_TTL_SECONDS } from './signing-keys.ts';
+
+/** Our progress through one interaction: the challenge it started. */
+interface PromptState {
+  userId: string;
+  challengeId: string;
+}
+
+/** How long our state outlives nothing: the provider's interaction lasts 15 minutes. */
+const PROMPT_STATE_TTL_SECONDS = 15 * 60;
+
+type Provider = Awaited<ReturnType<PromptServer['provider']>>['provider'];
+type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+interface Loaded {
+  provider: Provider;
+  bindings: HttpBindings;
+  interaction: Interaction;
+  app: AppClientRow;
+  org: CachedOrganization;
+  lang: PageLang;
+  loginHint: string;
+  redirectUri: string;
+  state: PromptState | null;
+}
+
+/** What ended a prompt that does not log anyone in. */
+interface Denial {
+  /** The audit's and the app's reason: `canceled`, `user_locked`, `challenge_expired`, ... */
+  reason: string;
+  description: string;
+}
+
+function stepPaths(uid: string): StepPaths {
+  const base = `${PROMPT_PATH_PREFIX}/${uid}`;
+  return { code: `${base}/code`, resend: `${base}/resend`, phone: `${base}/phone` };
+}
+
+/**
+ * The pages' policy, with one change: a form here may end in a redirect to
+ * the app (after our own /oidc/authorize), and browsers hold such redirects
+ * to `form-action` too, so the app's verified redirect URI's origin is allowed.
+ */
+function promptCsp(redirectUri: string): string {
+  const origin = new URL(redirectUri).origin;
+  return CONTENT_SECURITY_POLICY.replace("form-action 'self'", `form-action 'self' ${origin}`);
+}
+
+/** A request the prompt cannot trust: an error page, never a redirect. */
+async function cannotContinue(c: PageContext, status: 400 | 404 = 400) {
+  return c.html(await renderPromptErrorPage(c.req.header('accept-language')), status);
+}
+
+/**
+ * The interaction this browser holds (its cookie from our /oidc/authorize),
+ * with its app and organization; null when it cannot be trusted: no or
+ * another browser's cookie, another interaction's page, a deleted app.
+ */
+async function loadInteraction(c: PageContext, prompt: PromptServer): Promise<Loaded | null> {
+  const bindings = c.env as Partial<HttpBindings> | undefined;
+  if (!bindings?.incoming || !bindings.outgoing || !prompt.issuer) return null;
+  const { provider } = await prompt.provider();
+  let interaction: Interaction;
+  try {
+    interaction = await provider.interactionDetails(bindings.incoming, bindings.outgoing);
+  } catch {
+    return null;
+  }
+  if (interaction.uid !== c.req.param('uid')) return null;
+  const {
+    client_id: clientId,
+    login_hint: loginHint,
+    redirect_uri: redirectUri,
+  } = interaction.params;
+  if (typeof clientId !== 'string' || typeof redirectUri !== 'string') return null;
+  if (!isPromptLoginHint(loginHint)) return null;
+  const services = c.get('services');
+  const app = await findPromptAppByClientId(services.db.sql, clientId);
+  if (!app) return null;
+  const org = await services.organizations.get(app.organizationId);
+  if (!org) return null;
+  const stored = await findOidcPayload(services.db.sql, PROMPT_STATE_KIND, interaction.uid);
+  c.header('content-security-policy', promptCsp(redirectUri));
+  return {
+    provider,
+    bindings: bindings as HttpBindings,
+    interaction,
+    app,
+    org,
+    lang: langOf(c, org),
+    loginHint,
+    redirectUri,
+    state: stored ? (stored.payload as unknown as PromptState) : null,
+  };
+}
+
+async function auditCompleted(
+  c: PageContext,
+  loaded: Loaded,
+  data: { userId: string | null; result: 'verified' | 'skipped' | 'denied'; reason: string | null },
+) {
+  await recordAudit(c.get('services').db.sql, {
+    organizationId: loaded.org.row.id,
+    type: 'prompt_completed',
+    actor: 'prompt',
+    ip: endUserIp(c),
+    data: { appId: loaded.app.id, clientId: loaded.app.clientId, ...data },
+  });
+}
+
+/** Logs the user in to the app: a grant for what it asked, our decision for the ID token's claims. */
+async function finishLogin(
+  c: PageContext,
+  loaded: Loaded,
+  userId: string,
+  outcome: { result: 'verified'; amr: string[] } | { result: 'skipped'; reason: string },
+) {
+  const { provider, interaction, app, bindings } = loaded;
+  const sql = c.get('services').db.sql;
+  const grant = new provider.Grant({ accountId: userId, clientId: app.clientId });
+  const requested = String(interaction.params.scope ?? '').split(' ');
+  grant.addOIDCScope(
+    requested.filter((scope) => scope === 'openid' || scope === 'email').join(' '),
+  );
+  const grantId = await grant.save();
+  const decision: PromptDecision = {
+    organizationId: loaded.org.row.id,
+    appId: app.id,
+    userId,
+    email: loaded.loginHint,
+    result: outcome.result,
+    reason: outcome.result === 'skipped' ? outcome.reason : null,
+  };
+  await upsertOidcPayload(sql, {
+    kind: DECISION_KIND,
+    id: grantId,
+    payload: decision as unknown as Record<string, unknown>,
+    grantId,
+    uid: null,
+    expiresInSeconds: ID_TOKEN_TTL_SECONDS,
+  });
+  const returnTo = await provider.interactionResult(
+    bindings.incoming,
+    bindings.outgoing,
+    {
+      login: {
+        accountId: userId,
+        // Never remembered: every authorization request comes back to this page.
+        remember: false,
+        ...(outcome.result === 'verified' ? { amr: outcome.amr } : {}),
+      },
+      consent: { grantId },
+    },
+    { mergeWithLastSubmission: false },
+  );
+  await destroyOidcPayload(sql, PROMPT_STATE_KIND, interaction.uid);
+  await auditCompleted(c, loaded, {
+    userId,
+    result: outcome.result,
+    reason: outcome.result === 'skipped' ? outcome.reason : null,
+  });
+  return c.redirect(returnTo, 303);
+}
+
+/** Ends the prompt with `access_denied`; the provider redirects with it, `state` and `iss`. */
+async function finishDenied(c: PageContext, loaded: Loaded, userId: string | null, denial: Denial) {
+  const { provider, interaction, bindings } = loaded;
+  const returnTo = await provider.interactionResult(
+    bindings.incoming,
+    bindings.outgoing,
+    { error: 'access_denied', error_description: denial.description },
+    { mergeWithLastSubmission: false },
+  );
+  await destroyOidcPayload(c.get('services').db.sql, PROMPT_STATE_KIND, interaction.uid);
+  await auditCompleted(c, loaded, { userId, result: 'denied', reason: denial.reason });
+  return c.redirect(returnTo, 303);
+}
+
+function closedDenial(view: ChallengeView): Denial {
+  const reason = view.failureReason
+    ? `challenge_${view.status}:${view.failureReason}`
+    : `challenge_${view.status}`;
+  return { reason, description: `the second step ended: the challenge is ${view.status}` };
+}
+
+function errorDenial(error: ApiError): Denial {
+  return { reason: error.code, description: `the second step was refused: ${error.code}` };
+}
+
+const CANCELED: Denial = { reason: 'canceled', description: 'the user canceled the sign-in' };
+
+/** The app's user for this email, made on first sight (JIT): a member with no phone, no password. */
+async function promptUser(c: PageContext, loaded: Loaded): Promise<string> {
+  const services = c.get('services');
+  const organizationId = loaded.org.row.id;
+  const found = await loadLoginContext(
+    services.db.sql,
+    organizationId,
+    { email: loaded.loginHint },
+    null,
+  );
+  if (found) return found.user.id;
+  const created = await createUser(services.db.sql, {
+    organizationId,
+    email: loaded.loginHint,
+    passwordHash: null,
+    phone: null,
+  });
+  if (created) {
+    await recordAudit(services.db.sql, {
+      organizationId,
+      type: 'user_created',
+      actor: 'prompt',
+      ip: endUserIp(c),
+      data: { userId: created.id, hasPhone: false, appId: loaded.app.id },
+    });
+    return created.id;
+  }
+  // Another request made the same user first.
+  const raced = await loadLoginContext(
+    services.db.sql,
+    organizationId,
+    { email: loaded.loginHint },
+    null,
+  );
+  if (!raced) throw new Error('prompt user vanished after a conflicting insert');
+  return raced.user.id;
+}
+
+/** Renders the step the challenge is at, or ends the prompt when it is closed. */
+async function showStep(
+  c: PageContext,
+  loaded: Loaded,
+  view: ChallengeView,
+  notes: { error?: string; info?: string; phone?: string } = {},
+  status = 200,
+) {
+  const { lang, interaction } = loaded;
+  const csrf = csrfToken(c, browserId(c));
+  const paths = stepPaths(interaction.uid);
+  if (view.status === 'phone_required') {
+    return render(
+      c,
+      <PhonePage
+        lang={lang}
+        csrf={csrf}
+        paths={paths}
+        cancelable
+        error={notes.error}
+        {...(notes.phone !== undefined ? { phone: notes.phone } : {})}
+      />,
+      status,
+    );
+  }
+  if (view.status !== 'pending') {
+    return finishDenied(c, loaded, view.userId, closedDenial(view));
+  }
+  return render(
+    c,
+    <CodePage
+      lang={lang}
+      csrf={csrf}
+      view={view}
+      paths={paths}
+      cancelable
+      error={notes.error}
+      info={notes.info}
+    />,
+    status,
+  );
+}
+
+async function currentView(c: PageContext, loaded: Loaded, state: PromptState) {
+  return c.get('services').challenges.get(loaded.org.row.id, state.challengeId);
+}
+
+/** The pages of the hosted prompt: the provider sends the browser to GET /prompt/{uid}. */
+export function promptPages(prompt: PromptServer) {
+  const pages = new Hono<AppEnv>();
+  pages.use(`${PROMPT_PATH_PREFIX}/*`, pageHeaders);
+
+  pages.get(`${PROMPT_PATH_PREFIX}/:uid`, async (c) => {
+    const loaded = await loadInteraction(c, prompt);
+    if (!loaded) return cannotContinue(c);
+    if (loaded.state) {
+      const view = await currentView(c, loaded, loaded.state);
+      const notes = c.req.query('resent') !== undefined ? { info: loaded.lang.t.resent } : {};
+      return showStep(c, loaded, view, notes);
+    }
+    const services = c.get('services');
+    const userId = await promptUser(c, loaded);
+    let outcome: Awaited<ReturnType<typeof services.challenges.startForUser>>;
+    try {
+      // Exactly what /v1/logins does after a right password: the same policy, limits, breaker and
+      // balance, with this browser's own address and our origin's device cookie.
+      outcome = await services.challenges.startForUser(
+        loaded.org,
+        { userId, ip: endUserIp(c), deviceToken: deviceToken(c) },
+        { logger: c.get('logger') },
+      );
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status >= 500) throw error;
+      return finishDenied(c, loaded, userId, errorDenial(error));
+    }
+    if (outcome.result === 'authenticated') {
+      return finishLogin(c, loaded, userId, { result: 'skipped', reason: outcome.reason });
+    }
+    await upsertOidcPayload(services.db.sql, {
+      kind: PROMPT_STATE_KIND,
+      id: loaded.interaction.uid,
+      payload: { userId, challengeId: outcome.challenge.id },
+      grantId: null,
+      uid: null,
+      expiresInSeconds: PROMPT_STATE_TTL_SECONDS,
+    });
+    return showStep(c, loaded, outcome.challenge);
+  });
+
+  /** The common start of every form post: CSRF, the interaction, its challenge, and Cancel. */
+  async function posted(c: PageContext) {
+    const form = await formFields(c);
+    const loaded = await loadInteraction(c, prompt);
+    if (!loaded) return { response: await cannotContinue(c) };
+    if (!csrfValid(c, browserCookie(c), form.csrf)) return { response: forbidden(c, loaded.lang) };
+    if (!loaded.state)
+      return { response: c.redirect(`${PROMPT_PATH_PREFIX}/${loaded.interaction.uid}`, 303) };
+    if (form.cancel !== undefined) {
+      return { response: finishDenied(c, loaded, loaded.state.userId, CANCELED) };
+    }
+    return { form, loaded, state: loaded.state };
+  }
+
+  pages.post(`${PROMPT_PATH_PREFIX}/:uid/code`, async (c) => {
+    const step = await posted(c);
+    if ('response' in step) return step.response;
+    const { form, loaded, state } = step;
+    const services = c.get('services');
+    const code = (form.code ?? '').replace(/\s+/g, '').slice(0, 64);
+    try {
+      const done = await services.challenges.verify(loaded.org.row.id, {
+        challengeId: state.challengeId,
+        code,
+      });
+      if (form.trustDevice) setDeviceToken(c, done.deviceToken, done.deviceTokenExpiresAt);
+      return finishLogin(c, loaded, state.userId, { result: 'verified', amr: ['sms'] });
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status >= 500) throw error;
+      const view = await currentView(c, loaded, state);
+      if (error.code === 'invalid_code') {
+        return showStep(
+          c,
+          loaded,
+          view,
+          { error: loaded.lang.t.wrongCode(view.attemptsRemaining) },
+          422,
+        );
+      }
+      return showStep(c, loaded, view, { error: apiErrorText(loaded.lang, error) }, error.status);
+    }
+  });
+
+  pages.post(`${PROMPT_PATH_PREFIX}/:uid/resend`, async (c) => {
+    const step = await posted(c);
+    if ('response' in step) return step.response;
+    const { loaded, state } = step;
+    const services = c.get('services');
+    try {
+      await services.challenges.resend(
+        loaded.org,
+        { challengeId: state.challengeId },
+        { logger: c.get('logger') },
+      );
+      return c.redirect(`${PROMPT_PATH_PREFIX}/${loaded.interaction.uid}?resent`, 303);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status >= 500) throw error;
+      const retryAfter = error.headers['retry-after'];
+      if (retryAfter) c.header('retry-after', retryAfter);
+      const view = await currentView(c, loaded, state);
+      return showStep(c, loaded, view, { error: apiErrorText(loaded.lang, error) }, error.status);
+    }
+  });
+
+  pages.post(`${PROMPT_PATH_PREFIX}/:uid/phone`, async (c) => {
+    const step = await posted(c);
+    if ('response' in step) return step.response;
+    const { form, loaded, state } = step;
+    const services = c.get('services');
+    const phone = (form.phone ?? '').trim().slice(0, 64);
+    try {
+      await services.challenges.setPhone(
+        loaded.org,
+        { challengeId: state.challengeId, phone },
+        { logger: c.get('logger') },
+      );
+      return c.redirect(`${PROMPT_PATH_PREFIX}/${loaded.interaction.uid}`, 303);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status >= 500) throw error;
+      const view = await currentView(c, loaded, state);
+      return showStep(
+        c,
+        loaded,
+        view,
+        { error: apiErrorText(loaded.lang, error), phone },
+        error.status,
+      );
+    }
+  });
+
+  return pages;
+}
