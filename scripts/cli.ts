@@ -30,6 +30,10 @@ Commands:
   reconcile
       Run the worker's reconciler once: re-enqueue sends that lost their job,
       mark long-stuck ones unknown.
+  keys:rotate
+      A new signing key for the hosted prompt's ID tokens. The old key stays
+      published in the JWKS until the tokens it signed expired; running APIs
+      sign with the new one within a minute.
 
 Configuration comes from the environment (DATABASE_URL, REDIS_URL, QUEUE_PREFIX, ...).`;
 
@@ -210,12 +214,19 @@ async function reconcile(res: Resources) {
   print(result);
 }
 
+async function keysRotate(res: Resources) {
+  const { rotateSigningKeys } = await import('@twofa/api/signing-keys');
+  const result = await rotateSigningKeys(await res.db(), res.config.appSecret);
+  print(result);
+}
+
 const COMMANDS: Record<string, (res: Resources, options: Options) => Promise<void>> = {
   'org:create': orgCreate,
   'credits:add': creditsAdd,
   'queue:counts': queueCounts,
   'queue:retry-failed': queueRetryFailed,
   reconcile,
+  'keys:rotate': keysRotate,
 };
 
 function parse(args: string[]) {

@@ -56,6 +56,16 @@ beforeAll(async () => {
   ids.pending = await start(org.apiKey, ids.user, '198.51.100.1');
   ids.phoneRequired = await start(org.apiKey, ids.noPhoneUser, '198.51.100.2');
   ids.otherChallenge = await start(other.apiKey, ids.otherUser, '198.51.100.3');
+  const app = async (key: string) => {
+    const res = await h.request('POST', '/v1/apps', {
+      key,
+      body: { name: 'Clinic app', redirectUris: ['https://clinic.example/cb'] },
+    });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  };
+  ids.app = await app(org.apiKey);
+  ids.otherApp = await app(other.apiKey);
 });
 
 type KeyKind = 'org' | 'platform' | 'other' | 'none' | 'bad';
@@ -180,13 +190,26 @@ const VALID_REQUESTS: Record<string, { body?: unknown; ids?: Record<string, stri
   'GET /v1/organizations/{orgId}': {},
   'PATCH /v1/organizations/{orgId}': { body: { authMethod: 'saml2' } },
   'POST /v1/organizations/{orgId}/sms-credits': { body: { amount: 1000 } },
+  'POST /v1/apps': { body: { name: 'Sneaky app', redirectUris: ['https://sneaky.example/cb'] } },
+  'GET /v1/apps': {},
+  'DELETE /v1/apps/{appId}': {},
+  'POST /v1/apps/{appId}/secret': {},
 };
 
 /** Which of `ids` fills each path parameter by default. */
-const PATH_IDS: Record<string, string> = { userId: 'user', orgId: 'org', id: 'pending' };
+const PATH_IDS: Record<string, string> = {
+  userId: 'user',
+  orgId: 'org',
+  id: 'pending',
+  appId: 'app',
+};
 
 /** Routes with no body, id or query to get wrong: their authentication rows are all there is. */
-const AUTHENTICATION_ONLY = new Set(['GET /v1/settings/password', 'GET /v1/sms-balance']);
+const AUTHENTICATION_ONLY = new Set([
+  'GET /v1/settings/password',
+  'GET /v1/sms-balance',
+  'GET /v1/apps',
+]);
 
 const validRequests = (platform: boolean): Array<Pick<Row, 'method' | 'path' | 'body'>> =>
   OPERATIONS.filter((op) => op.path.startsWith('/v1/organizations') === platform).flatMap((op) => {
@@ -744,6 +767,57 @@ table('POST /v1/challenges/{id}/verify', [
     body: { code: '123456' },
     status: 409,
     code: 'challenge_not_pending',
+  },
+]);
+
+const appBody = { name: 'Clinic app', redirectUris: ['https://clinic.example/cb'] };
+
+table('POST /v1/apps', [
+  ...malformedJson('POST', '/v1/apps'),
+  ...invalid('POST', '/v1/apps', 'name', [
+    ['missing name', { ...appBody, name: undefined }],
+    ['empty name', { ...appBody, name: '  ' }],
+    ['name huge', { ...appBody, name: BIG }],
+  ]),
+  ...invalid('POST', '/v1/apps', 'redirectUris', [
+    ['missing redirect URIs', { ...appBody, redirectUris: undefined }],
+    ['no redirect URI', { ...appBody, redirectUris: [] }],
+    ['eleven redirect URIs', { ...appBody, redirectUris: Array(11).fill('https://c.example/') }],
+    ['a redirect URI not a string', { ...appBody, redirectUris: [42] }],
+  ]),
+  ...[
+    ['http off loopback', 'http://clinic.example/cb'],
+    ['a fragment', 'https://clinic.example/cb#x'],
+    ['relative', '/cb'],
+  ].map(([name, uri]) => ({
+    name: name!,
+    method: 'POST',
+    path: '/v1/apps',
+    body: { ...appBody, redirectUris: [uri] },
+    status: 422,
+    code: 'invalid_redirect_uri',
+  })),
+]);
+
+table('DELETE /v1/apps/{appId}', [
+  ...notFound('DELETE', '/v1/apps/{id}'),
+  {
+    name: "another organization's app",
+    method: 'DELETE',
+    path: '/v1/apps/:otherApp',
+    status: 404,
+    code: 'not_found',
+  },
+]);
+
+table('POST /v1/apps/{appId}/secret', [
+  ...notFound('POST', '/v1/apps/{id}/secret'),
+  {
+    name: "another organization's app",
+    method: 'POST',
+    path: '/v1/apps/:otherApp/secret',
+    status: 404,
+    code: 'not_found',
   },
 ]);
 

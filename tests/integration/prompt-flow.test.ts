@@ -47,53 +47,257 @@ describe('discovery', () => {
   });
 });
 
-describe('the SMS second step', () => {
-  it('makes the user (JIT), asks the phone, then the code, and answers a signed ID token', async () => {
-    const config = await promptClient(h.baseUrl, app);
-    oidc.enableNonRepudiationChecks(config);
-    const started = await pushAuthorization(config, {
-      redirectUri: app.redirectUri,
-      loginHint: 'newvet@example.com',
-    });
-    const jar = new CookieJar();
-    const phoneStep = await browse(jar, started.url.href);
-    expect(phoneStep.final.status).toBe(200);
-    expect(phoneStep.final.body).toContain('name="phone"');
-    expect(phoneStep.final.body).toContain('name="cancel"');
-    expect(phoneStep.final.headers.get('content-security-policy')).toContain(
-      "frame-ancestors 'none'",
-    );
+/** Runs the app's redirect and the prompt's pages up to the first page that is not a redirect on our origin. */
+async function openPrompt(
+  target: RegisteredApp,
+  loginHint: string,
+  jar = new CookieJar(),
+  auth: 'basic' | 'post' = 'basic',
+) {
+  const config = await promptClient(h.baseUrl, target, auth);
+  oidc.enableNonRepudiationChecks(config);
+  const started = await pushAuthorization(config, { redirectUri: target.redirectUri, loginHint });
+  const { final } = await browse(jar, started.url.href);
+  return { config, started, jar, page: final };
+}
 
-    const codeStep = await browse(jar, formAction(phoneStep.final.body, h.baseUrl, '/phone'), {
-      form: { csrf: csrfOf(phoneStep.final.body), phone: '040 765 4321' },
+function redeem(
+  config: oidc.Configuration,
+  callback: URL,
+  started: { verifier: string; state: string; nonce: string },
+) {
+  return oidc.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: started.verifier,
+    expectedState: started.state,
+    expectedNonce: started.nonce,
+  });
+}
+
+async function promptAudits(orgId: string) {
+  return h.sql<{ data: Record<string, unknown> }[]>`
+    select data from audit_events where organization_id = ${orgId} and type = 'prompt_completed'
+    order by id`;
+}
+
+describe('the SMS second step', () => {
+  it('makes the user (JIT), asks the phone, then the code; the same browser then skips it', async () => {
+    const sentBefore = h.twilio.messages.length;
+    const { config, started, jar, page } = await openPrompt(app, 'newvet@example.com');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('name="phone"');
+    expect(page.body).toContain('name="cancel"');
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("frame-ancestors 'none'");
+    // The form's redirect chain ends on the app: its origin is allowed as a form target.
+    expect(csp).toContain("form-action 'self' http://127.0.0.1:9");
+    // Nothing is sent before the phone is known.
+    expect(h.twilio.messages.length).toBe(sentBefore);
+    const [jit] = await h.sql`
+      select id, phone, password_hash, role from users
+      where organization_id = ${org.id} and email = 'newvet@example.com'`;
+    expect(jit).toMatchObject({ phone: null, password_hash: null, role: 'member' });
+
+    const codeStep = await browse(jar, formAction(page.body, h.baseUrl, '/phone'), {
+      form: { csrf: csrfOf(page.body), phone: '040 765 4321' },
     });
     expect(codeStep.final.status).toBe(200);
     expect(codeStep.final.body).toContain('name="code"');
+    expect(codeStep.final.body).toContain('name="trustDevice"');
+    expect(codeStep.final.body).toContain('name="cancel"');
+    expect(formAction(codeStep.final.body, h.baseUrl, '/resend')).toMatch(
+      /\/prompt\/[\w-]+\/resend$/,
+    );
     const code = await h.waitFor(async () => h.lastCodeFor('+358407654321'));
 
-    const back = await browse(jar, formAction(codeStep.final.body, h.baseUrl, '/code'), {
-      form: { csrf: csrfOf(codeStep.final.body), code, trustDevice: 'on' },
+    const wrong = await browse(jar, formAction(codeStep.final.body, h.baseUrl, '/code'), {
+      form: { csrf: csrfOf(codeStep.final.body), code: code === '000000' ? '111111' : '000000' },
+    });
+    expect(wrong.final.status).toBe(422);
+    expect(wrong.final.body).toContain('4');
+
+    const back = await browse(jar, formAction(wrong.final.body, h.baseUrl, '/code'), {
+      form: { csrf: csrfOf(wrong.final.body), code, trustDevice: 'on' },
     });
     expect(back.final.status).toBe(303);
     const callback = new URL(back.final.location ?? '');
     expect(`${callback.origin}${callback.pathname}`).toBe(app.redirectUri);
     expect(callback.searchParams.get('iss')).toBe(h.baseUrl);
     expect(callback.searchParams.get('state')).toBe(started.state);
+    expect(jar.has('twofa_device')).toBe(true);
 
-    const tokens = await oidc.authorizationCodeGrant(config, callback, {
-      pkceCodeVerifier: started.verifier,
-      expectedState: started.state,
-      expectedNonce: started.nonce,
-    });
+    const tokens = await redeem(config, callback, started);
     expect(tokens.token_type).toBe('bearer');
+    expect(typeof tokens.access_token).toBe('string');
     const claims = tokens.claims();
     expect(claims).toMatchObject({
       iss: h.baseUrl,
       aud: app.clientId,
+      sub: jit?.id,
       email: 'newvet@example.com',
       amr: ['sms'],
       twofa: { result: 'verified', reason: null },
       nonce: started.nonce,
     });
+    expect(typeof claims?.auth_time).toBe('number');
+    expect((claims?.exp ?? 0) - (claims?.iat ?? 0)).toBeLessThanOrEqual(600);
+    const [user] = await h.sql`select phone from users where id = ${jit?.id}`;
+    expect(user?.phone).toBe('+358407654321');
+
+    // The same browser, its device now trusted: straight back, no code, no amr.
+    const sent = h.twilio.messages.length;
+    const again = await openPrompt(app, 'newvet@example.com', jar);
+    expect(again.page.status).toBe(303);
+    const againTokens = await redeem(
+      again.config,
+      new URL(again.page.location ?? ''),
+      again.started,
+    );
+    const againClaims = againTokens.claims();
+    expect(againClaims?.twofa).toEqual({ result: 'skipped', reason: 'trusted_device' });
+    expect(againClaims?.amr).toBeUndefined();
+    expect(againClaims?.sub).toBe(jit?.id);
+    expect(h.twilio.messages.length).toBe(sent);
+
+    const audits = await promptAudits(org.id);
+    expect(audits.map((a) => a.data)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          appId: app.id,
+          userId: jit?.id,
+          result: 'verified',
+          reason: null,
+        }),
+        expect.objectContaining({
+          appId: app.id,
+          userId: jit?.id,
+          result: 'skipped',
+          reason: 'trusted_device',
+        }),
+      ]),
+    );
+  });
+
+  it('a known user with a phone goes to the code step at once', async () => {
+    const known = await h.createUser(org.apiKey, {
+      email: 'known@example.com',
+      phone: '040 222 3344',
+    });
+    const { config, started, jar, page } = await openPrompt(app, 'Known@Example.com');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('name="code"');
+    const code = await h.waitFor(async () => h.lastCodeFor('+358402223344'));
+    const back = await browse(jar, formAction(page.body, h.baseUrl, '/code'), {
+      form: { csrf: csrfOf(page.body), code },
+    });
+    expect(back.final.status).toBe(303);
+    // No trust asked for: no device cookie.
+    expect(jar.has('twofa_device')).toBe(false);
+    const claims = (await redeem(config, new URL(back.final.location ?? ''), started)).claims();
+    expect(claims?.sub).toBe(known.id);
+    expect(claims?.amr).toEqual(['sms']);
+  });
+});
+
+describe('ending without a login', () => {
+  it('Cancel sends access_denied with state and iss back to the app, and no code', async () => {
+    await h.createUser(org.apiKey, { email: 'cancel@example.com', phone: '040 333 4455' });
+    const { started, jar, page } = await openPrompt(app, 'cancel@example.com');
+    expect(page.body).toContain('name="code"');
+    const back = await browse(jar, formAction(page.body, h.baseUrl, '/code'), {
+      form: { csrf: csrfOf(page.body), cancel: '1' },
+    });
+    expect(back.final.status).toBe(303);
+    const callback = new URL(back.final.location ?? '');
+    expect(`${callback.origin}${callback.pathname}`).toBe(app.redirectUri);
+    expect(callback.searchParams.get('error')).toBe('access_denied');
+    expect(callback.searchParams.get('error_description')).toBeTruthy();
+    expect(callback.searchParams.get('state')).toBe(started.state);
+    expect(callback.searchParams.get('iss')).toBe(h.baseUrl);
+    expect(callback.searchParams.get('code')).toBeNull();
+    const audits = await promptAudits(org.id);
+    expect(audits.at(-1)?.data).toMatchObject({
+      appId: app.id,
+      result: 'denied',
+      reason: 'canceled',
+    });
+  });
+
+  it('a locked user is denied at once and sent nothing', async () => {
+    const locked = await h.createUser(org.apiKey, {
+      email: 'locked@example.com',
+      phone: '040 444 5566',
+    });
+    await h.sql`update users set locked_until = now() + interval '1 hour' where id = ${locked.id}`;
+    const sent = h.twilio.messages.length;
+    const { started, page } = await openPrompt(app, 'locked@example.com');
+    expect(page.status).toBe(303);
+    const callback = new URL(page.location ?? '');
+    expect(callback.searchParams.get('error')).toBe('access_denied');
+    expect(callback.searchParams.get('state')).toBe(started.state);
+    expect(callback.searchParams.get('code')).toBeNull();
+    expect(h.twilio.messages.length).toBe(sent);
+    const audits = await promptAudits(org.id);
+    expect(audits.at(-1)?.data).toMatchObject({
+      userId: locked.id,
+      result: 'denied',
+      reason: 'user_locked',
+    });
+  });
+
+  it('a challenge that expired while the page was open ends in access_denied', async () => {
+    await h.createUser(org.apiKey, { email: 'slow@example.com', phone: '040 555 6677' });
+    const { jar, page } = await openPrompt(app, 'slow@example.com');
+    expect(page.body).toContain('name="code"');
+    await h.sql`
+      update challenges set expires_at = now() - interval '1 second'
+      where user_id = (select id from users where email = 'slow@example.com')`;
+    const back = await browse(jar, formAction(page.body, h.baseUrl, '/code'), {
+      form: { csrf: csrfOf(page.body), code: '123456' },
+    });
+    expect(back.final.status).toBe(303);
+    expect(new URL(back.final.location ?? '').searchParams.get('error')).toBe('access_denied');
+  });
+});
+
+describe('no second factor needed', () => {
+  it('answers at once from a trusted network, with client_secret_post', async () => {
+    const trusting = await h.createOrganization({ name: 'Office Clinic', country: 'FI' });
+    await h.topUp(trusting.id, 10);
+    const settings = await h.request('PATCH', '/v1/settings/password', {
+      key: trusting.apiKey,
+      body: { twoFactorEnabled: true, skipTwoFactorCidrs: ['127.0.0.0/8'] },
+    });
+    expect(settings.status).toBe(200);
+    const officeApp = await registerPromptApp(h, trusting.apiKey, 'https://office.example/cb');
+    const sent = h.twilio.messages.length;
+    const { config, started, page } = await openPrompt(
+      officeApp,
+      'desk@office.example',
+      undefined,
+      'post',
+    );
+    expect(page.status).toBe(303);
+    const callback = new URL(page.location ?? '');
+    expect(`${callback.origin}${callback.pathname}`).toBe('https://office.example/cb');
+    const claims = (await redeem(config, callback, started)).claims();
+    expect(claims?.twofa).toEqual({ result: 'skipped', reason: 'trusted_network' });
+    expect(claims?.amr).toBeUndefined();
+    expect(claims?.email).toBe('desk@office.example');
+    expect(h.twilio.messages.length).toBe(sent);
+  });
+
+  it('leaves out the email claim without the email scope', async () => {
+    const open = await h.createOrganization({ name: 'Open Clinic', country: 'FI' });
+    const openApp = await registerPromptApp(h, open.apiKey);
+    const config = await promptClient(h.baseUrl, openApp);
+    const started = await pushAuthorization(config, {
+      redirectUri: openApp.redirectUri,
+      loginHint: 'scope@example.com',
+      scope: 'openid',
+    });
+    const { final } = await browse(new CookieJar(), started.url.href);
+    const claims = (await redeem(config, new URL(final.location ?? ''), started)).claims();
+    expect(claims?.twofa).toEqual({ result: 'skipped', reason: 'two_factor_disabled' });
+    expect(claims?.email).toBeUndefined();
   });
 });

@@ -28,6 +28,7 @@ const a = { email: 'owner@a.example', phone: finnishMobile() } as {
   userId: string;
   pendingChallenge: string;
   phoneRequiredChallenge: string;
+  appId: string;
 };
 
 /** Organization routes: all of /v1 except the platform's /v1/organizations. */
@@ -51,6 +52,7 @@ const BODIES: Record<string, () => unknown> = {
   'PATCH /v1/settings/password': () => ({ twoFactorEnabled: false, smsAllowedCountries: [] }),
   // B's own user with A's email (and another password): a separate account.
   'POST /v1/users': () => ({ email: a.email, password: 'B has its own password' }),
+  'POST /v1/apps': () => ({ name: 'B app', redirectUris: ['https://b.example/cb'] }),
 };
 
 const bodyFor = (key: string): unknown => BODIES[key]?.();
@@ -58,6 +60,7 @@ const bodyFor = (key: string): unknown => BODIES[key]?.();
 /** Which of A's ids each path parameter takes: the one the action would succeed on. */
 function idFor(op: Operation, param: string): string {
   if (param === 'userId') return a.userId;
+  if (param === 'appId') return a.appId;
   if (param === 'id' && op.path.startsWith('/v1/challenges/')) {
     return op.path.endsWith('/phone') ? a.phoneRequiredChallenge : a.pendingChallenge;
   }
@@ -78,6 +81,13 @@ const OWN_DATA_CHECKS: Record<string, (res: JsonResponse) => void> = {
   'GET /v1/audit-events': (res) => {
     expect(res.status).toBe(200);
   },
+  // B sees its own apps only (at most the one it registered here), never A's.
+  'GET /v1/apps': (res) => {
+    expect(res.status).toBe(200);
+    expect(res.body.apps.map((app: { id: string }) => app.id)).not.toContain(a.appId);
+    expect(res.body.apps.every((app: { name: string }) => app.name === 'B app')).toBe(true);
+  },
+  'POST /v1/apps': (res) => expect(res.status).toBe(201),
   // A's email is free in B: an email_taken here would tell B that A has that user.
   'POST /v1/users': (res) => expect(res.status).toBe(201),
   // B cannot log A's users in, and the answer is the plain credential failure.
@@ -118,6 +128,11 @@ beforeAll(async () => {
     body: { email: 'nophone@a.example', password: PASSWORD, ip: END_USER_IP },
   });
   a.phoneRequiredChallenge = noPhone.body.challenge.id;
+  const app = await h.request('POST', '/v1/apps', {
+    key: orgA.apiKey,
+    body: { name: 'A app', redirectUris: ['https://a.example/cb'] },
+  });
+  a.appId = app.body.id;
   // A trusted device, so a revocation through B would show.
   await h.sql`
     insert into trusted_devices (organization_id, user_id, token_hash, expires_at)

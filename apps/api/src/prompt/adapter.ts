@@ -15,6 +15,8 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 export const DECISION_KIND = 'PromptDecision';
 /** The prompt's progress through one interaction (its challenge), by interaction uid. */
 export const PROMPT_STATE_KIND = 'PromptState';
+/** Which interaction a pushed request was first opened in, by the request's id. */
+export const PAR_CLAIM_KIND = 'PromptRequestClaim';
 
 function toPayload(row: OidcPayloadRow | null): AdapterPayload | undefined {
   if (!row) return undefined;

@@ -6,6 +6,7 @@ import {
   destroyOidcPayload,
   findOidcPayload,
   findPromptAppByClientId,
+  insertOidcPayloadOnce,
   loadLoginContext,
   recordAudit,
   upsertOidcPayload,
@@ -31,7 +32,7 @@ import {
   pageHeaders,
   setDeviceToken,
 } from '../pages/session.ts';
-import { DECISION_KIND, PROMPT_STATE_KIND } from './adapter.ts';
+import { DECISION_KIND, PAR_CLAIM_KIND, PROMPT_STATE_KIND } from './adapter.ts';
 import { renderPromptErrorPage } from './error-page.tsx';
 import {
   isPromptLoginHint,
@@ -268,6 +269,25 @@ async function promptUser(c: PageContext, loaded: Loaded): Promise<string> {
   return raced.user.id;
 }
 
+/**
+ * A pushed request is good for one prompt. oidc-provider marks it used only
+ * when the authorization answers, so the same request_uri opened in a second
+ * browser meanwhile would get a prompt of its own: the first interaction to
+ * reach our page claims the request, any other gets the error page.
+ */
+async function claimPushedRequest(c: PageContext, loaded: Loaded): Promise<boolean> {
+  const parJti = (loaded.interaction as { parJti?: string }).parJti;
+  if (!parJti) return false;
+  const sql = c.get('services').db.sql;
+  const uid = loaded.interaction.uid;
+  const claim = { kind: PAR_CLAIM_KIND, id: parJti, payload: { uid }, grantId: null, uid };
+  if (await insertOidcPayloadOnce(sql, { ...claim, expiresInSeconds: PROMPT_STATE_TTL_SECONDS })) {
+    return true;
+  }
+  const existing = await findOidcPayload(sql, PAR_CLAIM_KIND, parJti);
+  return existing?.payload.uid === uid;
+}
+
 /** Renders the step the challenge is at, or ends the prompt when it is closed. */
 async function showStep(
   c: PageContext,
@@ -328,6 +348,7 @@ export function promptPages(prompt: PromptServer) {
       const notes = c.req.query('resent') !== undefined ? { info: loaded.lang.t.resent } : {};
       return showStep(c, loaded, view, notes);
     }
+    if (!(await claimPushedRequest(c, loaded))) return cannotContinue(c);
     const services = c.get('services');
     const userId = await promptUser(c, loaded);
     let outcome: Awaited<ReturnType<typeof services.challenges.startForUser>>;

@@ -29,6 +29,17 @@ export async function upsertOidcPayload(sql: Sql, input: OidcPayloadInput): Prom
       consumed_at = null`;
 }
 
+/** Stores a payload unless one of that kind and id exists: true when this call stored it. */
+export async function insertOidcPayloadOnce(sql: Sql, input: OidcPayloadInput): Promise<boolean> {
+  const rows = await sql`
+    insert into oidc_payloads (kind, id, payload, grant_id, uid, expires_at)
+    values (${input.kind}, ${input.id}, ${sql.json(input.payload as never)}, ${input.grantId},
+      ${input.uid}, now() + ${input.expiresInSeconds ?? 0} * interval '1 second')
+    on conflict (kind, id) do nothing
+    returning 1`;
+  return rows.length > 0;
+}
+
 export interface OidcPayloadRow {
   payload: Record<string, unknown>;
   consumedAt: Date | null;
