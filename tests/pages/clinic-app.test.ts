@@ -34,17 +34,17 @@ interface Clinic extends ManagedProcess {
   url: string;
 }
 
-/** `npm start` of the example, as its README runs it, on a free port. */
-function startClinic(env: Record<string, string>): Promise<Clinic> {
-  return startOnFreePort(async (port) => {
-    const url = `http://127.0.0.1:${port}`;
+/** `npm start` of the example, as its README runs it: on `port`, or a free one. */
+function startClinic(env: Record<string, string>, port?: number): Promise<Clinic> {
+  const start = async (p: number) => {
+    const url = `http://127.0.0.1:${p}`;
     const proc = spawnManaged(
-      `clinic:${port}`,
+      `clinic:${p}`,
       process.execPath,
       ['--import', 'tsx', 'examples/clinic-app/src/main.ts'],
       {
         ...process.env,
-        PORT: String(port),
+        PORT: String(p),
         HOST: '127.0.0.1',
         CLINIC_URL: url,
         CLINIC_USERS,
@@ -54,11 +54,12 @@ function startClinic(env: Record<string, string>): Promise<Clinic> {
     try {
       await waitHealthy(proc, `${url}/login`, 60_000);
     } catch (error) {
-      if (isPortClash(proc)) throw new PortClashError(`clinic: port ${port} taken`);
+      if (isPortClash(proc)) throw new PortClashError(`clinic: port ${p} taken`);
       throw error;
     }
     return Object.assign(proc, { url });
-  });
+  };
+  return port === undefined ? startOnFreePort(start) : start(port);
 }
 
 let org: { id: string; apiKey: string };
@@ -249,6 +250,28 @@ describe('the clinic app', () => {
     expect(page.url()).toBe(`${clinic.url}/login`);
     await context.close();
   }, 60_000);
+});
+
+describe('the clinic app restarted', () => {
+  it('gets a new secret for the same registration, and the prompt opens with it', async () => {
+    const [before] = (await stack.request('GET', '/v1/apps', { key: org.apiKey })).body.apps;
+    const { port } = new URL(clinic.url);
+    await clinic.kill();
+    clinic = await startClinic(
+      { TWOFA_URL: stack.api?.url ?? '', TWOFA_API_KEY: org.apiKey },
+      Number(port),
+    );
+    const apps = (await stack.request('GET', '/v1/apps', { key: org.apiKey })).body.apps;
+    expect(apps.map((a: { id: string }) => a.id)).toEqual([before.id]);
+    const audit = await stack.request('GET', '/v1/audit-events', { key: org.apiKey });
+    expect(audit.body.events.map((e: { type: string }) => e.type)).toContain('app_secret_rotated');
+    // The restarted clinic pushes its request with the new secret: the prompt opens.
+    const context = await chromium.newContext();
+    const page = await context.newPage();
+    await clinicSignIn(page, MEMBER);
+    await page.getByLabel('6-digit code').waitFor({ timeout: 20_000 });
+    await context.close();
+  }, 120_000);
 });
 
 describe('when twofa does not answer', () => {
