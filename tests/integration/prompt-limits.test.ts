@@ -1,3 +1,4 @@
+import { pruneExpiredOidcPayloads } from '@twofa/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN_KEY,
@@ -51,5 +52,40 @@ describe('the prompt under limits', () => {
     expect(final.status).toBe(200);
     expect(final.body).toContain('<html lang="fi"');
     expect(final.body).toContain('Peruuta');
+  });
+
+  it("prunes the provider's rows an hour after they expired, and only those", async () => {
+    const before = await h.sql<{ n: number }[]>`select count(*)::int as n from oidc_payloads`;
+    expect(before[0]?.n).toBeGreaterThan(0);
+    await h.sql`
+      update oidc_payloads set expires_at = now() - interval '2 hours'
+      where kind = 'PushedAuthorizationRequest'`;
+    const pushed = await h.sql<{ n: number }[]>`
+      select count(*)::int as n from oidc_payloads where kind = 'PushedAuthorizationRequest'`;
+    const deleted = await pruneExpiredOidcPayloads(
+      { db: h.services.db, logger: h.logs.logger, metrics: h.services.metrics },
+      { batchSize: 1 },
+    );
+    expect(deleted).toBe(pushed[0]?.n);
+    const after = await h.sql<{ n: number }[]>`select count(*)::int as n from oidc_payloads`;
+    expect(after[0]?.n).toBe((before[0]?.n ?? 0) - deleted);
+  });
+
+  it('ignores X-Forwarded-Proto from a peer that is not a TRUST_PROXY proxy', async () => {
+    const config = await promptClient(h.baseUrl, otherApp);
+    const started = await pushAuthorization(config, {
+      redirectUri: otherApp.redirectUri,
+      loginHint: 'proxy@example.com',
+    });
+    const res = await fetch(started.url, {
+      redirect: 'manual',
+      headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' },
+    });
+    expect(res.status).toBe(303);
+    const cookies = res.headers.getSetCookie();
+    expect(cookies.length).toBeGreaterThan(0);
+    // Believed, the header would have made the provider's cookies Secure (https behind a proxy).
+    for (const cookie of cookies) expect(cookie.toLowerCase()).not.toContain('secure');
+    expect(res.headers.get('location')).not.toContain('evil.example');
   });
 });

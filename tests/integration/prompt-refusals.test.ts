@@ -357,6 +357,23 @@ describe('redeeming the code', () => {
     ).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
+  it('lets one of two redemptions racing for one code through', async () => {
+    const { client, started, callback } = await codeFor(openApp, 'race-code@example.com');
+    const redeem = () =>
+      oidc
+        .authorizationCodeGrant(client, callback, {
+          pkceCodeVerifier: started.verifier,
+          expectedState: started.state,
+          expectedNonce: started.nonce,
+        })
+        .then(
+          () => 'ok',
+          (error: { error?: string }) => error.error,
+        );
+    const outcomes = await Promise.all([redeem(), redeem(), redeem()]);
+    expect(outcomes.sort()).toEqual(['invalid_grant', 'invalid_grant', 'ok']);
+  });
+
   it('refuses a wrong verifier', async () => {
     const { client, started, callback } = await codeFor(openApp, 'verifier@example.com');
     await expect(

@@ -3,6 +3,8 @@ import { loadConfigOrExit } from '@twofa/config';
 import { runUntilSignal } from '@twofa/observability';
 import { createApp } from './app.ts';
 import { closeServices, createServices } from './lib/services.ts';
+import { promptIssuer } from './prompt/provider.ts';
+import { loadSigningKeys } from './prompt/signing-keys.ts';
 
 const config = loadConfigOrExit();
 const services = createServices(config);
@@ -15,6 +17,14 @@ const server = serve(
     services.logger.info({ port: info.port }, 'api listening');
   },
 );
+
+// The hosted prompt's signing key is made on the first start (replicas agree on one), not
+// on the first sign-in; a failure here only delays it to the first prompt.
+if (promptIssuer(services)) {
+  loadSigningKeys(services.db, config.appSecrets).catch((error: Error) =>
+    services.logger.warn({ err: error.message }, 'prompt signing keys not loaded yet'),
+  );
+}
 
 runUntilSignal({
   logger: services.logger,

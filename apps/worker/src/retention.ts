@@ -1,4 +1,4 @@
-import { type Database, deleteFinishedChallenges } from '@twofa/db';
+import { type Database, deleteExpiredOidcPayloads, deleteFinishedChallenges } from '@twofa/db';
 import type { Logger, Metrics } from '@twofa/observability';
 
 /** Rows per delete statement: short row locks, and a statement far below any timeout. */
@@ -53,6 +53,25 @@ export async function runRetention(
 }
 
 /**
+ * Deletes what the hosted prompt's authorization server stored and no longer
+ * reads (expired codes, pushed requests, interactions, sessions), in batches.
+ */
+export async function pruneExpiredOidcPayloads(
+  deps: RetentionDeps,
+  input: { batchSize?: number; signal?: AbortSignal } = {},
+): Promise<number> {
+  const batchSize = input.batchSize ?? RETENTION_BATCH_SIZE;
+  let deleted = 0;
+  while (!input.signal?.aborted) {
+    const batch = await deleteExpiredOidcPayloads(deps.db.sql, { batchSize });
+    deleted += batch;
+    if (batch < batchSize) break;
+  }
+  deps.metrics.retentionDeleted.inc({ table: 'oidc_payloads' }, deleted);
+  return deleted;
+}
+
+/**
  * The worker's periodic retention pass, scheduled like the reconciler (a timer
  * per worker, jittered). The first pass waits a whole interval, so a fleet
  * restarting together does not start deleting at once.
@@ -67,6 +86,7 @@ export function startRetention(
   const tick = async () => {
     try {
       await runRetention(deps, { retentionDays: options.retentionDays, signal: stopping.signal });
+      await pruneExpiredOidcPayloads(deps, { signal: stopping.signal });
     } catch (error) {
       deps.logger.warn({ err: (error as Error).message }, 'retention run failed; will try again');
     }

@@ -9,7 +9,7 @@ import {
   revokeOidcGrant,
   upsertOidcPayload,
 } from '@twofa/db';
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
 
 /** Our own record beside the provider's, in its table: what the prompt decided, by grant. */
 export const DECISION_KIND = 'PromptDecision';
@@ -82,7 +82,12 @@ export function postgresAdapter(db: Database) {
     }
 
     async consume(id: string): Promise<void> {
-      await consumeOidcPayload(db.sql, this.name, id);
+      const first = await consumeOidcPayload(db.sql, this.name, id);
+      // The provider checks `consumed` on the row it read, then consumes: two redemptions of one
+      // code in flight at once both pass that check. The guarded update lets only one through.
+      if (!first && this.name === 'AuthorizationCode') {
+        throw new errors.InvalidGrant('authorization code already consumed');
+      }
     }
 
     async destroy(id: string): Promise<void> {

@@ -69,11 +69,16 @@ export async function findOidcPayloadByUid(
   return row ?? null;
 }
 
-/** Marks a payload used (a code, a pushed request); the first use's time is kept. */
-export async function consumeOidcPayload(sql: Sql, kind: string, id: string): Promise<void> {
-  await sql`
-    update oidc_payloads set consumed_at = coalesce(consumed_at, now())
-    where kind = ${kind} and id = ${id}`;
+/**
+ * Marks a payload used (a code, a pushed request). True only for the call
+ * that marked it: of two redemptions of one code racing, one wins.
+ */
+export async function consumeOidcPayload(sql: Sql, kind: string, id: string): Promise<boolean> {
+  const rows = await sql`
+    update oidc_payloads set consumed_at = now()
+    where kind = ${kind} and id = ${id} and consumed_at is null
+    returning 1`;
+  return rows.length > 0;
 }
 
 export async function destroyOidcPayload(sql: Sql, kind: string, id: string): Promise<void> {
@@ -85,11 +90,23 @@ export async function revokeOidcGrant(sql: Sql, grantId: string): Promise<void> 
   await sql`delete from oidc_payloads where grant_id = ${grantId}`;
 }
 
-/** Drops payloads that expired more than `graceSeconds` ago; returns how many. */
-export async function deleteExpiredOidcPayloads(sql: Sql, graceSeconds = 3600): Promise<number> {
+/**
+ * Drops up to `batchSize` payloads that expired more than `graceSeconds` ago
+ * (codes, pushed requests, interactions, sessions the provider no longer
+ * reads); returns how many.
+ */
+export async function deleteExpiredOidcPayloads(
+  sql: Sql,
+  input: { batchSize: number; graceSeconds?: number },
+): Promise<number> {
   const rows = await sql`
-    delete from oidc_payloads
-    where expires_at < now() - ${graceSeconds} * interval '1 second'
+    delete from oidc_payloads p using (
+      select kind, id from oidc_payloads
+      where expires_at < now() - ${input.graceSeconds ?? 3600} * interval '1 second'
+      limit ${input.batchSize}
+      for update skip locked
+    ) doomed
+    where p.kind = doomed.kind and p.id = doomed.id
     returning 1`;
   return rows.length;
 }
