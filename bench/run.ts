@@ -29,6 +29,7 @@ import {
 import { installPeer, Peer, type PeerUser } from './lib/peer.ts';
 import { LOG_DIR, REPO_ROOT, stopAll } from './lib/procs.ts';
 import { formatProfile, type ProfileSummary, summarizeProfile } from './lib/profile.ts';
+import { promptRounds, registerPromptApps } from './lib/prompt.ts';
 import {
   Recorder,
   type ScenarioLine,
@@ -80,7 +81,7 @@ async function seed(stack: Stack) {
   );
   // One user per virtual user in the flow scenarios, each with a phone of its own so an SMS
   // names its user; the first few have a password, for the full logins.
-  const needFlows = wants(config, 'peer') || wants(config, 'logins');
+  const needFlows = wants(config, 'peer') || wants(config, 'logins') || wants(config, 'prompt');
   const flowUsers = needFlows
     ? await mapLimit(Array.from({ length: config.connections }), 8, (_, i) =>
         createUser(api, orgs[i % orgs.length]!, i < config.loginVus ? { password: PASSWORD } : {}),
@@ -123,6 +124,8 @@ interface Figures {
   workers?: Record<number, number>;
   second?: { ours: number; peer: number; oursP99: number; peerP99: number; oursCpu: Cpu };
   full?: { ours: number; peer: number; oursP99: number; peerP99: number };
+  /** The hosted prompt's full round, and the API's second step measured beside it. */
+  prompt?: { perSec: number; p99Ms: number; cpu: Cpu; apiPerSec: number; apiCpu: Cpu };
   hash?: { oursMs: number; peerMs: number };
   /** Peak RSS of the API and each worker, per scenario. */
   rss?: Record<string, RssReading>;
@@ -418,6 +421,33 @@ async function runScenarios(stack: Stack, f: Figures): Promise<void> {
     } finally {
       await peer.stop();
     }
+  }
+
+  if (wants(config, 'prompt')) {
+    const apps = await registerPromptApps(ctx, data.orgs);
+    const { value: runs, peakRssMiB } = await withRss(stack, f, 'prompt', () =>
+      promptRounds(ctx, data.flowUsers, apps),
+    );
+    const cpu = medianCpu(runs.map((r) => ({ cpu: r.promptCpu })));
+    const apiCpu = medianCpu(runs.map((r) => ({ cpu: r.apiCpu })));
+    const perSec = rec.add(
+      'prompt: full round (PAR + authorize + code step + token)',
+      'rounds/s',
+      runs.map((r) => r.prompt.perSec),
+      { cpuMsPerRound: cpu, peakRssMiB },
+    ).median;
+    const apiPerSec = rec.add(
+      'prompt: the API second step beside it (challenge + SMS + verify)',
+      'flows/s',
+      runs.map((r) => r.api.perSec),
+      { cpuMsPerFlow: apiCpu },
+    ).median;
+    const p99Ms = rec.add(
+      'prompt: round p99',
+      'ms',
+      runs.map((r) => r.prompt.p99),
+    ).median;
+    f.prompt = { perSec, p99Ms, cpu, apiPerSec, apiCpu };
   }
 
   if (soakS > 0 && f.pipeline) {
@@ -891,6 +921,17 @@ function results(f: Figures, started: Date) {
       oursHashMs: n(f.hash?.oursMs, 1),
       peerHashMs: n(f.hash?.peerMs, 1),
     },
+    prompt: f.prompt
+      ? {
+          roundsPerSec: n(f.prompt.perSec, 1),
+          cpuMsPerRound: f.prompt.cpu.total ?? null,
+          cpuMsPerRoundByComponent: f.prompt.cpu,
+          p99Ms: n(f.prompt.p99Ms, 1),
+          apiSecondStepPerSec: n(f.prompt.apiPerSec, 1),
+          apiSecondStepCpuMsPerFlow: f.prompt.apiCpu.total ?? null,
+          vsApiSecondStep: ratio(f.prompt.perSec, f.prompt.apiPerSec),
+        }
+      : null,
     large: f.large
       ? {
           pipelinePerSec: n(f.large.pipeline),

@@ -75,6 +75,7 @@ export async function seedDemo(env: NodeJS.ProcessEnv = process.env): Promise<De
       loginUrl: `${base}/login?org=${seeded.organizationId}`,
       inboxUrl: `${base}/dev/sms`,
     };
+    const development = config.env.NODE_ENV === 'development' || config.env.NODE_ENV === 'test';
     const lines = [
       '',
       'Demo organization seeded (SEED_DEMO=false skips this on an empty database):',
@@ -82,7 +83,10 @@ export async function seedDemo(env: NodeJS.ProcessEnv = process.env): Promise<De
       `  Users:     ${DEMO_USERS.map((u) => `${u.email} (${u.role}${u.phone ? '' : ', no phone'})`).join(', ')}`,
       `  Password:  ${DEMO_PASSWORD}`,
       `  SMS inbox: ${result.inboxUrl} (the codes the console provider "sends")`,
-      `  API key:   ${result.apiKey} (shown this once; the API stores only its hash)`,
+      // A key on stdout is for a developer's terminal, never a deployment's logs.
+      development
+        ? `  API key:   ${result.apiKey} (shown once; examples/clinic-app registers with it)`
+        : '  API key:   not shown outside development (npm run cli -- org:create makes one)',
       '',
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -74,6 +74,7 @@ export const SCENARIOS = [
   'common',
   'peer',
   'logins',
+  'prompt',
   'soak',
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];

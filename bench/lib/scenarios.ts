@@ -598,7 +598,7 @@ export interface PairRun {
 }
 
 /** Our second step: start a challenge (the host checked the password), get the SMS, verify. */
-function oursSecondStep(ctx: Ctx, users: User[]) {
+export function oursSecondStep(ctx: Ctx, users: User[]) {
   const { stack } = ctx;
   return async (vu: number) => {
     const user = users[vu]!;

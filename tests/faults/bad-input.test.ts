@@ -249,6 +249,10 @@ const FUZZ: Record<string, FuzzRow | { skip: string }> = {
   'POST /settings/webhooks': PAGE,
   'POST /settings/webhooks/{webhookId}/test': PAGE,
   'POST /settings/webhooks/{webhookId}/delete': PAGE,
+  'GET /settings/apps': PAGE,
+  'POST /settings/apps': PAGE,
+  'POST /settings/apps/{appId}/secret': PAGE,
+  'POST /settings/apps/{appId}/delete': PAGE,
   'GET /dev/sms': PAGE,
   'GET /pages/style.css': PAGE,
 };

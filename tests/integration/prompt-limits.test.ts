@@ -70,4 +70,22 @@ describe('the prompt under limits', () => {
     const after = await h.sql<{ n: number }[]>`select count(*)::int as n from oidc_payloads`;
     expect(after[0]?.n).toBe((before[0]?.n ?? 0) - deleted);
   });
+
+  it('ignores X-Forwarded-Proto from a peer that is not a TRUST_PROXY proxy', async () => {
+    const config = await promptClient(h.baseUrl, otherApp);
+    const started = await pushAuthorization(config, {
+      redirectUri: otherApp.redirectUri,
+      loginHint: 'proxy@example.com',
+    });
+    const res = await fetch(started.url, {
+      redirect: 'manual',
+      headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' },
+    });
+    expect(res.status).toBe(303);
+    const cookies = res.headers.getSetCookie();
+    expect(cookies.length).toBeGreaterThan(0);
+    // Believed, the header would have made the provider's cookies Secure (https behind a proxy).
+    for (const cookie of cookies) expect(cookie.toLowerCase()).not.toContain('secure');
+    expect(res.headers.get('location')).not.toContain('evil.example');
+  });
 });

@@ -154,6 +154,7 @@ describe('the account and settings pages of a Swedish organization', () => {
       '/settings/users': 'Användare',
       '/settings/subscription': 'Abonnemang',
       '/settings/audit': 'Händelselogg',
+      '/settings/apps': 'Appar',
     };
     for (const [path, heading] of Object.entries(headings)) {
       const page = await b.get(path);

@@ -28,6 +28,8 @@ const SAMPLES: { [K in FunctionKey]: Parameters<Messages[K]>[] } = {
   lowBalance: [[50]],
   webhookDisabled: [['1.12.2026 14.00 UTC']],
   webhookFailingSince: [['1.12.2026 14.00 UTC']],
+  appRegistered: [['Clinic app']],
+  secretRotated: [['Clinic app']],
 };
 
 /** Every text of a catalog as `key` (or `key.sub`, `key(args)`) → string. */

@@ -34,6 +34,11 @@ describe('the first-start demo', () => {
     const [key] = await sql`select organization_id, key_hash from api_keys`;
     expect(key?.organization_id).toBe(seeded?.organizationId);
     expect(key?.key_hash).toBe(hashSecret(loadConfig(env()).appSecret, 'api-key', seeded!.apiKey));
+    // The key works: the clinic example registers itself with it.
+    expect(seeded?.apiKey).toMatch(/^tfa_/);
+    const [keyed] = await sql`select count(*)::int as n from api_keys
+      where key_hash = ${hashSecret(loadConfig(env()).appSecret, 'api-key', seeded?.apiKey ?? '')}`;
+    expect(keyed?.n).toBe(1);
     const [org] = await sql`select two_factor_enabled, sms_balance from organizations`;
     expect(org?.two_factor_enabled).toBe(true);
     expect(org?.sms_balance).toBeGreaterThan(0);

@@ -1,1 +1,3 @@
-export {};
+export { type ClinicOptions, createClinicApp } from './app.ts';
+export { registerClinic } from './register.ts';
+export { Users } from './users.ts';

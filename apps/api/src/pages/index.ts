@@ -6,6 +6,7 @@ import { devSmsPages } from './dev-sms.tsx';
 import { loginPages } from './login.tsx';
 import { pageHeaders } from './session.ts';
 import { settingsPages } from './settings.tsx';
+import { settingsAppsPages } from './settings-apps.tsx';
 import { webhookPages } from './settings-webhooks.tsx';
 import { STYLESHEET, STYLESHEET_PATH } from './styles.ts';
 
@@ -25,6 +26,7 @@ export function pagesRouter() {
   pages.route('/', accountPages);
   pages.route('/', settingsPages);
   pages.route('/', webhookPages);
+  pages.route('/', settingsAppsPages);
   pages.route('/', devSmsPages);
   return pages;
 }
@@ -55,6 +57,9 @@ const form = (fields: Record<string, string>) => ({
   },
 });
 const csrf = 'CSRF token from the page; a POST without the right one is 403';
+const appIdParams = z.object({
+  appId: z.string().openapi({ param: { name: 'appId', in: 'path' } }),
+});
 const userIdParams = z.object({
   userId: z.string().openapi({ param: { name: 'userId', in: 'path' } }),
 });
@@ -293,6 +298,45 @@ export function registerPageDocs(app: OpenAPIHono<AppEnv>): void {
         webhookId: z.string().openapi({ param: { name: 'webhookId', in: 'path' } }),
       }),
     },
+  );
+  add(
+    'get',
+    '/settings/apps',
+    'appsPage',
+    "Admin: the organization's hosted-prompt apps, and a form to register one",
+    adminOnly,
+  );
+  add(
+    'post',
+    '/settings/apps',
+    'appsRegisterSubmit',
+    'Admin: register an app; the answer shows its client id and secret, once',
+    {
+      200: html('Registered: the page with the secret, shown this once'),
+      403: html('Bad CSRF token, or not an admin'),
+      422: html('A bad name, count or redirect URI, each flagged; nothing saved'),
+    },
+    form({ name: 'the app name', redirectUris: 'one redirect URI a line', csrf }),
+  );
+  add(
+    'post',
+    '/settings/apps/{appId}/secret',
+    'appsRotateSecretSubmit',
+    "Admin: replace an app's client secret; the answer shows the new one, once",
+    {
+      200: html('The page with the new secret, shown this once'),
+      403: html('Bad CSRF token, or not an admin'),
+      404: html('No such app in this organization'),
+    },
+    { params: appIdParams, ...form({ csrf }) },
+  );
+  add(
+    'post',
+    '/settings/apps/{appId}/delete',
+    'appsDeleteSubmit',
+    'Admin: delete an app; its secret, pending requests and codes stop working',
+    { ...adminPost, 404: html('No such app in this organization') },
+    { params: appIdParams, ...form({ csrf }) },
   );
   add(
     'get',

@@ -37,6 +37,7 @@ export function Layout({ lang, title, children, user, wide }: LayoutProps) {
                   <a href="/settings/subscription">{t.navSubscription}</a>
                   <a href="/settings/audit">{t.navAudit}</a>
                   <a href="/settings/webhooks">{t.navWebhooks}</a>
+                  <a href="/settings/apps">{t.navApps}</a>
                 </>
               ) : null}
             </nav>

@@ -15,6 +15,7 @@ export interface Messages {
   navUsers: string;
   navSubscription: string;
   navAudit: string;
+  navApps: string;
   // generic pages
   forbiddenTitle: string;
   forbiddenCsrf: string;
@@ -135,6 +136,33 @@ export interface Messages {
   notFoundTitle: string;
   userNotFound: string;
   backToUsers: string;
+  // apps (the hosted prompt's clients)
+  appsTitle: string;
+  appsIntro: string;
+  registeredApps: string;
+  registerAppHeading: string;
+  appNameLabel: string;
+  redirectUrisLabel: string;
+  redirectUrisHelp: string;
+  registerApp: string;
+  colName: string;
+  colClientId: string;
+  colRedirectUris: string;
+  colCreated: string;
+  rotateSecret: string;
+  deleteApp: string;
+  noApps: string;
+  appRegistered: (app: string) => string;
+  secretRotated: (app: string) => string;
+  secretOnce: string;
+  clientIdLabel: string;
+  clientSecretLabel: string;
+  appDeleted: string;
+  appNotFound: string;
+  backToApps: string;
+  notRedirectUri: string;
+  appNameInvalid: string;
+  redirectUrisCount: string;
   // subscription
   subscriptionTitle: string;
   smsBalance: string;
@@ -206,6 +234,7 @@ const en: Messages = {
   navUsers: 'Users',
   navSubscription: 'Subscription',
   navAudit: 'Audit log',
+  navApps: 'Apps',
   forbiddenTitle: 'Forbidden',
   forbiddenCsrf:
     "This form was not sent from this site's page, or the page is too old. Go back, reload it and try again.",
@@ -336,6 +365,34 @@ const en: Messages = {
   notFoundTitle: 'Not found',
   userNotFound: 'User not found',
   backToUsers: 'Back to the users',
+  appsTitle: 'Apps',
+  appsIntro:
+    'Apps that keep their own sign-in and send their users here for the second step, over OpenID Connect. Give an app’s developers its client id and secret.',
+  registeredApps: 'Registered apps',
+  registerAppHeading: 'Register an app',
+  appNameLabel: 'Name',
+  redirectUrisLabel: 'Redirect URIs',
+  redirectUrisHelp:
+    'One a line, at most 10: https, or http on localhost, 127.0.0.1 or [::1]. A sign-in must name one of them exactly.',
+  registerApp: 'Register',
+  colName: 'Name',
+  colClientId: 'Client id',
+  colRedirectUris: 'Redirect URIs',
+  colCreated: 'Created',
+  rotateSecret: 'New secret',
+  deleteApp: 'Delete',
+  noApps: 'No apps yet.',
+  appRegistered: (app) => `${app} is registered.`,
+  secretRotated: (app) => `${app} has a new secret; the old one no longer works.`,
+  secretOnce: 'Copy the secret now: it is shown only this once.',
+  clientIdLabel: 'Client id',
+  clientSecretLabel: 'Client secret',
+  appDeleted: 'The app is deleted: its secret, pending sign-ins and codes no longer work.',
+  appNotFound: 'No such app.',
+  backToApps: 'Back to apps',
+  notRedirectUri: 'is not an allowed redirect URI.',
+  appNameInvalid: 'Give the app a name of 1 to 100 characters.',
+  redirectUrisCount: 'Give 1 to 10 redirect URIs, one a line.',
   subscriptionTitle: 'Subscription',
   smsBalance: 'SMS balance',
   credits: (n) => `${n} ${plural('en', n, { one: 'credit', other: 'credits' })}`,
@@ -431,6 +488,7 @@ const fi: Messages = {
   navUsers: 'Käyttäjät',
   navSubscription: 'Tilaus',
   navAudit: 'Tapahtumaloki',
+  navApps: 'Sovellukset',
   forbiddenTitle: 'Ei käyttöoikeutta',
   forbiddenCsrf:
     'Lomaketta ei lähetetty tämän sivuston sivulta, tai sivu on liian vanha. Palaa takaisin, lataa sivu uudelleen ja yritä uudestaan.',
@@ -568,6 +626,35 @@ const fi: Messages = {
   notFoundTitle: 'Ei löytynyt',
   userNotFound: 'Käyttäjää ei löytynyt',
   backToUsers: 'Takaisin käyttäjiin',
+  appsTitle: 'Sovellukset',
+  appsIntro:
+    'Sovellukset, joilla on oma kirjautumisensa ja jotka ohjaavat käyttäjänsä tänne toiseen vaiheeseen OpenID Connectilla. Anna sovelluksen kehittäjille sen asiakastunnus ja salaisuus.',
+  registeredApps: 'Rekisteröidyt sovellukset',
+  registerAppHeading: 'Rekisteröi sovellus',
+  appNameLabel: 'Nimi',
+  redirectUrisLabel: 'Paluuosoitteet',
+  redirectUrisHelp:
+    'Yksi riville, enintään 10: https, tai http osoitteissa localhost, 127.0.0.1 tai [::1]. Kirjautumisen on käytettävä jotakin niistä täsmälleen.',
+  registerApp: 'Rekisteröi',
+  colName: 'Nimi',
+  colClientId: 'Asiakastunnus',
+  colRedirectUris: 'Paluuosoitteet',
+  colCreated: 'Luotu',
+  rotateSecret: 'Uusi salaisuus',
+  deleteApp: 'Poista',
+  noApps: 'Ei vielä sovelluksia.',
+  appRegistered: (app) => `${app} on rekisteröity.`,
+  secretRotated: (app) => `Sovelluksella ${app} on uusi salaisuus; vanha ei enää toimi.`,
+  secretOnce: 'Kopioi salaisuus nyt: se näytetään vain tämän kerran.',
+  clientIdLabel: 'Asiakastunnus',
+  clientSecretLabel: 'Asiakassalaisuus',
+  appDeleted:
+    'Sovellus on poistettu: sen salaisuus, keskeneräiset kirjautumiset ja koodit eivät enää toimi.',
+  appNotFound: 'Sovellusta ei löydy.',
+  backToApps: 'Takaisin sovelluksiin',
+  notRedirectUri: 'ei ole sallittu paluuosoite.',
+  appNameInvalid: 'Anna sovellukselle 1–100 merkin nimi.',
+  redirectUrisCount: 'Anna 1–10 paluuosoitetta, yksi riville.',
   subscriptionTitle: 'Tilaus',
   smsBalance: 'Tekstiviestisaldo',
   credits: (n) => `${n} ${plural('fi', n, { one: 'krediitti', other: 'krediittiä' })}`,
@@ -672,6 +759,7 @@ const sv: Messages = {
   navUsers: 'Användare',
   navSubscription: 'Abonnemang',
   navAudit: 'Händelselogg',
+  navApps: 'Appar',
   forbiddenTitle: 'Åtkomst nekad',
   forbiddenCsrf:
     'Formuläret skickades inte från den här webbplatsens sida, eller så är sidan för gammal. Gå tillbaka, ladda om sidan och försök igen.',
@@ -805,6 +893,35 @@ const sv: Messages = {
   notFoundTitle: 'Hittades inte',
   userNotFound: 'Användaren hittades inte',
   backToUsers: 'Tillbaka till användarna',
+  appsTitle: 'Appar',
+  appsIntro:
+    'Appar som har en egen inloggning och skickar sina användare hit för det andra steget, med OpenID Connect. Ge appens utvecklare dess klient-id och hemlighet.',
+  registeredApps: 'Registrerade appar',
+  registerAppHeading: 'Registrera en app',
+  appNameLabel: 'Namn',
+  redirectUrisLabel: 'Omdirigerings-URI:er',
+  redirectUrisHelp:
+    'En per rad, högst 10: https, eller http på localhost, 127.0.0.1 eller [::1]. En inloggning måste ange en av dem exakt.',
+  registerApp: 'Registrera',
+  colName: 'Namn',
+  colClientId: 'Klient-id',
+  colRedirectUris: 'Omdirigerings-URI:er',
+  colCreated: 'Skapad',
+  rotateSecret: 'Ny hemlighet',
+  deleteApp: 'Ta bort',
+  noApps: 'Inga appar ännu.',
+  appRegistered: (app) => `${app} är registrerad.`,
+  secretRotated: (app) => `${app} har en ny hemlighet; den gamla fungerar inte längre.`,
+  secretOnce: 'Kopiera hemligheten nu: den visas bara denna gång.',
+  clientIdLabel: 'Klient-id',
+  clientSecretLabel: 'Klienthemlighet',
+  appDeleted:
+    'Appen är borttagen: dess hemlighet, pågående inloggningar och koder fungerar inte längre.',
+  appNotFound: 'Appen finns inte.',
+  backToApps: 'Tillbaka till apparna',
+  notRedirectUri: 'är inte en tillåten omdirigerings-URI.',
+  appNameInvalid: 'Ge appen ett namn på 1–100 tecken.',
+  redirectUrisCount: 'Ange 1–10 omdirigerings-URI:er, en per rad.',
   subscriptionTitle: 'Abonnemang',
   smsBalance: 'Sms-saldo',
   credits: (n) => `${n} ${plural('sv', n, { one: 'kredit', other: 'krediter' })}`,

@@ -1,11 +1,14 @@
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { parseClientIp } from '@twofa/core';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../lib/env.ts';
 import { problem } from '../lib/errors.ts';
 import type { Services } from '../lib/services.ts';
 import { promptPages } from './interactions.tsx';
 import { isProviderPath, PromptServer } from './provider.ts';
+
+const FORWARDED_HEADERS = ['x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-for'];
 
 export { appsRouter } from './apps-routes.ts';
 export { PromptServer } from './provider.ts';
@@ -36,10 +39,16 @@ export function createPrompt(services: Services) {
       return problem(c, 'not_found', 'The hosted prompt answers over HTTP only.');
     }
     const { callback } = await server.provider();
-    const { outgoing } = bindings;
+    const { incoming, outgoing } = bindings;
+    // The provider (Koa, proxy mode) believes X-Forwarded-Proto/Host, e.g. for its cookies'
+    // Secure flag behind TLS offloading: only a TRUST_PROXY peer may set them.
+    const peer = parseClientIp(incoming.socket.remoteAddress ?? '')?.toString();
+    if (!peer || !services.trustedProxies.matches(peer)) {
+      for (const name of FORWARDED_HEADERS) delete incoming.headers[name];
+    }
     outgoing.setHeader('x-request-id', c.get('requestId'));
     if (services.lifecycle.draining) outgoing.setHeader('connection', 'close');
-    await callback(bindings.incoming, outgoing);
+    await callback(incoming, outgoing);
     return RESPONSE_ALREADY_SENT;
   };
 

@@ -245,8 +245,9 @@ function buildProvider(services: Services, issuer: string, keys: SigningJwk[]): 
   };
 
   const provider = new Provider(issuer, configuration);
-  // Koa's proxy trust: X-Forwarded-Proto/Host only behind a TRUST_PROXY proxy.
-  provider.proxy = services.trustedProxies.entries.length > 0;
+  // Koa's proxy mode: X-Forwarded-Proto/Host count, and the mount strips them from any peer
+  // that is not a TRUST_PROXY proxy.
+  provider.proxy = true;
   // Secrets are stored as keyed hashes only: compare the presented one's hash, in constant time.
   provider.Client.prototype.compareClientSecret = function compare(
     this: { clientSecret?: string },
