@@ -1,11 +1,12 @@
 import type { LedgerReason, Locale, Role } from '@twofa/core';
+import { GUIDANCE, type GuidanceMessages } from './messages-guidance.ts';
 
 /**
  * Every text the pages show, in each of the contract's locales. `en`, `fi` and
  * `sv` are typed by `Messages`, so a key missing in one of them fails the
  * type-check; texts with values are functions of them.
  */
-export interface Messages {
+export interface Messages extends GuidanceMessages {
   brand: string;
   titleSuffix: string;
   // layout
@@ -162,11 +163,12 @@ function plural(locale: Locale, n: number, forms: { one: string; other: string }
 }
 
 const en: Messages = {
+  ...GUIDANCE.en,
   brand: 'twofa',
   titleSuffix: 'twofa',
   mainNav: 'Main',
   navAccount: 'Account',
-  navPasswordSettings: 'Password settings',
+  navPasswordSettings: 'Two-factor authentication',
   navUsers: 'Users',
   navSubscription: 'Subscription',
   navAudit: 'Audit log',
@@ -176,11 +178,11 @@ const en: Messages = {
   forbiddenSettings: "Only the organization's administrators can open the settings.",
   signInTitle: 'Sign in',
   signInTo: (organization) => `Sign in to ${organization}`,
-  organizationId: 'Organization ID',
+  organizationId: 'Organization',
   email: 'Email',
   password: 'Password',
   signInButton: 'Sign in',
-  noSuchOrganization: 'No organization has that ID. Check the sign-in link you were given.',
+  noSuchOrganization: 'No organization goes by that name. Check the sign-in link you were given.',
   enterEmailAndPassword: 'Enter your email and password.',
   errInvalidCredentials: 'The email or password is wrong.',
   errRateLimited: (s) =>
@@ -247,12 +249,12 @@ const en: Messages = {
   signedInAs: 'Signed in as',
   atOrganization: (organization) => ` at ${organization}`,
   adminOf: 'You administer this organization: see its',
-  adminOfLink: 'password settings',
+  adminOfLink: 'two-factor authentication settings',
   logOut: 'Log out',
-  passwordSettingsTitle: 'Password settings',
+  passwordSettingsTitle: 'Two-factor authentication',
   settingsSaved: 'Settings saved.',
   nothingSaved: 'Nothing was saved: fix the entries marked below.',
-  twoFactorHeading: 'Two-factor authentication',
+  twoFactorHeading: 'Codes by SMS',
   twoFactorCheckbox: 'Ask for a code by SMS after the password',
   twoFactorHelp:
     'Users sign in with their password and a 6-digit code sent to their phone. A device they trust skips the code for 30 days.',
@@ -336,11 +338,12 @@ const en: Messages = {
 };
 
 const fi: Messages = {
+  ...GUIDANCE.fi,
   brand: 'twofa',
   titleSuffix: 'twofa',
   mainNav: 'Päävalikko',
   navAccount: 'Tili',
-  navPasswordSettings: 'Salasana-asetukset',
+  navPasswordSettings: 'Kaksivaiheinen tunnistautuminen',
   navUsers: 'Käyttäjät',
   navSubscription: 'Tilaus',
   navAudit: 'Tapahtumaloki',
@@ -350,7 +353,7 @@ const fi: Messages = {
   forbiddenSettings: 'Vain organisaation pääkäyttäjät voivat avata asetukset.',
   signInTitle: 'Kirjaudu sisään',
   signInTo: (organization) => `Kirjaudu sisään: ${organization}`,
-  organizationId: 'Organisaation tunnus',
+  organizationId: 'Organisaatio',
   email: 'Sähköposti',
   password: 'Salasana',
   signInButton: 'Kirjaudu sisään',
@@ -426,12 +429,12 @@ const fi: Messages = {
   signedInAs: 'Kirjautuneena:',
   atOrganization: (organization) => `, ${organization}`,
   adminOf: 'Olet tämän organisaation pääkäyttäjä: katso sen',
-  adminOfLink: 'salasana-asetukset',
+  adminOfLink: 'kaksivaiheisen tunnistautumisen asetukset',
   logOut: 'Kirjaudu ulos',
-  passwordSettingsTitle: 'Salasana-asetukset',
+  passwordSettingsTitle: 'Kaksivaiheinen tunnistautuminen',
   settingsSaved: 'Asetukset tallennettiin.',
   nothingSaved: 'Mitään ei tallennettu: korjaa alla merkityt kohdat.',
-  twoFactorHeading: 'Kaksivaiheinen tunnistautuminen',
+  twoFactorHeading: 'Koodit tekstiviestillä',
   twoFactorCheckbox: 'Pyydä salasanan jälkeen tekstiviestillä lähetetty koodi',
   twoFactorHelp:
     'Käyttäjät kirjautuvat salasanalla ja puhelimeen lähetetyllä 6-numeroisella koodilla. Luotetulta laitteelta koodia ei kysytä 30 päivään.',
@@ -521,11 +524,12 @@ const fi: Messages = {
 };
 
 const sv: Messages = {
+  ...GUIDANCE.sv,
   brand: 'twofa',
   titleSuffix: 'twofa',
   mainNav: 'Huvudmeny',
   navAccount: 'Konto',
-  navPasswordSettings: 'Lösenordsinställningar',
+  navPasswordSettings: 'Tvåstegsverifiering',
   navUsers: 'Användare',
   navSubscription: 'Abonnemang',
   navAudit: 'Händelselogg',
@@ -535,7 +539,7 @@ const sv: Messages = {
   forbiddenSettings: 'Endast organisationens administratörer kan öppna inställningarna.',
   signInTitle: 'Logga in',
   signInTo: (organization) => `Logga in på ${organization}`,
-  organizationId: 'Organisationens ID',
+  organizationId: 'Organisation',
   email: 'E-post',
   password: 'Lösenord',
   signInButton: 'Logga in',
@@ -608,12 +612,12 @@ const sv: Messages = {
   signedInAs: 'Inloggad som',
   atOrganization: (organization) => ` hos ${organization}`,
   adminOf: 'Du administrerar den här organisationen: se dess',
-  adminOfLink: 'lösenordsinställningar',
+  adminOfLink: 'inställningar för tvåstegsverifiering',
   logOut: 'Logga ut',
-  passwordSettingsTitle: 'Lösenordsinställningar',
+  passwordSettingsTitle: 'Tvåstegsverifiering',
   settingsSaved: 'Inställningarna har sparats.',
   nothingSaved: 'Inget sparades: rätta de markerade uppgifterna nedan.',
-  twoFactorHeading: 'Tvåstegsverifiering',
+  twoFactorHeading: 'Koder via sms',
   twoFactorCheckbox: 'Be om en kod via sms efter lösenordet',
   twoFactorHelp:
     'Användarna loggar in med sitt lösenord och en sexsiffrig kod som skickas till deras telefon. På en betrodd enhet behövs ingen kod i 30 dagar.',
