@@ -218,8 +218,7 @@ const en: Messages = {
   closedCanceled:
     'This sign-in was canceled (the phone number or password changed). Sign in again.',
   closedApproved: 'This code was already used. Sign in again.',
-  closedBalance:
-    "We could not send the code: the organization's SMS credit has run out. Contact your administrator.",
+  closedBalance: "We could not send the code: the organization's SMS credit has run out.",
   closedRejected:
     'We could not send the code: the phone number was refused. Contact your administrator.',
   closedPaused: 'We could not send the code right now. Try again later.',
@@ -396,8 +395,7 @@ const fi: Messages = {
   closedCanceled:
     'Tämä kirjautuminen peruttiin (puhelinnumero tai salasana vaihtui). Kirjaudu sisään uudelleen.',
   closedApproved: 'Tämä koodi on jo käytetty. Kirjaudu sisään uudelleen.',
-  closedBalance:
-    'Emme voineet lähettää koodia: organisaation tekstiviestisaldo on loppunut. Ota yhteyttä pääkäyttäjään.',
+  closedBalance: 'Emme voineet lähettää koodia: organisaation tekstiviestisaldo on loppunut.',
   closedRejected:
     'Emme voineet lähettää koodia: puhelinnumeroon ei voitu lähettää viestiä. Ota yhteyttä pääkäyttäjään.',
   closedPaused: 'Emme voineet lähettää koodia juuri nyt. Yritä myöhemmin uudelleen.',
@@ -581,8 +579,7 @@ const sv: Messages = {
   closedCanceled:
     'Den här inloggningen avbröts (telefonnumret eller lösenordet ändrades). Logga in igen.',
   closedApproved: 'Den här koden har redan använts. Logga in igen.',
-  closedBalance:
-    'Vi kunde inte skicka koden: organisationens sms-saldo är slut. Kontakta din administratör.',
+  closedBalance: 'Vi kunde inte skicka koden: organisationens sms-saldo är slut.',
   closedRejected:
     'Vi kunde inte skicka koden: telefonnumret godtogs inte. Kontakta din administratör.',
   closedPaused: 'Vi kunde inte skicka koden just nu. Försök igen senare.',
