@@ -201,6 +201,7 @@ describe('in a real browser', () => {
     await context.close();
   });
 
+  // Many pages and two sign-ins in one browser: more than the default timeout on a loaded machine.
   it('passes axe (no serious or critical violation) on each page a person meets', async () => {
     // axe is injected as an inline script, which the pages' CSP refuses by design.
     const context = await browser.newContext({ bypassCSP: true, locale: 'en-US' });
@@ -280,7 +281,6 @@ describe('in a real browser', () => {
     await expectAccessible(page, 'sign-in stopped (expired)');
     await admin.close();
     await context.close();
-    // Many pages and two sign-ins in one browser: more than the default on a loaded machine.
   }, 90_000);
 
   it('puts the focus on the email first, and on the password after a wrong one', async () => {
