@@ -112,7 +112,9 @@ describe('npm start', () => {
     const code = await waitUntil(
       'the console provider to print the code',
       () =>
-        /\[console sms\] to \+358407651111: Start Clinic: your sign-in code is (\d{6})\./.exec(output)?.[1],
+        /\[console sms\] to \+358407651111: Start Clinic: your sign-in code is (\d{6})\./.exec(
+          output,
+        )?.[1],
       { timeoutMs: 30_000 },
     );
     // npm start sets PUBLIC_BASE_URL in development: the message ends with its WebOTP line.

@@ -244,7 +244,9 @@ describe('a sent code', () => {
     expect(messages).toHaveLength(1);
     const message = messages[0]!;
     // It names who sent it: the organization, "Clinic 5".
-    expect(message.body).toMatch(/^Clinic 5: your sign-in code is \d{6}\. It expires in 10 minutes\.$/);
+    expect(message.body).toMatch(
+      /^Clinic 5: your sign-in code is \d{6}\. It expires in 10 minutes\.$/,
+    );
     const codes = message.body.replace(/^Clinic 5: /, '').match(/(?<!\d)\d+(?!\d)/g);
     expect(codes).toEqual([expect.stringMatching(/^\d{6}$/), '10']);
     const code = codes![0]!;
