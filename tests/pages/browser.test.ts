@@ -90,6 +90,29 @@ afterAll(async () => {
   await h?.close();
 });
 
+/** The id of the element that has the focus (run in the page, which has a DOM; the tests have none). */
+const FOCUSED_ID = 'document.activeElement && document.activeElement.id';
+
+/**
+ * The page's layout at its width: how wide it scrolls, how table cells show, and how many
+ * visible cells are empty or controls stick out past the right edge.
+ */
+const LAYOUT_PROBE = `(() => {
+  const cells = [...document.querySelectorAll('td')];
+  return {
+    scrollWidth: document.documentElement.scrollWidth,
+    width: window.innerWidth,
+    tableDisplay: cells.map((td) => getComputedStyle(td).display),
+    emptyCells: cells.filter(
+      (td) => td.getBoundingClientRect().height > 0 && (td.textContent || '').trim() === '',
+    ).length,
+    offscreen: [...document.querySelectorAll('button, a, input')].filter((el) => {
+      const box = el.getBoundingClientRect();
+      return box.width > 0 && box.right > window.innerWidth + 0.5;
+    }).length,
+  };
+})()`;
+
 /** Email and password on the login page, submitted like a person would. */
 async function signIn(page: Page, organizationId: string, email: string) {
   await page.goto(`${base}/login?org=${organizationId}`);
@@ -287,12 +310,12 @@ describe('in a real browser', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${base}/login?org=${org.slug}`);
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('email');
+    expect(await page.evaluate(FOCUSED_ID)).toBe('email');
     await page.getByLabel('Email').fill(org.member.email);
     await page.getByLabel('Password').fill('not the password');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').waitFor();
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('password');
+    expect(await page.evaluate(FOCUSED_ID)).toBe('password');
     expect(await page.getByLabel('Email').inputValue()).toBe(org.member.email);
     await context.close();
   });
@@ -315,11 +338,8 @@ describe('in a real browser', () => {
     expect(await page.getByTestId('resend-wait').textContent()).toMatch(
       /^You can ask for another code in [1-3] seconds?\.$/,
     );
-    await page.waitForFunction(
-      () => !(document.getElementById('resend') as HTMLButtonElement).disabled,
-      null,
-      { timeout: 15_000 },
-    );
+    // The button comes back when the count reaches zero.
+    await page.locator('#resend:not([disabled])').waitFor({ timeout: 15_000 });
     expect(await page.getByTestId('resend-wait').textContent()).toBe(
       'You can ask for another code now.',
     );
@@ -389,20 +409,13 @@ describe('in a real browser', () => {
       `/help?org=${org.slug}`,
     ]) {
       await phone.goto(`${base}${path}`);
-      const layout = await phone.evaluate(() => ({
-        scrollWidth: document.documentElement.scrollWidth,
-        width: window.innerWidth,
-        tableDisplay: [...document.querySelectorAll('td')].map(
-          (td) => getComputedStyle(td).display,
-        ),
-        emptyCells: [...document.querySelectorAll('td')].filter(
-          (td) => td.getBoundingClientRect().height > 0 && (td.textContent ?? '').trim() === '',
-        ).length,
-        offscreen: [...document.querySelectorAll('button, a, input')].filter((el) => {
-          const box = el.getBoundingClientRect();
-          return box.width > 0 && box.right > window.innerWidth + 0.5;
-        }).length,
-      }));
+      const layout = (await phone.evaluate(LAYOUT_PROBE)) as {
+        scrollWidth: number;
+        width: number;
+        tableDisplay: string[];
+        emptyCells: number;
+        offscreen: number;
+      };
       expect(layout.scrollWidth, path).toBeLessThanOrEqual(layout.width);
       expect(layout.offscreen, path).toBe(0);
       expect(layout.emptyCells, path).toBe(0);
@@ -475,9 +488,8 @@ describe('in a real browser', () => {
     await context.clearCookies();
     await signIn(page, org.id, org.admin.email);
     await page.waitForURL(`${base}/login/code`);
-    await page.evaluate(() => {
-      (document.getElementById('resend') as HTMLButtonElement).disabled = false;
-    });
+    // Clicked before the script's countdown ends, as a page without the script allows.
+    await page.evaluate('document.getElementById("resend").disabled = false');
     await page.getByRole('button', { name: 'Resend code' }).click();
     await page.waitForURL(/refused=resend_too_soon/);
     await expectAccessible(page, 'code step, resend refused');
