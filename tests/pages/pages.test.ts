@@ -541,6 +541,11 @@ describe('dev SMS inbox', () => {
     const raw = await h.sql`
       select s.phone from sms_sends s where s.status = 'sent' order by s.updated_at desc limit 1`;
     expect(messages[0]?.to).toBe(raw[0]?.phone);
+    // Dates as every other page writes them (the inbox is English), not as ISO text.
+    const html = await (await h.app.request('/dev/sms')).text();
+    expect(html).toMatch(
+      /<time datetime="[^"]+">[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2} [AP]M UTC<\/time>/,
+    );
   });
 
   it('is 404 with Twilio or in production', async () => {
