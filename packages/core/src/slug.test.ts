@@ -22,11 +22,18 @@ describe('slugify', () => {
     expect(slugify(id)).toBe(`org-${id}`);
     expect(slugify(id.toUpperCase())).toBe(`org-${id}`);
     expect(slugify(`${id}x`)).toBe(`${id}x`.slice(0, SLUG_MAX_LENGTH));
+    // Only a whole id is one: a name ending in one is its own slug.
+    expect(slugify(`x ${id}`)).toBe(`x-${id}`);
   });
 
   it('cuts a long name at a whole word, or mid-word when the words are long', () => {
     const long = slugify('Eläinlääkäriasema Karvaturri ja Kumppanit Oy Pohjois-Pohjanmaa');
     expect(long).toBe('elainlaakariasema-karvaturri-ja');
+    // A first word of exactly half the limit is kept whole.
+    expect(slugify(`${'a'.repeat(20)} ${'b'.repeat(30)}`)).toBe('a'.repeat(20));
+    expect(slugify(`${'a'.repeat(19)} ${'b'.repeat(30)}`)).toBe(
+      `${'a'.repeat(19)}-${'b'.repeat(20)}`,
+    );
     const oneWord = slugify(`${'a'.repeat(30)} ${'b'.repeat(30)}`);
     expect(oneWord).toBe('a'.repeat(30));
     const noWords = slugify('x'.repeat(100));

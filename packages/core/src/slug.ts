@@ -22,22 +22,23 @@ export function slugify(name: string): string {
     .replace(/\p{M}/gu, '')
     .toLowerCase()
     .replace(/[ßæøđłþ]/g, (char) => SPELLED[char] ?? char);
-  let slug = plain.replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  // Runs collapse to one hyphen, so at most one stands at either end.
+  let slug = plain.replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
   if (slug.length > SLUG_MAX_LENGTH) {
     const cut = slug.slice(0, SLUG_MAX_LENGTH + 1);
     const lastHyphen = cut.lastIndexOf('-');
-    // At the last whole word, unless that leaves too little of the name.
-    slug = (
-      lastHyphen >= SLUG_MAX_LENGTH / 2 ? cut.slice(0, lastHyphen) : cut.slice(0, -1)
-    ).replace(/-+$/, '');
+    // At the last whole word, unless that leaves too little of the name. A cut mid-word
+    // cannot end on a hyphen: a hyphen at the last place would be the last whole word's end.
+    slug = lastHyphen >= SLUG_MAX_LENGTH / 2 ? cut.slice(0, lastHyphen) : cut.slice(0, -1);
   }
   if (slug === '') return 'org';
-  return UUID_SHAPE.test(slug) ? `org-${slug}`.slice(0, SLUG_MAX_LENGTH) : slug;
+  // An id is 36 characters: with the prefix, 40.
+  return UUID_SHAPE.test(slug) ? `org-${slug}` : slug;
 }
 
 /** The slug with a number, for a second organization of the same name: `happy-paws-2`. */
 export function numberedSlug(slug: string, n: number): string {
   if (n <= 1) return slug;
   const suffix = `-${n}`;
-  return `${slug.slice(0, SLUG_MAX_LENGTH - suffix.length).replace(/-+$/, '')}${suffix}`;
+  return `${slug.slice(0, SLUG_MAX_LENGTH - suffix.length).replace(/-$/, '')}${suffix}`;
 }

@@ -95,6 +95,16 @@ describe('codeMessage by locale and public URL', () => {
     );
   });
 
+  it('cuts the name at a space without keeping the space', () => {
+    // 104 characters of room in English without an origin line: the cut lands after the space.
+    const body = codeMessage('123456', {
+      locale: 'en',
+      sender: `${'a'.repeat(103)} ${'b'.repeat(10)}`,
+    });
+    expect(body).toBe(`${'a'.repeat(103)}: your sign-in code is 123456. It expires in 10 minutes.`);
+    expect(gsm7Septets(body)).toBe(SMS_SEGMENT_SEPTETS - 1);
+  });
+
   it('prefers the service name to a name cut to a stub', () => {
     // The room left by a long host is too small for 8 letters of the name.
     const host = `https://${'h'.repeat(76)}.example.com`;

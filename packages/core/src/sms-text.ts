@@ -53,7 +53,7 @@ export function gsm7Name(name: string): string {
       continue;
     }
     const bare = char.normalize('NFD').replace(/\p{M}/gu, '');
-    if (bare !== '' && [...bare].every((c) => GSM7_BASIC.has(c))) out += bare;
+    if (gsm7Septets(bare) !== null) out += bare;
   }
   return out.replace(/ {2,}/g, ' ').trim();
 }
@@ -74,7 +74,7 @@ export interface CodeMessageOptions {
  * `@host #code`, so a phone's browser offers the code on that site only.
  */
 export function codeMessage(code: string, options: CodeMessageOptions = {}): string {
-  const text = TEXTS[options.locale ?? 'en'] ?? TEXTS.en;
+  const text = TEXTS[options.locale ?? 'en'];
   // A domain, no port: the format has no place for one.
   const originLine = options.publicBaseUrl
     ? `\n\n@${new URL(options.publicBaseUrl).hostname} #${code}`
