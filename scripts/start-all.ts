@@ -13,6 +13,11 @@ const children: ChildProcess[] = [];
  * `start:worker` set nothing, so they refuse to start without the secrets.
  */
 const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: process.env.NODE_ENV || 'development' };
+// In development the codes carry their WebOTP line (`@localhost #123456`) as they do in
+// production, where PUBLIC_BASE_URL names the public address; set it to override.
+if (env.NODE_ENV === 'development' && !env.PUBLIC_BASE_URL) {
+  env.PUBLIC_BASE_URL = `http://localhost:${env.PORT || 3000}`;
+}
 let stopping = false;
 
 /**

@@ -255,6 +255,9 @@ const FUZZ: Record<string, FuzzRow | { skip: string }> = {
   'POST /settings/apps/{appId}/delete': PAGE,
   'GET /dev/sms': PAGE,
   'GET /pages/style.css': PAGE,
+  'GET /pages/countdown.js': PAGE,
+  'GET /': PAGE,
+  'GET /help': PAGE,
 };
 
 /** The fuzzed routes, from the document: one a route, and one more per real id. */

@@ -112,9 +112,13 @@ describe('npm start', () => {
     const code = await waitUntil(
       'the console provider to print the code',
       () =>
-        /\[console sms\] to \+358407651111: Your verification code is (\d{6})\./.exec(output)?.[1],
+        /\[console sms\] to \+358407651111: Start Clinic: your sign-in code is (\d{6})\./.exec(
+          output,
+        )?.[1],
       { timeoutMs: 30_000 },
     );
+    // npm start sets PUBLIC_BASE_URL in development: the message ends with its WebOTP line.
+    expect(output).toContain(`@localhost #${code}`);
     const verify = await call('POST', `/v1/challenges/${login.body.challenge.id}/verify`, key, {
       code,
     });

@@ -243,8 +243,11 @@ describe('a sent code', () => {
     const messages = h.twilio.messages.filter((m) => m.to === '+358401000103');
     expect(messages).toHaveLength(1);
     const message = messages[0]!;
-    expect(message.body).toMatch(/^Your verification code is \d{6}\. It expires in 10 minutes\.$/);
-    const codes = message.body.match(/(?<!\d)\d+(?!\d)/g);
+    // It names who sent it: the organization, "Clinic 5".
+    expect(message.body).toMatch(
+      /^Clinic 5: your sign-in code is \d{6}\. It expires in 10 minutes\.$/,
+    );
+    const codes = message.body.replace(/^Clinic 5: /, '').match(/(?<!\d)\d+(?!\d)/g);
     expect(codes).toEqual([expect.stringMatching(/^\d{6}$/), '10']);
     const code = codes![0]!;
 

@@ -90,6 +90,29 @@ afterAll(async () => {
   await h?.close();
 });
 
+/** The id of the element that has the focus (run in the page, which has a DOM; the tests have none). */
+const FOCUSED_ID = 'document.activeElement && document.activeElement.id';
+
+/**
+ * The page's layout at its width: how wide it scrolls, how table cells show, and how many
+ * visible cells are empty or controls stick out past the right edge.
+ */
+const LAYOUT_PROBE = `(() => {
+  const cells = [...document.querySelectorAll('td')];
+  return {
+    scrollWidth: document.documentElement.scrollWidth,
+    width: window.innerWidth,
+    tableDisplay: cells.map((td) => getComputedStyle(td).display),
+    emptyCells: cells.filter(
+      (td) => td.getBoundingClientRect().height > 0 && (td.textContent || '').trim() === '',
+    ).length,
+    offscreen: [...document.querySelectorAll('button, a, input')].filter((el) => {
+      const box = el.getBoundingClientRect();
+      return box.width > 0 && box.right > window.innerWidth + 0.5;
+    }).length,
+  };
+})()`;
+
 /** Email and password on the login page, submitted like a person would. */
 async function signIn(page: Page, organizationId: string, email: string) {
   await page.goto(`${base}/login?org=${organizationId}`);
@@ -140,7 +163,7 @@ describe('in a real browser', () => {
     expect(cookies.find((c) => c.name === 'twofa_device')?.httpOnly).toBe(true);
 
     await page.getByRole('button', { name: 'Log out' }).click();
-    await page.waitForURL(`${base}/login?org=${org.id}`);
+    await page.waitForURL(`${base}/login?org=${org.slug}`);
     expect((await context.cookies()).some((c) => c.name === 'twofa_session')).toBe(false);
 
     // Trusted: straight to the account, no code asked.
@@ -161,7 +184,7 @@ describe('in a real browser', () => {
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.waitForURL(`${base}/account`);
 
-    await page.getByRole('link', { name: 'Password settings' }).first().click();
+    await page.getByRole('link', { name: 'Two-factor authentication' }).first().click();
     await page.waitForURL(`${base}/settings/password`);
     const cidrs = page.getByLabel('Networks that skip the code');
     await cidrs.fill('10.20.0.0/16\n10.30.0.1\n');
@@ -201,6 +224,7 @@ describe('in a real browser', () => {
     await context.close();
   });
 
+  // Many pages and two sign-ins in one browser: more than the default timeout on a loaded machine.
   it('passes axe (no serious or critical violation) on each page a person meets', async () => {
     // axe is injected as an inline script, which the pages' CSP refuses by design.
     const context = await browser.newContext({ bypassCSP: true, locale: 'en-US' });
@@ -208,11 +232,13 @@ describe('in a real browser', () => {
 
     await page.goto(`${base}/login`);
     await expectAccessible(page, 'login without organization');
-    await page.getByLabel('Organization ID').fill('00000000-0000-4000-8000-000000000000');
+    await page.getByLabel('Organization', { exact: true }).fill('no-such-clinic');
     await page.getByLabel('Email').fill(org.noPhone.email);
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    expect(await page.getByRole('alert').textContent()).toMatch(/No organization has that ID/);
+    expect(await page.getByRole('alert').textContent()).toMatch(
+      /No organization goes by that name/,
+    );
     await expectAccessible(page, 'login, unknown organization');
 
     await page.goto(`${base}/login?org=${org.id}`);
@@ -278,7 +304,198 @@ describe('in a real browser', () => {
     await expectAccessible(page, 'sign-in stopped (expired)');
     await admin.close();
     await context.close();
+  }, 90_000);
+
+  it('puts the focus on the email first, and on the password after a wrong one', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${base}/login?org=${org.slug}`);
+    expect(await page.evaluate(FOCUSED_ID)).toBe('email');
+    await page.getByLabel('Email').fill(org.member.email);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').waitFor();
+    expect(await page.evaluate(FOCUSED_ID)).toBe('password');
+    expect(await page.getByLabel('Email').inputValue()).toBe(org.member.email);
+    await context.close();
   });
+
+  it('counts the resend wait down with its script, holding the button until it is over', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await signIn(page, org.id, org.admin.email);
+    await page.waitForURL(`${base}/login/code`);
+    await waitForCode(h, org.admin.id);
+    // Three seconds left: the script holds the button and ticks the words down to "now".
+    await h.travel(27_000);
+    await page.reload();
+    const resend = page.getByRole('button', { name: 'Resend code' });
+    expect(await resend.isDisabled()).toBe(true);
+    expect(await page.getByTestId('resend-wait').textContent()).toMatch(
+      /^You can ask for another code in [1-3] seconds?\.$/,
+    );
+    // The button comes back when the count reaches zero.
+    await page.locator('#resend:not([disabled])').waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId('resend-wait').textContent()).toBe(
+      'You can ask for another code now.',
+    );
+    expect(await page.locator('#resend-live').textContent()).toBe(
+      'You can ask for another code now.',
+    );
+    await resend.click();
+    await page.waitForURL(`${base}/login/code?resent`);
+    expect(await page.getByText('We sent you a new code.').isVisible()).toBe(true);
+    // The CSP allowed the script: nothing was refused.
+    expect(errors.filter((e) => /Content Security Policy/i.test(e))).toEqual([]);
+    await context.close();
+  });
+
+  it('says the resend wait as text without JavaScript, and answers an early click on the code step', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await signIn(page, org.id, org.admin.email);
+    await page.waitForURL(`${base}/login/code`);
+    expect(await page.getByTestId('resend-wait').textContent()).toMatch(
+      /^You can ask for another code in \d+ seconds\.$/,
+    );
+    await page.getByRole('button', { name: 'Resend code' }).click();
+    await page.waitForURL(/\/login\/code\?refused=resend_too_soon&wait=\d+$/);
+    expect(page.url()).not.toContain('/login/resend');
+    expect(await page.getByRole('alert').textContent()).toMatch(
+      /^Please wait \d+ seconds before asking for another code\.$/,
+    );
+    await context.close();
+  });
+
+  it('lays the admin pages out at 1280 px on one line each, and as cards without sideways scroll at 375 px', async () => {
+    const wide = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await wide.newPage();
+    await signIn(page, org.id, org.admin.email);
+    await page.waitForURL(`${base}/login/code`);
+    await page.getByLabel('6-digit code').fill(await codeFromInbox(page, org.admin.id));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.waitForURL(`${base}/account`);
+    await page.goto(`${base}/settings/users`);
+    const search = await page.locator('#q').boundingBox();
+    const button = await page.getByRole('button', { name: 'Search', exact: true }).boundingBox();
+    // The button sits beside the field, not under it.
+    expect(button && search && Math.abs(button.y - search.y)).toBeLessThan(search?.height ?? 0);
+    expect((button?.x ?? 0) > (search?.x ?? 0) + (search?.width ?? 0) - 1).toBe(true);
+    // No action button's words wrap: each is one line high.
+    const heights = await page
+      .locator('td.actions button')
+      .evaluateAll((buttons) => buttons.map((b) => b.getBoundingClientRect().height));
+    expect(heights.length).toBeGreaterThan(3);
+    expect(Math.max(...heights) - Math.min(...heights)).toBeLessThan(2);
+    for (const path of ['/settings/users', '/settings/audit', '/settings/password']) {
+      await page.goto(`${base}${path}`);
+      const name = path.split('/').at(-1);
+      await page.screenshot({ path: `${SCREENSHOTS}${name}-1280.png` });
+    }
+
+    const narrow = await browser.newContext({ viewport: { width: 375, height: 740 } });
+    await narrow.addCookies(await wide.cookies());
+    const phone = await narrow.newPage();
+    for (const path of [
+      '/settings/users',
+      '/settings/audit',
+      '/settings/subscription',
+      '/settings/password',
+      '/account',
+      `/help?org=${org.slug}`,
+    ]) {
+      await phone.goto(`${base}${path}`);
+      const layout = (await phone.evaluate(LAYOUT_PROBE)) as {
+        scrollWidth: number;
+        width: number;
+        tableDisplay: string[];
+        emptyCells: number;
+        offscreen: number;
+      };
+      expect(layout.scrollWidth, path).toBeLessThanOrEqual(layout.width);
+      expect(layout.offscreen, path).toBe(0);
+      expect(layout.emptyCells, path).toBe(0);
+      expect(new Set(layout.tableDisplay).has('table-cell'), path).toBe(false);
+      const name = path.replace(/\?.*$/, '').split('/').at(-1);
+      await phone.screenshot({ path: `${SCREENSHOTS}${name}-375.png` });
+    }
+    await narrow.close();
+    await wide.close();
+  });
+
+  it('passes axe on the new states: help, the wait, who to call, the credit warning and the balance banner', async () => {
+    const context = await browser.newContext({ bypassCSP: true });
+    const page = await context.newPage();
+    await page.goto(`${base}/help?org=${org.slug}`);
+    await expectAccessible(page, 'help');
+    await page.screenshot({ path: `${SCREENSHOTS}help-1280.png` });
+
+    // A new organization: 2FA off, no credit; its admin turns 2FA on.
+    const fresh = await h.createOrganization({ name: 'Fresh Paws', country: 'FI' });
+    const adminEmail = `admin-${fresh.id.slice(0, 8)}@example.com`;
+    const memberEmail = `member-${fresh.id.slice(0, 8)}@example.com`;
+    await h.createUser(fresh.apiKey, {
+      email: adminEmail,
+      password: PASSWORD,
+      phone: '+358401230001',
+      role: 'admin',
+    });
+    await h.createUser(fresh.apiKey, {
+      email: memberEmail,
+      password: PASSWORD,
+      phone: '+358401230002',
+    });
+    await signIn(page, fresh.id, adminEmail);
+    await page.waitForURL(`${base}/account`);
+    await page.goto(`${base}/settings/password`);
+    expect(await page.getByTestId('no-credit-warning').isVisible()).toBe(true);
+    await expectAccessible(page, 'settings, no credit warning');
+    await page.getByLabel('Ask for a code by SMS after the password').check();
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    expect(await page.getByText(/needs your confirmation below/).isVisible()).toBe(true);
+    await expectAccessible(page, 'settings, confirmation needed');
+    await page.screenshot({ path: `${SCREENSHOTS}settings-no-credit-1280.png`, fullPage: true });
+    await page.getByLabel(/Turn it on anyway/).check();
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.waitForURL(`${base}/settings/password?saved`);
+    h.clock.advance(3_000);
+    await page.goto(`${base}/settings/users`);
+    expect(await page.getByTestId('balance-banner').textContent()).toMatch(/^Out of SMS credit/);
+    await expectAccessible(page, 'users, balance banner');
+    await page.goto(`${base}/settings/audit`);
+    await expectAccessible(page, 'audit log in words');
+
+    // The member is stopped: who to call.
+    const member = await browser.newContext({ bypassCSP: true });
+    const memberPage = await member.newPage();
+    await signIn(memberPage, fresh.id, memberEmail);
+    await memberPage.waitForURL(`${base}/login/code`);
+    await h.waitFor(async () => {
+      await memberPage.reload();
+      return (await memberPage.getByRole('heading', { name: 'Sign-in stopped' }).count()) > 0;
+    });
+    expect(await memberPage.getByRole('link', { name: adminEmail }).getAttribute('href')).toBe(
+      `mailto:${adminEmail}`,
+    );
+    await expectAccessible(memberPage, 'sign-in stopped, who to call');
+    await memberPage.screenshot({ path: `${SCREENSHOTS}stopped-375.png` });
+
+    // The code step with a refused resend and the wait beside the button.
+    await context.clearCookies();
+    await signIn(page, org.id, org.admin.email);
+    await page.waitForURL(`${base}/login/code`);
+    // Clicked before the script's countdown ends, as a page without the script allows.
+    await page.evaluate('document.getElementById("resend").disabled = false');
+    await page.getByRole('button', { name: 'Resend code' }).click();
+    await page.waitForURL(/refused=resend_too_soon/);
+    await expectAccessible(page, 'code step, resend refused');
+    await member.close();
+    await context.close();
+  }, 90_000);
 
   it('shows the bare login page in the Accept-Language language, an organization page in its locale', async () => {
     const context = await browser.newContext({ locale: 'fi-FI' });

@@ -38,6 +38,11 @@ const EXPECTED: Record<
     expired: string;
     startAgain: string;
     wait: RegExp;
+    waitBefore: RegExp;
+    replaced: string;
+    help: string;
+    helpSections: string[];
+    nav: string;
   }
 > = {
   en: {
@@ -49,6 +54,12 @@ const EXPECTED: Record<
     expired: 'The code has expired. Sign in again to get a new one.',
     startAgain: 'Start again',
     wait: /^Please wait \d+ seconds before asking for another code\.$/,
+    waitBefore: /You can ask for another code in \d+ seconds\./,
+    replaced:
+      'That code was replaced by a newer one: enter the code from the latest message. 3 attempts left.',
+    help: 'How do I log in with two-factor authentication?',
+    helpSections: ['What is the code?', 'What if I do not have my phone with me?'],
+    nav: 'Two-factor authentication',
   },
   fi: {
     signIn: 'Kirjaudu sisään:',
@@ -59,6 +70,11 @@ const EXPECTED: Record<
     expired: 'Koodi on vanhentunut. Kirjaudu sisään uudelleen, niin saat uuden koodin.',
     startAgain: 'Aloita alusta',
     wait: /^Odota \d+ sekuntia ennen kuin pyydät uuden koodin\.$/,
+    waitBefore: /Voit pyytää uuden koodin \d+ sekunnin kuluttua\./,
+    replaced: 'Koodi on korvattu uudemmalla: anna uusimman viestin koodi. 3 yritystä jäljellä.',
+    help: 'Miten kirjaudun kaksivaiheisella tunnistautumisella?',
+    helpSections: ['Mikä koodi on?', 'Entä jos puhelin ei ole mukana?'],
+    nav: 'Kaksivaiheinen tunnistautuminen',
   },
   sv: {
     signIn: 'Logga in på',
@@ -69,6 +85,11 @@ const EXPECTED: Record<
     expired: 'Koden har gått ut. Logga in igen för att få en ny.',
     startAgain: 'Börja om',
     wait: /^Vänta \d+ sekunder innan du ber om en ny kod\.$/,
+    waitBefore: /Du kan be om en ny kod om \d+ sekunder\./,
+    replaced: 'Koden har ersatts av en nyare: ange koden i det senaste meddelandet. 3 försök kvar.',
+    help: 'Hur loggar jag in med tvåstegsverifiering?',
+    helpSections: ['Vad är koden?', 'Vad gör jag om jag inte har telefonen med mig?'],
+    nav: 'Tvåstegsverifiering',
   },
 };
 
@@ -106,14 +127,47 @@ describe.each(['en', 'fi', 'sv'] as const)('pages of an organization with locale
     expect(langOf(code.html)).toBe(locale);
     expect(code.html).toContain(`<h1>${say.codeHeading}</h1>`);
     expect(code.html).toContain(say.trust);
+    // The wait before another code is on the page before any click.
+    expect(code.html).toMatch(say.waitBefore);
 
     const bad = await b.post('/login/code', { csrf: csrfOf(code.html), code: '99999x' });
     expect(bad.status).toBe(422);
     expect(alertOf(bad.html)).toBe(say.wrongCode);
 
     const soon = await b.post('/login/resend', { csrf: csrfOf(bad.html) });
-    expect(soon.status).toBe(429);
-    expect(alertOf(soon.html)).toMatch(say.wait);
+    expect(soon.status).toBe(303);
+    const refused = await b.get(soon.location as string);
+    expect(langOf(refused.html)).toBe(locale);
+    expect(alertOf(refused.html)).toMatch(say.wait);
+
+    // After a resend the first code was replaced, not wrong: the page says so.
+    const first = await waitForCode(h, org.member.id);
+    await h.travel(31_000);
+    expect((await b.post('/login/resend', { csrf: csrfOf(refused.html) })).location).toBe(
+      '/login/code?resent',
+    );
+    await h.waitFor(async () => ((await waitForCode(h, org.member.id)) !== first ? true : null));
+    const replaced = await b.submit('/login/code', '/login/code', { code: first });
+    expect(alertOf(replaced.html)).toBe(say.replaced);
+  });
+
+  it('answers the help page and names two-factor authentication in the navigation', async () => {
+    const help = await new Browser(h, { 'accept-language': 'de' }).get(`/help?org=${org.slug}`);
+    expect(langOf(help.html)).toBe(locale);
+    expect(help.html).toContain(`<h1>${say.help}</h1>`);
+    for (const heading of say.helpSections) expect(help.html).toContain(heading);
+    const login = await new Browser(h).get(`/login?org=${org.slug}`);
+    expect(login.html).toContain(`<a href="/help?org=${org.slug}">`);
+    const b = new Browser(h);
+    await b.submit(`/login?org=${org.id}`, '/login', {
+      org: org.id,
+      email: org.admin.email,
+      password: PASSWORD,
+    });
+    await b.submit('/login/code', '/login/code', { code: await waitForCode(h, org.admin.id) });
+    const settings = await b.get('/settings/password');
+    expect(settings.html).toContain(`<h1>${say.nav}</h1>`);
+    expect(settings.html).toContain(`<a href="/settings/password">${say.nav}</a>`);
   });
 
   it('says an expired code has expired, in that language', async () => {
@@ -150,7 +204,7 @@ describe('the account and settings pages of a Swedish organization', () => {
     expect(done.location).toBe('/account');
     const headings: Record<string, string> = {
       '/account': 'Du är inloggad',
-      '/settings/password': 'Lösenordsinställningar',
+      '/settings/password': 'Tvåstegsverifiering',
       '/settings/users': 'Användare',
       '/settings/subscription': 'Abonnemang',
       '/settings/audit': 'Händelselogg',
@@ -212,6 +266,6 @@ describe('the bare login form', () => {
     expect(alertOf(res.html)).toBe(
       'Tällä tunnuksella ei löydy organisaatiota. Tarkista saamasi kirjautumislinkki.',
     );
-    expect(res.html).toContain('aria-describedby="login-error"');
+    expect(res.html).toContain('aria-describedby="login-error org-help"');
   });
 });

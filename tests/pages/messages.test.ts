@@ -30,6 +30,18 @@ const SAMPLES: { [K in FunctionKey]: Parameters<Messages[K]>[] } = {
   webhookFailingSince: [['1.12.2026 14.00 UTC']],
   appRegistered: [['Clinic app']],
   secretRotated: [['Clinic app']],
+  resendWait: [[1], [29]],
+  codeReplaced: [[1], [4]],
+  balanceLow: [
+    [1, 20],
+    [5, 20],
+  ],
+  auditFor: [['anna@example.com']],
+  auditMethod: [['code by SMS']],
+  auditCredits: [[25, 125]],
+  auditBalance: [[19]],
+  auditDevicesRevoked: [[1], [2]],
+  auditLockedUntil: [['1.12.2026 14.00 UTC']],
 };
 
 /** Every text of a catalog as `key` (or `key.sub`, `key(args)`) → string. */

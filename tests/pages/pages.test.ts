@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type Harness } from '../support/index.ts';
+import { ADMIN_KEY, createHarness, type Harness } from '../support/index.ts';
 import {
   Browser,
   csrfOf,
@@ -198,16 +198,81 @@ describe('the code step', () => {
     expect(again.location).toBe('/account');
   });
 
-  it('honours the resend cooldown and shows the wait', async () => {
+  it('shows the resend wait before the click, and answers an early click on the code step', async () => {
     const b = new Browser(h);
     await loginToCodeStep(b, org.admin.email);
-    const res = await b.submit('/login/code', '/login/resend', {});
-    expect(res.status).toBe(429);
-    expect(res.html).toMatch(/wait \d+ seconds/);
+    const page = await b.get('/login/code');
+    // The wait is on the page before any click, as text, with the countdown script beside it.
+    expect(page.html).toMatch(
+      /data-testid="resend-wait"[^>]*>You can ask for another code in \d+ seconds\.</,
+    );
+    expect(page.html).toContain('<script src="/pages/countdown.js" defer="">');
+    const script = await h.app.request('/pages/countdown.js');
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
+    // Too soon: post, redirect, get; the address is the code step's, never /login/resend.
+    const res = await b.post('/login/resend', { csrf: csrfOf(page.html) });
+    expect(res.status).toBe(303);
+    expect(res.location).toMatch(/^\/login\/code\?refused=resend_too_soon&wait=\d+$/);
+    const refused = await b.get(res.location as string);
+    expect(refused.status).toBe(200);
+    expect(refused.html).toMatch(
+      /role="alert">Please wait \d+ seconds before asking for another code\.</,
+    );
     await h.travel(31_000);
-    const later = await b.submit('/login/code', '/login/resend', {});
+    const ready = await b.get('/login/code');
+    expect(ready.html).toMatch(/data-countdown="0"[^>]*>You can ask for another code now\.</);
+    // An old refusal's address says nothing once the wait is over.
+    expect((await b.get(res.location as string)).html).not.toContain('role="alert"');
+    const later = await b.post('/login/resend', { csrf: csrfOf(ready.html) });
     expect(later.status).toBe(303);
     expect(later.location).toBe('/login/code?resent');
+    expect((await b.get('/login/code?resent')).html).toContain('We sent you a new code.');
+  });
+
+  it('says a code a resend replaced was replaced, a wrong one wrong, and the attempts left once', async () => {
+    const b = new Browser(h);
+    await loginToCodeStep(b, org.member.email);
+    const first = await waitForCode(h, org.member.id);
+    await h.travel(31_000);
+    expect((await b.submit('/login/code', '/login/resend', {})).location).toBe(
+      '/login/code?resent',
+    );
+    const second = await h.waitFor(async () => {
+      const code = await waitForCode(h, org.member.id);
+      return code !== first ? code : null;
+    });
+    const old = await b.submit('/login/code', '/login/code', { code: first });
+    expect(old.status).toBe(422);
+    expect(old.html).toContain(
+      'That code was replaced by a newer one: enter the code from the latest message. 4 attempts left.',
+    );
+    expect(old.html.match(/attempts? left/g)).toHaveLength(1);
+    const wrong = ['000000', '111111'].find((c) => c !== second && c !== first) as string;
+    const bad = await b.submit('/login/code', '/login/code', { code: wrong });
+    expect(bad.html).toContain('That code is wrong. 3 attempts left.');
+    expect(bad.html.match(/attempts? left/g)).toHaveLength(1);
+    const ok = await b.submit('/login/code', '/login/code', { code: second });
+    expect(ok.location).toBe('/account');
+  });
+
+  it('offers a way back: another account, and where a wrong number is corrected', async () => {
+    const b = new Browser(h);
+    await loginToCodeStep(b, org.member.email);
+    const code = await b.get('/login/code');
+    expect(code.html).toContain(`<a href="/login?org=${org.slug}">Use another account</a>`);
+    expect(code.html).toContain(
+      'Wrong number? Your administrator can correct the number on your profile.',
+    );
+    const c = new Browser(h);
+    await loginToCodeStep(c, org.noPhone.email);
+    const phone = await c.get('/login/phone');
+    expect(phone.html).toContain(`<a href="/login?org=${org.slug}">Use another account</a>`);
+    await c.submit('/login/phone', '/login/phone', { phone: '040 111 9997' });
+    const afterPhone = await c.get('/login/code');
+    expect(afterPhone.html).toContain(
+      `Wrong number? <a href="/login?org=${org.slug}">Start again and enter another one.</a>`,
+    );
   });
 
   it('says a locked challenge is locked and offers a fresh start', async () => {
@@ -220,7 +285,7 @@ describe('the code step', () => {
     }
     expect(last.status).toBe(423);
     expect(last.html).toMatch(/locked/i);
-    expect(last.html).toContain(`href="/login?org=${org.id}"`);
+    expect(last.html).toContain(`href="/login?org=${org.slug}"`);
   });
 
   it('says an expired challenge has expired', async () => {
@@ -230,7 +295,7 @@ describe('the code step', () => {
     const page = await b.get('/login/code');
     expect(page.status).toBe(409);
     expect(page.html).toMatch(/expired/i);
-    expect(page.html).toContain(`href="/login?org=${org.id}"`);
+    expect(page.html).toContain(`href="/login?org=${org.slug}"`);
   });
 
   it('keeps the challenge bound to the browser that started it', async () => {
@@ -499,6 +564,11 @@ describe('dev SMS inbox', () => {
     const raw = await h.sql`
       select s.phone from sms_sends s where s.status = 'sent' order by s.updated_at desc limit 1`;
     expect(messages[0]?.to).toBe(raw[0]?.phone);
+    // Dates as every other page writes them (the inbox is English), not as ISO text.
+    const html = await (await h.app.request('/dev/sms')).text();
+    expect(html).toMatch(
+      /<time datetime="[^"]+">[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2} [AP]M UTC<\/time>/,
+    );
   });
 
   it('is 404 with Twilio or in production', async () => {
@@ -523,5 +593,226 @@ describe('dev SMS inbox', () => {
     } finally {
       await production.close();
     }
+  });
+});
+
+describe('the front door and the organization by its short name', () => {
+  it('sends / to the sign-in page', async () => {
+    const res = await h.app.request('/');
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/login');
+  });
+
+  it('finds the organization by its slug, names it on the page and in the SMS, and offers help', async () => {
+    const api = await h.request('GET', `/v1/organizations/${org.id}`, { key: ADMIN_KEY });
+    expect(api.body.slug).toBe('happy-paws');
+    expect(org.slug).toBe('happy-paws');
+    const namesake = await h.request('POST', '/v1/organizations', {
+      key: ADMIN_KEY,
+      body: { name: 'Happy  Paws!', country: 'FI' },
+    });
+    expect(namesake.body.slug).toBe('happy-paws-2');
+
+    const b = new Browser(h);
+    const page = await b.get('/login?org=Happy-Paws');
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('<h1>Sign in to Happy Paws</h1>');
+    expect(page.html).toContain('<span data-testid="brand-name">Happy Paws</span>');
+    expect(page.html).toMatch(/class="logo" aria-hidden="true" data-testid="logo">HP</);
+    expect(page.html).toContain('<title>Sign in · Happy Paws</title>');
+    expect(page.html).toContain('<a href="/help?org=happy-paws">Help with signing in</a>');
+    expect(inputTag(page.html, 'org')).toContain(`value="${org.id}"`);
+    // The bare form asks for the organization by the name people know, and finds it.
+    const bare = await new Browser(h).get('/login');
+    expect(bare.html).toContain('for="org">Organization<');
+    expect(bare.html).toContain('e.g. happy-paws');
+    const bySlug = await b.post('/login', {
+      csrf: csrfOf(page.html),
+      org: 'happy-paws',
+      email: org.admin.email,
+      password: PASSWORD,
+    });
+    expect(bySlug.status).toBe(303);
+    expect(bySlug.location).toBe('/login/code');
+    // The SMS says who sent it.
+    const code = await waitForCode(h, org.admin.id);
+    const sms = (await inboxMessages(h)).find((m) => m.body.includes(code));
+    expect(sms?.body.split('\n')[0]).toBe(
+      `Happy Paws: your sign-in code is ${code}. It expires in 10 minutes.`,
+    );
+    for (const unknown of ['no-such-clinic', 'Not a slug!', `${org.id.slice(0, 35)}x`]) {
+      const res = await new Browser(h).get(`/login?org=${encodeURIComponent(unknown)}`);
+      expect(res.html, unknown).toContain('<h1>Sign in</h1>');
+    }
+  });
+
+  it('answers the help page for staff, in the organization’s language', async () => {
+    const res = await new Browser(h).get('/help?org=happy-paws');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(res.html).toContain('<h1>How do I log in with two-factor authentication?</h1>');
+    for (const heading of [
+      'What is the code?',
+      'What if I do not have my phone with me?',
+      'What does “Trust this device for 30 days” mean?',
+    ]) {
+      expect(res.html).toContain(heading);
+    }
+    expect(res.html).toContain('<a href="/login?org=happy-paws">Back to sign-in</a>');
+  });
+});
+
+describe('sign-in stopped for want of SMS credit', () => {
+  it('tells a member whom to call, and an admin that it is them', async () => {
+    const broke = await seedPagesOrg(h, 'Broke Clinic');
+    await h.sql`update organizations set sms_balance = 0 where id = ${broke.id}`;
+    await h.sql`delete from sms_ledger where organization_id = ${broke.id}`;
+    h.clock.advance(3_000);
+    const stopped = async (email: string) => {
+      const b = new Browser(h);
+      await b.submit(`/login?org=${broke.id}`, '/login', {
+        org: broke.id,
+        email,
+        password: PASSWORD,
+      });
+      return h.waitFor(async () => {
+        const page = await b.get('/login/code');
+        return page.status === 409 ? page : null;
+      });
+    };
+    const member = await stopped(broke.member.email);
+    expect(member.html).toContain('the organization&#39;s SMS credit has run out.</div>');
+    expect(member.html).toContain('Ask your administrator to add SMS credit:');
+    expect(member.html).toContain(`<a href="mailto:${broke.admin.email}">${broke.admin.email}</a>`);
+    const admin = await stopped(broke.admin.email);
+    expect(admin.html).toContain('You administer this organization');
+    expect(admin.html).not.toContain('mailto:');
+  });
+});
+
+describe('an admin with little or no SMS credit', () => {
+  let fresh: PagesOrg;
+  let admin: Browser;
+  beforeAll(async () => {
+    // A new organization: 2FA off, no credit. Its admin signs in with the password alone.
+    const created = await h.createOrganization({ name: 'Fresh Clinic', country: 'FI' });
+    const user = await h.createUser(created.apiKey, {
+      email: `admin-${created.id.slice(0, 8)}@example.com`,
+      password: PASSWORD,
+      phone: '+358401234999',
+      role: 'admin',
+    });
+    fresh = {
+      ...created,
+      slug: 'fresh-clinic',
+      admin: { id: user.id, email: `admin-${created.id.slice(0, 8)}@example.com` },
+      member: { id: '', email: '', phone: '' },
+      noPhone: { id: '', email: '' },
+    };
+    admin = new Browser(h);
+    const res = await admin.submit(`/login?org=${fresh.id}`, '/login', {
+      org: fresh.id,
+      email: fresh.admin.email,
+      password: PASSWORD,
+    });
+    expect(res.location).toBe('/account');
+  });
+
+  it('warns before 2FA is turned on with no credit, and saves it only when confirmed', async () => {
+    const page = await admin.get('/settings/password');
+    expect(page.html).toContain('<h1>Two-factor authentication</h1>');
+    expect(page.html).toContain('>Two-factor authentication</a>');
+    expect(page.html).toContain('When the credit runs out no code can be sent');
+    expect(page.html).toContain('Your organization has no SMS credit.');
+    expect(inputTag(page.html, 'twoFactorEnabled')).toContain('no-credit-warning');
+    const refused = await admin.post('/settings/password', {
+      csrf: csrfOf(page.html),
+      twoFactorEnabled: 'on',
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.html).toContain('needs your confirmation below');
+    expect(inputTag(refused.html, 'confirmNoCredit')).toContain('aria-invalid="true"');
+    const still = await h.request('GET', '/v1/settings/password', { key: fresh.apiKey });
+    expect(still.body.twoFactorEnabled).toBe(false);
+    const confirmed = await admin.post('/settings/password', {
+      csrf: csrfOf(refused.html),
+      twoFactorEnabled: 'on',
+      confirmNoCredit: 'on',
+    });
+    expect(confirmed.status).toBe(303);
+    const saved = await h.request('GET', '/v1/settings/password', { key: fresh.apiKey });
+    expect(saved.body.twoFactorEnabled).toBe(true);
+  });
+
+  it('shows the balance used up or low on every admin page while 2FA is on', async () => {
+    await h.request('PATCH', '/v1/settings/password', {
+      key: fresh.apiKey,
+      body: { twoFactorEnabled: true },
+    });
+    h.clock.advance(3_000);
+    for (const path of ['/account', '/settings/password', '/settings/users', '/settings/audit']) {
+      const page = await admin.get(path);
+      expect(page.html, path).toContain('Out of SMS credit: no sign-in code can be sent');
+      expect(page.html, path).toContain('<a href="/settings/subscription">See the balance</a>');
+    }
+    const subscription = await admin.get('/settings/subscription');
+    expect(subscription.html).toContain('The balance is used up');
+    expect(subscription.html).not.toContain('The balance is low');
+    expect(subscription.html).not.toContain('data-testid="balance-banner"');
+    await h.topUp(fresh.id, 5);
+    h.clock.advance(3_000);
+    const low = await admin.get('/settings/users');
+    expect(low.html).toContain('SMS credit is low: 5 credits left (the warning starts below 20).');
+    const lowSubscription = await admin.get('/settings/subscription');
+    expect(lowSubscription.html).toContain('The balance is low');
+    await h.topUp(fresh.id, 50);
+    h.clock.advance(3_000);
+    expect((await admin.get('/settings/users')).html).not.toContain('data-testid="balance-banner"');
+  });
+});
+
+describe('the audit log in words', () => {
+  it('names people by email, says what changed as from → to, whose phone, and lists sign-ins', async () => {
+    const a = await seedPagesOrg(h, 'Audit Clinic');
+    const admin = new Browser(h);
+    await admin.submit(`/login?org=${a.id}`, '/login', {
+      org: a.id,
+      email: a.admin.email,
+      password: PASSWORD,
+    });
+    await admin.submit('/login/code', '/login/code', { code: await waitForCode(h, a.admin.id) });
+    // The page posts every field; only the countries change.
+    await admin.submit('/settings/password', '/settings/password', {
+      twoFactorEnabled: 'on',
+      skipTwoFactorCidrs: '',
+      smsAllowedCountries: 'FI, SE',
+    });
+    // A user without a phone gives one at sign-in.
+    const b = new Browser(h);
+    await b.submit(`/login?org=${a.id}`, '/login', {
+      org: a.id,
+      email: a.noPhone.email,
+      password: PASSWORD,
+    });
+    await b.submit('/login/phone', '/login/phone', { phone: '040 111 9996' });
+    await b.submit('/login/code', '/login/code', { code: await waitForCode(h, a.noPhone.id) });
+
+    const page = await admin.get('/settings/audit');
+    const text = page.html.replace(/<[^>]+>/g, '|');
+    expect(text).toContain('Settings changed||');
+    expect(text).toContain(`|${a.admin.email}|`);
+    expect(text).toContain('Countries codes may be sent to: FI → FI, SE');
+    expect(text).not.toContain('Networks that skip the code:');
+    expect(text).not.toContain('Two-factor authentication: on → on');
+    expect(text).toContain(`Phone number changed`);
+    expect(text).toContain(`For ${a.noPhone.email}`);
+    expect(text).toContain('Signed in');
+    expect(text).toContain('Method: code by SMS');
+    expect(page.html).not.toContain(`admin:${a.admin.id}`);
+    expect(page.html).not.toContain('<pre>');
+    const [signIn] = await h.sql<{ data: Record<string, unknown> }[]>`
+      select data from audit_events where organization_id = ${a.id} and type = 'signed_in'
+      order by id desc limit 1`;
+    expect(signIn?.data).toEqual({ userId: a.noPhone.id, method: 'sms' });
   });
 });

@@ -84,6 +84,8 @@ export const PASSWORD = 'correct horse battery staple';
 
 export interface PagesOrg {
   id: string;
+  /** The short readable name of its login link: `/login?org=happy-paws`. */
+  slug: string;
   apiKey: string;
   admin: { id: string; email: string };
   member: { id: string; email: string; phone: string };
@@ -113,8 +115,12 @@ export async function seedPagesOrg(h: Harness, name = 'Happy Paws'): Promise<Pag
     phone: memberPhone,
   });
   const noPhone = await h.createUser(org.apiKey, { email: noPhoneEmail, password: PASSWORD });
+  const [row] = await h.sql<
+    { slug: string }[]
+  >`select slug from organizations where id = ${org.id}`;
   return {
     ...org,
+    slug: row!.slug,
     admin: { id: admin.id, email: adminEmail },
     member: { id: member.id, email: memberEmail, phone: memberPhone },
     noPhone: { id: noPhone.id, email: noPhoneEmail },

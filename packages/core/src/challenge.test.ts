@@ -158,7 +158,7 @@ describe('isSendPaused', () => {
 describe('codeMessage', () => {
   it('carries the code as a standalone 6-digit number and the 10-minute lifetime', () => {
     const text = codeMessage('012345');
-    expect(text).toBe('Your verification code is 012345. It expires in 10 minutes.');
+    expect(text).toBe('twofa: your sign-in code is 012345. It expires in 10 minutes.');
     expect(text.match(/\b\d{6}\b/g)).toEqual(['012345']);
   });
 });

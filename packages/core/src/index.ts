@@ -8,5 +8,6 @@ export * from './phone.ts';
 export * from './policy.ts';
 export * from './sealed.ts';
 export * from './secrets.ts';
+export * from './slug.ts';
 export * from './sms-text.ts';
 export * from './webhooks.ts';

@@ -6,6 +6,7 @@ export * from './repo/challenges.ts';
 export * from './repo/idempotency.ts';
 export * from './repo/oidc.ts';
 export * from './repo/organizations.ts';
+export * from './repo/people.ts';
 export * from './repo/retention.ts';
 export * from './repo/sends.ts';
 export * from './repo/sessions.ts';

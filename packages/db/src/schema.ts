@@ -32,6 +32,8 @@ export const organizations = pgTable(
   {
     id: uuid('id').primaryKey().defaultRandom(),
     name: text('name').notNull(),
+    /** The short readable name the login link can use (`/login?org=happy-paws`), unique. */
+    slug: text('slug').notNull(),
     authMethod: text('auth_method', { enum: AUTH_METHODS }).notNull().default('password'),
     country: text('country'),
     /** Language of the organization's SMS texts and pages. */
@@ -46,6 +48,7 @@ export const organizations = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [
+    uniqueIndex('organizations_slug').on(t.slug),
     check('organizations_sms_balance_non_negative', sql`${t.smsBalance} >= 0`),
     check('organizations_auth_method', sql`${t.authMethod} in (${sql.raw(sqlList(AUTH_METHODS))})`),
     check('organizations_locale', sql`${t.locale} in (${sql.raw(sqlList(LOCALES))})`),

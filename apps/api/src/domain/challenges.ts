@@ -335,6 +335,14 @@ export class ChallengeService {
     });
     if (decision.result === 'authenticated') {
       await takeFirst();
+      // A sign-in without a code is in the audit log too, with the reason it needed none.
+      await recordAudit(db.sql, {
+        organizationId: org.row.id,
+        type: 'signed_in',
+        actor: 'user',
+        ip,
+        data: { userId: user.id, method: decision.reason },
+      });
       metrics.challengesStarted.inc({ outcome: decision.reason });
       return { result: 'authenticated', userId: user.id, reason: decision.reason };
     }

@@ -1,5 +1,10 @@
 import { type CidrMatcher, type Clock, compileCidrs } from '@twofa/core';
-import { type Database, getOrganization, type OrganizationRow } from '@twofa/db';
+import {
+  type Database,
+  findOrganizationIdBySlug,
+  getOrganization,
+  type OrganizationRow,
+} from '@twofa/db';
 
 export interface CachedOrganization {
   row: OrganizationRow;
@@ -24,6 +29,8 @@ export class OrganizationCache {
   private readonly refreshing = new Map<string, Promise<CachedOrganization | null>>();
   /** Bumped by every local write, so a refresh that started earlier cannot undo it. */
   private readonly writes = new Map<string, number>();
+  /** Slug to id: a slug never changes, so a known one needs no lookup. */
+  private readonly slugs = new Map<string, string>();
 
   constructor(
     private readonly db: Database,
@@ -38,6 +45,14 @@ export class OrganizationCache {
     // Slightly stale: answer now, the refresh lands for the next request. An
     // idle process never answers from old settings.
     return hit && age < ORGANIZATION_CACHE_MAX_AGE_MS ? hit.value : refresh;
+  }
+
+  /** The organization a slug names (`/login?org=happy-paws`), as `get` gives it. */
+  async getBySlug(slug: string): Promise<CachedOrganization | null> {
+    const id = this.slugs.get(slug) ?? (await findOrganizationIdBySlug(this.db.sql, slug));
+    if (!id) return null;
+    const org = await this.get(id);
+    return org?.row.slug === slug ? org : null;
   }
 
   /** Records a row this process just wrote. */
@@ -81,6 +96,7 @@ export class OrganizationCache {
       skipNetworks: sameCidrs ? previous.skipNetworks : compileCidrs(row.skipTwoFactorCidrs),
     };
     this.entries.set(row.id, { at: now, value });
+    this.slugs.set(row.slug, row.id);
     return value;
   }
 }

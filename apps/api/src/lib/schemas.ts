@@ -28,6 +28,11 @@ export const Organization = z
   .object({
     id: z.string(),
     name: z.string(),
+    slug: z.string().openapi({
+      description:
+        'Short readable name from `name` at creation, unique and kept on rename: `/login?org=happy-paws`',
+      example: 'happy-paws',
+    }),
     authMethod: AuthMethod,
     country: z.string().nullable(),
     locale: Locale,

@@ -5,6 +5,7 @@ export function organizationJson(org: OrganizationRow) {
   return {
     id: org.id,
     name: org.name,
+    slug: org.slug,
     authMethod: org.authMethod,
     country: org.country,
     locale: org.locale,

@@ -34,10 +34,12 @@ devSmsPages.get('/dev/sms', async (c) => {
   const messages = await createRedisSmsInbox(services.redis, services.config.env.QUEUE_PREFIX).list(
     50,
   );
+  // A developer's tool, not a page for the organization's people: English only, with dates
+  // written as every other page writes them.
+  const lang = pageLang('en');
   return render(
     c,
-    // A developer's tool, not a page for the organization's people: English only.
-    <Layout lang={pageLang('en')} title="Dev SMS inbox" wide>
+    <Layout lang={lang} title="Dev SMS inbox" wide>
       <div class="card">
         <h1>Dev SMS inbox</h1>
         <p class="muted">
@@ -51,9 +53,7 @@ devSmsPages.get('/dev/sms', async (c) => {
             <li class="sms" id={sms.providerMessageId}>
               <div class="muted">
                 To <strong>{sms.to}</strong> at{' '}
-                <time datetime={sms.sentAt.toISOString()}>
-                  {sms.sentAt.toISOString().slice(0, 19).replace('T', ' ')} UTC
-                </time>
+                <time datetime={sms.sentAt.toISOString()}>{lang.dateTime(sms.sentAt)}</time>
               </div>
               <pre data-testid="sms-body">{sms.body}</pre>
             </li>

@@ -2,7 +2,9 @@ import { type OpenAPIHono, type RouteConfig, z } from '@hono/zod-openapi';
 import { Hono } from 'hono';
 import type { AppEnv } from '../lib/env.ts';
 import { accountPages } from './account.tsx';
+import { COUNTDOWN_SCRIPT, COUNTDOWN_SCRIPT_PATH } from './countdown.ts';
 import { devSmsPages } from './dev-sms.tsx';
+import { helpPages } from './help.tsx';
 import { loginPages } from './login.tsx';
 import { pageHeaders } from './session.ts';
 import { settingsPages } from './settings.tsx';
@@ -13,9 +15,25 @@ import { STYLESHEET, STYLESHEET_PATH } from './styles.ts';
 /** The server-rendered pages for people: login with 2FA, account, settings, dev inbox. */
 export function pagesRouter() {
   const pages = new Hono<AppEnv>();
-  for (const path of ['/login', '/login/*', '/logout', '/account', '/settings/*', '/dev/sms']) {
+  for (const path of [
+    '/login',
+    '/login/*',
+    '/logout',
+    '/account',
+    '/settings/*',
+    '/dev/sms',
+    '/help',
+  ]) {
     pages.use(path, pageHeaders);
   }
+  // The service's front door is the sign-in page, not a JSON 404.
+  pages.get('/', (c) => c.redirect('/login', 302));
+  pages.get(COUNTDOWN_SCRIPT_PATH, (c) => {
+    c.header('content-type', 'text/javascript; charset=utf-8');
+    c.header('cache-control', 'public, max-age=3600');
+    c.header('x-content-type-options', 'nosniff');
+    return c.body(COUNTDOWN_SCRIPT);
+  });
   pages.get(STYLESHEET_PATH, (c) => {
     c.header('content-type', 'text/css; charset=utf-8');
     c.header('cache-control', 'public, max-age=3600');
@@ -28,6 +46,7 @@ export function pagesRouter() {
   pages.route('/', webhookPages);
   pages.route('/', settingsAppsPages);
   pages.route('/', devSmsPages);
+  pages.route('/', helpPages);
   return pages;
 }
 
@@ -105,7 +124,12 @@ export function registerPageDocs(app: OpenAPIHono<AppEnv>): void {
       200: html('The form'),
     },
     {
-      query: z.object({ org: z.string().optional().openapi({ description: 'organization id' }) }),
+      query: z.object({
+        org: z
+          .string()
+          .optional()
+          .openapi({ description: 'organization id or slug (`happy-paws`)' }),
+      }),
     },
   );
   add(
@@ -146,9 +170,10 @@ export function registerPageDocs(app: OpenAPIHono<AppEnv>): void {
     'codeResend',
     'Send another code (honours the 30 s cooldown)',
     {
-      303: redirect('Sent: back to /login/code'),
+      303: redirect(
+        'Back to the code step: /login/code?resent, or ?refused=<code> (too soon, too many sends)',
+      ),
       403: html('Bad CSRF token'),
-      429: html('Too soon (shows the wait) or too many sends'),
     },
     form({ csrf }),
   );
@@ -348,6 +373,24 @@ export function registerPageDocs(app: OpenAPIHono<AppEnv>): void {
       404: { description: 'Not the console provider, or NODE_ENV is not development or test' },
     },
   );
+  add('get', '/', 'rootPage', 'The front door: to the sign-in page', {
+    302: redirect('To /login'),
+  });
+  add(
+    'get',
+    '/help',
+    'helpPage',
+    'Help for staff: how to log in with two-factor authentication',
+    { 200: html('The help page, in the organization’s language (`org`) or the browser’s') },
+    {
+      query: z.object({
+        org: z.string().optional().openapi({ description: 'organization id or slug' }),
+      }),
+    },
+  );
+  add('get', COUNTDOWN_SCRIPT_PATH, 'pagesCountdownScript', "The code step's resend countdown", {
+    200: { description: 'JavaScript', content: { 'text/javascript': { schema: z.string() } } },
+  });
   add('get', STYLESHEET_PATH, 'pagesStylesheet', "The pages' stylesheet", {
     200: { description: 'CSS', content: { 'text/css': { schema: z.string() } } },
   });

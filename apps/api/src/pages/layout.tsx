@@ -1,5 +1,7 @@
 import type { Child } from 'hono/jsx';
+import { BalanceBanner } from './balance.tsx';
 import type { PageLang } from './messages.ts';
+import { usePageOrganization } from './page-organization.ts';
 import { STYLESHEET_PATH } from './styles.ts';
 
 export interface LayoutProps {
@@ -9,23 +11,56 @@ export interface LayoutProps {
   /** Shown in the header with a settings menu for admins. */
   user?: { email: string; role: string } | null | undefined;
   wide?: boolean;
+  /** The page shows the balance itself (the subscription page): no banner above it. */
+  hideBalance?: boolean;
+  /** Scripts of this app (`/pages/...`) the page needs; the CSP allows no other. */
+  scripts?: readonly string[];
 }
 
-export function Layout({ lang, title, children, user, wide }: LayoutProps) {
+/** "Happy Paws" → "HP": where the organization's logo goes, until it has one. */
+function initials(name: string): string {
+  const letters = name
+    .split(/\s+/)
+    .map((word) => [...word].find((char) => /\p{L}|\p{N}/u.test(char)) ?? '')
+    .filter(Boolean);
+  return letters.slice(0, 2).join('').toUpperCase();
+}
+
+/** The help page, in the organization's language when the page knows it. */
+export function helpHref(slug?: string | null): string {
+  return slug ? `/help?org=${encodeURIComponent(slug)}` : '/help';
+}
+
+export function Layout({ lang, title, children, user, wide, hideBalance, scripts }: LayoutProps) {
   const { t } = lang;
+  const org = usePageOrganization();
+  const brandHref = user ? '/account' : org ? `/login?org=${org.row.slug}` : '/login';
   return (
     <html lang={lang.locale}>
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="robots" content="noindex" />
-        <title>{`${title} · ${t.titleSuffix}`}</title>
+        <title>{`${title} · ${org ? org.row.name : t.titleSuffix}`}</title>
         <link rel="stylesheet" href={STYLESHEET_PATH} />
+        {(scripts ?? []).map((src) => (
+          <script src={src} defer />
+        ))}
       </head>
       <body>
         <header class="top">
-          <a class="brand" href={user ? '/account' : '/login'}>
-            {t.brand}
+          <a class="brand" href={brandHref}>
+            {org ? (
+              <>
+                {/* The organization's logo goes here; until it has one, its initials. */}
+                <span class="logo" aria-hidden="true" data-testid="logo">
+                  {initials(org.row.name)}
+                </span>
+                <span data-testid="brand-name">{org.row.name}</span>
+              </>
+            ) : (
+              t.brand
+            )}
           </a>
           {user ? (
             <nav aria-label={t.mainNav}>
@@ -43,7 +78,15 @@ export function Layout({ lang, title, children, user, wide }: LayoutProps) {
             </nav>
           ) : null}
         </header>
-        <main class={wide ? 'wide' : undefined}>{children}</main>
+        <main class={wide ? 'wide' : undefined}>
+          {hideBalance ? null : <BalanceBanner lang={lang} />}
+          {children}
+        </main>
+        <footer class="foot">
+          <nav aria-label={t.footerLabel}>
+            <a href={helpHref(org?.row.slug)}>{t.footerHelp}</a>
+          </nav>
+        </footer>
       </body>
     </html>
   );
@@ -112,7 +155,8 @@ export function DataTable({
   return (
     <>
       <div class="table-wrap">
-        <table>
+        {/* Rows become cards on a narrow screen: each cell's data-label names its column. */}
+        <table class="cards">
           <caption class="sr-only">{label}</caption>
           <thead>
             <tr>

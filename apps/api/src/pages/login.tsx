@@ -1,12 +1,16 @@
-import type { ChallengeView } from '@twofa/core';
+import { type ChallengeView, SLUG_MAX_LENGTH, SLUG_PATTERN } from '@twofa/core';
+import { administratorsOf } from '@twofa/db';
 import { Hono } from 'hono';
 import type { JSX } from 'hono/jsx/jsx-runtime';
+import { type CodeStepFacts, codeStepFacts, isReplacedCode } from '../domain/code-step.ts';
 import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { CachedOrganization } from '../lib/org-cache.ts';
+import { COUNTDOWN_SCRIPT_PATH } from './countdown.ts';
 import { apiErrorText, langOf } from './lang.ts';
 import { Csrf, fieldAria, Layout, MessagePage, Notice } from './layout.tsx';
 import type { Messages, PageLang } from './messages.ts';
+import { setPageOrganization } from './page-organization.ts';
 import { render } from './render.ts';
 import {
   browserCookie,
@@ -29,13 +33,27 @@ import {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-async function loadOrganization(
+/**
+ * The organization a login link names, by its id or its slug (`?org=happy-paws`).
+ * Its pages then carry its name (see setPageOrganization).
+ */
+export async function loadOrganization(
   c: PageContext,
-  id: string | undefined,
+  idOrSlug: string | undefined,
 ): Promise<CachedOrganization | null> {
-  if (!id || !UUID.test(id.trim())) return null;
-  return c.get('services').organizations.get(id.trim().toLowerCase());
+  const given = (idOrSlug ?? '').trim().toLowerCase();
+  const organizations = c.get('services').organizations;
+  let org: CachedOrganization | null = null;
+  if (UUID.test(given)) org = await organizations.get(given);
+  else if (given.length <= SLUG_MAX_LENGTH && SLUG_PATTERN.test(given)) {
+    org = await organizations.getBySlug(given);
+  }
+  if (org) setPageOrganization(c, { row: org.row, admin: false });
+  return org;
 }
+
+/** The login page of an organization, by the short name people can read. */
+export const loginHref = (org: CachedOrganization) => `/login?org=${org.row.slug}`;
 
 /** 403 for a form without the right CSRF token, in the page's language when it is known. */
 export function forbidden(c: PageContext, lang: PageLang = langOf(c)) {
@@ -62,6 +80,8 @@ function LoginForm(props: {
   const { t } = lang;
   const orgError = error !== undefined && errorField === 'org';
   const credentialsError = error !== undefined && errorField === 'credentials';
+  // After a wrong password the email is filled in: the password is what to type again.
+  const focusPassword = credentialsError && Boolean(email);
   return (
     <Layout lang={lang} title={t.signInTitle}>
       <div class="card">
@@ -86,8 +106,11 @@ function LoginForm(props: {
                 autocomplete="organization"
                 spellcheck={false}
                 value={props.orgInput ?? ''}
-                {...fieldAria(orgError, 'login-error')}
+                {...fieldAria(orgError, 'login-error', 'org-help')}
               />
+              <p id="org-help" class="muted">
+                {t.organizationHelp}
+              </p>
             </div>
           )}
           <div class="field">
@@ -98,7 +121,7 @@ function LoginForm(props: {
               type="email"
               required
               autocomplete="username"
-              autofocus
+              autofocus={!focusPassword}
               value={email ?? ''}
               {...fieldAria(credentialsError, 'login-error')}
             />
@@ -111,6 +134,7 @@ function LoginForm(props: {
               type="password"
               required
               autocomplete="current-password"
+              autofocus={focusPassword}
               {...fieldAria(credentialsError, 'login-error')}
             />
           </div>
@@ -123,14 +147,77 @@ function LoginForm(props: {
   );
 }
 
-function StartAgain({ lang, organizationId }: { lang: PageLang; organizationId: string }) {
+function StartAgain({ lang, org }: { lang: PageLang; org: CachedOrganization }) {
   return (
     <p>
-      <a class="button" href={`/login?org=${organizationId}`}>
+      <a class="button" href={loginHref(org)}>
         {lang.t.startAgain}
       </a>
     </p>
   );
+}
+
+/** The way back from the code and phone steps: another account, another number. */
+function StepLinks(props: {
+  lang: PageLang;
+  org: CachedOrganization;
+  /** On the code step: where a wrong number is corrected. */
+  phone?: 'submitted' | 'profile';
+}) {
+  const { t } = props.lang;
+  return (
+    <ul class="step-links">
+      {props.phone ? (
+        <li>
+          {t.wrongNumber}{' '}
+          {props.phone === 'submitted' ? (
+            <a href={loginHref(props.org)}>{t.wrongNumberStartAgain}</a>
+          ) : (
+            t.wrongNumberAdmin
+          )}
+        </li>
+      ) : null}
+      <li>
+        <a href={loginHref(props.org)}>{t.useAnotherAccount}</a>
+      </li>
+    </ul>
+  );
+}
+
+/**
+ * What the person stopped for want of SMS credit can do: who to call. An
+ * admin is told that they are the one, and what still signs them in.
+ */
+function WhoToCall(props: {
+  lang: PageLang;
+  administrators: { id: string; email: string }[];
+  userId: string;
+}) {
+  const { t } = props.lang;
+  if (props.administrators.some((admin) => admin.id === props.userId)) {
+    return <p>{t.stoppedYouAdminister}</p>;
+  }
+  if (props.administrators.length === 0) return <p>{t.stoppedNoAdmins}</p>;
+  return (
+    <>
+      <p>{t.stoppedWhoToCall}</p>
+      <ul>
+        {props.administrators.map((admin) => (
+          <li>
+            <a href={`mailto:${admin.email}`}>{admin.email}</a>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
+/**
+ * The slot for what a person can use instead of the SMS code when none can be
+ * sent (a backup code, an authenticator app): the factors work fills it.
+ */
+function RecoveryOptionsSlot(_props: { lang: PageLang; view: ChallengeView }) {
+  return null;
 }
 
 /** What a challenge that takes no code says, and the way out. */
@@ -160,14 +247,29 @@ export function closedMessage(t: Messages, view: ChallengeView): string {
   }
 }
 
-function ClosedPage(props: { lang: PageLang; view: ChallengeView; organizationId: string }) {
-  const { lang, view, organizationId } = props;
+function ClosedPage(props: {
+  lang: PageLang;
+  view: ChallengeView;
+  org: CachedOrganization;
+  administrators: { id: string; email: string }[] | null;
+}) {
+  const { lang, view, org } = props;
   return (
     <Layout lang={lang} title={lang.t.signInTitle}>
       <div class="card">
         <h1>{lang.t.signInStopped}</h1>
         <Notice kind="error">{closedMessage(lang.t, view)}</Notice>
-        <StartAgain lang={lang} organizationId={organizationId} />
+        {view.failureReason === 'sms_balance_exhausted' ? (
+          <>
+            <RecoveryOptionsSlot lang={lang} view={view} />
+            <WhoToCall
+              lang={lang}
+              administrators={props.administrators ?? []}
+              userId={view.userId}
+            />
+          </>
+        ) : null}
+        <StartAgain lang={lang} org={org} />
       </div>
     </Layout>
   );
@@ -195,19 +297,64 @@ function CancelButton({ lang }: { lang: PageLang }) {
   );
 }
 
+/**
+ * Another code: the wait is shown before a click, as text that a small script
+ * counts down; an early click without the script is answered with the wait.
+ */
+function ResendForm(props: { lang: PageLang; csrf: string; facts: CodeStepFacts; action: string }) {
+  const { t } = props.lang;
+  const { view, resendWaitSeconds: wait } = props.facts;
+  const canSend = view.sendsRemaining > 0;
+  return (
+    <form method="post" action={props.action} class="stack">
+      <Csrf token={props.csrf} />
+      <p class="muted" id="resend-help">
+        {t.noCode} {canSend ? t.sendsLeft(view.sendsRemaining) : t.noMoreSends}
+      </p>
+      {canSend ? (
+        <p
+          class="muted"
+          id="resend-wait"
+          data-testid="resend-wait"
+          data-countdown={String(wait)}
+          data-one={t.resendWait(1)}
+          data-other={t.resendWait(7777).replace('7777', '{n}')}
+          data-done={t.resendReady}
+          data-button="resend"
+          data-live="resend-live"
+        >
+          {wait > 0 ? t.resendWait(wait) : t.resendReady}
+        </p>
+      ) : null}
+      <p class="sr-only" id="resend-live" role="status" />
+      <button
+        id="resend"
+        class="secondary"
+        type="submit"
+        disabled={!canSend}
+        aria-describedby={canSend ? 'resend-help resend-wait' : 'resend-help'}
+      >
+        {t.resend}
+      </button>
+    </form>
+  );
+}
+
 export function CodePage(props: {
   lang: PageLang;
   csrf: string;
-  view: ChallengeView;
+  facts: CodeStepFacts;
+  org: CachedOrganization;
   error?: string | undefined;
   info?: string | undefined;
   paths?: StepPaths;
   cancelable?: boolean;
 }) {
-  const { lang, csrf, view, error, info, paths = LOGIN_STEP_PATHS } = props;
+  const { lang, csrf, facts, error, info, paths = LOGIN_STEP_PATHS } = props;
+  const { view } = facts;
   const { t } = lang;
   return (
-    <Layout lang={lang} title={t.codeTitle}>
+    <Layout lang={lang} title={t.codeTitle} scripts={[COUNTDOWN_SCRIPT_PATH]}>
       <div class="card">
         <h1>{t.codeTitle}</h1>
         <p>{view.maskedPhone ? t.codeSentTo(view.maskedPhone) : t.codeSentToYourPhone}</p>
@@ -232,11 +379,14 @@ export function CodePage(props: {
               maxlength={6}
               required
               autofocus
-              {...fieldAria(error, 'code-error', 'code-help')}
+              {...fieldAria(error, 'code-error', error ? undefined : 'code-help')}
             />
-            <p id="code-help" class="muted">
-              {t.attemptsLeft(view.attemptsRemaining)}
-            </p>
+            {/* The error above says the attempts left; said once. */}
+            {error ? null : (
+              <p id="code-help" class="muted">
+                {t.attemptsLeft(view.attemptsRemaining)}
+              </p>
+            )}
           </div>
           <div class="field">
             <label class="check" for="trustDevice">
@@ -249,20 +399,15 @@ export function CodePage(props: {
           </button>
           {props.cancelable ? <CancelButton lang={lang} /> : null}
         </form>
-        <form method="post" action={paths.resend} class="stack">
-          <Csrf token={csrf} />
-          <p class="muted" id="resend-help">
-            {t.noCode} {view.sendsRemaining > 0 ? t.sendsLeft(view.sendsRemaining) : t.noMoreSends}
-          </p>
-          <button
-            class="secondary"
-            type="submit"
-            disabled={view.sendsRemaining === 0}
-            aria-describedby="resend-help"
-          >
-            {t.resend}
-          </button>
-        </form>
+        <ResendForm lang={lang} csrf={csrf} facts={facts} action={paths.resend} />
+        {/* The hosted prompt's way out is its Cancel button, back to the app. */}
+        {props.cancelable ? null : (
+          <StepLinks
+            lang={lang}
+            org={props.org}
+            phone={facts.phoneSubmitted ? 'submitted' : 'profile'}
+          />
+        )}
       </div>
     </Layout>
   );
@@ -271,6 +416,7 @@ export function CodePage(props: {
 export function PhonePage(props: {
   lang: PageLang;
   csrf: string;
+  org: CachedOrganization;
   error?: string | undefined;
   phone?: string;
   paths?: StepPaths;
@@ -311,6 +457,7 @@ export function PhonePage(props: {
           </button>
           {props.cancelable ? <CancelButton lang={lang} /> : null}
         </form>
+        {props.cancelable ? null : <StepLinks lang={lang} org={props.org} />}
       </div>
     </Layout>
   );
@@ -409,13 +556,9 @@ async function loadPending(c: PageContext) {
   if (!pending) return null;
   const org = await loadOrganization(c, pending.organizationId);
   if (!org) return null;
-  try {
-    const view = await c.get('services').challenges.get(org.row.id, pending.challengeId);
-    return { org, view, lang: langOf(c, org) };
-  } catch (error) {
-    if (error instanceof ApiError && error.code === 'not_found') return null;
-    throw error;
-  }
+  const facts = await codeStepFacts(c.get('services').db, org.row.id, pending.challengeId);
+  if (!facts) return null;
+  return { org, view: facts.view, facts, lang: langOf(c, org) };
 }
 
 /** The organization of this browser's pending sign-in, for the language of a refusal. */
@@ -425,34 +568,81 @@ async function pendingOrganization(c: PageContext): Promise<CachedOrganization |
 
 const noPending = (c: PageContext) => c.redirect('/login', 303);
 
-function codeStep(
+async function codeStep(
   c: PageContext,
   org: CachedOrganization,
-  view: ChallengeView,
+  facts: CodeStepFacts,
   notes: { error?: string; info?: string } = {},
   status = 200,
 ) {
+  const { view } = facts;
   if (view.status === 'phone_required') return c.redirect('/login/phone', 303);
   const lang = langOf(c, org);
   if (view.status !== 'pending') {
+    const administrators =
+      view.failureReason === 'sms_balance_exhausted'
+        ? await administratorsOf(c.get('services').db.sql, org.row.id, 3)
+        : null;
     return render(
       c,
-      <ClosedPage lang={lang} view={view} organizationId={org.row.id} />,
+      <ClosedPage lang={lang} view={view} org={org} administrators={administrators} />,
       status === 200 ? 409 : status,
     );
   }
   return render(
     c,
-    <CodePage lang={lang} csrf={csrfToken(c, browserId(c))} view={view} {...notes} />,
+    <CodePage lang={lang} csrf={csrfToken(c, browserId(c))} facts={facts} org={org} {...notes} />,
     status,
   );
+}
+
+/**
+ * Refusals of a resend that the code step names after its redirect
+ * (`/login/code?refused=...`), so the address stays the code step's own.
+ */
+const RESEND_REFUSALS = new Set([
+  'resend_too_soon',
+  'too_many_sends',
+  'rate_limited',
+  'sms_paused',
+  'phone_country_not_allowed',
+  'database_unavailable',
+  'queue_unavailable',
+]);
+
+/** The words for a resend refused before the redirect; a wait is said as it stands now. */
+function resendRefusalText(
+  lang: PageLang,
+  facts: CodeStepFacts,
+  refused: string | undefined,
+  waitSeconds: number | null,
+): string | undefined {
+  if (!refused || !RESEND_REFUSALS.has(refused)) return undefined;
+  // The countdown beside the button says the wait; once it is over, there is nothing to add.
+  if (refused === 'resend_too_soon') {
+    return facts.resendWaitSeconds > 0
+      ? lang.t.errResendTooSoon(facts.resendWaitSeconds)
+      : undefined;
+  }
+  const retryAfter = waitSeconds !== null ? { 'retry-after': String(waitSeconds) } : undefined;
+  return apiErrorText(lang, new ApiError(refused as 'rate_limited', '', {}, retryAfter));
 }
 
 loginPages.get('/login/code', async (c) => {
   const loaded = await loadPending(c);
   if (!loaded) return noPending(c);
-  const notes = c.req.query('resent') !== undefined ? { info: loaded.lang.t.resent } : {};
-  return codeStep(c, loaded.org, loaded.view, notes);
+  const wait = Number(c.req.query('wait'));
+  const error = resendRefusalText(
+    loaded.lang,
+    loaded.facts,
+    c.req.query('refused'),
+    Number.isInteger(wait) && wait > 0 && wait < 100_000 ? wait : null,
+  );
+  const notes = {
+    ...(c.req.query('resent') !== undefined && !error ? { info: loaded.lang.t.resent } : {}),
+    ...(error ? { error } : {}),
+  };
+  return codeStep(c, loaded.org, loaded.facts, notes);
 });
 
 loginPages.post('/login/code', async (c) => {
@@ -476,14 +666,26 @@ loginPages.post('/login/code', async (c) => {
     return c.redirect('/account', 303);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    const view = await services.challenges.get(org.row.id, loaded.view.id);
+    const facts = await codeStepFacts(services.db, org.row.id, loaded.view.id);
+    if (!facts) return noPending(c);
     if (error.code === 'invalid_code') {
-      return codeStep(c, org, view, { error: lang.t.wrongCode(view.attemptsRemaining) }, 422);
+      const attempts = facts.view.attemptsRemaining;
+      // A code a resend replaced is not wrong: say so (the attempt counts all the same).
+      const replaced = await isReplacedCode(
+        services.db,
+        services.config.appSecret,
+        org.row.id,
+        loaded.view.id,
+        code,
+      );
+      const text = replaced ? lang.t.codeReplaced(attempts) : lang.t.wrongCode(attempts);
+      return codeStep(c, org, facts, { error: text }, 422);
     }
-    return codeStep(c, org, view, { error: apiErrorText(lang, error) }, error.status);
+    return codeStep(c, org, facts, { error: apiErrorText(lang, error) }, error.status);
   }
 });
 
+/** Post, redirect, get: the address bar ends on the code step, never on /login/resend. */
 loginPages.post('/login/resend', async (c) => {
   const form = await formFields(c);
   if (!csrfValid(c, browserCookie(c), form.csrf)) {
@@ -501,18 +703,21 @@ loginPages.post('/login/resend', async (c) => {
     return c.redirect('/login/code?resent', 303);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    const view = await services.challenges.get(loaded.org.row.id, loaded.view.id);
-    const retryAfter = error.headers['retry-after'];
-    if (retryAfter) c.header('retry-after', retryAfter);
-    return codeStep(c, loaded.org, view, { error: apiErrorText(loaded.lang, error) }, error.status);
+    const params = new URLSearchParams({ refused: error.code });
+    const retryAfter = Number(error.headers['retry-after']);
+    if (Number.isInteger(retryAfter) && retryAfter > 0) params.set('wait', String(retryAfter));
+    return c.redirect(`/login/code?${params}`, 303);
   }
 });
 
 loginPages.get('/login/phone', async (c) => {
   const loaded = await loadPending(c);
   if (!loaded) return noPending(c);
-  if (loaded.view.status !== 'phone_required') return codeStep(c, loaded.org, loaded.view);
-  return render(c, <PhonePage lang={loaded.lang} csrf={csrfToken(c, browserId(c))} />);
+  if (loaded.view.status !== 'phone_required') return codeStep(c, loaded.org, loaded.facts);
+  return render(
+    c,
+    <PhonePage lang={loaded.lang} csrf={csrfToken(c, browserId(c))} org={loaded.org} />,
+  );
 });
 
 loginPages.post('/login/phone', async (c) => {
@@ -522,7 +727,7 @@ loginPages.post('/login/phone', async (c) => {
   }
   const loaded = await loadPending(c);
   if (!loaded) return noPending(c);
-  if (loaded.view.status !== 'phone_required') return codeStep(c, loaded.org, loaded.view);
+  if (loaded.view.status !== 'phone_required') return codeStep(c, loaded.org, loaded.facts);
   const phone = (form.phone ?? '').trim().slice(0, 64);
   try {
     await c
@@ -540,6 +745,7 @@ loginPages.post('/login/phone', async (c) => {
       <PhonePage
         lang={loaded.lang}
         csrf={csrfToken(c, browserId(c))}
+        org={loaded.org}
         error={apiErrorText(loaded.lang, error)}
         phone={phone}
       />,
@@ -552,12 +758,8 @@ loginPages.post('/logout', async (c) => {
   const form = await formFields(c);
   const session = await currentSession(c);
   if (!session) return c.redirect('/login', 303);
-  if (!csrfValid(c, session.token, form.csrf)) {
-    return forbidden(
-      c,
-      langOf(c, await c.get('services').organizations.get(session.organizationId)),
-    );
-  }
+  const org = await c.get('services').organizations.get(session.organizationId);
+  if (!csrfValid(c, session.token, form.csrf)) return forbidden(c, langOf(c, org));
   await endSession(c, session.token);
-  return c.redirect(`/login?org=${session.organizationId}`, 303);
+  return c.redirect(org ? loginHref(org) : `/login?org=${session.organizationId}`, 303);
 });

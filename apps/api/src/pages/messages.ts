@@ -1,11 +1,12 @@
 import type { LedgerReason, Locale, Role } from '@twofa/core';
+import { GUIDANCE, type GuidanceMessages } from './messages-guidance.ts';
 
 /**
  * Every text the pages show, in each of the contract's locales. `en`, `fi` and
  * `sv` are typed by `Messages`, so a key missing in one of them fails the
  * type-check; texts with values are functions of them.
  */
-export interface Messages {
+export interface Messages extends GuidanceMessages {
   brand: string;
   titleSuffix: string;
   // layout
@@ -226,11 +227,12 @@ function plural(locale: Locale, n: number, forms: { one: string; other: string }
 }
 
 const en: Messages = {
+  ...GUIDANCE.en,
   brand: 'twofa',
   titleSuffix: 'twofa',
   mainNav: 'Main',
   navAccount: 'Account',
-  navPasswordSettings: 'Password settings',
+  navPasswordSettings: 'Two-factor authentication',
   navUsers: 'Users',
   navSubscription: 'Subscription',
   navAudit: 'Audit log',
@@ -241,11 +243,11 @@ const en: Messages = {
   forbiddenSettings: "Only the organization's administrators can open the settings.",
   signInTitle: 'Sign in',
   signInTo: (organization) => `Sign in to ${organization}`,
-  organizationId: 'Organization ID',
+  organizationId: 'Organization',
   email: 'Email',
   password: 'Password',
   signInButton: 'Sign in',
-  noSuchOrganization: 'No organization has that ID. Check the sign-in link you were given.',
+  noSuchOrganization: 'No organization goes by that name. Check the sign-in link you were given.',
   enterEmailAndPassword: 'Enter your email and password.',
   errInvalidCredentials: 'The email or password is wrong.',
   errRateLimited: (s) =>
@@ -285,8 +287,7 @@ const en: Messages = {
   closedCanceled:
     'This sign-in was canceled (the phone number or password changed). Sign in again.',
   closedApproved: 'This code was already used. Sign in again.',
-  closedBalance:
-    "We could not send the code: the organization's SMS credit has run out. Contact your administrator.",
+  closedBalance: "We could not send the code: the organization's SMS credit has run out.",
   closedRejected:
     'We could not send the code: the phone number was refused. Contact your administrator.',
   closedPaused: 'We could not send the code right now. Try again later.',
@@ -316,12 +317,12 @@ const en: Messages = {
   signedInAs: 'Signed in as',
   atOrganization: (organization) => ` at ${organization}`,
   adminOf: 'You administer this organization: see its',
-  adminOfLink: 'password settings',
+  adminOfLink: 'two-factor authentication settings',
   logOut: 'Log out',
-  passwordSettingsTitle: 'Password settings',
+  passwordSettingsTitle: 'Two-factor authentication',
   settingsSaved: 'Settings saved.',
   nothingSaved: 'Nothing was saved: fix the entries marked below.',
-  twoFactorHeading: 'Two-factor authentication',
+  twoFactorHeading: 'Codes by SMS',
   twoFactorCheckbox: 'Ask for a code by SMS after the password',
   twoFactorHelp:
     'Users sign in with their password and a 6-digit code sent to their phone. A device they trust skips the code for 30 days.',
@@ -480,11 +481,12 @@ const en: Messages = {
 };
 
 const fi: Messages = {
+  ...GUIDANCE.fi,
   brand: 'twofa',
   titleSuffix: 'twofa',
   mainNav: 'Päävalikko',
   navAccount: 'Tili',
-  navPasswordSettings: 'Salasana-asetukset',
+  navPasswordSettings: 'Kaksivaiheinen tunnistautuminen',
   navUsers: 'Käyttäjät',
   navSubscription: 'Tilaus',
   navAudit: 'Tapahtumaloki',
@@ -495,7 +497,7 @@ const fi: Messages = {
   forbiddenSettings: 'Vain organisaation pääkäyttäjät voivat avata asetukset.',
   signInTitle: 'Kirjaudu sisään',
   signInTo: (organization) => `Kirjaudu sisään: ${organization}`,
-  organizationId: 'Organisaation tunnus',
+  organizationId: 'Organisaatio',
   email: 'Sähköposti',
   password: 'Salasana',
   signInButton: 'Kirjaudu sisään',
@@ -542,8 +544,7 @@ const fi: Messages = {
   closedCanceled:
     'Tämä kirjautuminen peruttiin (puhelinnumero tai salasana vaihtui). Kirjaudu sisään uudelleen.',
   closedApproved: 'Tämä koodi on jo käytetty. Kirjaudu sisään uudelleen.',
-  closedBalance:
-    'Emme voineet lähettää koodia: organisaation tekstiviestisaldo on loppunut. Ota yhteyttä pääkäyttäjään.',
+  closedBalance: 'Emme voineet lähettää koodia: organisaation tekstiviestisaldo on loppunut.',
   closedRejected:
     'Emme voineet lähettää koodia: puhelinnumeroon ei voitu lähettää viestiä. Ota yhteyttä pääkäyttäjään.',
   closedPaused: 'Emme voineet lähettää koodia juuri nyt. Yritä myöhemmin uudelleen.',
@@ -575,12 +576,12 @@ const fi: Messages = {
   signedInAs: 'Kirjautuneena:',
   atOrganization: (organization) => `, ${organization}`,
   adminOf: 'Olet tämän organisaation pääkäyttäjä: katso sen',
-  adminOfLink: 'salasana-asetukset',
+  adminOfLink: 'kaksivaiheisen tunnistautumisen asetukset',
   logOut: 'Kirjaudu ulos',
-  passwordSettingsTitle: 'Salasana-asetukset',
+  passwordSettingsTitle: 'Kaksivaiheinen tunnistautuminen',
   settingsSaved: 'Asetukset tallennettiin.',
   nothingSaved: 'Mitään ei tallennettu: korjaa alla merkityt kohdat.',
-  twoFactorHeading: 'Kaksivaiheinen tunnistautuminen',
+  twoFactorHeading: 'Koodit tekstiviestillä',
   twoFactorCheckbox: 'Pyydä salasanan jälkeen tekstiviestillä lähetetty koodi',
   twoFactorHelp:
     'Käyttäjät kirjautuvat salasanalla ja puhelimeen lähetetyllä 6-numeroisella koodilla. Luotetulta laitteelta koodia ei kysytä 30 päivään.',
@@ -751,11 +752,12 @@ const fi: Messages = {
 };
 
 const sv: Messages = {
+  ...GUIDANCE.sv,
   brand: 'twofa',
   titleSuffix: 'twofa',
   mainNav: 'Huvudmeny',
   navAccount: 'Konto',
-  navPasswordSettings: 'Lösenordsinställningar',
+  navPasswordSettings: 'Tvåstegsverifiering',
   navUsers: 'Användare',
   navSubscription: 'Abonnemang',
   navAudit: 'Händelselogg',
@@ -766,7 +768,7 @@ const sv: Messages = {
   forbiddenSettings: 'Endast organisationens administratörer kan öppna inställningarna.',
   signInTitle: 'Logga in',
   signInTo: (organization) => `Logga in på ${organization}`,
-  organizationId: 'Organisationens ID',
+  organizationId: 'Organisation',
   email: 'E-post',
   password: 'Lösenord',
   signInButton: 'Logga in',
@@ -812,8 +814,7 @@ const sv: Messages = {
   closedCanceled:
     'Den här inloggningen avbröts (telefonnumret eller lösenordet ändrades). Logga in igen.',
   closedApproved: 'Den här koden har redan använts. Logga in igen.',
-  closedBalance:
-    'Vi kunde inte skicka koden: organisationens sms-saldo är slut. Kontakta din administratör.',
+  closedBalance: 'Vi kunde inte skicka koden: organisationens sms-saldo är slut.',
   closedRejected:
     'Vi kunde inte skicka koden: telefonnumret godtogs inte. Kontakta din administratör.',
   closedPaused: 'Vi kunde inte skicka koden just nu. Försök igen senare.',
@@ -843,12 +844,12 @@ const sv: Messages = {
   signedInAs: 'Inloggad som',
   atOrganization: (organization) => ` hos ${organization}`,
   adminOf: 'Du administrerar den här organisationen: se dess',
-  adminOfLink: 'lösenordsinställningar',
+  adminOfLink: 'inställningar för tvåstegsverifiering',
   logOut: 'Logga ut',
-  passwordSettingsTitle: 'Lösenordsinställningar',
+  passwordSettingsTitle: 'Tvåstegsverifiering',
   settingsSaved: 'Inställningarna har sparats.',
   nothingSaved: 'Inget sparades: rätta de markerade uppgifterna nedan.',
-  twoFactorHeading: 'Tvåstegsverifiering',
+  twoFactorHeading: 'Koder via sms',
   twoFactorCheckbox: 'Be om en kod via sms efter lösenordet',
   twoFactorHelp:
     'Användarna loggar in med sitt lösenord och en sexsiffrig kod som skickas till deras telefon. På en betrodd enhet behövs ingen kod i 30 dagar.',

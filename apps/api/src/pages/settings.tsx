@@ -9,6 +9,7 @@ import {
   revokeTrustedDevices,
   unlockUser,
   updateUser,
+  userEmails,
 } from '@twofa/db';
 import { Hono } from 'hono';
 import { changePasswordSettings, cidrEntryErrors } from '../domain/settings.ts';
@@ -16,6 +17,8 @@ import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import { clientAddress } from '../lib/http.ts';
 import { CountryCode } from '../lib/schemas.ts';
+import { auditActor, auditDetails, auditEventName, auditUserIds } from './audit-view.tsx';
+import { balanceState } from './balance.tsx';
 import { requireAdmin } from './guard.tsx';
 import { apiErrorText, langOf } from './lang.ts';
 import { Csrf, DataTable, Layout, Notice } from './layout.tsx';
@@ -40,6 +43,34 @@ interface PasswordForm {
   countryErrors: string[];
   error?: string | undefined;
   saved?: boolean;
+  /** Turning 2FA on with no SMS credit was refused until confirmed. */
+  confirmNoCredit?: boolean;
+}
+
+/** 2FA off and no credit: turning it on now would stop everyone at their next sign-in. */
+const wouldLockOut = (org: OrganizationRow) => !org.twoFactorEnabled && org.smsBalance <= 0;
+
+/** The warning beside the 2FA switch when turning it on would stop everyone, and its confirmation. */
+function NoCreditWarning(props: { lang: PageLang; org: OrganizationRow; asked: boolean }) {
+  const { t } = props.lang;
+  if (!wouldLockOut(props.org)) return null;
+  return (
+    <div class="notice warn" id="no-credit-warning" data-testid="no-credit-warning">
+      <p>
+        {t.noCreditWarning} <a href="/settings/subscription">{t.balanceLink}</a>
+      </p>
+      <label class="check" for="confirmNoCredit">
+        <input
+          id="confirmNoCredit"
+          name="confirmNoCredit"
+          type="checkbox"
+          value="on"
+          aria-invalid={props.asked ? 'true' : undefined}
+        />
+        <span>{t.confirmNoCredit}</span>
+      </label>
+    </div>
+  );
 }
 
 function PasswordSettingsPage(props: {
@@ -59,6 +90,7 @@ function PasswordSettingsPage(props: {
         <h1>{t.passwordSettingsTitle}</h1>
         {form.saved ? <Notice kind="ok">{t.settingsSaved}</Notice> : null}
         {form.error ? <Notice kind="error">{form.error}</Notice> : null}
+        {form.confirmNoCredit ? <Notice kind="error">{t.confirmNoCreditNeeded}</Notice> : null}
         {hasCidrErrors || form.countryErrors.length > 0 ? (
           <Notice kind="error">{t.nothingSaved}</Notice>
         ) : null}
@@ -74,7 +106,7 @@ function PasswordSettingsPage(props: {
                 value="on"
                 checked={available && form.twoFactorEnabled}
                 disabled={!available}
-                aria-describedby="twoFactorEnabled-help"
+                aria-describedby={`twoFactorEnabled-help${available ? ' twoFactorEnabled-credit' : ''}${available && wouldLockOut(org) ? ' no-credit-warning' : ''}`}
               />
               <span>{t.twoFactorCheckbox}</span>
             </label>
@@ -83,6 +115,14 @@ function PasswordSettingsPage(props: {
                 ? t.twoFactorHelp
                 : t.twoFactorUnavailable(org.authMethod === 'saml2' ? 'saml2' : 'ldap')}
             </p>
+            {available ? (
+              <>
+                <p id="twoFactorEnabled-credit" class="muted">
+                  {t.twoFactorCreditHelp}
+                </p>
+                <NoCreditWarning lang={lang} org={org} asked={form.confirmNoCredit === true} />
+              </>
+            ) : null}
           </div>
           <h2>
             <label for="skipTwoFactorCidrs">{t.cidrsLabel}</label>
@@ -210,6 +250,22 @@ settingsPages.post('/settings/password', async (c) => {
     countryErrors,
   };
   const csrf = csrfToken(c, session.token);
+  // Turning 2FA on with no credit stops everyone at once, this admin too: never by accident.
+  const confirmNoCredit =
+    twoFactorEnabled === true && wouldLockOut(org) && fields.confirmNoCredit !== 'on';
+  if (confirmNoCredit) {
+    return render(
+      c,
+      <PasswordSettingsPage
+        lang={lang}
+        csrf={csrf}
+        session={session}
+        org={org}
+        form={{ ...form, confirmNoCredit }}
+      />,
+      409,
+    );
+  }
   if (cidrErrors.length > 0 || countryErrors.length > 0) {
     return render(
       c,
@@ -308,7 +364,7 @@ settingsPages.get('/settings/users', async (c) => {
         <h1>{t.usersTitle}</h1>
         {notice ? <Notice kind="ok">{notice}</Notice> : null}
         <search>
-          <form method="get" action="/settings/users" class="row">
+          <form method="get" action="/settings/users" class="row search-row">
             <label for="q" class="sr-only">
               {t.searchByEmail}
             </label>
@@ -330,41 +386,43 @@ settingsPages.get('/settings/users', async (c) => {
             const locked = user.lockedUntil !== null && user.lockedUntil > now;
             return (
               <tr>
-                <td>{user.email}</td>
-                <td>{user.phone ?? '—'}</td>
-                <td>{t.roles[user.role]}</td>
-                <td>
+                <td data-label={t.colEmail}>{user.email}</td>
+                <td data-label={t.colPhone}>{user.phone ?? '—'}</td>
+                <td data-label={t.colRole}>{t.roles[user.role]}</td>
+                <td data-label={t.colTwoFactor}>
                   {user.twoFactorDisabled ? t.twoFactorDisabledForUser : t.twoFactorRequired}
                   {locked && user.lockedUntil ? (
                     <div class="field-error">{t.lockedUntil(lang.dateTime(user.lockedUntil))}</div>
                   ) : null}
                 </td>
-                <td class="actions">
-                  <form method="post" action={`/settings/users/${user.id}/two-factor`}>
-                    <Hidden />
-                    <input
-                      type="hidden"
-                      name="twoFactorDisabled"
-                      value={user.twoFactorDisabled ? 'false' : 'true'}
-                    />
-                    <button type="submit" class="secondary small">
-                      {user.twoFactorDisabled ? t.requireTwoFactor : t.disableTwoFactor}
-                    </button>
-                  </form>
-                  <form method="post" action={`/settings/users/${user.id}/trusted-devices`}>
-                    <Hidden />
-                    <button type="submit" class="secondary small">
-                      {t.revokeDevices}
-                    </button>
-                  </form>
-                  {locked ? (
-                    <form method="post" action={`/settings/users/${user.id}/unlock`}>
+                <td class="actions" data-label={t.colActions}>
+                  <div class="actions-list">
+                    <form method="post" action={`/settings/users/${user.id}/two-factor`}>
                       <Hidden />
-                      <button type="submit" class="small">
-                        {t.unlock}
+                      <input
+                        type="hidden"
+                        name="twoFactorDisabled"
+                        value={user.twoFactorDisabled ? 'false' : 'true'}
+                      />
+                      <button type="submit" class="secondary small">
+                        {user.twoFactorDisabled ? t.requireTwoFactor : t.disableTwoFactor}
                       </button>
                     </form>
-                  ) : null}
+                    <form method="post" action={`/settings/users/${user.id}/trusted-devices`}>
+                      <Hidden />
+                      <button type="submit" class="secondary small">
+                        {t.revokeDevices}
+                      </button>
+                    </form>
+                    {locked ? (
+                      <form method="post" action={`/settings/users/${user.id}/unlock`}>
+                        <Hidden />
+                        <button type="submit" class="small">
+                          {t.unlock}
+                        </button>
+                      </form>
+                    ) : null}
+                  </div>
                 </td>
               </tr>
             );
@@ -476,12 +534,12 @@ settingsPages.get('/settings/subscription', async (c) => {
   ]);
   if (!org) throw new ApiError('not_found', 'Organization not found');
   const threshold = org.lowBalanceThreshold ?? DEFAULT_LOW_BALANCE_THRESHOLD;
-  const low = org.smsBalance < threshold;
+  const state = balanceState({ smsBalance: org.smsBalance, lowBalanceThreshold: threshold });
   const { lang } = await loadOrg(c, session);
   const { t } = lang;
   return render(
     c,
-    <Layout lang={lang} title={t.subscriptionTitle} user={session} wide>
+    <Layout lang={lang} title={t.subscriptionTitle} user={session} wide hideBalance>
       <div class="card">
         <h1>{t.subscriptionTitle}</h1>
         <h2>{t.smsBalance}</h2>
@@ -489,7 +547,8 @@ settingsPages.get('/settings/subscription', async (c) => {
           {t.credits(org.smsBalance)}
         </p>
         <p class="muted">{t.oneCodeOneCredit}</p>
-        {low ? <Notice kind="warn">{t.lowBalance(threshold)}</Notice> : null}
+        {state === 'out' ? <Notice kind="error">{t.outOfCredits}</Notice> : null}
+        {state === 'low' ? <Notice kind="warn">{t.lowBalance(threshold)}</Notice> : null}
         <h2>{t.recentActivity}</h2>
         <DataTable
           label={t.recentActivity}
@@ -498,12 +557,14 @@ settingsPages.get('/settings/subscription', async (c) => {
         >
           {ledger.map((line) => (
             <tr>
-              <td>
+              <td data-label={t.colWhen}>
                 <time datetime={line.createdAt.toISOString()}>{lang.dateTime(line.createdAt)}</time>
               </td>
-              <td>{t.ledgerReasons[line.reason]}</td>
-              <td>{line.delta > 0 ? `+${line.delta}` : String(line.delta)}</td>
-              <td>{line.balanceAfter}</td>
+              <td data-label={t.colWhat}>{t.ledgerReasons[line.reason]}</td>
+              <td data-label={t.colChange}>
+                {line.delta > 0 ? `+${line.delta}` : String(line.delta)}
+              </td>
+              <td data-label={t.colBalanceAfter}>{line.balanceAfter}</td>
             </tr>
           ))}
         </DataTable>
@@ -530,6 +591,11 @@ settingsPages.get('/settings/audit', async (c) => {
   const last = pageEvents[pageEvents.length - 1];
   const { lang } = await loadOrg(c, session);
   const { t } = lang;
+  const emails = await userEmails(
+    c.get('services').db.sql,
+    session.organizationId,
+    auditUserIds(pageEvents),
+  );
   return render(
     c,
     <Layout lang={lang} title={t.auditTitle} user={session} wide>
@@ -542,16 +608,18 @@ settingsPages.get('/settings/audit', async (c) => {
         >
           {pageEvents.map((event) => (
             <tr>
-              <td>
+              <td data-label={t.colWhen}>
                 <time datetime={event.createdAt.toISOString()}>
                   {lang.dateTime(event.createdAt)}
                 </time>
               </td>
-              <td>{t.auditEvents[event.type] ?? event.type.replaceAll('_', ' ')}</td>
-              <td>{event.actor}</td>
-              <td>{event.ip ?? '—'}</td>
-              <td>
-                <pre>{JSON.stringify(event.data)}</pre>
+              <td data-label={t.colEvent}>{auditEventName(lang, event.type)}</td>
+              <td data-label={t.colBy}>{auditActor(lang, event, emails)}</td>
+              <td data-label={t.colIp}>{event.ip ?? '—'}</td>
+              <td data-label={t.colDetails}>
+                {auditDetails(lang, event, emails).map((line) => (
+                  <div>{line}</div>
+                ))}
               </td>
             </tr>
           ))}

@@ -19,10 +19,21 @@ header.top {
   display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; justify-content: space-between;
   padding: .75rem 1rem; background: var(--card); border-bottom: 1px solid var(--line);
 }
-header.top .brand { font-weight: 700; text-decoration: none; color: var(--fg); }
+header.top .brand {
+  display: inline-flex; align-items: center; gap: .5rem; font-weight: 700; text-decoration: none; color: var(--fg);
+}
+header.top .logo {
+  display: inline-grid; place-items: center; width: 2rem; height: 2rem; border-radius: 8px;
+  background: var(--accent); color: var(--accent-fg); font-size: .85rem; letter-spacing: .02em; flex: none;
+}
 header.top nav { display: flex; flex-wrap: wrap; gap: .25rem 1rem; }
 main { max-width: 26rem; margin: 2rem auto; padding: 0 1rem; }
-main.wide { max-width: 60rem; }
+main.wide { max-width: 72rem; }
+footer.foot { max-width: 72rem; margin: 0 auto 2rem; padding: 0 1rem; text-align: center; font-size: .9rem; }
+.banner { margin-bottom: 1rem; }
+.step-links { list-style: none; padding: 0; margin: 1.25rem 0 0; font-size: .95rem; }
+.step-links li + li { margin-top: .4rem; }
+.help section + section { margin-top: .5rem; }
 .card {
   background: var(--card); border: 1px solid var(--line); border-radius: 12px;
   padding: 1.5rem; box-shadow: 0 1px 2px rgba(0,0,0,.04);
@@ -57,6 +68,9 @@ button.secondary, .button.secondary { background: #fff; color: var(--accent); }
 button.small { padding: .35rem .7rem; font-size: .9rem; }
 button:disabled { opacity: .55; cursor: not-allowed; }
 .row { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
+.search-row { flex-wrap: nowrap; }
+.search-row input[type=search] { flex: 1 1 auto; width: auto; min-width: 0; }
+.search-row button { flex: none; }
 .stack > * + * { margin-top: 1rem; }
 .notice { padding: .75rem 1rem; border-radius: 8px; margin: 0 0 1rem; border: 1px solid transparent; }
 .notice.error { background: var(--bad-bg); color: var(--bad); border-color: #f3b8b3; }
@@ -68,7 +82,21 @@ table { width: 100%; border-collapse: collapse; font-size: .95rem; }
 th, td { text-align: left; padding: .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-weight: 600; color: var(--muted); }
 .table-wrap { overflow-x: auto; }
-.actions form { display: inline-block; margin: 0 .25rem .25rem 0; }
+.actions-list { display: flex; flex-direction: column; align-items: flex-start; gap: .35rem; }
+.actions-list form { margin: 0; }
+.actions-list button { white-space: nowrap; }
+/* Below this width a table's rows become cards: each cell under its column's name. */
+@media (max-width: 48rem) {
+  table.cards, table.cards tbody, table.cards tr, table.cards td { display: block; width: 100%; }
+  table.cards thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  table.cards tr { border: 1px solid var(--line); border-radius: 10px; padding: .5rem .75rem; margin: 0 0 .75rem; }
+  table.cards td { border: 0; padding: .3rem 0; }
+  table.cards td[data-label]::before {
+    content: attr(data-label); display: block; font-size: .8rem; font-weight: 600; color: var(--muted);
+  }
+  table.cards td:empty { display: none; }
+  .actions-list button { white-space: normal; text-align: left; }
+}
 .pager { display: flex; justify-content: space-between; margin-top: 1rem; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9rem; }
 pre { white-space: pre-wrap; word-break: break-word; margin: 0; }

@@ -12,6 +12,7 @@ import {
   upsertOidcPayload,
 } from '@twofa/db';
 import { Hono } from 'hono';
+import { codeStepFacts } from '../domain/code-step.ts';
 import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { CachedOrganization } from '../lib/org-cache.ts';
@@ -305,6 +306,7 @@ async function showStep(
       <PhonePage
         lang={lang}
         csrf={csrf}
+        org={loaded.org}
         paths={paths}
         cancelable
         error={notes.error}
@@ -316,12 +318,15 @@ async function showStep(
   if (view.status !== 'pending') {
     return finishDenied(c, loaded, view.userId, closedDenial(view));
   }
+  const facts = await codeStepFacts(c.get('services').db, loaded.org.row.id, view.id);
+  if (!facts) return finishDenied(c, loaded, view.userId, closedDenial(view));
   return render(
     c,
     <CodePage
       lang={lang}
       csrf={csrf}
-      view={view}
+      facts={facts}
+      org={loaded.org}
       paths={paths}
       cancelable
       error={notes.error}

@@ -134,6 +134,7 @@ export async function processSendCode(
       to: claimed.phone,
       body: codeMessage(code, {
         locale: claimed.locale,
+        sender: claimed.organizationName,
         publicBaseUrl: config.env.PUBLIC_BASE_URL,
       }),
       sendId,

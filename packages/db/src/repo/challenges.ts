@@ -212,9 +212,12 @@ export async function approveChallenge(
     sendId: string;
     deviceTokenHash: string;
     deviceExpiresAt: Date;
+    /** How the second step was passed, for the `signed_in` audit event. */
+    method?: string;
   },
 ): Promise<Approval | null> {
   const { organizationId, challengeId, sendId, deviceTokenHash, deviceExpiresAt } = input;
+  const method = input.method ?? 'sms';
   const [row] = await sql<Approval[]>`
     with usr as (
       select id, phone, locked_until from users
@@ -232,7 +235,7 @@ export async function approveChallenge(
         and (usr.locked_until is null or usr.locked_until <= now())
         and case when ch.phone_submitted then usr.phone is null
           else usr.phone is not distinct from ch.phone end
-      returning ch.user_id, ch.organization_id, ch.phone, ch.phone_submitted
+      returning ch.user_id, ch.organization_id, ch.phone, ch.phone_submitted, ch.ip
     ), u as (
       update users set consecutive_code_failures = 0,
         phone = case when c.phone_submitted then c.phone else users.phone end,
@@ -254,6 +257,11 @@ export async function approveChallenge(
     ), v as (
       update sms_sends set verified_at = now()
       where id = ${sendId} and organization_id = ${organizationId} and exists (select 1 from c)
+    ), signed_in as (
+      insert into audit_events (organization_id, type, actor, ip, data)
+      select organization_id, 'signed_in', 'user', ip,
+        jsonb_build_object('userId', user_id, 'method', ${method}::text)
+      from c
     )
     select c.user_id as "userId", c.phone, c.phone_submitted as "phoneSaved",
       (select count(*)::int from r) as "revokedDevices"

@@ -1,10 +1,20 @@
-import { type AuthMethod, type LedgerReason, type Locale, MAX_SMS_BALANCE } from '@twofa/core';
+import { randomInt } from 'node:crypto';
+import {
+  type AuthMethod,
+  type LedgerReason,
+  type Locale,
+  MAX_SMS_BALANCE,
+  numberedSlug,
+  slugify,
+} from '@twofa/core';
 import type { Sql } from '../client.ts';
 import { claimFence, type StoredAnswer, storeAnswer } from './idempotency.ts';
 
 export interface OrganizationRow {
   id: string;
   name: string;
+  /** Unique; derived from the name at creation and kept when the name changes. */
+  slug: string;
   authMethod: AuthMethod;
   country: string | null;
   locale: Locale;
@@ -18,7 +28,7 @@ export interface OrganizationRow {
 }
 
 const columns = (sql: Sql) => sql`
-  id, name, auth_method as "authMethod", country, locale, two_factor_enabled as "twoFactorEnabled",
+  id, name, slug, auth_method as "authMethod", country, locale, two_factor_enabled as "twoFactorEnabled",
   skip_two_factor_cidrs as "skipTwoFactorCidrs", sms_allowed_countries as "smsAllowedCountries",
   sms_balance as "smsBalance", low_balance_threshold as "lowBalanceThreshold",
   created_at as "createdAt", updated_at as "updatedAt"`;
@@ -33,17 +43,41 @@ export async function createOrganization(
     apiKeyHash: string;
   },
 ): Promise<OrganizationRow> {
-  const [org] = await sql<OrganizationRow[]>`
-    with org as (
-      insert into organizations (name, auth_method, country, locale, sms_allowed_countries)
-      values (${input.name}, ${input.authMethod}, ${input.country}, ${input.locale ?? 'en'},
-              ${input.country ? [input.country] : []}::text[])
-      returning *
-    ), key as (
-      insert into api_keys (organization_id, key_hash) select id, ${input.apiKeyHash} from org
-    )
-    select ${columns(sql)} from org`;
-  return org!;
+  const slug = slugify(input.name);
+  // The first free of happy-paws, happy-paws-2, ... is picked in the insert itself; a parallel
+  // creation that took the same one makes the unique index refuse this one, which then retries.
+  for (let attempt = 1; ; attempt++) {
+    const candidates = Array.from({ length: 100 }, (_, i) => numberedSlug(slug, i + 1));
+    // Past a hundred namesakes, a random number.
+    candidates.push(numberedSlug(slug, randomInt(1_000, 10_000_000)));
+    try {
+      const [org] = await sql<OrganizationRow[]>`
+        with free as (
+          select c.slug from unnest(${candidates}::text[]) with ordinality as c(slug, n)
+          where not exists (select 1 from organizations o where o.slug = c.slug)
+          order by c.n limit 1
+        ), org as (
+          insert into organizations (name, slug, auth_method, country, locale, sms_allowed_countries)
+          select ${input.name}, free.slug, ${input.authMethod}, ${input.country},
+            ${input.locale ?? 'en'}, ${input.country ? [input.country] : []}::text[]
+          from free
+          returning *
+        ), key as (
+          insert into api_keys (organization_id, key_hash) select id, ${input.apiKeyHash} from org
+        )
+        select ${columns(sql)} from org`;
+      return org!;
+    } catch (error) {
+      const { code, constraint_name } = error as { code?: string; constraint_name?: string };
+      if (code !== '23505' || constraint_name !== 'organizations_slug' || attempt >= 5) throw error;
+    }
+  }
+}
+
+/** The id of the organization a slug names, or null. */
+export async function findOrganizationIdBySlug(sql: Sql, slug: string): Promise<string | null> {
+  const [row] = await sql<{ id: string }[]>`select id from organizations where slug = ${slug}`;
+  return row?.id ?? null;
 }
 
 export async function getOrganization(sql: Sql, id: string): Promise<OrganizationRow | null> {

@@ -42,6 +42,8 @@ export interface ClaimedSend {
   phone: string;
   /** The organization's language, for the message text. */
   locale: Locale;
+  /** The organization's name: the message says who sent it. */
+  organizationName: string;
   /** Balance after the debit, when this claim debited. */
   balance: number | null;
   /** True when this debit took the balance below the low-balance threshold. */
@@ -131,9 +133,10 @@ export async function claimSend(
       u.id as "sendId", u.organization_id as "organizationId", u.challenge_id as "challengeId",
       u.phone, d.sms_balance as balance,
       coalesce(d.sms_balance = d.low_balance_threshold - 1, false) as "crossedLowBalance",
-      (select o.locale from organizations o where o.id = u.organization_id) as locale,
+      o.locale, o.name as "organizationName",
       exists (select 1 from refund) as refunded
-    from upd u left join debit d on true`;
+    from upd u left join debit d on true
+    join organizations o on o.id = u.organization_id`;
   return row ?? null;
 }
 
@@ -154,10 +157,11 @@ export async function findOwnClaim(
       challengeId: string;
       phone: string;
       locale: Locale;
+      organizationName: string;
     }[]
   >`
     select s.status, s.code_hash as "codeHash", s.organization_id as "organizationId",
-      s.challenge_id as "challengeId", s.phone, o.locale
+      s.challenge_id as "challengeId", s.phone, o.locale, o.name as "organizationName"
     from sms_sends s join organizations o on o.id = s.organization_id
     where s.id = ${input.sendId}`;
   if (!row) return { claimed: null };
@@ -174,6 +178,7 @@ export async function findOwnClaim(
       challengeId: row.challengeId,
       phone: row.phone,
       locale: row.locale,
+      organizationName: row.organizationName,
       balance: null,
       crossedLowBalance: false,
       refunded: false,
