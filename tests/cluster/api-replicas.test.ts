@@ -115,6 +115,18 @@ function challengeAnswers(replica: ServiceProcess): number[] {
     .map((l) => Number(l.status));
 }
 
+/**
+ * Each replica's answers since `before`, once all `count` are in their logs: a
+ * replica logs a request after answering it, and its stdout reaches us later still.
+ */
+async function answersSince(before: readonly number[], count: number): Promise<number[][]> {
+  const since = () => replicas.map((r, i) => challengeAnswers(r).slice(before[i]!));
+  await waitUntil(`${count} answers in the replicas' logs`, () =>
+    since().reduce((n, answers) => n + answers.length, 0) >= count ? true : null,
+  );
+  return since();
+}
+
 describe('API replicas behind HAProxy with three workers', { timeout: 120_000 }, () => {
   it('loses and doubles nothing when a replica stops and a worker dies mid-run', async () => {
     const org = await seedOrganization(viaLb, { users: 100, credits: 100, name: 'replicas' });
@@ -177,7 +189,7 @@ describe('API replicas behind HAProxy with three workers', { timeout: 120_000 },
     // A draining replica answers what it took; the balancer sends the rest elsewhere.
     expect(countBy(started, (s) => String(s.status))).toEqual({ 200: 100 });
     // Both replicas took challenges before the stop, the second all of them after it.
-    const served = replicas.map((r, i) => challengeAnswers(r).length - before[i]!);
+    const served = (await answersSince(before, started.length)).map((a) => a.length);
     expect(served[0]).toBeGreaterThan(0);
     expect(served[1]).toBeGreaterThan(served[0]!);
 
@@ -227,7 +239,7 @@ describe('API replicas behind HAProxy with three workers', { timeout: 120_000 },
 
     // Each replica alone saw more than L requests: with counters of its own, each
     // would have let L through.
-    const seen = replicas.map((r, i) => challengeAnswers(r).slice(before[i]!));
+    const seen = await answersSince(before, N);
     for (const answers of seen) expect(answers.length).toBeGreaterThan(LIMIT);
     const admitted = seen.map((answers) => answers.filter((s) => s === 200).length);
     expect(admitted[0]! + admitted[1]!).toBe(counts[200]);
