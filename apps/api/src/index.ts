@@ -18,3 +18,4 @@ export {
   type RefundClaim,
 } from './lib/rate-limits.ts';
 export { closeServices, createServices, type Services } from './lib/services.ts';
+export { CATALOGS, type Messages, pageLang } from './pages/messages.ts';
