@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { challengesRouter, loginsRouter } from './challenges/routes.ts';
 import type { AppEnv } from './lib/env.ts';
 import { problem } from './lib/errors.ts';
 import { errorHandler, requestContext, validationProblem } from './lib/http.ts';
@@ -9,14 +10,12 @@ import { pagesRouter, registerPageDocs } from './pages/index.ts';
 import { appsRouter, createPrompt } from './prompt/index.ts';
 import { ADMIN_QUEUES_PATH, adminQueuesRouter } from './routes/admin-queues.ts';
 import { auditRouter } from './routes/audit.ts';
-import { challengesRouter } from './routes/challenges.ts';
 import { docsRouter } from './routes/docs.ts';
-import { loginsRouter } from './routes/logins.ts';
 import { opsRouter } from './routes/ops.ts';
 import { organizationsRouter } from './routes/organizations.ts';
 import { settingsRouter } from './routes/settings.ts';
+import { twilioStatusRouter } from './routes/twilio-status.ts';
 import { usersRouter } from './routes/users.ts';
-import { webhooksRouter } from './routes/webhooks.ts';
 import { webhooksApiRouter } from './webhooks/routes.ts';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -57,7 +56,7 @@ export function createApp(services: Services) {
   app.notFound((c) => problem(c, 'not_found', `No route for ${c.req.method} ${c.req.path}.`));
 
   app.route('/', opsRouter);
-  app.route('/', webhooksRouter);
+  app.route('/', twilioStatusRouter);
   app.route(ADMIN_QUEUES_PATH, adminQueuesRouter(services));
   for (const router of [
     organizationsRouter,

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../lib/env.ts';
+import { documentPage, html, redirect } from './docs.ts';
 import { requireSession } from './guard.tsx';
 import { langOf } from './lang.ts';
 import { Csrf, Layout } from './layout.tsx';
@@ -37,4 +38,11 @@ accountPages.get('/account', async (c) => {
       </div>
     </Layout>,
   );
+});
+
+// ---- documented in /openapi.json -----------------------------------------
+
+documentPage('get', '/account', 'accountPage', "The signed-in user's email and a log-out form", {
+  200: html('The page'),
+  303: redirect('Logged out: to /login'),
 });

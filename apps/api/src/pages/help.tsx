@@ -1,3 +1,4 @@
+import { z } from '@hono/zod-openapi';
 import {
   CODE_TTL_MS,
   type Locale,
@@ -8,6 +9,7 @@ import {
 } from '@twofa/core';
 import { Hono } from 'hono';
 import type { AppEnv } from '../lib/env.ts';
+import { documentPage, html } from './docs.ts';
 import { langOf } from './lang.ts';
 import { Layout } from './layout.tsx';
 import { loadOrganization } from './login.tsx';
@@ -201,3 +203,16 @@ helpPages.get('/help', async (c) => {
     </Layout>,
   );
 });
+
+documentPage(
+  'get',
+  '/help',
+  'helpPage',
+  'Help for staff: how to log in with two-factor authentication',
+  { 200: html('The help page, in the organization’s language (`org`) or the browser’s') },
+  {
+    query: z.object({
+      org: z.string().optional().openapi({ description: 'organization id or slug' }),
+    }),
+  },
+);

@@ -1,9 +1,10 @@
-import { type OpenAPIHono, type RouteConfig, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { Hono } from 'hono';
 import type { AppEnv } from '../lib/env.ts';
 import { accountPages } from './account.tsx';
 import { COUNTDOWN_SCRIPT, COUNTDOWN_SCRIPT_PATH } from './countdown.ts';
 import { devSmsPages } from './dev-sms.tsx';
+import { documentPage, redirect } from './docs.ts';
 import { helpPages } from './help.tsx';
 import { loginPages } from './login.tsx';
 import { pageHeaders } from './session.ts';
@@ -11,6 +12,8 @@ import { settingsPages } from './settings.tsx';
 import { settingsAppsPages } from './settings-apps.tsx';
 import { webhookPages } from './settings-webhooks.tsx';
 import { STYLESHEET, STYLESHEET_PATH } from './styles.ts';
+
+export { registerPageDocs } from './docs.ts';
 
 /** The server-rendered pages for people: login with 2FA, account, settings, dev inbox. */
 export function pagesRouter() {
@@ -50,348 +53,18 @@ export function pagesRouter() {
   return pages;
 }
 
-type Responses = RouteConfig['responses'];
-
-const html = (description: string) => ({
-  description,
-  content: { 'text/html': { schema: z.string() } },
+documentPage('get', '/', 'rootPage', 'The front door: to the sign-in page', {
+  302: redirect('To /login'),
 });
-const redirect = (description: string) => ({ description });
-/** A urlencoded form body, documented field by field. */
-const form = (fields: Record<string, string>) => ({
-  body: {
-    required: true,
-    content: {
-      'application/x-www-form-urlencoded': {
-        schema: z.object(
-          Object.fromEntries(
-            Object.entries(fields).map(([name, description]) => [
-              name,
-              z.string().optional().openapi({ description }),
-            ]),
-          ),
-        ),
-      },
-    },
-  },
-});
-const csrf = 'CSRF token from the page; a POST without the right one is 403';
-const appIdParams = z.object({
-  appId: z.string().openapi({ param: { name: 'appId', in: 'path' } }),
-});
-const userIdParams = z.object({
-  userId: z.string().openapi({ param: { name: 'userId', in: 'path' } }),
-});
-
-/** Documents the pages in /openapi.json (tag Pages), so every path of the contract is listed. */
-export function registerPageDocs(app: OpenAPIHono<AppEnv>): void {
-  const tags = ['Pages'];
-  const add = (
-    method: 'get' | 'post',
-    path: string,
-    operationId: string,
-    summary: string,
-    responses: Responses,
-    request?: RouteConfig['request'],
-  ) =>
-    app.openAPIRegistry.registerPath({
-      method,
-      path,
-      tags,
-      operationId,
-      summary,
-      description: 'An HTML page for people; its session is a cookie, not an API key.',
-      // Pages take no API key: the browser's session cookie (or none, for sign-in).
-      security: [],
-      responses,
-      ...(request ? { request } : {}),
-    });
-  const adminOnly = {
-    200: html('The page'),
-    303: redirect('Logged out: to /login'),
-    403: html('A member, not an admin'),
-  };
-  const adminPost = {
-    303: redirect('Saved: back to the page'),
-    403: html('Bad CSRF token, or not an admin'),
-  };
-  add(
-    'get',
-    '/login',
-    'loginPage',
-    'Sign-in form (email, password; `org` when not in the query)',
-    {
-      200: html('The form'),
-    },
-    {
-      query: z.object({
-        org: z
-          .string()
-          .optional()
-          .openapi({ description: 'organization id or slug (`happy-paws`)' }),
-      }),
-    },
-  );
-  add(
-    'post',
-    '/login',
-    'loginSubmit',
-    'Check the password; log in, or go to the code or phone step',
-    {
-      303: redirect('To /account, /login/code or /login/phone'),
-      401: html('Wrong email or password (the same page for both)'),
-      403: html('Bad CSRF token'),
-      429: html('Rate limited'),
-    },
-    form({ org: 'organization id', email: 'email', password: 'password', csrf }),
-  );
-  add('get', '/login/code', 'codePage', 'The code step: enter the 6-digit code', {
-    200: html('The code form'),
-    303: redirect('No pending sign-in: to /login'),
-    409: html('The challenge is closed (expired, locked, canceled): start again'),
-  });
-  add(
-    'post',
-    '/login/code',
-    'codeSubmit',
-    'Verify the code, optionally trusting the device for 30 days',
-    {
-      303: redirect('Right code: to /account'),
-      403: html('Bad CSRF token'),
-      410: html('Expired'),
-      422: html('Wrong code, with the attempts left'),
-      423: html('Locked'),
-    },
-    form({ code: '6 digits', trustDevice: '"on" to trust this device', csrf }),
-  );
-  add(
-    'post',
-    '/login/resend',
-    'codeResend',
-    'Send another code (honours the 30 s cooldown)',
-    {
-      303: redirect(
-        'Back to the code step: /login/code?resent, or ?refused=<code> (too soon, too many sends)',
-      ),
-      403: html('Bad CSRF token'),
-    },
-    form({ csrf }),
-  );
-  add('get', '/login/phone', 'phonePage', 'The phone step, for a user with no phone', {
-    200: html('The phone form'),
-    303: redirect('No pending sign-in: to /login'),
-  });
-  add(
-    'post',
-    '/login/phone',
-    'phoneSubmit',
-    'Give a phone number; the first code goes to it',
-    {
-      303: redirect('To /login/code'),
-      403: html('Bad CSRF token'),
-      422: html('Invalid phone, or a country codes may not be sent to'),
-    },
-    form({ phone: 'phone number', csrf }),
-  );
-  add(
-    'post',
-    '/logout',
-    'logout',
-    'Log out: the session is revoked',
-    {
-      303: redirect('To /login'),
-      403: html('Bad CSRF token'),
-    },
-    form({ csrf }),
-  );
-  add('get', '/account', 'accountPage', "The signed-in user's email and a log-out form", {
-    200: html('The page'),
-    303: redirect('Logged out: to /login'),
-  });
-  add(
-    'get',
-    '/settings/password',
-    'passwordSettingsPage',
-    'Admin: 2FA on/off, skip networks, SMS countries',
-    adminOnly,
-  );
-  add(
-    'post',
-    '/settings/password',
-    'passwordSettingsSubmit',
-    'Admin: save the password settings',
-    {
-      ...adminPost,
-      422: html('A bad CIDR or country entry, each flagged; nothing saved'),
-    },
-    form({
-      twoFactorEnabled: '"on" when checked',
-      skipTwoFactorCidrs: 'one CIDR block a line',
-      smsAllowedCountries: 'ISO 3166 alpha-2 codes, comma separated',
-      csrf,
-    }),
-  );
-  add(
-    'get',
-    '/settings/users',
-    'usersPage',
-    'Admin: users, with search (`q`) and paging (`page`)',
-    adminOnly,
-  );
-  add(
-    'post',
-    '/settings/users/{userId}/two-factor',
-    'usersTwoFactorSubmit',
-    "Admin: disable (or require again) a user's two-factor authentication",
-    adminPost,
-    {
-      params: userIdParams,
-      ...form({ twoFactorDisabled: '"true" or "false"', csrf }),
-    },
-  );
-  add(
-    'post',
-    '/settings/users/{userId}/trusted-devices',
-    'usersRevokeDevicesSubmit',
-    "Admin: revoke a user's trusted devices",
-    adminPost,
-    {
-      params: userIdParams,
-      ...form({ csrf }),
-    },
-  );
-  add(
-    'post',
-    '/settings/users/{userId}/unlock',
-    'usersUnlockSubmit',
-    'Admin: lift a lock after too many wrong codes',
-    adminPost,
-    {
-      params: userIdParams,
-      ...form({ csrf }),
-    },
-  );
-  add(
-    'get',
-    '/settings/subscription',
-    'subscriptionPage',
-    'Admin: SMS balance, recent ledger, low-balance warning',
-    adminOnly,
-  );
-  add(
-    'get',
-    '/settings/audit',
-    'auditPage',
-    'Admin: the audit log, newest first, paged by `before`',
-    adminOnly,
-  );
-  add('get', '/settings/webhooks', 'webhooksPage', 'Admin: webhooks, their deliveries', adminOnly);
-  add(
-    'post',
-    '/settings/webhooks',
-    'webhookAdd',
-    'Admin: add a webhook; the page shows its signing secret once',
-    {
-      200: html('Added: the page with the secret'),
-      403: adminPost[403],
-      422: html('A refused URL'),
-    },
-    form({ url: 'https URL', events: 'an event type, once per checked box', csrf }),
-  );
-  add(
-    'post',
-    '/settings/webhooks/{webhookId}/test',
-    'webhookTest',
-    'Admin: send a webhook_test event to this webhook',
-    { ...adminPost, 404: html('No such webhook') },
-    {
-      ...form({ csrf }),
-      params: z.object({
-        webhookId: z.string().openapi({ param: { name: 'webhookId', in: 'path' } }),
-      }),
-    },
-  );
-  add(
-    'post',
-    '/settings/webhooks/{webhookId}/delete',
-    'webhookDelete',
-    'Admin: delete a webhook',
-    { ...adminPost, 404: html('No such webhook') },
-    {
-      ...form({ csrf }),
-      params: z.object({
-        webhookId: z.string().openapi({ param: { name: 'webhookId', in: 'path' } }),
-      }),
-    },
-  );
-  add(
-    'get',
-    '/settings/apps',
-    'appsPage',
-    "Admin: the organization's hosted-prompt apps, and a form to register one",
-    adminOnly,
-  );
-  add(
-    'post',
-    '/settings/apps',
-    'appsRegisterSubmit',
-    'Admin: register an app; the answer shows its client id and secret, once',
-    {
-      200: html('Registered: the page with the secret, shown this once'),
-      403: html('Bad CSRF token, or not an admin'),
-      422: html('A bad name, count or redirect URI, each flagged; nothing saved'),
-    },
-    form({ name: 'the app name', redirectUris: 'one redirect URI a line', csrf }),
-  );
-  add(
-    'post',
-    '/settings/apps/{appId}/secret',
-    'appsRotateSecretSubmit',
-    "Admin: replace an app's client secret; the answer shows the new one, once",
-    {
-      200: html('The page with the new secret, shown this once'),
-      403: html('Bad CSRF token, or not an admin'),
-      404: html('No such app in this organization'),
-    },
-    { params: appIdParams, ...form({ csrf }) },
-  );
-  add(
-    'post',
-    '/settings/apps/{appId}/delete',
-    'appsDeleteSubmit',
-    'Admin: delete an app; its secret, pending requests and codes stop working',
-    { ...adminPost, 404: html('No such app in this organization') },
-    { params: appIdParams, ...form({ csrf }) },
-  );
-  add(
-    'get',
-    '/dev/sms',
-    'devSmsInbox',
-    "Development: the console provider's messages, newest first",
-    {
-      200: html('The inbox'),
-      404: { description: 'Not the console provider, or NODE_ENV is not development or test' },
-    },
-  );
-  add('get', '/', 'rootPage', 'The front door: to the sign-in page', {
-    302: redirect('To /login'),
-  });
-  add(
-    'get',
-    '/help',
-    'helpPage',
-    'Help for staff: how to log in with two-factor authentication',
-    { 200: html('The help page, in the organization’s language (`org`) or the browser’s') },
-    {
-      query: z.object({
-        org: z.string().optional().openapi({ description: 'organization id or slug' }),
-      }),
-    },
-  );
-  add('get', COUNTDOWN_SCRIPT_PATH, 'pagesCountdownScript', "The code step's resend countdown", {
+documentPage(
+  'get',
+  COUNTDOWN_SCRIPT_PATH,
+  'pagesCountdownScript',
+  "The code step's resend countdown",
+  {
     200: { description: 'JavaScript', content: { 'text/javascript': { schema: z.string() } } },
-  });
-  add('get', STYLESHEET_PATH, 'pagesStylesheet', "The pages' stylesheet", {
-    200: { description: 'CSS', content: { 'text/css': { schema: z.string() } } },
-  });
-}
+  },
+);
+documentPage('get', STYLESHEET_PATH, 'pagesStylesheet', "The pages' stylesheet", {
+  200: { description: 'CSS', content: { 'text/css': { schema: z.string() } } },
+});

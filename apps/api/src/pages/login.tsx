@@ -1,3 +1,4 @@
+import { z } from '@hono/zod-openapi';
 import { type ChallengeView, SLUG_MAX_LENGTH, SLUG_PATTERN } from '@twofa/core';
 import { administratorsOf } from '@twofa/db';
 import { Hono } from 'hono';
@@ -6,7 +7,9 @@ import { type CodeStepFacts, codeStepFacts, isReplacedCode } from '../domain/cod
 import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { CachedOrganization } from '../lib/org-cache.ts';
+import { Email, Password, PhoneInput, Uuid } from '../lib/schemas.ts';
 import { COUNTDOWN_SCRIPT_PATH } from './countdown.ts';
+import { csrf, documentPage, form, html, redirect } from './docs.ts';
 import { apiErrorText, langOf } from './lang.ts';
 import { Csrf, fieldAria, Layout, MessagePage, Notice } from './layout.tsx';
 import type { Messages, PageLang } from './messages.ts';
@@ -31,8 +34,6 @@ import {
   startSession,
 } from './session.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The organization a login link names, by its id or its slug (`?org=happy-paws`).
  * Its pages then carry its name (see setPageOrganization).
@@ -44,7 +45,8 @@ export async function loadOrganization(
   const given = (idOrSlug ?? '').trim().toLowerCase();
   const organizations = c.get('services').organizations;
   let org: CachedOrganization | null = null;
-  if (UUID.test(given)) org = await organizations.get(given);
+  const id = Uuid.safeParse(given);
+  if (id.success) org = await organizations.get(id.data);
   else if (given.length <= SLUG_MAX_LENGTH && SLUG_PATTERN.test(given)) {
     org = await organizations.getBySlug(given);
   }
@@ -506,7 +508,7 @@ loginPages.post('/login', async (c) => {
     );
   }
   const lang = langOf(c, org);
-  if (!email || !password || email.length > 254 || password.length > 1024) {
+  if (!Email.safeParse(email).success || !Password.safeParse(password).success) {
     return render(
       c,
       loginForm(c, org, { email, error: lang.t.enterEmailAndPassword, errorField: 'credentials' }),
@@ -728,8 +730,12 @@ loginPages.post('/login/phone', async (c) => {
   const loaded = await loadPending(c);
   if (!loaded) return noPending(c);
   if (loaded.view.status !== 'phone_required') return codeStep(c, loaded.org, loaded.facts);
-  const phone = (form.phone ?? '').trim().slice(0, 64);
+  const phone = (form.phone ?? '').trim();
   try {
+    // As the API's schema refuses it: an over-long number is not cut down to some other number.
+    if (!PhoneInput.safeParse(phone).success) {
+      throw new ApiError('invalid_phone', 'The phone number is too long.');
+    }
     await c
       .get('services')
       .challenges.setPhone(
@@ -763,3 +769,89 @@ loginPages.post('/logout', async (c) => {
   await endSession(c, session.token);
   return c.redirect(org ? loginHref(org) : `/login?org=${session.organizationId}`, 303);
 });
+
+// ---- documented in /openapi.json -----------------------------------------
+
+documentPage(
+  'get',
+  '/login',
+  'loginPage',
+  'Sign-in form (email, password; `org` when not in the query)',
+  {
+    200: html('The form'),
+  },
+  {
+    query: z.object({ org: z.string().optional().openapi({ description: 'organization id' }) }),
+  },
+);
+documentPage(
+  'post',
+  '/login',
+  'loginSubmit',
+  'Check the password; log in, or go to the code or phone step',
+  {
+    303: redirect('To /account, /login/code or /login/phone'),
+    401: html('Wrong email or password (the same page for both)'),
+    403: html('Bad CSRF token'),
+    429: html('Rate limited'),
+  },
+  form({ org: 'organization id', email: 'email', password: 'password', csrf }),
+);
+documentPage('get', '/login/code', 'codePage', 'The code step: enter the 6-digit code', {
+  200: html('The code form'),
+  303: redirect('No pending sign-in: to /login'),
+  409: html('The challenge is closed (expired, locked, canceled): start again'),
+});
+documentPage(
+  'post',
+  '/login/code',
+  'codeSubmit',
+  'Verify the code, optionally trusting the device for 30 days',
+  {
+    303: redirect('Right code: to /account'),
+    403: html('Bad CSRF token'),
+    410: html('Expired'),
+    422: html('Wrong code, with the attempts left'),
+    423: html('Locked'),
+  },
+  form({ code: '6 digits', trustDevice: '"on" to trust this device', csrf }),
+);
+documentPage(
+  'post',
+  '/login/resend',
+  'codeResend',
+  'Send another code (honours the 30 s cooldown)',
+  {
+    303: redirect('Sent: back to /login/code'),
+    403: html('Bad CSRF token'),
+    429: html('Too soon (shows the wait) or too many sends'),
+  },
+  form({ csrf }),
+);
+documentPage('get', '/login/phone', 'phonePage', 'The phone step, for a user with no phone', {
+  200: html('The phone form'),
+  303: redirect('No pending sign-in: to /login'),
+});
+documentPage(
+  'post',
+  '/login/phone',
+  'phoneSubmit',
+  'Give a phone number; the first code goes to it',
+  {
+    303: redirect('To /login/code'),
+    403: html('Bad CSRF token'),
+    422: html('Invalid phone, or a country codes may not be sent to'),
+  },
+  form({ phone: 'phone number', csrf }),
+);
+documentPage(
+  'post',
+  '/logout',
+  'logout',
+  'Log out: the session is revoked',
+  {
+    303: redirect('To /login'),
+    403: html('Bad CSRF token'),
+  },
+  form({ csrf }),
+);

@@ -1,3 +1,4 @@
+import { z } from '@hono/zod-openapi';
 /**
  * `/settings/apps`: an admin registers the organization's hosted-prompt apps, sees their
  * client ids, gives one a new secret or deletes it. A secret is shown once, in the answer to
@@ -16,6 +17,7 @@ import {
 import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import { clientAddress } from '../lib/http.ts';
+import { adminOnly, adminPost, csrf, documentPage, form, html } from './docs.ts';
 import { requireAdmin } from './guard.tsx';
 import { apiErrorText, langOf } from './lang.ts';
 import { Csrf, DataTable, fieldAria, Layout, Notice } from './layout.tsx';
@@ -340,4 +342,54 @@ settingsAppsPages.post('/settings/apps/:appId/delete', (c) =>
     );
     return removed ? c.redirect('/settings/apps?deleted', 303) : null;
   }),
+);
+
+documentPage(
+  'get',
+  '/settings/apps',
+  'appsPage',
+  "Admin: the organization's hosted-prompt apps, and a form to register one",
+  adminOnly,
+);
+documentPage(
+  'post',
+  '/settings/apps',
+  'appsRegisterSubmit',
+  'Admin: register an app; the answer shows its client id and secret, once',
+  {
+    200: html('Registered: the page with the secret, shown this once'),
+    403: html('Bad CSRF token, or not an admin'),
+    422: html('A bad name, count or redirect URI, each flagged; nothing saved'),
+  },
+  form({ name: 'the app name', redirectUris: 'one redirect URI a line', csrf }),
+);
+documentPage(
+  'post',
+  '/settings/apps/{appId}/secret',
+  'appsRotateSecretSubmit',
+  "Admin: replace an app's client secret; the answer shows the new one, once",
+  {
+    200: html('The page with the new secret, shown this once'),
+    403: html('Bad CSRF token, or not an admin'),
+    404: html('No such app in this organization'),
+  },
+  {
+    params: z.object({
+      appId: z.string().openapi({ param: { name: 'appId', in: 'path' } }),
+    }),
+    ...form({ csrf }),
+  },
+);
+documentPage(
+  'post',
+  '/settings/apps/{appId}/delete',
+  'appsDeleteSubmit',
+  'Admin: delete an app; its secret, pending requests and codes stop working',
+  { ...adminPost, 404: html('No such app in this organization') },
+  {
+    params: z.object({
+      appId: z.string().openapi({ param: { name: 'appId', in: 'path' } }),
+    }),
+    ...form({ csrf }),
+  },
 );

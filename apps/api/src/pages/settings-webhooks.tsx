@@ -1,3 +1,4 @@
+import { z } from '@hono/zod-openapi';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '@twofa/core';
 import { type DeliveryRow, listDeliveries, listWebhooks, type WebhookRow } from '@twofa/db';
 import { Hono } from 'hono';
@@ -5,6 +6,7 @@ import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import { clientAddress } from '../lib/http.ts';
 import { addWebhook, removeWebhook, sendTestEvent } from '../webhooks/use-cases.ts';
+import { adminOnly, adminPost, csrf, documentPage, form, html } from './docs.ts';
 import { requireAdmin } from './guard.tsx';
 import { langOf } from './lang.ts';
 import { Csrf, DataTable, fieldAria, Layout, Notice } from './layout.tsx';
@@ -315,4 +317,50 @@ webhookPages.post(`${PATH}/:webhookId/delete`, (c) =>
     });
     return 'deleted';
   }),
+);
+
+documentPage(
+  'get',
+  '/settings/webhooks',
+  'webhooksPage',
+  'Admin: webhooks, their deliveries',
+  adminOnly,
+);
+documentPage(
+  'post',
+  '/settings/webhooks',
+  'webhookAdd',
+  'Admin: add a webhook; the page shows its signing secret once',
+  {
+    200: html('Added: the page with the secret'),
+    403: adminPost[403],
+    422: html('A refused URL'),
+  },
+  form({ url: 'https URL', events: 'an event type, once per checked box', csrf }),
+);
+documentPage(
+  'post',
+  '/settings/webhooks/{webhookId}/test',
+  'webhookTest',
+  'Admin: send a webhook_test event to this webhook',
+  { ...adminPost, 404: html('No such webhook') },
+  {
+    ...form({ csrf }),
+    params: z.object({
+      webhookId: z.string().openapi({ param: { name: 'webhookId', in: 'path' } }),
+    }),
+  },
+);
+documentPage(
+  'post',
+  '/settings/webhooks/{webhookId}/delete',
+  'webhookDelete',
+  'Admin: delete a webhook',
+  { ...adminPost, 404: html('No such webhook') },
+  {
+    ...form({ csrf }),
+    params: z.object({
+      webhookId: z.string().openapi({ param: { name: 'webhookId', in: 'path' } }),
+    }),
+  },
 );

@@ -16,9 +16,10 @@ import { changePasswordSettings, cidrEntryErrors } from '../domain/settings.ts';
 import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import { clientAddress } from '../lib/http.ts';
-import { CountryCode } from '../lib/schemas.ts';
+import { CountryCode, Uuid } from '../lib/schemas.ts';
 import { auditActor, auditDetails, auditEventName, auditUserIds } from './audit-view.tsx';
 import { balanceState } from './balance.tsx';
+import { adminOnly, adminPost, csrf, documentPage, form, html, userIdParams } from './docs.ts';
 import { requireAdmin } from './guard.tsx';
 import { apiErrorText, langOf } from './lang.ts';
 import { Csrf, DataTable, Layout, Notice } from './layout.tsx';
@@ -28,8 +29,6 @@ import { render } from './render.ts';
 import { csrfToken, csrfValid, formFields, type PageContext, type PageSession } from './session.ts';
 
 export const settingsPages = new Hono<AppEnv>();
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const actorOf = (session: PageSession) => `admin:${session.userId}`;
 
@@ -455,7 +454,8 @@ async function userAction(
   const userId = c.req.param('userId') ?? '';
   const q = (fields.q ?? '').slice(0, 254);
   const page = pageNumber(fields.page);
-  const notice = UUID.test(userId) ? await act(session, userId.toLowerCase(), fields) : null;
+  const id = Uuid.safeParse(userId);
+  const notice = id.success ? await act(session, id.data, fields) : null;
   if (notice === null) {
     return render(
       c,
@@ -632,3 +632,83 @@ settingsPages.get('/settings/audit', async (c) => {
     </Layout>,
   );
 });
+
+// ---- documented in /openapi.json -----------------------------------------
+
+documentPage(
+  'get',
+  '/settings/password',
+  'passwordSettingsPage',
+  'Admin: 2FA on/off, skip networks, SMS countries',
+  adminOnly,
+);
+documentPage(
+  'post',
+  '/settings/password',
+  'passwordSettingsSubmit',
+  'Admin: save the password settings',
+  {
+    ...adminPost,
+    422: html('A bad CIDR or country entry, each flagged; nothing saved'),
+  },
+  form({
+    twoFactorEnabled: '"on" when checked',
+    skipTwoFactorCidrs: 'one CIDR block a line',
+    smsAllowedCountries: 'ISO 3166 alpha-2 codes, comma separated',
+    csrf,
+  }),
+);
+documentPage(
+  'get',
+  '/settings/users',
+  'usersPage',
+  'Admin: users, with search (`q`) and paging (`page`)',
+  adminOnly,
+);
+documentPage(
+  'post',
+  '/settings/users/{userId}/two-factor',
+  'usersTwoFactorSubmit',
+  "Admin: disable (or require again) a user's two-factor authentication",
+  adminPost,
+  {
+    params: userIdParams,
+    ...form({ twoFactorDisabled: '"true" or "false"', csrf }),
+  },
+);
+documentPage(
+  'post',
+  '/settings/users/{userId}/trusted-devices',
+  'usersRevokeDevicesSubmit',
+  "Admin: revoke a user's trusted devices",
+  adminPost,
+  {
+    params: userIdParams,
+    ...form({ csrf }),
+  },
+);
+documentPage(
+  'post',
+  '/settings/users/{userId}/unlock',
+  'usersUnlockSubmit',
+  'Admin: lift a lock after too many wrong codes',
+  adminPost,
+  {
+    params: userIdParams,
+    ...form({ csrf }),
+  },
+);
+documentPage(
+  'get',
+  '/settings/subscription',
+  'subscriptionPage',
+  'Admin: SMS balance, recent ledger, low-balance warning',
+  adminOnly,
+);
+documentPage(
+  'get',
+  '/settings/audit',
+  'auditPage',
+  'Admin: the audit log, newest first, paged by `before`',
+  adminOnly,
+);

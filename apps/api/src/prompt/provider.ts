@@ -213,7 +213,7 @@ function buildProvider(services: Services, issuer: string, keys: SigningJwk[]): 
       ) {
         if (ctx.oidc.route !== 'pushed_authorization_request') return;
         try {
-          await rateLimits.consume('app_pars', client.clientId);
+          await rateLimits.admit({ take: [['app_pars', client.clientId]] });
         } catch (error) {
           if (error instanceof ApiError && error.code === 'rate_limited') {
             const retryAfter = Number(error.headers['retry-after'] ?? 60);

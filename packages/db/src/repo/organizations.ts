@@ -183,12 +183,12 @@ export async function addCredits(
   const { organizationId, amount, reference, actor, ip, idempotency } = input;
   const data = { amount, reference, ...(input.via ? { via: input.via } : {}) };
   const [row] = await sql<{ balance: number | null; refused: boolean }[]>`
-    with k as (${claimFence(sql, idempotency)}), org as (
+    with claim as (${claimFence(sql, idempotency)}), org as (
       update organizations set sms_balance = sms_balance + ${amount}, updated_at = now()
-      where id = ${organizationId} and exists (select 1 from k)
+      where id = ${organizationId} and exists (select 1 from claim)
         and sms_balance::bigint + ${amount}::bigint <= ${MAX_SMS_BALANCE}
       returning id, sms_balance
-    ), i as (
+    ), answer as (
       ${storeAnswer(
         sql,
         idempotency,
@@ -206,7 +206,7 @@ export async function addCredits(
       from org
     )
     select (select sms_balance from org) as balance,
-      not exists (select 1 from org) and exists (select 1 from k)
+      not exists (select 1 from org) and exists (select 1 from claim)
         and exists (select 1 from organizations where id = ${organizationId}) as refused`;
   if (row?.balance != null) return { result: 'added', balance: row.balance };
   if (!row?.refused) return null;

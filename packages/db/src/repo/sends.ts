@@ -4,25 +4,31 @@ import {
   type Locale,
   MAX_SENDS_PER_CHALLENGE,
   type SendStatus,
+  sqlList,
 } from '@twofa/core';
 import type { Sql } from '../client.ts';
 
 /**
- * CTEs `o` and `l` after a CTE `s` holding the send: gives back the credit
- * the send was debited, at most once (a debit and no refund yet in its
- * ledger), the ledger line stamped by the database's clock like every other.
+ * The refund-once rule, the one copy of it: CTEs `refunded` (the organization's
+ * new balance) and `refund_entry` (its ledger line), after the caller's CTE
+ * named `send` holding the send (`id`, `organization_id`). Gives back the credit
+ * the send was debited, at most once (a debit and no refund yet in its ledger),
+ * and only where `when` holds; the ledger line stamped by the database's clock
+ * like every other.
  */
-function refundOnce(sql: Sql, sendId: string) {
-  return sql`o as (
+function refundOnce(sql: Sql, input: { sendId: string; send: string; when?: ReturnType<Sql> }) {
+  const send = sql(input.send);
+  return sql`refunded as (
       update organizations o set sms_balance = o.sms_balance + 1, updated_at = now()
-      from s
-      where o.id = s.organization_id
-        and exists (select 1 from sms_ledger l where l.send_id = s.id and l.reason = 'sms_sent')
-        and not exists (select 1 from sms_ledger l where l.send_id = s.id and l.reason = 'refund')
+      from ${send}
+      where o.id = ${send}.organization_id ${input.when ? sql`and ${input.when}` : sql``}
+        and exists (select 1 from sms_ledger l where l.send_id = ${send}.id and l.reason = 'sms_sent')
+        and not exists (select 1 from sms_ledger l where l.send_id = ${send}.id and l.reason = 'refund')
       returning o.id, o.sms_balance
-    ), l as (
+    ), refund_entry as (
       insert into sms_ledger (organization_id, delta, reason, send_id, balance_after, created_at)
-      select o.id, 1, 'refund', ${sendId}, o.sms_balance, clock_timestamp() from o
+      select refunded.id, 1, 'refund', ${input.sendId}, refunded.sms_balance, clock_timestamp()
+      from refunded
     )`;
 }
 
@@ -95,17 +101,7 @@ export async function claimSend(
         jsonb_build_object('balance', d.sms_balance, 'threshold', d.low_balance_threshold),
         clock_timestamp()
       from debit d where d.sms_balance = d.low_balance_threshold - 1
-    ), refund as (
-      update organizations o set sms_balance = o.sms_balance + 1, updated_at = now()
-      from s
-      where s.status = 'retrying' and not s.live and o.id = s.organization_id
-        and exists (select 1 from sms_ledger l where l.send_id = s.id and l.reason = 'sms_sent')
-        and not exists (select 1 from sms_ledger l where l.send_id = s.id and l.reason = 'refund')
-      returning o.id, o.sms_balance
-    ), refund_ledger as (
-      insert into sms_ledger (organization_id, delta, reason, send_id, balance_after, created_at)
-      select r.id, 1, 'refund', ${sendId}, r.sms_balance, clock_timestamp() from refund r
-    ), upd as (
+    ), ${refundOnce(sql, { sendId, send: 's', when: sql`s.status = 'retrying' and not s.live` })}, upd as (
       update sms_sends ss set
         status = case
           when not s.live then 'failed'
@@ -134,7 +130,7 @@ export async function claimSend(
       u.phone, d.sms_balance as balance,
       coalesce(d.sms_balance = d.low_balance_threshold - 1, false) as "crossedLowBalance",
       o.locale, o.name as "organizationName",
-      exists (select 1 from refund) as refunded
+      exists (select 1 from refunded) as refunded
     from upd u left join debit d on true
     join organizations o on o.id = u.organization_id`;
   return row ?? null;
@@ -236,17 +232,17 @@ export async function failSendWithRefund(
       update sms_sends set status = 'failed', error_code = ${errorCode}, updated_at = now()
       where id = ${sendId} and status in ('sending', 'retrying')
       returning id, organization_id, challenge_id
-    ), ${refundOnce(sql, sendId)}, c as (
+    ), ${refundOnce(sql, { sendId, send: 's' })}, c as (
       update challenges c set status = 'failed', failure_reason = ${reason}, updated_at = now()
       from s
       where c.id = s.challenge_id and c.current_send_id = s.id and c.status = 'pending'
     )
-    select exists (select 1 from o) as refunded from s`;
+    select exists (select 1 from refunded) as refunded from s`;
   return row ?? null;
 }
 
 /** Delivery states only move forward; equal ranks do not replace each other. */
-const STATUS_RANK: Record<SendStatus, number> = {
+export const STATUS_RANK: Readonly<Record<SendStatus, number>> = {
   queued: 0,
   sending: 1,
   retrying: 1,
@@ -257,6 +253,16 @@ const STATUS_RANK: Record<SendStatus, number> = {
   failed: 3,
   insufficient_balance: 4,
 };
+
+/** The stored status's rank, as a SQL expression built from STATUS_RANK (one copy of the map). */
+const STATUS_RANK_SQL_TEXT = `(case status ${Object.entries(STATUS_RANK)
+  .map(([name, rank]) => `when ${sqlList([name])} then ${rank}`)
+  .join(' ')} end)`;
+
+/** Whether a receipt moves a send from one status to another: forward only. */
+export function advancesDelivery(from: SendStatus, to: SendStatus): boolean {
+  return STATUS_RANK[from] < STATUS_RANK[to];
+}
 
 /**
  * Applies a delivery receipt. Status only moves forward: a late "sent" never
@@ -272,6 +278,7 @@ export async function applyDeliveryReceipt(
   },
 ): Promise<boolean> {
   const { sendId, providerSid, status, errorCode } = input;
+  const STATUS_RANK_SQL = sql.unsafe(STATUS_RANK_SQL_TEXT);
   const rows = await sql`
     update sms_sends set status = ${status}, provider_sid = coalesce(provider_sid, ${providerSid}),
       error_code = coalesce(${errorCode}, error_code), updated_at = now()
@@ -279,10 +286,7 @@ export async function applyDeliveryReceipt(
       and (provider_sid is null or provider_sid = ${providerSid})
       and status <> 'insufficient_balance'
       and not (status = 'failed' and provider_sid is null)
-      and (case status
-        when 'queued' then 0 when 'sending' then 1 when 'retrying' then 1 when 'unknown' then 1
-        when 'sent' then 2 when 'delivered' then 3 when 'undelivered' then 3 when 'failed' then 3
-        else 4 end) < ${STATUS_RANK[status]}
+      and ${STATUS_RANK_SQL} < ${STATUS_RANK[status]}
     returning id`;
   return rows.length > 0;
 }
@@ -386,7 +390,7 @@ export async function settleUnknownAsMissing(
       update sms_sends set status = 'failed', error_code = 'not_at_provider', updated_at = ${now}
       where id = ${sendId} and status = 'unknown'
       returning id, organization_id, challenge_id
-    ), ${refundOnce(sql, sendId)}, c as (
+    ), ${refundOnce(sql, { sendId, send: 's' })}, c as (
       update challenges c set
         send_count = c.send_count + case when c.send_count < ${MAX_SENDS_PER_CHALLENGE} then 1 else 0 end,
         current_send_id = case when c.send_count < ${MAX_SENDS_PER_CHALLENGE}
@@ -413,10 +417,10 @@ export async function settleUnknownAsMissing(
       insert into audit_events (organization_id, type, actor, data, created_at)
       select s.organization_id, 'sms_unknown_settled', 'system',
         jsonb_build_object('sendId', s.id, 'challengeId', s.challenge_id,
-          'outcome', 'not_at_provider', 'refunded', exists (select 1 from o),
+          'outcome', 'not_at_provider', 'refunded', exists (select 1 from refunded),
           'resendId', (select id from r)), ${now}
       from s
     )
-    select exists (select 1 from o) as refunded, (select id from r) as "resendId" from s`;
+    select exists (select 1 from refunded) as refunded, (select id from r) as "resendId" from s`;
   return row ?? null;
 }
