@@ -24,7 +24,9 @@ export type SecretPurpose =
   /** The pages' CSRF tokens, bound to a browser's cookie. */
   | 'csrf'
   /** The pages' pending-challenge cookie, bound to the browser that started it. */
-  | 'pending-challenge';
+  | 'pending-challenge'
+  /** A user's single-use backup codes, with the user's id as context. */
+  | 'backup-code';
 
 /**
  * Keyed hash of a secret. The purpose is mixed in so a hash of one kind can
