@@ -13,6 +13,7 @@ import { docsRouter } from './routes/docs.ts';
 import { loginsRouter } from './routes/logins.ts';
 import { opsRouter } from './routes/ops.ts';
 import { organizationsRouter } from './routes/organizations.ts';
+import { secondFactorsRouter } from './routes/second-factors.ts';
 import { settingsRouter } from './routes/settings.ts';
 import { usersRouter } from './routes/users.ts';
 import { webhooksRouter } from './routes/webhooks.ts';
@@ -58,6 +59,7 @@ export function createApp(services: Services) {
     organizationsRouter,
     settingsRouter,
     usersRouter,
+    secondFactorsRouter,
     loginsRouter,
     challengesRouter,
     auditRouter,

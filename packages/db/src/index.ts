@@ -5,6 +5,7 @@ export * from './repo/challenges.ts';
 export * from './repo/idempotency.ts';
 export * from './repo/organizations.ts';
 export * from './repo/retention.ts';
+export * from './repo/second-factors.ts';
 export * from './repo/sends.ts';
 export * from './repo/sessions.ts';
 export * from './repo/users.ts';

@@ -20,6 +20,7 @@ export function passwordSettingsJson(org: OrganizationRow) {
     skipTwoFactorCidrs: org.skipTwoFactorCidrs,
     smsAllowedCountries: org.smsAllowedCountries,
     trustedDeviceDays: TRUSTED_DEVICE_DAYS,
+    methods: org.secondFactorMethods,
   };
 }
 
@@ -32,5 +33,7 @@ export function userJson(user: UserRow) {
     role: user.role,
     lockedUntil: user.lockedUntil?.toISOString() ?? null,
     createdAt: user.createdAt.toISOString(),
+    totpEnabled: user.totpEnabled,
+    backupCodesRemaining: user.backupCodesRemaining,
   };
 }
