@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { challengesRouter, loginsRouter } from './challenges/routes.ts';
 import type { AppEnv } from './lib/env.ts';
 import { problem } from './lib/errors.ts';
 import { errorHandler, requestContext, validationProblem } from './lib/http.ts';
@@ -8,9 +9,7 @@ import type { Services } from './lib/services.ts';
 import { pagesRouter, registerPageDocs } from './pages/index.ts';
 import { ADMIN_QUEUES_PATH, adminQueuesRouter } from './routes/admin-queues.ts';
 import { auditRouter } from './routes/audit.ts';
-import { challengesRouter } from './routes/challenges.ts';
 import { docsRouter } from './routes/docs.ts';
-import { loginsRouter } from './routes/logins.ts';
 import { opsRouter } from './routes/ops.ts';
 import { organizationsRouter } from './routes/organizations.ts';
 import { secondFactorsRouter } from './routes/second-factors.ts';

@@ -9,7 +9,7 @@ import {
   type RedisConnection,
   type SendCodeJob,
 } from '@twofa/queue';
-import { ChallengeService } from '../domain/challenges.ts';
+import { ChallengeService } from '../challenges/index.ts';
 import { ApiKeys } from './api-keys.ts';
 import { CircuitBreaker } from './breaker.ts';
 import { parseTrustProxy, type TrustedProxies } from './client-address.ts';

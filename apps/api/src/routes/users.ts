@@ -9,7 +9,7 @@ import {
   unlockUser,
   updateUser,
 } from '@twofa/db';
-import { parseUserPhone } from '../domain/challenges.ts';
+import { parseUserPhone } from '../challenges/phone-rules.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
 import { clientAddress, parseId } from '../lib/http.ts';
 import { createRouter, errors, IdParam, jsonBody, jsonResponse, orgRoute } from '../lib/openapi.ts';

@@ -1,0 +1,29 @@
+import { hashSecret } from '@twofa/core';
+import type { Database } from '@twofa/db';
+import type { Logger, Metrics } from '@twofa/observability';
+import type { Queue, SendCodeJob } from '@twofa/queue';
+import type { CircuitBreaker } from '../lib/breaker.ts';
+import type { RateLimits } from '../lib/rate-limits.ts';
+
+/** What every challenge use case runs on: injected once, by createServices. */
+export interface ChallengeDeps {
+  appSecret: string;
+  /** MAX_CONSECUTIVE_CODE_FAILURES: wrong codes in a row, over all of a user's challenges, that lock the user. */
+  maxConsecutiveCodeFailures: number;
+  db: Database;
+  sendQueue: Queue<SendCodeJob>;
+  rateLimits: RateLimits;
+  breaker: CircuitBreaker;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/** The request's own logger (with its request id), when the caller has one; optional on every call. */
+export interface RequestLogger {
+  logger?: Logger;
+}
+
+/** A device token as stored: only its hash. */
+export function deviceTokenHash(deps: ChallengeDeps, token: string | undefined): string | null {
+  return token ? hashSecret(deps.appSecret, 'device-token', token) : null;
+}

@@ -1,0 +1,283 @@
+import { randomUUID } from 'node:crypto';
+import { z } from '@hono/zod-openapi';
+import {
+  type ChallengeView,
+  CODE_TTL_MS,
+  challengeView,
+  decideSecondFactor,
+  type SkipReason,
+} from '@twofa/core';
+import {
+  createChallenge,
+  type IdempotentAnswer,
+  type LoginContext,
+  loadLoginContext,
+} from '@twofa/db';
+import { notFound } from '../lib/errors.ts';
+import { parseId } from '../lib/http.ts';
+import { IDEMPOTENCY_HEADER_DOC, IdempotencyHeaders, idempotent } from '../lib/idempotency.ts';
+import { createRouter, errors, jsonBody, jsonResponse, orgRoute } from '../lib/openapi.ts';
+import type { CachedOrganization } from '../lib/org-cache.ts';
+import { clientIpKey, type LimitKey, type LimitName, type Refund } from '../lib/rate-limits.ts';
+import { ClientIp, DeviceToken, LoginResult } from '../lib/schemas.ts';
+import { type ChallengeDeps, deviceTokenHash, type RequestLogger } from './deps.ts';
+import { RULES, tags } from './docs.ts';
+import { userLocked } from './errors.ts';
+import { assertDestinationAllowed } from './phone-rules.ts';
+import { admitSend, queueSend, refundUnless } from './send.ts';
+
+/** What a login or a challenge start answers: authenticated at once, or a challenge to finish. */
+export type LoginOutcome =
+  | { result: 'authenticated'; userId: string; reason: SkipReason }
+  | { result: 'challenge_required'; userId: string; challenge: ChallengeView };
+
+/** Who is starting, and how: the same for every attempt of one start. */
+export interface StartRequest {
+  org: CachedOrganization;
+  ip: string;
+  log: RequestLogger;
+  deviceTokenHash: string | null;
+  /** Under an Idempotency-Key: the answer is stored by the challenge's own insert. */
+  idempotency?: IdempotentAnswer | undefined;
+}
+
+/**
+ * Rate-limit points the caller hands over, settled in the same round trip as
+ * the start's own: whatever the start answers, `keep` is taken and
+ * `giveBack` given back, exactly once.
+ */
+export interface CarriedPoints {
+  /**
+   * A point to take and keep (`/v1/challenges`' per-address limit), as if taken before the
+   * start ran: the checks before the send limits read only what is already loaded, so taking
+   * it later changes no answer.
+   */
+  keep?: LimitKey;
+  /** An earlier take's points to give back (a right password's account point). */
+  giveBack?: { refund: Refund; only: readonly LimitName[] };
+}
+
+export interface StartInput {
+  userId: string;
+  ip: string;
+  deviceToken?: string | undefined;
+}
+
+/** `/v1/challenges`: for hosts that check passwords themselves. */
+export async function startForUser(
+  deps: ChallengeDeps,
+  org: CachedOrganization,
+  input: StartInput,
+  log: RequestLogger = {},
+  idempotency?: IdempotentAnswer,
+): Promise<LoginOutcome> {
+  const tokenHash = deviceTokenHash(deps, input.deviceToken);
+  const context = await loadLoginContext(
+    deps.db.sql,
+    org.row.id,
+    { userId: input.userId },
+    tokenHash,
+  );
+  if (!context) throw notFound('User');
+  // After the lookup: an unknown user is a 404 before it is a 429 (the contract's precedence).
+  return decideAndStart(
+    deps,
+    { org, ip: input.ip, log, deviceTokenHash: tokenHash, idempotency },
+    context,
+    { keep: ['ip_logins', clientIpKey(input.ip)] },
+  );
+}
+
+/**
+ * The policy, then a challenge if it asks for one. The user may change
+ * between the lookup and the insert (locked, or a new phone): the insert
+ * then stores nothing, and the decision is taken once more on a fresh
+ * lookup. A second lost race means the user keeps changing under us: locked.
+ */
+export async function decideAndStart(
+  deps: ChallengeDeps,
+  request: StartRequest,
+  context: LoginContext,
+  carried: CarriedPoints,
+): Promise<LoginOutcome> {
+  const reload = () => reloadContext(deps, request, context.user.id);
+  // The carried points are settled by the first attempt: not again.
+  const outcome =
+    (await attemptStart(deps, request, context, carried)) ??
+    (await attemptStart(deps, request, await reload(), {}));
+  if (outcome) return outcome;
+  throw userLocked((await reload()).user.lockedUntil);
+}
+
+async function reloadContext(
+  deps: ChallengeDeps,
+  request: StartRequest,
+  userId: string,
+): Promise<LoginContext> {
+  const fresh = await loadLoginContext(
+    deps.db.sql,
+    request.org.row.id,
+    { userId },
+    request.deviceTokenHash,
+  );
+  if (!fresh) throw notFound('User');
+  return fresh;
+}
+
+/** One decision and, if it asks for a challenge, one insert; null when the insert lost a race. */
+async function attemptStart(
+  deps: ChallengeDeps,
+  request: StartRequest,
+  context: LoginContext,
+  carried: CarriedPoints,
+): Promise<LoginOutcome | null> {
+  const { user, now } = context;
+  const decision = decide(request, context);
+  if (decision.result === 'authenticated') {
+    await settleCarried(deps, carried);
+    deps.metrics.challengesStarted.inc({ outcome: decision.reason });
+    return { result: 'authenticated', userId: user.id, reason: decision.reason };
+  }
+  try {
+    refuseBeforeSending(request.org, context);
+  } catch (error) {
+    await settleCarried(deps, carried);
+    throw error;
+  }
+  const refund = await admitStart(deps, request, context, carried);
+  const id = randomUUID();
+  const sendId = randomUUID();
+  // Under an Idempotency-Key the answer is stored by the insert itself, so it is
+  // rendered first, from what the insert will write.
+  const predicted = request.idempotency && predictedOutcome(id, context);
+  const row = await refundUnless(refund, () =>
+    createChallenge(deps.db.sql, {
+      organizationId: request.org.row.id,
+      userId: user.id,
+      ip: request.ip,
+      phone: user.phone,
+      sendId,
+      now,
+      id,
+      ...(request.idempotency && predicted
+        ? { idempotency: { ...request.idempotency, body: JSON.stringify(predicted) } }
+        : {}),
+    }),
+  );
+  if (!row) return null;
+  if (user.phone) await queueSend(deps, sendId, request.log);
+  deps.metrics.challengesStarted.inc({ outcome: row.status });
+  return (
+    predicted ?? {
+      result: 'challenge_required',
+      userId: user.id,
+      challenge: challengeView(row, now),
+    }
+  );
+}
+
+function decide({ org, ip }: StartRequest, { user, device, now }: LoginContext) {
+  return decideSecondFactor({
+    organization: {
+      id: org.row.id,
+      twoFactorEnabled: org.row.twoFactorEnabled,
+      authMethod: org.row.authMethod,
+      skipNetworks: org.skipNetworks,
+    },
+    user: { id: user.id, twoFactorDisabled: user.twoFactorDisabled },
+    ip,
+    device,
+    now,
+  });
+}
+
+/**
+ * A locked user gets no challenge and no SMS (the trusted network, device and exemption
+ * paths are decided before this, unaffected); a phone outside the allowed countries none either.
+ */
+function refuseBeforeSending(org: CachedOrganization, { user, now }: LoginContext): void {
+  if (user.lockedUntil !== null && user.lockedUntil.getTime() > now.getTime()) {
+    throw userLocked(user.lockedUntil);
+  }
+  if (user.phone) assertDestinationAllowed(org, user.phone);
+}
+
+/** The carried points on their own, for the answers that take no other. */
+async function settleCarried(deps: ChallengeDeps, carried: CarriedPoints): Promise<void> {
+  if (carried.giveBack) await carried.giveBack.refund(carried.giveBack.only);
+  if (carried.keep) await deps.rateLimits.consume(...carried.keep);
+}
+
+/** The start's points (and the carried ones) in one round trip; a phone_required challenge counts toward its user's limit too. */
+async function admitStart(
+  deps: ChallengeDeps,
+  request: StartRequest,
+  { user }: LoginContext,
+  carried: CarriedPoints,
+): Promise<Refund> {
+  const userLimit: LimitKey = ['user_challenges', user.id];
+  const first = carried.keep ? [carried.keep] : [];
+  if (!user.phone) return deps.rateLimits.consumeThen(first, [userLimit], carried.giveBack);
+  return admitSend(
+    deps,
+    { organizationId: request.org.row.id, phone: user.phone, ip: request.ip },
+    { also: [userLimit], first, giveBack: carried.giveBack },
+  );
+}
+
+/** The answer the insert will store, rendered before it runs (for an Idempotency-Key). */
+function predictedOutcome(id: string, { user, now }: LoginContext): LoginOutcome {
+  return {
+    result: 'challenge_required',
+    userId: user.id,
+    challenge: challengeView(
+      {
+        id,
+        userId: user.id,
+        status: user.phone ? 'pending' : 'phone_required',
+        phone: user.phone,
+        expiresAt: new Date(now.getTime() + CODE_TTL_MS),
+        wrongAttempts: 0,
+        sendCount: user.phone ? 1 : 0,
+        failureReason: null,
+        latestSend: user.phone ? { status: 'queued', errorCode: null } : null,
+      },
+      now,
+    ),
+  };
+}
+
+const startRoute = orgRoute({
+  method: 'post',
+  path: '/v1/challenges',
+  tags,
+  operationId: 'startChallenge',
+  summary: 'Start a login second step for a user whose password the host checked',
+  description: `Decides whether this login needs a second factor and, if so, starts a challenge and sends its first code. Limits: ip_logins (per end-user ip), user_challenges, destination_sends, org_sends. ${RULES}\n\nIdempotency-Key: ${IDEMPOTENCY_HEADER_DOC}`,
+  request: {
+    headers: IdempotencyHeaders,
+    body: jsonBody(
+      z.object({ userId: z.string().max(64), ip: ClientIp, deviceToken: DeviceToken.optional() }),
+    ),
+  },
+  responses: {
+    200: jsonResponse(LoginResult, 'Authenticated, or a challenge to complete'),
+    ...errors(400, 404, 409, 422, 423, 429, 503),
+  },
+});
+
+export const startRouter = createRouter().openapi(startRoute, async (c) => {
+  const body = c.req.valid('json');
+  const userId = parseId(body.userId, 'User');
+  const { challenges } = c.get('services');
+  const key = c.req.valid('header')['idempotency-key'];
+  const scope = `org:${c.get('organizationId')}`;
+  return idempotent(c, { key, scope, body, status: 200 }, (answer) =>
+    challenges.startForUser(
+      c.get('organization'),
+      { userId, ip: body.ip, deviceToken: body.deviceToken },
+      { logger: c.get('logger') },
+      answer,
+    ),
+  );
+});
