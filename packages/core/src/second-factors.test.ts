@@ -178,6 +178,23 @@ describe('methods', () => {
     expect(challengeMethods(['totp'], { totpActive: true })).toEqual(['totp']);
     expect(challengeMethods(['totp'], { totpActive: false })).toEqual([]);
     expect(challengeMethods(['sms'], { totpActive: true })).toEqual(['sms']);
+    expect(challengeMethods(all, { totpActive: true, hasPhone: false })).toEqual([
+      'totp',
+      'backup_code',
+    ]);
+    expect(challengeMethods(all, { totpActive: true, hasPhone: true })).toEqual([
+      'totp',
+      'sms',
+      'backup_code',
+    ]);
+    // Without an app, a user with no phone is asked for one (phone_required).
+    expect(challengeMethods(all, { totpActive: false, hasPhone: false })).toEqual([
+      'sms',
+      'backup_code',
+    ]);
+    expect(challengeMethods(['sms', 'backup_code'], { totpActive: true, hasPhone: false })).toEqual(
+      ['sms', 'backup_code'],
+    );
     expect(challengeMethods(['backup_code', 'totp'], { totpActive: true })).toEqual([
       'totp',
       'backup_code',

@@ -113,11 +113,13 @@ export function isBackupCodeShape(normalized: string): boolean {
  */
 export function challengeMethods(
   allowed: readonly SecondFactorMethod[],
-  user: { totpActive: boolean },
+  user: { totpActive: boolean; hasPhone?: boolean },
 ): SecondFactorMethod[] {
   const methods: SecondFactorMethod[] = [];
   if (user.totpActive && allowed.includes('totp')) methods.push('totp');
-  if (allowed.includes('sms')) methods.push('sms');
+  // An app user with no phone has no number to text: SMS is not offered instead.
+  const noNumber = methods.length > 0 && user.hasPhone === false;
+  if (allowed.includes('sms') && !noNumber) methods.push('sms');
   if (allowed.includes('backup_code')) methods.push('backup_code');
   return methods;
 }

@@ -86,6 +86,9 @@ export const Challenge = z
       })
       .nullable(),
     failureReason: z.enum(FAILURE_REASONS).nullable(),
+    methods: z.array(SecondFactorMethod).openapi({
+      description: 'What the challenge accepts, in the order a page offers them',
+    }),
   })
   .openapi('Challenge');
 
@@ -115,5 +118,6 @@ export const Authenticated = z
     userId: z.string(),
     deviceToken: z.string(),
     deviceTokenExpiresAt: z.string(),
+    method: SecondFactorMethod,
   })
   .openapi('Authenticated');

@@ -214,3 +214,102 @@ export async function resetSecondFactors(
     endedSessions: counts.endedSessions,
   };
 }
+
+/** The second factor an approval claims, in the same transaction as the approval. */
+export type ClaimedFactor =
+  | { method: 'totp'; step: number }
+  | { method: 'backup_code'; codeHashes: readonly string[] };
+
+export type FactorApproval =
+  | { result: 'approved'; userId: string; backupCodesRemaining: number }
+  /** The step was used already, or no unused code matched: a wrong code. */
+  | { result: 'factor_refused' }
+  /** The challenge no longer takes a code (approved, locked, expired, canceled meanwhile). */
+  | { result: 'challenge_changed' };
+
+class RollBack extends Error {}
+
+/**
+ * Approves a challenge with an authenticator step or a backup code, claiming
+ * it atomically: the user's row is locked first, in a statement of its own,
+ * so parallel verifies of one user run one after another, each on a fresh
+ * snapshot; the claim (a step later than the last used one, or an unused
+ * code) and the approval then commit together, or neither does. Of 20
+ * parallel verifies of one code, exactly one gets `approved`.
+ */
+export async function approveWithFactor(
+  sql: Sql,
+  input: {
+    organizationId: string;
+    challengeId: string;
+    factor: ClaimedFactor;
+    /** The statuses that take this factor (backup codes: pending, phone_required, failed). */
+    statuses: readonly string[];
+    maxWrongAttempts: number;
+    deviceTokenHash: string;
+    deviceExpiresAt: Date;
+  },
+): Promise<FactorApproval> {
+  const { organizationId, challengeId, factor, deviceTokenHash, deviceExpiresAt } = input;
+  try {
+    return await sql.begin(async (tx) => {
+      const [user] = await tx<{ id: string }[]>`
+        select u.id from users u
+        join challenges c on c.user_id = u.id and c.organization_id = u.organization_id
+        where c.organization_id = ${organizationId} and c.id = ${challengeId}
+        for update of u`;
+      if (!user) return { result: 'challenge_changed' as const };
+      const claimed =
+        factor.method === 'totp'
+          ? await tx`
+              update authenticators set last_used_step = ${factor.step}
+              where organization_id = ${organizationId} and user_id = ${user.id}
+                and status = 'active'
+                and (last_used_step is null or last_used_step < ${factor.step})
+              returning user_id`
+          : await tx`
+              update backup_codes set used_at = now()
+              where organization_id = ${organizationId} and user_id = ${user.id}
+                and code_hash = any(${factor.codeHashes as string[]}::text[]) and used_at is null
+              returning id`;
+      if (claimed.length === 0) return { result: 'factor_refused' as const };
+      const [approved] = await tx<{ userId: string; backupCodesRemaining: number }[]>`
+        with c as (
+          update challenges ch set status = 'approved', approved_at = now(), updated_at = now()
+          from users u
+          where ch.organization_id = ${organizationId} and ch.id = ${challengeId}
+            and u.id = ch.user_id and u.organization_id = ch.organization_id
+            and ch.status = any(${input.statuses as string[]}::text[])
+            and ch.expires_at > now() and ch.wrong_attempts < ${input.maxWrongAttempts}
+            and (u.locked_until is null or u.locked_until <= now())
+            and ${factor.method}::text = any(ch.methods)
+          returning ch.id, ch.user_id, ch.ip
+        ), u as (
+          update users set consecutive_code_failures = 0, updated_at = now()
+          from c where users.id = c.user_id and users.organization_id = ${organizationId}
+        ), d as (
+          insert into trusted_devices (organization_id, user_id, token_hash, expires_at, created_at)
+          select ${organizationId}, user_id, ${deviceTokenHash}, ${deviceExpiresAt}, now() from c
+        ), a as (
+          insert into audit_events (organization_id, type, actor, ip, data)
+          select ${organizationId}::uuid, 'backup_code_used', 'user', c.ip,
+            jsonb_build_object('userId', c.user_id, 'challengeId', c.id,
+              'remaining', (select count(*) from backup_codes b
+                where b.organization_id = ${organizationId} and b.user_id = c.user_id
+                  and b.used_at is null))
+          from c where ${factor.method}::text = 'backup_code'
+        )
+        select c.user_id as "userId",
+          (select count(*)::int from backup_codes b
+            where b.organization_id = ${organizationId} and b.user_id = c.user_id
+              and b.used_at is null) as "backupCodesRemaining"
+        from c`;
+      // The claim must not outlive a challenge that could not be approved.
+      if (!approved) throw new RollBack();
+      return { result: 'approved' as const, ...approved };
+    });
+  } catch (error) {
+    if (error instanceof RollBack) return { result: 'challenge_changed' };
+    throw error;
+  }
+}
