@@ -84,7 +84,7 @@ export async function pendingTotpSecret(
   userId: string,
 ): Promise<string | null> {
   const found = await getAuthenticator(services.db.sql, organizationId, userId);
-  if (!found || found.status !== 'pending') return null;
+  if (found?.status !== 'pending') return null;
   return openTotpSecret(services.config.appSecrets, userId, found.secretSealed);
 }
 
