@@ -26,6 +26,10 @@ const SAMPLES: { [K in FunctionKey]: Parameters<Messages[K]>[] } = {
   pageOf: [[1, 3]],
   credits: [[1], [100]],
   lowBalance: [[50]],
+  backupRemaining: [[1], [9]],
+  backupFileIntro: [['Happy Paws', 'anna@example.com']],
+  wrongBackupCode: [[1], [4]],
+  resetFactorsDone: [['anna@example.com']],
 };
 
 /** Every text of a catalog as `key` (or `key.sub`, `key(args)`) → string. */

@@ -1,5 +1,7 @@
+import { getUser } from '@twofa/db';
 import { Hono } from 'hono';
 import type { AppEnv } from '../lib/env.ts';
+import { accountNotice, SecondFactorsCard } from './factors.tsx';
 import { requireSession } from './guard.tsx';
 import { langOf } from './lang.ts';
 import { Csrf, Layout } from './layout.tsx';
@@ -14,6 +16,7 @@ accountPages.get('/account', async (c) => {
   const org = await c.get('services').organizations.get(session.organizationId);
   const lang = langOf(c, org);
   const { t } = lang;
+  const user = await getUser(c.get('services').db.sql, session.organizationId, session.userId);
   return render(
     c,
     <Layout lang={lang} title={t.accountTitle} user={session}>
@@ -35,6 +38,16 @@ accountPages.get('/account', async (c) => {
           </button>
         </form>
       </div>
+      {user && org ? (
+        <SecondFactorsCard
+          lang={lang}
+          csrf={csrfToken(c, session.token)}
+          user={user}
+          org={org}
+          notice={accountNotice(lang, c.req.query('done'))}
+          offer={c.req.query('offer') === 'backup-codes'}
+        />
+      ) : null}
     </Layout>,
   );
 });

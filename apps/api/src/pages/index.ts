@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../lib/env.ts';
 import { accountPages } from './account.tsx';
 import { devSmsPages } from './dev-sms.tsx';
+import { factorPages } from './factors.tsx';
 import { loginPages } from './login.tsx';
 import { pageHeaders } from './session.ts';
 import { settingsPages } from './settings.tsx';
@@ -11,7 +12,15 @@ import { STYLESHEET, STYLESHEET_PATH } from './styles.ts';
 /** The server-rendered pages for people: login with 2FA, account, settings, dev inbox. */
 export function pagesRouter() {
   const pages = new Hono<AppEnv>();
-  for (const path of ['/login', '/login/*', '/logout', '/account', '/settings/*', '/dev/sms']) {
+  for (const path of [
+    '/login',
+    '/login/*',
+    '/logout',
+    '/account',
+    '/account/*',
+    '/settings/*',
+    '/dev/sms',
+  ]) {
     pages.use(path, pageHeaders);
   }
   pages.get(STYLESHEET_PATH, (c) => {
@@ -22,6 +31,7 @@ export function pagesRouter() {
   });
   pages.route('/', loginPages);
   pages.route('/', accountPages);
+  pages.route('/', factorPages);
   pages.route('/', settingsPages);
   pages.route('/', devSmsPages);
   return pages;

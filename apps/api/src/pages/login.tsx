@@ -4,6 +4,7 @@ import type { JSX } from 'hono/jsx/jsx-runtime';
 import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { CachedOrganization } from '../lib/org-cache.ts';
+import { afterLoginPath, codeIntro, OtherWays } from './factors.tsx';
 import { apiErrorText, langOf } from './lang.ts';
 import { Csrf, fieldAria, Layout, MessagePage, Notice } from './layout.tsx';
 import type { Messages, PageLang } from './messages.ts';
@@ -159,7 +160,12 @@ function closedMessage(t: Messages, view: ChallengeView): string {
   }
 }
 
-function ClosedPage(props: { lang: PageLang; view: ChallengeView; organizationId: string }) {
+function ClosedPage(props: {
+  lang: PageLang;
+  view: ChallengeView;
+  organizationId: string;
+  csrf: string;
+}) {
   const { lang, view, organizationId } = props;
   return (
     <Layout lang={lang} title={lang.t.signInTitle}>
@@ -167,6 +173,7 @@ function ClosedPage(props: { lang: PageLang; view: ChallengeView; organizationId
         <h1>{lang.t.signInStopped}</h1>
         <Notice kind="error">{closedMessage(lang.t, view)}</Notice>
         <StartAgain lang={lang} organizationId={organizationId} />
+        <OtherWays lang={lang} csrf={props.csrf} view={view} current="closed" />
       </div>
     </Layout>
   );
@@ -185,7 +192,10 @@ function CodePage(props: {
     <Layout lang={lang} title={t.codeTitle}>
       <div class="card">
         <h1>{t.codeTitle}</h1>
-        <p>{view.maskedPhone ? t.codeSentTo(view.maskedPhone) : t.codeSentToYourPhone}</p>
+        <p>
+          {codeIntro(lang, view) ??
+            (view.maskedPhone ? t.codeSentTo(view.maskedPhone) : t.codeSentToYourPhone)}
+        </p>
         {error ? (
           <Notice kind="error" id="code-error">
             {error}
@@ -210,6 +220,7 @@ function CodePage(props: {
               {...fieldAria(error, 'code-error', 'code-help')}
             />
             <p id="code-help" class="muted">
+              {view.methods.includes('totp') && view.delivery !== null ? `${t.appAlsoWorks} ` : ''}
               {t.attemptsLeft(view.attemptsRemaining)}
             </p>
           </div>
@@ -223,20 +234,24 @@ function CodePage(props: {
             {t.verify}
           </button>
         </form>
-        <form method="post" action="/login/resend" class="stack">
-          <Csrf token={csrf} />
-          <p class="muted" id="resend-help">
-            {t.noCode} {view.sendsRemaining > 0 ? t.sendsLeft(view.sendsRemaining) : t.noMoreSends}
-          </p>
-          <button
-            class="secondary"
-            type="submit"
-            disabled={view.sendsRemaining === 0}
-            aria-describedby="resend-help"
-          >
-            {t.resend}
-          </button>
-        </form>
+        {view.delivery === null ? null : (
+          <form method="post" action="/login/resend" class="stack">
+            <Csrf token={csrf} />
+            <p class="muted" id="resend-help">
+              {t.noCode}{' '}
+              {view.sendsRemaining > 0 ? t.sendsLeft(view.sendsRemaining) : t.noMoreSends}
+            </p>
+            <button
+              class="secondary"
+              type="submit"
+              disabled={view.sendsRemaining === 0}
+              aria-describedby="resend-help"
+            >
+              {t.resend}
+            </button>
+          </form>
+        )}
+        <OtherWays lang={lang} csrf={csrf} view={view} current="code" />
       </div>
     </Layout>
   );
@@ -247,6 +262,7 @@ function PhonePage(props: {
   csrf: string;
   error?: string | undefined;
   phone?: string;
+  view: ChallengeView;
 }) {
   const { lang, error } = props;
   const { t } = lang;
@@ -282,6 +298,7 @@ function PhonePage(props: {
             {t.sendCode}
           </button>
         </form>
+        <OtherWays lang={lang} csrf={props.csrf} view={props.view} current="phone" />
       </div>
     </Layout>
   );
@@ -398,11 +415,20 @@ function codeStep(
   status = 200,
 ) {
   if (view.status === 'phone_required') return c.redirect('/login/phone', 303);
+  // A challenge that takes no 6-digit code at all (backup codes only): straight to that step.
+  if (view.status === 'pending' && !view.methods.some((m) => m === 'sms' || m === 'totp')) {
+    return c.redirect('/login/backup-code', 303);
+  }
   const lang = langOf(c, org);
   if (view.status !== 'pending') {
     return render(
       c,
-      <ClosedPage lang={lang} view={view} organizationId={org.row.id} />,
+      <ClosedPage
+        lang={lang}
+        view={view}
+        organizationId={org.row.id}
+        csrf={csrfToken(c, browserId(c))}
+      />,
       status === 200 ? 409 : status,
     );
   }
@@ -438,7 +464,7 @@ loginPages.post('/login/code', async (c) => {
     clearPendingChallenge(c);
     await startSession(c, org.row.id, done.userId);
     if (form.trustDevice) setDeviceToken(c, done.deviceToken, done.deviceTokenExpiresAt);
-    return c.redirect('/account', 303);
+    return c.redirect(await afterLoginPath(c, org.row.id, done.userId, done.method), 303);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     const view = await services.challenges.get(org.row.id, loaded.view.id);
@@ -477,7 +503,10 @@ loginPages.get('/login/phone', async (c) => {
   const loaded = await loadPending(c);
   if (!loaded) return noPending(c);
   if (loaded.view.status !== 'phone_required') return codeStep(c, loaded.org, loaded.view);
-  return render(c, <PhonePage lang={loaded.lang} csrf={csrfToken(c, browserId(c))} />);
+  return render(
+    c,
+    <PhonePage lang={loaded.lang} csrf={csrfToken(c, browserId(c))} view={loaded.view} />,
+  );
 });
 
 loginPages.post('/login/phone', async (c) => {
@@ -507,6 +536,7 @@ loginPages.post('/login/phone', async (c) => {
         csrf={csrfToken(c, browserId(c))}
         error={apiErrorText(loaded.lang, error)}
         phone={phone}
+        view={loaded.view}
       />,
       error.status as 422,
     );

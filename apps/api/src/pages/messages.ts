@@ -1,11 +1,12 @@
 import type { LedgerReason, Locale, Role } from '@twofa/core';
+import { FACTOR_MESSAGES, type FactorMessages } from './factor-messages.ts';
 
 /**
  * Every text the pages show, in each of the contract's locales. `en`, `fi` and
  * `sv` are typed by `Messages`, so a key missing in one of them fails the
  * type-check; texts with values are functions of them.
  */
-export interface Messages {
+export interface Messages extends FactorMessages {
   brand: string;
   titleSuffix: string;
   // layout
@@ -162,6 +163,7 @@ function plural(locale: Locale, n: number, forms: { one: string; other: string }
 }
 
 const en: Messages = {
+  ...FACTOR_MESSAGES.en,
   brand: 'twofa',
   titleSuffix: 'twofa',
   mainNav: 'Main',
@@ -336,6 +338,7 @@ const en: Messages = {
 };
 
 const fi: Messages = {
+  ...FACTOR_MESSAGES.fi,
   brand: 'twofa',
   titleSuffix: 'twofa',
   mainNav: 'Päävalikko',
@@ -521,6 +524,7 @@ const fi: Messages = {
 };
 
 const sv: Messages = {
+  ...FACTOR_MESSAGES.sv,
   brand: 'twofa',
   titleSuffix: 'twofa',
   mainNav: 'Huvudmeny',
