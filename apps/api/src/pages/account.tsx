@@ -1,7 +1,7 @@
 import { getUser } from '@twofa/db';
 import { Hono } from 'hono';
 import type { AppEnv } from '../lib/env.ts';
-import { accountNotice, SecondFactorsCard } from './factors.tsx';
+import { accountNotice, SecondFactorsCard, takeBackupCodesOffer } from './factors.tsx';
 import { requireSession } from './guard.tsx';
 import { langOf } from './lang.ts';
 import { Csrf, Layout } from './layout.tsx';
@@ -45,7 +45,7 @@ accountPages.get('/account', async (c) => {
           user={user}
           org={org}
           notice={accountNotice(lang, c.req.query('done'))}
-          offer={c.req.query('offer') === 'backup-codes'}
+          offer={takeBackupCodesOffer(c)}
         />
       ) : null}
     </Layout>,

@@ -1,6 +1,7 @@
 import { type ChallengeView, totpUri } from '@twofa/core';
 import { getUser, type UserRow } from '@twofa/db';
 import { Hono } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { raw } from 'hono/html';
 import QRCode from 'qrcode';
 import {
@@ -115,18 +116,41 @@ export function codeIntro(lang: PageLang, view: ChallengeView): string | null {
   return null;
 }
 
-/** After an SMS login: a person without backup codes is offered them (skippable). */
-export async function afterLoginPath(
+/** Set by an SMS login of a person without backup codes; the next /account offers them, once. */
+const OFFER_COOKIE = 'twofa_offer';
+
+function offerCookieOptions(c: PageContext, maxAge?: number) {
+  const env = c.get('services').config.env.NODE_ENV;
+  return {
+    httpOnly: true,
+    sameSite: 'Lax' as const,
+    secure: env !== 'development' && env !== 'test',
+    path: '/account',
+    ...(maxAge !== undefined ? { maxAge } : {}),
+  };
+}
+
+/** After an SMS login: a person without backup codes is offered them on /account (skippable). */
+export async function offerBackupCodesAfter(
   c: PageContext,
   organizationId: string,
   userId: string,
   method: string,
-): Promise<string> {
-  if (method !== 'sms') return '/account';
+): Promise<void> {
+  if (method !== 'sms') return;
   const org = await c.get('services').organizations.get(organizationId);
-  if (!org?.row.secondFactorMethods.includes('backup_code')) return '/account';
+  if (!org?.row.secondFactorMethods.includes('backup_code')) return;
   const user = await getUser(c.get('services').db.sql, organizationId, userId);
-  return user && user.backupCodesRemaining === 0 ? '/account?offer=backup-codes' : '/account';
+  if (user && user.backupCodesRemaining === 0) {
+    setCookie(c, OFFER_COOKIE, 'backup-codes', offerCookieOptions(c, 10 * 60));
+  }
+}
+
+/** Whether this page shows the offer: once, the cookie goes with it. */
+export function takeBackupCodesOffer(c: PageContext): boolean {
+  if (getCookie(c, OFFER_COOKIE) !== 'backup-codes') return false;
+  deleteCookie(c, OFFER_COOKIE, offerCookieOptions(c));
+  return true;
 }
 
 function BackupCodePage(props: {

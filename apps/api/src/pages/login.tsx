@@ -4,7 +4,7 @@ import type { JSX } from 'hono/jsx/jsx-runtime';
 import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { CachedOrganization } from '../lib/org-cache.ts';
-import { afterLoginPath, codeIntro, OtherWays } from './factors.tsx';
+import { codeIntro, OtherWays, offerBackupCodesAfter } from './factors.tsx';
 import { apiErrorText, langOf } from './lang.ts';
 import { Csrf, fieldAria, Layout, MessagePage, Notice } from './layout.tsx';
 import type { Messages, PageLang } from './messages.ts';
@@ -464,7 +464,8 @@ loginPages.post('/login/code', async (c) => {
     clearPendingChallenge(c);
     await startSession(c, org.row.id, done.userId);
     if (form.trustDevice) setDeviceToken(c, done.deviceToken, done.deviceTokenExpiresAt);
-    return c.redirect(await afterLoginPath(c, org.row.id, done.userId, done.method), 303);
+    await offerBackupCodesAfter(c, org.row.id, done.userId, done.method);
+    return c.redirect('/account', 303);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     const view = await services.challenges.get(org.row.id, loaded.view.id);
