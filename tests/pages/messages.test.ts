@@ -29,7 +29,6 @@ const SAMPLES: { [K in FunctionKey]: Parameters<Messages[K]>[] } = {
   backupRemaining: [[1], [9]],
   backupFileIntro: [['Happy Paws', 'anna@example.com']],
   wrongBackupCode: [[1], [4]],
-  resetFactorsDone: [['anna@example.com']],
 };
 
 /** Every text of a catalog as `key` (or `key.sub`, `key(args)`) → string. */

@@ -55,7 +55,7 @@ export interface FactorMessages {
   errMethodNotAllowed: string;
   // settings
   resetFactors: string;
-  resetFactorsDone: (email: string) => string;
+  noticeFactorsReset: string;
   methodsHeading: string;
   methodsHelp: string;
   methodSms: string;
@@ -117,8 +117,8 @@ const en: FactorMessages = {
     `That backup code is wrong or already used. ${n === 1 ? '1 attempt' : `${n} attempts`} left.`,
   errMethodNotAllowed: 'Your organization does not allow this way of signing in.',
   resetFactors: 'Reset second factors',
-  resetFactorsDone: (email) =>
-    `Second factors of ${email} reset: phone, authenticator app, backup codes and trusted devices are cleared.`,
+  noticeFactorsReset:
+    'Second factors reset: phone, authenticator app, backup codes and trusted devices are cleared, and the user is signed out.',
   methodsHeading: 'Ways to sign in',
   methodsHelp: 'What your people may use for the second step. Choose at least one.',
   methodSms: 'Text message (SMS)',
@@ -181,8 +181,8 @@ const fi: FactorMessages = {
     `Varakoodi on väärä tai jo käytetty. ${n === 1 ? '1 yritys' : `${n} yritystä`} jäljellä.`,
   errMethodNotAllowed: 'Organisaatiosi ei salli tätä kirjautumistapaa.',
   resetFactors: 'Nollaa tunnistustavat',
-  resetFactorsDone: (email) =>
-    `Käyttäjän ${email} tunnistustavat nollattiin: puhelinnumero, todennussovellus, varakoodit ja luotetut laitteet poistettiin.`,
+  noticeFactorsReset:
+    'Tunnistustavat nollattiin: puhelinnumero, todennussovellus, varakoodit ja luotetut laitteet poistettiin, ja käyttäjä kirjattiin ulos.',
   methodsHeading: 'Kirjautumistavat',
   methodsHelp: 'Mitä käyttäjät saavat käyttää toisessa vaiheessa. Valitse vähintään yksi.',
   methodSms: 'Tekstiviesti (SMS)',
@@ -244,8 +244,8 @@ const sv: FactorMessages = {
   wrongBackupCode: (n) => `Reservkoden är fel eller redan använd. ${n} försök kvar.`,
   errMethodNotAllowed: 'Din organisation tillåter inte det här sättet att logga in.',
   resetFactors: 'Återställ inloggningsmetoder',
-  resetFactorsDone: (email) =>
-    `Inloggningsmetoderna för ${email} återställdes: telefonnummer, autentiseringsapp, reservkoder och betrodda enheter är borttagna.`,
+  noticeFactorsReset:
+    'Inloggningsmetoderna återställdes: telefonnummer, autentiseringsapp, reservkoder och betrodda enheter är borttagna, och användaren är utloggad.',
   methodsHeading: 'Sätt att logga in',
   methodsHelp: 'Vad användarna får använda i det andra steget. Välj minst ett.',
   methodSms: 'Sms',

@@ -1,4 +1,4 @@
-import { type ChallengeView, totpUri } from '@twofa/core';
+import { type ChallengeView, type SecondFactorMethod, totpUri } from '@twofa/core';
 import { getUser, type UserRow } from '@twofa/db';
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -577,3 +577,51 @@ factorPages.post('/account/backup-codes', async (c) => {
     <BackupCodesShown lang={ctx.lang} session={ctx.session} codes={codes} fileText={fileText} />,
   );
 });
+
+// ---- settings: the allowed methods ----------------------------------------------------
+
+/** Each method's checkbox name on /settings/password (a form posts one value a name). */
+const METHOD_FIELDS = [
+  ['sms', 'methodSms'],
+  ['totp', 'methodTotp'],
+  ['backup_code', 'methodBackupCode'],
+] as const;
+
+/**
+ * The methods a submitted settings form checked, in the canonical order; undefined when the
+ * form had no method checkboxes (a script posting only the contract's fields changes none).
+ */
+export function methodsFromForm(fields: Record<string, string>): SecondFactorMethod[] | undefined {
+  if (fields.methodsShown !== '1') return undefined;
+  return METHOD_FIELDS.filter(([, name]) => fields[name] === 'on').map(([method]) => method);
+}
+
+/** The allowed methods' checkboxes of /settings/password. */
+export function MethodsFieldset(props: { lang: PageLang; methods: readonly string[] }) {
+  const { lang, methods } = props;
+  const { t } = lang;
+  const label = { sms: t.methodSms, totp: t.methodTotp, backup_code: t.methodBackupCode };
+  return (
+    <fieldset class="field" aria-describedby="methods-help">
+      <legend>
+        <h2>{t.methodsHeading}</h2>
+      </legend>
+      <p id="methods-help" class="muted">
+        {t.methodsHelp}
+      </p>
+      <input type="hidden" name="methodsShown" value="1" />
+      {METHOD_FIELDS.map(([method, name]) => (
+        <label class="check" for={name}>
+          <input
+            id={name}
+            name={name}
+            type="checkbox"
+            value="on"
+            checked={methods.includes(method)}
+          />
+          <span>{label[method]}</span>
+        </label>
+      ))}
+    </fieldset>
+  );
+}

@@ -11,10 +11,12 @@ import {
   updateUser,
 } from '@twofa/db';
 import { Hono } from 'hono';
+import { resetUserSecondFactors } from '../domain/second-factors.ts';
 import { changePasswordSettings, cidrEntryErrors } from '../domain/settings.ts';
 import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import { clientAddress } from '../lib/http.ts';
+import { MethodsFieldset, methodsFromForm } from './factors.tsx';
 import { requireAdmin } from './guard.tsx';
 import { apiErrorText, langOf } from './lang.ts';
 import { Csrf, DataTable, Layout, Notice } from './layout.tsx';
@@ -33,6 +35,8 @@ const actorOf = (session: PageSession) => `admin:${session.userId}`;
 // ---- password settings -----------------------------------------------------
 
 interface PasswordForm {
+  /** The allowed second factors, as checked. */
+  methods: readonly string[];
   twoFactorEnabled: boolean;
   cidrsText: string;
   countriesText: string;
@@ -134,6 +138,7 @@ function PasswordSettingsPage(props: {
               ))}
             </ul>
           </div>
+          <MethodsFieldset lang={lang} methods={form.methods} />
           <button type="submit">{t.saveSettings}</button>
         </form>
       </div>
@@ -143,6 +148,7 @@ function PasswordSettingsPage(props: {
 
 function formFromOrg(org: OrganizationRow): PasswordForm {
   return {
+    methods: org.secondFactorMethods,
     twoFactorEnabled: org.twoFactorEnabled,
     cidrsText: org.skipTwoFactorCidrs.join('\n'),
     countriesText: org.smsAllowedCountries.join(', '),
@@ -201,7 +207,9 @@ settingsPages.post('/settings/password', async (c) => {
   const available = isTwoFactorAvailable(org.authMethod);
   // A disabled checkbox is not submitted: while 2FA is unavailable the page leaves it as it is.
   const twoFactorEnabled = available ? fields.twoFactorEnabled === 'on' : undefined;
+  const methods = methodsFromForm(fields);
   const form: PasswordForm = {
+    methods: methods ?? org.secondFactorMethods,
     twoFactorEnabled: twoFactorEnabled ?? org.twoFactorEnabled,
     cidrsText,
     countriesText,
@@ -209,10 +217,18 @@ settingsPages.post('/settings/password', async (c) => {
     countryErrors,
   };
   const csrf = csrfToken(c, session.token);
-  if (cidrErrors.length > 0 || countryErrors.length > 0) {
+  const noMethods = methods !== undefined && methods.length === 0;
+  if (cidrErrors.length > 0 || countryErrors.length > 0 || noMethods) {
+    const error = noMethods ? lang.t.errMethodsEmpty : undefined;
     return render(
       c,
-      <PasswordSettingsPage lang={lang} csrf={csrf} session={session} org={org} form={form} />,
+      <PasswordSettingsPage
+        lang={lang}
+        csrf={csrf}
+        session={session}
+        org={org}
+        form={{ ...form, error }}
+      />,
       422,
     );
   }
@@ -224,6 +240,7 @@ settingsPages.post('/settings/password', async (c) => {
         twoFactorEnabled,
         skipTwoFactorCidrs: lines.map((l) => l.entry),
         smsAllowedCountries: countries.map((code) => code.toUpperCase()),
+        methods,
       },
       { actor: actorOf(session), ip: clientAddress(c) },
     );
@@ -268,6 +285,7 @@ const NOTICES = {
   unexempted: 'noticeUnexempted',
   revoked: 'noticeRevoked',
   unlocked: 'noticeUnlocked',
+  reset: 'noticeFactorsReset',
 } as const satisfies Record<string, keyof Messages>;
 type NoticeName = keyof typeof NOTICES;
 
@@ -354,6 +372,12 @@ settingsPages.get('/settings/users', async (c) => {
                     <Hidden />
                     <button type="submit" class="secondary small">
                       {t.revokeDevices}
+                    </button>
+                  </form>
+                  <form method="post" action={`/settings/users/${user.id}/second-factors/reset`}>
+                    <Hidden />
+                    <button type="submit" class="secondary small">
+                      {t.resetFactors}
                     </button>
                   </form>
                   {locked ? (
@@ -460,6 +484,21 @@ settingsPages.post('/settings/users/:userId/unlock', (c) =>
       ip: clientAddress(c),
     });
     return user ? 'unlocked' : null;
+  }),
+);
+
+settingsPages.post('/settings/users/:userId/second-factors/reset', (c) =>
+  userAction(c, async (session, userId) => {
+    try {
+      await resetUserSecondFactors(c.get('services'), session.organizationId, userId, {
+        actor: actorOf(session),
+        ip: clientAddress(c),
+      });
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'not_found') return null;
+      throw error;
+    }
+    return 'reset';
   }),
 );
 

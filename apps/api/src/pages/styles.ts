@@ -79,6 +79,9 @@ pre { white-space: pre-wrap; word-break: break-word; margin: 0; }
 }
 .balance { font-size: 2rem; font-weight: 700; }
 .card + .card { margin-top: 1rem; }
+fieldset { border: 0; padding: 0; margin: 0 0 1rem; min-width: 0; }
+legend { padding: 0; }
+fieldset .check { margin: 0 0 .5rem; }
 h3 { font-size: 1rem; margin: 1.25rem 0 .4rem; }
 .qr svg { display: block; width: 12rem; height: 12rem; margin: 0 auto 1rem; }
 code.secret { font-size: 1rem; letter-spacing: .05em; word-break: break-all; }
