@@ -250,6 +250,74 @@ export function registerPageDocs(app: OpenAPIHono<AppEnv>): void {
     },
   );
   add(
+    'post',
+    '/settings/users/{userId}/second-factors/reset',
+    'usersResetSecondFactorsSubmit',
+    "Admin: reset a user's second factors (phone, authenticator app, backup codes, trusted devices; their sessions end)",
+    adminPost,
+    {
+      params: userIdParams,
+      ...form({ csrf }),
+    },
+  );
+  add('get', '/login/backup-code', 'backupCodePage', 'The code step with a backup code instead', {
+    200: html('The form'),
+    303: redirect('No pending sign-in, or one that takes no backup code'),
+  });
+  add(
+    'post',
+    '/login/backup-code',
+    'backupCodeSubmit',
+    'Verify a backup code (case, spaces and dashes ignored); taken on pending, phone and failed steps',
+    {
+      303: redirect('Right code: to /account'),
+      403: html('Bad CSRF token'),
+      422: html('Wrong or used code, with the attempts left'),
+      423: html('Locked'),
+    },
+    form({ backupCode: 'a backup code', trustDevice: '"on" to trust this device', csrf }),
+  );
+  add(
+    'post',
+    '/account/totp',
+    'accountTotpStart',
+    'Start setting up an authenticator app',
+    { 303: redirect('To /account/totp'), 403: html('Bad CSRF token') },
+    form({ csrf }),
+  );
+  add('get', '/account/totp', 'accountTotpPage', 'The QR code (inline SVG) and the key as text', {
+    200: html('The setup page'),
+    303: redirect('No enrollment pending: to /account'),
+  });
+  add(
+    'post',
+    '/account/totp/confirm',
+    'accountTotpConfirm',
+    'Confirm the app with a first code',
+    {
+      303: redirect('Confirmed: to /account'),
+      403: html('Bad CSRF token'),
+      422: html('Wrong code'),
+    },
+    form({ code: '6 digits from the app', csrf }),
+  );
+  add(
+    'post',
+    '/account/totp/remove',
+    'accountTotpRemove',
+    'Remove the authenticator app',
+    { 303: redirect('To /account'), 403: html('Bad CSRF token') },
+    form({ csrf }),
+  );
+  add(
+    'post',
+    '/account/backup-codes',
+    'accountBackupCodes',
+    'A new set of backup codes, shown once on this answer (with a text download and print)',
+    { 200: html('The codes'), 403: html('Bad CSRF token') },
+    form({ csrf }),
+  );
+  add(
     'get',
     '/settings/subscription',
     'subscriptionPage',
