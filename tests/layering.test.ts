@@ -1,6 +1,7 @@
 /**
  * Dependencies point one way: apps use packages, tests use both, and nothing
- * in a package reaches into an app (or into the tests' support).
+ * in a package reaches into an app (or into the tests' support). Outside an
+ * app, it is reached through its package entry (`@twofa/api`), never its src/.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -15,6 +16,16 @@ const APP_NAMES = APPS.map(
         name: string;
       }
     ).name,
+);
+/** Each app's declared entry points (`.`, `./reconciler`), in APP_NAMES' order. */
+const APP_EXPORTS = APPS.map((dir) =>
+  Object.keys(
+    (
+      JSON.parse(readFileSync(join(REPO_ROOT, 'apps', dir, 'package.json'), 'utf8')) as {
+        exports?: Record<string, string>;
+      }
+    ).exports ?? {},
+  ),
 );
 const PACKAGES = readdirSync(join(REPO_ROOT, 'packages'));
 
@@ -75,6 +86,28 @@ describe('layering', () => {
         }
       }
     }
+    expect(offending).toEqual([]);
+  });
+
+  it('has nothing outside an app importing its src/ by path', () => {
+    const offending: string[] = [];
+    const outside = ['tests', 'bench', 'scripts', 'examples', 'packages'].flatMap((dir) =>
+      sourceFiles(join(REPO_ROOT, dir)),
+    );
+    for (const file of outside) {
+      for (const spec of specifiers(file)) {
+        // A subpath is fine when the app's package.json exports it (an entry, not its src/).
+        const deep =
+          /(^|\/)apps\/[^/]+\/src(\/|$)/.test(spec) ||
+          APP_NAMES.some(
+            (name, i) =>
+              spec.startsWith(`${name}/`) &&
+              !APP_EXPORTS[i]!.includes(`.${spec.slice(name.length)}`),
+          );
+        if (deep) offending.push(`${relative(REPO_ROOT, file)} imports ${spec}`);
+      }
+    }
+    expect(outside.length).toBeGreaterThan(50);
     expect(offending).toEqual([]);
   });
 });

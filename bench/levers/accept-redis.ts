@@ -2,15 +2,15 @@
  * Lever: the accept path's Redis round trips, as the API's RateLimits makes them against
  * real Redis. Before: `/v1/challenges` took the per-address point in one script and the
  * send limits in another; `/v1/logins` gave the account's point back (right password) in
- * one script and took the send limits in another. After: one script each (consumeThen).
+ * one script and took the send limits in another. After: one script each (RateLimits.admit with keep/take/giveBack).
  * BullMQ's add is the same in both and left out. Sequential, one request at a time, so
  * ops/s is 1 / latency.
  *
  *   node --import tsx bench/levers/accept-redis.ts        LEVERS_N=3000 LEVERS_ROUNDS=6
  */
 import { randomBytes } from 'node:crypto';
+import { closeServices, createServices } from '@twofa/api';
 import { loadConfig } from '@twofa/config';
-import { closeServices, createServices } from '../../apps/api/src/lib/services.ts';
 import { ab, intEnv, printTable } from './ab.ts';
 
 const N = intEnv('LEVERS_N', 3000);
@@ -46,28 +46,28 @@ try {
 
   const challengesBefore = async () => {
     for (let i = 0; i < N; i++) {
-      await limits.consume(...ip(i));
-      await limits.consumeAll(sends(i));
+      await limits.admit({ take: [ip(i)] });
+      await limits.admit({ take: sends(i) });
     }
     return N;
   };
   const challengesAfter = async () => {
-    for (let i = 0; i < N; i++) await limits.consumeThen([ip(i)], sends(i));
+    for (let i = 0; i < N; i++) await limits.admit({ keep: [ip(i)], take: sends(i) });
     return N;
   };
   // The take before the password check is the same in both; what differs follows it.
   const loginsBefore = async () => {
     for (let i = 0; i < N; i++) {
-      const refund = await limits.consumeAll([ip(i), ['account_failures', user(i)]]);
-      await refund(['account_failures']);
-      await limits.consumeAll(sends(i));
+      const refund = await limits.admit({ take: [ip(i), ['account_failures', user(i)]] });
+      await refund.give(['account_failures']);
+      await limits.admit({ take: sends(i) });
     }
     return N;
   };
   const loginsAfter = async () => {
     for (let i = 0; i < N; i++) {
-      const refund = await limits.consumeAll([ip(i), ['account_failures', user(i)]]);
-      await limits.consumeThen([], sends(i), { refund, only: ['account_failures'] });
+      const refund = await limits.admit({ take: [ip(i), ['account_failures', user(i)]] });
+      await limits.admit({ take: sends(i), giveBack: refund.claim(['account_failures']) });
     }
     return N;
   };

@@ -37,7 +37,9 @@ class AxiosBaseUrlRequestClient extends twilio.RequestClient {
 }
 
 async function startFake() {
-  const script = fileURLToPath(new URL('../../packages/sms/src/fake-twilio.ts', import.meta.url));
+  const script = fileURLToPath(
+    new URL('../../packages/testkit/src/fake-twilio.ts', import.meta.url),
+  );
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

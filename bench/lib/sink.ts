@@ -3,7 +3,7 @@
  * once), plus an IPC feed of what it took so the load generator can learn codes and provider
  * receive times without polling the fake over HTTP. The codes stay in memory, never on disk.
  */
-import { type FakeTwilioMessage, startFakeTwilio } from '@twofa/sms/fake-twilio';
+import { type FakeTwilioMessage, startFakeTwilio } from '@twofa/testkit';
 import { FAKE_TWILIO_ACCOUNT_SID, FAKE_TWILIO_AUTH_TOKEN } from './constants.ts';
 
 export interface SinkMessage {

@@ -1,5 +1,5 @@
 /** What the cluster and replica tests share: verifying codes, counting outcomes. */
-import type { FakeTwilio } from '@twofa/sms/fake-twilio';
+import type { FakeTwilio } from '@twofa/testkit';
 import { expect } from 'vitest';
 import { jsonRequest, type SeededOrganization, type StartOutcome } from '../support/index.ts';
 

@@ -3,7 +3,7 @@
  * docs/architecture.md checked over the database and what the fake Twilio
  * received, whatever was done to the processes in between.
  */
-import type { FakeTwilioMessage } from '@twofa/sms/fake-twilio';
+import type { FakeTwilioMessage } from '@twofa/testkit';
 import type postgres from 'postgres';
 import { expect } from 'vitest';
 import { waitUntil } from '../support/index.ts';

@@ -1,6 +1,6 @@
 /**
- * RateLimits.consumeThen: two takes in one round trip, with the answers of the two
- * calls made one after the other: the first points kept whatever follows, the rest
+ * RateLimits.admit with `keep` and `take`: two takes in one round trip, with the answers
+ * of the two made one after the other: the kept points kept whatever follows, the rest
  * all or none, the refund giving back only the rest.
  */
 import { randomBytes } from 'node:crypto';
@@ -13,19 +13,19 @@ const h = withHarness({
 });
 const fresh = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
 
-describe('consumeThen', () => {
+describe('admit: keep, then take', () => {
   it('keeps the first points when the rest is refused, and takes none of the rest', async () => {
     const limits = h.services.rateLimits;
     const [ip, phone, org] = [fresh('ip'), fresh('phone'), fresh('org')];
-    await limits.consume('destination_sends', phone);
+    await limits.admit({ take: [['destination_sends', phone]] });
     await expect(
-      limits.consumeThen(
-        [['ip_logins', ip]],
-        [
+      limits.admit({
+        keep: [['ip_logins', ip]],
+        take: [
           ['org_sends', org],
           ['destination_sends', phone],
         ],
-      ),
+      }),
     ).rejects.toMatchObject({ code: 'rate_limited', extra: { limit: 'destination_sends' } });
     expect(await limits.used('ip_logins', ip)).toBe(1);
     expect(await limits.used('org_sends', org)).toBe(0);
@@ -35,9 +35,9 @@ describe('consumeThen', () => {
   it('refuses on the first points before looking at the rest, taking nothing', async () => {
     const limits = h.services.rateLimits;
     const [ip, org] = [fresh('ip'), fresh('org')];
-    for (let i = 0; i < 3; i++) await limits.consume('ip_logins', ip);
+    for (let i = 0; i < 3; i++) await limits.admit({ take: [['ip_logins', ip]] });
     await expect(
-      limits.consumeThen([['ip_logins', ip]], [['org_sends', org]]),
+      limits.admit({ keep: [['ip_logins', ip]], take: [['org_sends', org]] }),
     ).rejects.toMatchObject({ extra: { limit: 'ip_logins' } });
     expect(await limits.used('ip_logins', ip)).toBe(3);
     expect(await limits.used('org_sends', org)).toBe(0);
@@ -46,18 +46,18 @@ describe('consumeThen', () => {
   it('takes both, and its refund gives back only the rest, once', async () => {
     const limits = h.services.rateLimits;
     const [ip, org, phone] = [fresh('ip'), fresh('org'), fresh('phone')];
-    const refund = await limits.consumeThen(
-      [['ip_logins', ip]],
-      [
+    const refund = await limits.admit({
+      keep: [['ip_logins', ip]],
+      take: [
         ['org_sends', org],
         ['destination_sends', phone],
       ],
-    );
+    });
     expect(await limits.used('ip_logins', ip)).toBe(1);
     expect(await limits.used('org_sends', org)).toBe(1);
-    await refund(['org_sends']);
-    await refund();
-    await refund();
+    await refund.give(['org_sends']);
+    await refund.give();
+    await refund.give();
     expect(await limits.used('ip_logins', ip)).toBe(1);
     expect(await limits.used('org_sends', org)).toBe(0);
     expect(await limits.used('destination_sends', phone)).toBe(0);
@@ -66,27 +66,28 @@ describe('consumeThen', () => {
   it('folds an earlier refund in: given back whatever the takes answer, and only once', async () => {
     const limits = h.services.rateLimits;
     const [ip, account, phone, org] = [fresh('ip'), fresh('acct'), fresh('phone'), fresh('org')];
-    const earlier = await limits.consumeAll([
-      ['ip_logins', ip],
-      ['account_failures', account],
-    ]);
-    await limits.consume('destination_sends', phone);
+    const earlier = await limits.admit({
+      take: [
+        ['ip_logins', ip],
+        ['account_failures', account],
+      ],
+    });
+    await limits.admit({ take: [['destination_sends', phone]] });
     await expect(
-      limits.consumeThen(
-        [],
-        [
+      limits.admit({
+        take: [
           ['org_sends', org],
           ['destination_sends', phone],
         ],
-        { refund: earlier, only: ['account_failures'] },
-      ),
+        giveBack: earlier.claim(['account_failures']),
+      }),
     ).rejects.toMatchObject({ extra: { limit: 'destination_sends' } });
     expect(await limits.used('account_failures', account)).toBe(0);
     expect(await limits.used('ip_logins', ip)).toBe(1);
     expect(await limits.used('org_sends', org)).toBe(0);
     // Already given back: the refund gives back the address's point, and the account's no more.
-    await limits.consume('account_failures', account);
-    await earlier();
+    await limits.admit({ take: [['account_failures', account]] });
+    await earlier.give();
     expect(await limits.used('account_failures', account)).toBe(1);
     expect(await limits.used('ip_logins', ip)).toBe(0);
   });

@@ -1,6 +1,6 @@
+import { CATALOGS, type Messages, pageLang } from '@twofa/api';
 import { LOCALES } from '@twofa/core';
 import { describe, expect, it } from 'vitest';
-import { CATALOGS, type Messages, pageLang } from '../../apps/api/src/pages/messages.ts';
 
 type FunctionKey = {
   [K in keyof Messages]: Messages[K] extends (...args: never[]) => string ? K : never;

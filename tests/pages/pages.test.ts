@@ -256,6 +256,13 @@ describe('the phone step', () => {
     expect(phone).toContain('autocomplete="tel"');
     const bad = await b.post('/login/phone', { csrf: csrfOf(page.html), phone: '12' });
     expect(bad.status).toBe(422);
+    // Over the API's 64 characters: refused, not cut down to the number it starts with.
+    const long = await b.post('/login/phone', {
+      csrf: csrfOf(page.html),
+      phone: `040 111 9999${' '.repeat(60)}5`,
+    });
+    expect(long.status).toBe(422);
+    expect(long.html).toContain('name="phone"');
     const ok = await b.submit('/login/phone', '/login/phone', { phone: '040 111 9999' });
     expect(ok.status).toBe(303);
     expect(ok.location).toBe('/login/code');
@@ -334,6 +341,18 @@ describe('admin pages', () => {
     const unchanged = await h.request('GET', '/v1/settings/password', { key: org.apiKey });
     expect(unchanged.body.skipTwoFactorCidrs).toEqual([]);
     expect(unchanged.body.smsAllowedCountries).toEqual(['FI']);
+
+    // ZZ is two letters but no country: refused as the API refuses it, nothing saved.
+    const unassigned = await admin.post('/settings/password', {
+      csrf: csrfOf(bad.html),
+      twoFactorEnabled: 'on',
+      skipTwoFactorCidrs: '',
+      smsAllowedCountries: 'FI, ZZ',
+    });
+    expect(unassigned.status).toBe(422);
+    expect(unassigned.html).toContain('ZZ');
+    const stillUnchanged = await h.request('GET', '/v1/settings/password', { key: org.apiKey });
+    expect(stillUnchanged.body.smsAllowedCountries).toEqual(['FI']);
 
     const good = await admin.post('/settings/password', {
       csrf: csrfOf(bad.html),

@@ -3,6 +3,8 @@
  * number (across tenants) or through one tenant. Control: Redis counters shared
  * by every API process, refused with 429 rate_limited before anything is stored.
  */
+
+import type { Refund } from '@twofa/api';
 import { loadConfig } from '@twofa/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type JsonResponse, withHarness } from '../support/index.ts';
@@ -289,10 +291,12 @@ describe('rate limits', () => {
       const phone = finnishMobile();
       const outcomes = await Promise.allSettled(
         Array.from({ length: 10 }, (_, i) =>
-          limits.consumeAll([
-            ['org_sends', 'org-away'],
-            ['destination_sends', i % 2 === 0 ? phone : finnishMobile()],
-          ]),
+          limits.admit({
+            take: [
+              ['org_sends', 'org-away'],
+              ['destination_sends', i % 2 === 0 ? phone : finnishMobile()],
+            ],
+          }),
         ),
       );
       const refused = outcomes.filter((o) => o.status === 'rejected');
@@ -311,10 +315,10 @@ describe('rate limits', () => {
       );
       // A refund gives the points back, once however often it is called.
       const taken = outcomes.find(
-        (o): o is PromiseFulfilledResult<() => Promise<void>> => o.status === 'fulfilled',
+        (o): o is PromiseFulfilledResult<Refund> => o.status === 'fulfilled',
       )!;
-      await taken.value();
-      await taken.value();
+      await taken.value.give();
+      await taken.value.give();
       expect(await limits.used('org_sends', 'org-away')).toBe(
         LIMITS.RATE_LIMIT_ORG_SENDS_PER_MINUTE - 1,
       );

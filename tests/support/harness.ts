@@ -3,7 +3,7 @@ import { type App, closeServices, createApp, createServices, type Services } fro
 import { type Config, loadConfig } from '@twofa/config';
 import type { Clock } from '@twofa/core';
 import { createLogger, type Logger } from '@twofa/observability';
-import { type FakeTwilio, startFakeTwilio } from '@twofa/sms/fake-twilio';
+import { type FakeTwilio, startFakeTwilio } from '@twofa/testkit';
 import { startWorker, type WorkerRuntime } from '@twofa/worker';
 import postgres from 'postgres';
 import { createTestDatabase, uniquePrefix } from './database.ts';

@@ -11,7 +11,7 @@ import {
   type Redis,
   type SendCodeJob,
 } from '@twofa/queue';
-import { type FakeTwilio, startFakeTwilio } from '@twofa/sms/fake-twilio';
+import { type FakeTwilio, startFakeTwilio } from '@twofa/testkit';
 import postgres from 'postgres';
 import { createTestDatabase, uniquePrefix } from './database.ts';
 import { FAKE_TWILIO } from './env.ts';

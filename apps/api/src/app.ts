@@ -14,8 +14,8 @@ import { opsRouter } from './routes/ops.ts';
 import { organizationsRouter } from './routes/organizations.ts';
 import { secondFactorsRouter } from './routes/second-factors.ts';
 import { settingsRouter } from './routes/settings.ts';
+import { twilioStatusRouter } from './routes/twilio-status.ts';
 import { usersRouter } from './routes/users.ts';
-import { webhooksRouter } from './routes/webhooks.ts';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 const BODILESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
@@ -52,7 +52,7 @@ export function createApp(services: Services) {
   app.notFound((c) => problem(c, 'not_found', `No route for ${c.req.method} ${c.req.path}.`));
 
   app.route('/', opsRouter);
-  app.route('/', webhooksRouter);
+  app.route('/', twilioStatusRouter);
   app.route(ADMIN_QUEUES_PATH, adminQueuesRouter(services));
   for (const router of [
     organizationsRouter,

@@ -32,6 +32,20 @@ export const CountryCode = z
   .transform((v) => v.toUpperCase())
   .refine((v) => COUNTRY_CODES.has(v), 'an ISO 3166 alpha-2 code (this one is not assigned)');
 
+/** A resource id: a UUID in any case, answered in lower case. */
+export const Uuid = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'a UUID')
+  .transform((v) => v.toLowerCase());
+
+/** Bounded strings everywhere: nothing unbounded reaches the database. */
+export const Email = z.string().trim().max(254).pipe(z.email());
+export const Password = z.string().min(1).max(1024);
+/** A phone number as typed; normalized (and its country checked) by the use case. */
+export const Phone = z.string().max(64);
+/** A trusted device's token, as the login was given it. */
+export const DeviceToken = z.string().min(1).max(256);
+
 export const OrganizationName = z.string().trim().min(1).max(200).refine(noNul, NO_NUL);
 
 /** `POST /v1/organizations`, and the CLI's `org:create`. */

@@ -58,7 +58,8 @@ function plainError(err: Error): Record<string, unknown> {
  * in the first MAX_DEPTH levels (arrays count as a level, as their items' keys do); the value
  * itself when there is nothing to change, so the common line is not copied at all. One pass
  * over the keys: pino's own `redact` with wildcard paths for each of these keys at three levels
- * (three levels) cost 70 to 130 µs a line, most of an API request's own CPU (bench/levers/logger.ts).
+ * (three levels) cost 70 to 130 µs a line, most of an API request's own CPU (measured by a lever
+ * benchmark since retired, with the figure recorded here).
  */
 export function redactSecrets<T>(value: T, depth = 1): T {
   if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value;

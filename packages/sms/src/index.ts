@@ -6,6 +6,7 @@ import { createTwilioProvider } from './twilio.ts';
 export * from './console.ts';
 export * from './provider.ts';
 export * from './signature.ts';
+export * from './status-callback.ts';
 export * from './twilio.ts';
 export * from './twilio-http.ts';
 

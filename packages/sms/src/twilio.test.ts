@@ -1,8 +1,8 @@
 import type { AddressInfo, Server } from 'node:net';
 import { createServer } from 'node:net';
+import type { FakeTwilio } from '@twofa/testkit';
+import { startFakeTwilio } from '@twofa/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FakeTwilio } from './fake-twilio.ts';
-import { startFakeTwilio } from './fake-twilio.ts';
 import type { SmsMessage } from './provider.ts';
 import { SmsSendError } from './provider.ts';
 import type { TwilioProviderOptions } from './twilio.ts';

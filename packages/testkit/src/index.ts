@@ -1,1 +1,2 @@
-export {};
+/** Test and dev tooling: stand-ins for outside services, never imported by shipped code. */
+export * from './fake-twilio.ts';

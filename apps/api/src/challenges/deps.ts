@@ -2,7 +2,6 @@ import { type Clock, hashSecret } from '@twofa/core';
 import type { Database } from '@twofa/db';
 import type { Logger, Metrics } from '@twofa/observability';
 import type { Queue, SendCodeJob } from '@twofa/queue';
-import type { CircuitBreaker } from '../lib/breaker.ts';
 import type { RateLimits } from '../lib/rate-limits.ts';
 
 /** What every challenge use case runs on: injected once, by createServices. */
@@ -16,8 +15,8 @@ export interface ChallengeDeps {
   maxConsecutiveCodeFailures: number;
   db: Database;
   sendQueue: Queue<SendCodeJob>;
+  /** Admission: rate limits and the circuit breaker. */
   rateLimits: RateLimits;
-  breaker: CircuitBreaker;
   metrics: Metrics;
   logger: Logger;
 }

@@ -30,10 +30,12 @@ export async function login(
   // at once, atomically, before any hash is computed, so parallel guesses cannot all slip through.
   // The lookups run alongside; a refusal still lands before the hash.
   const [admitted, lookup, dummyHash] = await Promise.allSettled([
-    rateLimits.consumeAll([
-      ['ip_logins', clientIpKey(input.ip)],
-      ['account_failures', accountKey],
-    ]),
+    rateLimits.admit({
+      take: [
+        ['ip_logins', clientIpKey(input.ip)],
+        ['account_failures', accountKey],
+      ],
+    }),
     loadLoginContext(db.sql, org.row.id, { email: input.email }, tokenHash),
     // Awaited on every path, so the one-time cost of making it lands on known and unknown emails alike.
     dummyPasswordHash(),
@@ -42,7 +44,7 @@ export async function login(
   const refund = admitted.value;
   if (lookup.status === 'rejected' || dummyHash.status === 'rejected') {
     // Nothing was checked: the account's point is not a failure.
-    await refund(['account_failures']);
+    await refund.give(['account_failures']);
     throw lookup.status === 'rejected'
       ? lookup.reason
       : (dummyHash as PromiseRejectedResult).reason;
@@ -51,11 +53,11 @@ export async function login(
   // Unknown emails and users without a password cost the same hash as a wrong password.
   const stored = context?.user.passwordHash ?? dummyHash.value;
   const ok = await verifyPassword(input.password, stored);
-  // A wrong password keeps the account's point; a right one gives it back (decideAndStart
-  // does, in the same round trip as the send limits when a code goes out).
+  // A wrong password keeps the account's point; a right one gives it back, in the same
+  // round trip as the start's own points.
   if (!ok || !context?.user.passwordHash) throw invalidCredentials();
   return decideAndStart(deps, { org, ip: input.ip, log, deviceTokenHash: tokenHash }, context, {
-    giveBack: { refund, only: ['account_failures'] },
+    giveBack: refund.claim(['account_failures']),
   });
 }
 

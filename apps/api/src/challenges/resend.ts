@@ -6,7 +6,7 @@ import { parseId } from '../lib/http.ts';
 import { IDEMPOTENCY_HEADER_DOC, IdempotencyHeaders, idempotent } from '../lib/idempotency.ts';
 import { createRouter, errors, jsonResponse, orgRoute } from '../lib/openapi.ts';
 import type { CachedOrganization } from '../lib/org-cache.ts';
-import type { Refund } from '../lib/rate-limits.ts';
+import { Refund } from '../lib/rate-limits.ts';
 import { Challenge } from '../lib/schemas.ts';
 import type { ChallengeDeps, RequestLogger } from './deps.ts';
 import { ChallengeParams, RULES, tags } from './docs.ts';
@@ -39,7 +39,7 @@ export async function resend(
   if (row.phone) assertDestinationAllowed(org, row.phone);
   const refund: Refund = row.phone
     ? await admitSend(deps, { organizationId, phone: row.phone, ip: row.ip })
-    : async () => {};
+    : Refund.none();
   const sendId = randomUUID();
   // Under an Idempotency-Key the answer is stored by the update itself: rendered first,
   // from the row as read and what the update changes (the update checks the row still

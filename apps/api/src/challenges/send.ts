@@ -1,38 +1,28 @@
 import { enqueueSendCode } from '@twofa/queue';
-import type { LimitKey, LimitName, Refund } from '../lib/rate-limits.ts';
+import type { AdmissionPlan, Refund } from '../lib/rate-limits.ts';
 import type { ChallengeDeps, RequestLogger } from './deps.ts';
 
 /**
- * Per-send guards, checked when a request that sends a code comes in. A
- * refused request gives its points back, so it counts toward no limit; an
- * admitted one gets the refund to call if it then ends without committing
- * a send.
+ * Admits a request that sends a code to `phone`: the send limits (the
+ * destination's and the organization's, after any of the plan's own), then
+ * the circuit breaker, in one admission. A refused request gives its points
+ * back, so it counts toward no limit; an admitted one gets the refund to use
+ * if it then ends without committing a send.
  */
-export async function admitSend(
+export function admitSend(
   deps: ChallengeDeps,
   send: { organizationId: string; phone: string; ip: string | null },
-  points: {
-    /** More limits of this request, taken with the send's own. */
-    also?: readonly LimitKey[];
-    /** Points taken first and kept, in the same round trip (see RateLimits.consumeThen). */
-    first?: readonly LimitKey[];
-    /** An earlier take's points to give back first, in the same round trip. */
-    giveBack?: { refund: Refund; only: readonly LimitName[] } | undefined;
-  } = {},
+  plan: Omit<AdmissionPlan, 'send'> = {},
 ): Promise<Refund> {
-  const { organizationId, phone, ip } = send;
-  const refund = await deps.rateLimits.consumeThen(
-    points.first ?? [],
-    [...(points.also ?? []), ['destination_sends', phone], ['org_sends', organizationId]],
-    points.giveBack,
-  );
-  try {
-    await deps.breaker.assertSendAllowed(organizationId, phone, ip);
-  } catch (error) {
-    await refund();
-    throw error;
-  }
-  return refund;
+  return deps.rateLimits.admit({
+    ...plan,
+    take: [
+      ...(plan.take ?? []),
+      ['destination_sends', send.phone],
+      ['org_sends', send.organizationId],
+    ],
+    send,
+  });
 }
 
 /**
@@ -48,10 +38,10 @@ export async function refundUnless<T>(
   try {
     committed = await commit();
   } catch (error) {
-    await refund();
+    await refund.give();
     throw error;
   }
-  if (committed === null) await refund();
+  if (committed === null) await refund.give();
   return committed;
 }
 

@@ -21,7 +21,7 @@ import { parseId } from '../lib/http.ts';
 import { IDEMPOTENCY_HEADER_DOC, IdempotencyHeaders, idempotent } from '../lib/idempotency.ts';
 import { createRouter, errors, jsonBody, jsonResponse, orgRoute } from '../lib/openapi.ts';
 import type { CachedOrganization } from '../lib/org-cache.ts';
-import { clientIpKey, type LimitKey, type LimitName, type Refund } from '../lib/rate-limits.ts';
+import { type AdmissionPlan, clientIpKey, type LimitKey, type Refund } from '../lib/rate-limits.ts';
 import { ClientIp, DeviceToken, LoginResult } from '../lib/schemas.ts';
 import { type ChallengeDeps, deviceTokenHash, type RequestLogger } from './deps.ts';
 import { RULES, tags } from './docs.ts';
@@ -46,19 +46,12 @@ export interface StartRequest {
 
 /**
  * Rate-limit points the caller hands over, settled in the same round trip as
- * the start's own: whatever the start answers, `keep` is taken and
- * `giveBack` given back, exactly once.
+ * the start's own: whatever the start answers, `keep` is taken (`/v1/challenges`'
+ * per-address point, as if taken before the start ran: the checks before the
+ * send limits read only what is already loaded, so taking it later changes no
+ * answer) and `giveBack` given back (a right password's account point), once.
  */
-export interface CarriedPoints {
-  /**
-   * A point to take and keep (`/v1/challenges`' per-address limit), as if taken before the
-   * start ran: the checks before the send limits read only what is already loaded, so taking
-   * it later changes no answer.
-   */
-  keep?: LimitKey;
-  /** An earlier take's points to give back (a right password's account point). */
-  giveBack?: { refund: Refund; only: readonly LimitName[] };
-}
+export type CarriedPoints = Pick<AdmissionPlan, 'keep' | 'giveBack'>;
 
 export interface StartInput {
   userId: string;
@@ -87,7 +80,7 @@ export async function startForUser(
     deps,
     { org, ip: input.ip, log, deviceTokenHash: tokenHash, idempotency },
     context,
-    { keep: ['ip_logins', clientIpKey(input.ip)] },
+    { keep: [['ip_logins', clientIpKey(input.ip)]] },
   );
 }
 
@@ -228,8 +221,7 @@ function startFactors(org: CachedOrganization, { user }: LoginContext): StartFac
 
 /** The carried points on their own, for the answers that take no other. */
 async function settleCarried(deps: ChallengeDeps, carried: CarriedPoints): Promise<void> {
-  if (carried.giveBack) await carried.giveBack.refund(carried.giveBack.only);
-  if (carried.keep) await deps.rateLimits.consume(...carried.keep);
+  await deps.rateLimits.admit(carried);
 }
 
 /** The start's points (and the carried ones) in one round trip; a phone_required challenge counts toward its user's limit too. */
@@ -240,15 +232,13 @@ async function admitStart(
   carried: CarriedPoints,
   smsNow: boolean,
 ): Promise<Refund> {
-  const userLimit: LimitKey = ['user_challenges', user.id];
-  const first = carried.keep ? [carried.keep] : [];
-  if (!user.phone || !smsNow) {
-    return deps.rateLimits.consumeThen(first, [userLimit], carried.giveBack);
-  }
+  const plan = { ...carried, take: [['user_challenges', user.id] as LimitKey] };
+  // No SMS now (no phone, or an app user): the user's limit alone.
+  if (!user.phone || !smsNow) return deps.rateLimits.admit(plan);
   return admitSend(
     deps,
     { organizationId: request.org.row.id, phone: user.phone, ip: request.ip },
-    { also: [userLimit], first, giveBack: carried.giveBack },
+    plan,
   );
 }
 

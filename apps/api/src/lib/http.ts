@@ -10,6 +10,7 @@ import { WWW_AUTHENTICATE } from './auth.ts';
 import { resolveClientAddress } from './client-address.ts';
 import type { AppEnv } from './env.ts';
 import { ApiError, problem } from './errors.ts';
+import { Uuid } from './schemas.ts';
 import type { Services } from './services.ts';
 
 /** Puts services, a request id and a request-scoped logger on the context; logs and measures. */
@@ -86,12 +87,11 @@ export function validationProblem(c: Context, error: ZodError): Response {
   return problem(c, 'invalid_request', detail, { errors });
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** A malformed id can name nothing: it is a 404 like an unknown one. */
 export function parseId(value: string, what: string): string {
-  if (!UUID.test(value)) throw new ApiError('not_found', `${what} not found`);
-  return value.toLowerCase();
+  const id = Uuid.safeParse(value);
+  if (!id.success) throw new ApiError('not_found', `${what} not found`);
+  return id.data;
 }
 
 function socketAddress(c: Context): string | null {

@@ -11,13 +11,19 @@ import {
 } from '@twofa/core';
 
 // Shared with the operator CLI, which validates its flags with the same schemas.
+// The pages parse their forms with the same ones, so a page never accepts what the API refuses.
 export {
   AuthMethod,
   CountryCode,
   CreateOrganizationBody,
   CreditTopUpBody,
+  DeviceToken,
+  Email,
   Locale,
   OrganizationName,
+  Password,
+  Phone as PhoneInput,
+  Uuid,
 } from '@twofa/contract';
 
 import { AuthMethod, Locale } from '@twofa/contract';
@@ -103,14 +109,9 @@ export const LoginResult = z
   ])
   .openapi('LoginResult');
 
-/** Bounded strings everywhere: nothing unbounded reaches the database. */
-export const Email = z.string().trim().max(254).pipe(z.email());
-export const Password = z.string().min(1).max(1024);
-export const PhoneInput = z.string().max(64);
 export const Ip = z.string().min(2).max(64);
 /** The end user's address as the host saw it. */
 export const ClientIp = Ip.refine(isValidIp, 'an IPv4 or IPv6 address');
-export const DeviceToken = z.string().min(1).max(256);
 
 export const Authenticated = z
   .object({

@@ -26,6 +26,7 @@ export interface Services {
   sendQueue: Queue<SendCodeJob>;
   /** The Redis connection and send queue above, closed together. */
   queueConnections: QueueConnections;
+  /** Admission: the rate limits and the circuit breaker, behind one `admit(plan)`. */
   rateLimits: RateLimits;
   breaker: CircuitBreaker;
   organizations: OrganizationCache;
@@ -61,7 +62,6 @@ export function createServices(
   // Connection errors surface on each command; the listeners keep them from crashing the process.
   const queueConnections = createQueueConnections(env, 'producer', { logger });
   const { redis, sendQueue } = queueConnections;
-  const rateLimits = new RateLimits(redis, env.QUEUE_PREFIX, config, metrics);
   const breaker = new CircuitBreaker(
     db,
     {
@@ -73,6 +73,7 @@ export function createServices(
     clock,
     metrics,
   );
+  const rateLimits = new RateLimits(redis, env.QUEUE_PREFIX, config, metrics, breaker);
   return {
     config,
     clock,
@@ -93,7 +94,6 @@ export function createServices(
       db,
       sendQueue,
       rateLimits,
-      breaker,
       metrics,
       logger,
     }),

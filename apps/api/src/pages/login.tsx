@@ -4,6 +4,7 @@ import type { JSX } from 'hono/jsx/jsx-runtime';
 import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { CachedOrganization } from '../lib/org-cache.ts';
+import { Email, Password, PhoneInput, Uuid } from '../lib/schemas.ts';
 import { codeIntro, OtherWays, offerBackupCodesAfter } from './factors.tsx';
 import { apiErrorText, langOf } from './lang.ts';
 import { Csrf, fieldAria, Layout, MessagePage, Notice } from './layout.tsx';
@@ -27,14 +28,13 @@ import {
   startSession,
 } from './session.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 async function loadOrganization(
   c: PageContext,
   id: string | undefined,
 ): Promise<CachedOrganization | null> {
-  if (!id || !UUID.test(id.trim())) return null;
-  return c.get('services').organizations.get(id.trim().toLowerCase());
+  const parsed = Uuid.safeParse(id?.trim());
+  if (!parsed.success) return null;
+  return c.get('services').organizations.get(parsed.data);
 }
 
 /** 403 for a form without the right CSRF token, in the page's language when it is known. */
@@ -347,7 +347,7 @@ loginPages.post('/login', async (c) => {
     );
   }
   const lang = langOf(c, org);
-  if (!email || !password || email.length > 254 || password.length > 1024) {
+  if (!Email.safeParse(email).success || !Password.safeParse(password).success) {
     return render(
       c,
       loginForm(c, org, { email, error: lang.t.enterEmailAndPassword, errorField: 'credentials' }),
@@ -518,8 +518,12 @@ loginPages.post('/login/phone', async (c) => {
   const loaded = await loadPending(c);
   if (!loaded) return noPending(c);
   if (loaded.view.status !== 'phone_required') return codeStep(c, loaded.org, loaded.view);
-  const phone = (form.phone ?? '').trim().slice(0, 64);
+  const phone = (form.phone ?? '').trim();
   try {
+    // As the API's schema refuses it: an over-long number is not cut down to some other number.
+    if (!PhoneInput.safeParse(phone).success) {
+      throw new ApiError('invalid_phone', 'The phone number is too long.');
+    }
     await c
       .get('services')
       .challenges.setPhone(

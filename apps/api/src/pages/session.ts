@@ -5,6 +5,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { CookieOptions } from 'hono/utils/cookie';
 import type { AppEnv } from '../lib/env.ts';
 import { clientAddress } from '../lib/http.ts';
+import { DeviceToken } from '../lib/schemas.ts';
 
 /** The logged-in session: a random token; the database holds only its hash. */
 export const SESSION_COOKIE = 'twofa_session';
@@ -170,7 +171,7 @@ export async function endSession(c: PageContext, token: string): Promise<void> {
 
 export function deviceToken(c: PageContext): string | undefined {
   const token = getCookie(c, DEVICE_COOKIE);
-  return token && token.length <= 100 ? token : undefined;
+  return DeviceToken.safeParse(token).success ? token : undefined;
 }
 
 export function setDeviceToken(c: PageContext, token: string, expiresAt: string): void {

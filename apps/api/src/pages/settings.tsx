@@ -16,6 +16,7 @@ import { changePasswordSettings, cidrEntryErrors } from '../domain/settings.ts';
 import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import { clientAddress } from '../lib/http.ts';
+import { CountryCode, Uuid } from '../lib/schemas.ts';
 import { MethodsFieldset, methodsFromForm } from './factors.tsx';
 import { requireAdmin } from './guard.tsx';
 import { apiErrorText, langOf } from './lang.ts';
@@ -26,9 +27,6 @@ import { render } from './render.ts';
 import { csrfToken, csrfValid, formFields, type PageContext, type PageSession } from './session.ts';
 
 export const settingsPages = new Hono<AppEnv>();
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const COUNTRY = /^[A-Za-z]{2}$/;
 
 const actorOf = (session: PageSession) => `admin:${session.userId}`;
 
@@ -203,7 +201,7 @@ settingsPages.post('/settings/password', async (c) => {
     .split(/[\s,;]+/)
     .map((s) => s.trim())
     .filter(Boolean);
-  const countryErrors = countries.filter((code) => !COUNTRY.test(code));
+  const countryErrors = countries.filter((code) => !CountryCode.safeParse(code).success);
   const available = isTwoFactorAvailable(org.authMethod);
   // A disabled checkbox is not submitted: while 2FA is unavailable the page leaves it as it is.
   const twoFactorEnabled = available ? fields.twoFactorEnabled === 'on' : undefined;
@@ -420,7 +418,8 @@ async function userAction(
   const userId = c.req.param('userId') ?? '';
   const q = (fields.q ?? '').slice(0, 254);
   const page = pageNumber(fields.page);
-  const notice = UUID.test(userId) ? await act(session, userId.toLowerCase(), fields) : null;
+  const id = Uuid.safeParse(userId);
+  const notice = id.success ? await act(session, id.data, fields) : null;
   if (notice === null) {
     return render(
       c,

@@ -32,7 +32,7 @@ export interface ChallengeRow {
   methods: SecondFactorMethod[];
 }
 
-const challengeColumns = (sql: Sql, c = 'c') => sql`
+const challengeColumns = (sql: Sql, c = 'challenge') => sql`
   ${sql(c)}.id, ${sql(c)}.organization_id as "organizationId", ${sql(c)}.user_id as "userId",
   ${sql(c)}.status, ${sql(c)}.phone, ${sql(c)}.phone_submitted as "phoneSubmitted", ${sql(c)}.ip,
   ${sql(c)}.expires_at as "expiresAt", ${sql(c)}.wrong_attempts as "wrongAttempts",
@@ -55,12 +55,12 @@ export async function getChallenge(
 ): Promise<(ChallengeRow & { codeHash: string | null; dbNow: Date }) | null> {
   const [row] = await sql<(ChallengeRow & { codeHash: string | null; dbNow: Date })[]>`
     select ${challengeColumns(sql)}, now() as "dbNow",
-      case when s.id is null then null
-        else json_build_object('status', s.status, 'errorCode', s.error_code) end as "latestSend",
-      s.code_hash as "codeHash"
-    from challenges c
-    left join sms_sends s on s.id = c.current_send_id
-    where c.organization_id = ${organizationId} and c.id = ${id}`;
+      case when send.id is null then null
+        else json_build_object('status', send.status, 'errorCode', send.error_code) end as "latestSend",
+      send.code_hash as "codeHash"
+    from challenges challenge
+    left join sms_sends send on send.id = challenge.current_send_id
+    where challenge.organization_id = ${organizationId} and challenge.id = ${id}`;
   return row ?? null;
 }
 
@@ -106,7 +106,7 @@ export async function createChallenge(
         and (locked_until is null or locked_until <= now())
         and phone is not distinct from ${phone}::text
       for share
-    ), k as (${claimFence(sql, idempotency)}), c as (
+    ), claim as (${claimFence(sql, idempotency)}), challenge as (
       insert into challenges (id, organization_id, user_id, status, phone, ip, expires_at,
         send_count, last_send_at, current_send_id, created_at, updated_at, methods)
       select coalesce(${input.id ?? null}::uuid, gen_random_uuid()), ${organizationId}::uuid,
@@ -115,17 +115,17 @@ export async function createChallenge(
         ${sends ? sendId : null}::uuid, ${now}::timestamptz, ${now}::timestamptz,
         ${methods as string[]}::text[]
       from usr
-      where exists (select 1 from k)
+      where exists (select 1 from claim)
       returning *
-    ), s as (
+    ), send as (
       insert into sms_sends (id, organization_id, challenge_id, seq, phone, created_at, updated_at)
-      select ${sendId}, organization_id, id, 1, phone, ${now}, ${now} from c
-      where c.current_send_id is not null
-    ), i as (${storeAnswer(sql, idempotency, 'c')})
-    select exists (select 1 from k) as "claimHeld", ${challengeColumns(sql)},
-      case when c.current_send_id is null then null
+      select ${sendId}, organization_id, id, 1, phone, ${now}, ${now} from challenge
+      where challenge.current_send_id is not null
+    ), answer as (${storeAnswer(sql, idempotency, 'challenge')})
+    select exists (select 1 from claim) as "claimHeld", ${challengeColumns(sql)},
+      case when challenge.current_send_id is null then null
         else json_build_object('status', 'queued', 'errorCode', null) end as "latestSend"
-    from (select 1) as one left join c on true`;
+    from (select 1) as one left join challenge on true`;
   // A claim taken over (it went stale) stores nothing and is not ours to answer.
   if (!row?.claimHeld) {
     throw new IdempotencyClaimLost('idempotency claim taken over; nothing was stored');
@@ -142,20 +142,20 @@ export async function submitChallengePhone(
 ): Promise<ChallengeRow | null> {
   const { organizationId, challengeId, phone, sendId, now } = input;
   const [row] = await sql<ChallengeRow[]>`
-    with c as (
+    with challenge as (
       update challenges set status = 'pending', phone = ${phone}, phone_submitted = true,
         send_count = 1, last_send_at = ${now}, expires_at = ${ttl(now)},
         current_send_id = ${sendId}, updated_at = ${now}
       where organization_id = ${organizationId} and id = ${challengeId}
         and status = 'phone_required' and expires_at > now()
       returning *
-    ), s as (
+    ), send as (
       insert into sms_sends (id, organization_id, challenge_id, seq, phone, created_at, updated_at)
-      select ${sendId}, organization_id, id, 1, phone, ${now}, ${now} from c
+      select ${sendId}, organization_id, id, 1, phone, ${now}, ${now} from challenge
     )
     select ${challengeColumns(sql)},
       json_build_object('status', 'queued', 'errorCode', null) as "latestSend"
-    from c`;
+    from challenge`;
   return row ?? null;
 }
 
@@ -180,7 +180,7 @@ export async function resendChallenge(
 ): Promise<ChallengeRow | null> {
   const { organizationId, challengeId, sendId, now, idempotency } = input;
   const [row] = await sql<ChallengeRow[]>`
-    with k as (${claimFence(sql, idempotency)}), c as (
+    with claim as (${claimFence(sql, idempotency)}), challenge as (
       update challenges set send_count = send_count + 1, last_send_at = ${now},
         expires_at = ${ttl(now)}, current_send_id = ${sendId}, updated_at = ${now}
       where organization_id = ${organizationId} and id = ${challengeId}
@@ -188,16 +188,16 @@ export async function resendChallenge(
         and send_count < ${MAX_SENDS_PER_CHALLENGE}
         and (last_send_at is null
           or last_send_at <= now() - ${RESEND_COOLDOWN_MS} * interval '1 millisecond')
-        and exists (select 1 from k)
+        and exists (select 1 from claim)
         ${idempotency ? sql`and wrong_attempts = ${idempotency.wrongAttempts}` : sql``}
       returning *
-    ), s as (
+    ), send as (
       insert into sms_sends (id, organization_id, challenge_id, seq, phone, created_at, updated_at)
-      select ${sendId}, organization_id, id, send_count, phone, ${now}, ${now} from c
-    ), i as (${storeAnswer(sql, idempotency, 'c')})
+      select ${sendId}, organization_id, id, send_count, phone, ${now}, ${now} from challenge
+    ), answer as (${storeAnswer(sql, idempotency, 'challenge')})
     select ${challengeColumns(sql)},
       json_build_object('status', 'queued', 'errorCode', null) as "latestSend"
-    from c`;
+    from challenge`;
   return row ?? null;
 }
 
@@ -237,7 +237,7 @@ export async function approveChallenge(
         select user_id from challenges
         where organization_id = ${organizationId} and id = ${challengeId})
       for update
-    ), c as (
+    ), approved as (
       update challenges ch set status = 'approved', approved_at = now(), updated_at = now()
       from usr
       where ch.organization_id = ${organizationId} and ch.id = ${challengeId}
@@ -248,29 +248,29 @@ export async function approveChallenge(
         and case when ch.phone_submitted then usr.phone is null
           else usr.phone is not distinct from ch.phone end
       returning ch.user_id, ch.organization_id, ch.phone, ch.phone_submitted
-    ), u as (
+    ), user_reset as (
       update users set consecutive_code_failures = 0,
-        phone = case when c.phone_submitted then c.phone else users.phone end,
+        phone = case when approved.phone_submitted then approved.phone else users.phone end,
         updated_at = now()
-      from c
-      where users.id = c.user_id and users.organization_id = c.organization_id
-      returning users.id, c.phone_submitted as saved
-    ), r as (
+      from approved
+      where users.id = approved.user_id and users.organization_id = approved.organization_id
+      returning users.id, approved.phone_submitted as saved
+    ), revoked as (
       update trusted_devices d set revoked_at = now()
-      from u
-      where u.saved and d.user_id = u.id and d.organization_id = ${organizationId}
+      from user_reset
+      where user_reset.saved and d.user_id = user_reset.id and d.organization_id = ${organizationId}
         and d.revoked_at is null
       returning d.id
-    ), d as (
+    ), device as (
       insert into trusted_devices (organization_id, user_id, token_hash, expires_at, created_at)
-      select organization_id, user_id, ${deviceTokenHash}, ${deviceExpiresAt}, now() from c
-    ), v as (
+      select organization_id, user_id, ${deviceTokenHash}, ${deviceExpiresAt}, now() from approved
+    ), verified as (
       update sms_sends set verified_at = now()
-      where id = ${sendId} and organization_id = ${organizationId} and exists (select 1 from c)
+      where id = ${sendId} and organization_id = ${organizationId} and exists (select 1 from approved)
     )
-    select c.user_id as "userId", c.phone, c.phone_submitted as "phoneSaved",
-      (select count(*)::int from r) as "revokedDevices"
-    from c`;
+    select approved.user_id as "userId", approved.phone, approved.phone_submitted as "phoneSaved",
+      (select count(*)::int from revoked) as "revokedDevices"
+    from approved`;
   return row ?? null;
 }
 

@@ -142,11 +142,11 @@ export async function addCredits(
   const { organizationId, amount, reference, actor, ip, idempotency } = input;
   const data = { amount, reference, ...(input.via ? { via: input.via } : {}) };
   const [row] = await sql<{ balance: number }[]>`
-    with k as (${claimFence(sql, idempotency)}), org as (
+    with claim as (${claimFence(sql, idempotency)}), org as (
       update organizations set sms_balance = sms_balance + ${amount}, updated_at = now()
-      where id = ${organizationId} and exists (select 1 from k)
+      where id = ${organizationId} and exists (select 1 from claim)
       returning id, sms_balance
-    ), i as (
+    ), answer as (
       ${storeAnswer(
         sql,
         idempotency,

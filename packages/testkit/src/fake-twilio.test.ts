@@ -4,10 +4,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { createTwilioProvider } from '@twofa/sms';
 import twilio from 'twilio';
 import { describe, expect, it } from 'vitest';
 import { startFakeTwilio } from './fake-twilio.ts';
-import { createTwilioProvider } from './twilio.ts';
 
 const message = { to: '+358401234567', body: 'code 123456', sendId: 'send-42' };
 

@@ -1,7 +1,7 @@
 /**
  * A stand-in for Twilio's REST API (Messages create and list, and Balance) for tests and benchmarks, with
  * switchable failure modes. In-process: `startFakeTwilio()`. As a process:
- * `node --import tsx packages/sms/src/fake-twilio.ts --port 4010` prints `{"url":...}` on one
+ * `node --import tsx packages/testkit/src/fake-twilio.ts --port 4010` prints `{"url":...}` on one
  * line and is driven over HTTP through `/__control/*`.
  */
 import { randomBytes } from 'node:crypto';
