@@ -41,10 +41,6 @@ export const openTotpSecret = (appSecrets: readonly string[], userId: string, se
 export const backupCodeHash = (appSecret: string, userId: string, code: string) =>
   hashSecret(appSecret, 'backup-code', normalizeBackupCode(code), userId);
 
-/** Its hashes under every APP_SECRET still accepted (the current one first). */
-export const backupCodeHashes = (appSecrets: readonly string[], userId: string, code: string) =>
-  appSecrets.map((secret) => backupCodeHash(secret, userId, code));
-
 export interface TotpEnrollment {
   secret: string;
   otpauthUri: string;
