@@ -1,6 +1,7 @@
 import { getUser } from '@twofa/db';
 import { Hono } from 'hono';
 import type { AppEnv } from '../lib/env.ts';
+import { documentPage, html, redirect } from './docs.ts';
 import { accountNotice, SecondFactorsCard, takeBackupCodesOffer } from './factors.tsx';
 import { requireSession } from './guard.tsx';
 import { langOf } from './lang.ts';
@@ -50,4 +51,11 @@ accountPages.get('/account', async (c) => {
       ) : null}
     </Layout>,
   );
+});
+
+// ---- documented in /openapi.json -----------------------------------------
+
+documentPage('get', '/account', 'accountPage', "The signed-in user's email and a log-out form", {
+  200: html('The page'),
+  303: redirect('Logged out: to /login'),
 });

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../lib/env.ts';
 import { problem } from '../lib/errors.ts';
 import type { Services } from '../lib/services.ts';
+import { documentPage, html } from './docs.ts';
 import { Layout } from './layout.tsx';
 import { pageLang } from './messages.ts';
 import { render } from './render.ts';
@@ -58,3 +59,16 @@ devSmsPages.get('/dev/sms', async (c) => {
     </Layout>,
   );
 });
+
+// ---- documented in /openapi.json -----------------------------------------
+
+documentPage(
+  'get',
+  '/dev/sms',
+  'devSmsInbox',
+  "Development: the console provider's messages, newest first",
+  {
+    200: html('The inbox'),
+    404: { description: 'Not the console provider, or NODE_ENV=production' },
+  },
+);

@@ -14,6 +14,15 @@ import {
 import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { CachedOrganization } from '../lib/org-cache.ts';
+import {
+  adminPost,
+  csrf as csrfField,
+  documentPage,
+  form as formBody,
+  html,
+  redirect,
+  userIdParams,
+} from './docs.ts';
 import { requireSession } from './guard.tsx';
 import { apiErrorText, langOf } from './lang.ts';
 import { Csrf, fieldAria, Layout, Notice } from './layout.tsx';
@@ -625,3 +634,87 @@ export function MethodsFieldset(props: { lang: PageLang; methods: readonly strin
     </fieldset>
   );
 }
+
+// ---- /openapi.json ------------------------------------------------------------------
+
+documentPage(
+  'get',
+  '/login/backup-code',
+  'backupCodePage',
+  'The code step with a backup code instead',
+  {
+    200: html('The form'),
+    303: redirect('No pending sign-in, or one that takes no backup code'),
+  },
+);
+documentPage(
+  'post',
+  '/login/backup-code',
+  'backupCodeSubmit',
+  'Verify a backup code (case, spaces and dashes ignored); taken on pending, phone and failed steps',
+  {
+    303: redirect('Right code: to /account'),
+    403: html('Bad CSRF token'),
+    422: html('Wrong or used code, with the attempts left'),
+    423: html('Locked'),
+  },
+  formBody({
+    backupCode: 'a backup code',
+    trustDevice: '"on" to trust this device',
+    csrf: csrfField,
+  }),
+);
+documentPage(
+  'post',
+  '/account/totp',
+  'accountTotpStart',
+  'Start setting up an authenticator app',
+  { 303: redirect('To /account/totp'), 403: html('Bad CSRF token') },
+  formBody({ csrf: csrfField }),
+);
+documentPage(
+  'get',
+  '/account/totp',
+  'accountTotpPage',
+  'The QR code (inline SVG) and the key as text',
+  {
+    200: html('The setup page'),
+    303: redirect('No enrollment pending: to /account'),
+  },
+);
+documentPage(
+  'post',
+  '/account/totp/confirm',
+  'accountTotpConfirm',
+  'Confirm the app with a first code',
+  {
+    303: redirect('Confirmed: to /account'),
+    403: html('Bad CSRF token'),
+    422: html('Wrong code'),
+  },
+  formBody({ code: '6 digits from the app', csrf: csrfField }),
+);
+documentPage(
+  'post',
+  '/account/totp/remove',
+  'accountTotpRemove',
+  'Remove the authenticator app',
+  { 303: redirect('To /account'), 403: html('Bad CSRF token') },
+  formBody({ csrf: csrfField }),
+);
+documentPage(
+  'post',
+  '/account/backup-codes',
+  'accountBackupCodes',
+  'A new set of backup codes, shown once on this answer (with a text download and print)',
+  { 200: html('The codes'), 403: html('Bad CSRF token') },
+  formBody({ csrf: csrfField }),
+);
+documentPage(
+  'post',
+  '/settings/users/{userId}/second-factors/reset',
+  'usersResetSecondFactorsSubmit',
+  "Admin: reset a user's second factors (phone, authenticator app, backup codes, trusted devices; their sessions end)",
+  adminPost,
+  { params: userIdParams, ...formBody({ csrf: csrfField }) },
+);

@@ -1,3 +1,4 @@
+import { z } from '@hono/zod-openapi';
 import type { ChallengeView } from '@twofa/core';
 import { Hono } from 'hono';
 import type { JSX } from 'hono/jsx/jsx-runtime';
@@ -5,6 +6,7 @@ import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { CachedOrganization } from '../lib/org-cache.ts';
 import { Email, Password, PhoneInput, Uuid } from '../lib/schemas.ts';
+import { csrf, documentPage, form, html, redirect } from './docs.ts';
 import { codeIntro, OtherWays, offerBackupCodesAfter } from './factors.tsx';
 import { apiErrorText, langOf } from './lang.ts';
 import { Csrf, fieldAria, Layout, MessagePage, Notice } from './layout.tsx';
@@ -561,3 +563,89 @@ loginPages.post('/logout', async (c) => {
   await endSession(c, session.token);
   return c.redirect(`/login?org=${session.organizationId}`, 303);
 });
+
+// ---- documented in /openapi.json -----------------------------------------
+
+documentPage(
+  'get',
+  '/login',
+  'loginPage',
+  'Sign-in form (email, password; `org` when not in the query)',
+  {
+    200: html('The form'),
+  },
+  {
+    query: z.object({ org: z.string().optional().openapi({ description: 'organization id' }) }),
+  },
+);
+documentPage(
+  'post',
+  '/login',
+  'loginSubmit',
+  'Check the password; log in, or go to the code or phone step',
+  {
+    303: redirect('To /account, /login/code or /login/phone'),
+    401: html('Wrong email or password (the same page for both)'),
+    403: html('Bad CSRF token'),
+    429: html('Rate limited'),
+  },
+  form({ org: 'organization id', email: 'email', password: 'password', csrf }),
+);
+documentPage('get', '/login/code', 'codePage', 'The code step: enter the 6-digit code', {
+  200: html('The code form'),
+  303: redirect('No pending sign-in: to /login'),
+  409: html('The challenge is closed (expired, locked, canceled): start again'),
+});
+documentPage(
+  'post',
+  '/login/code',
+  'codeSubmit',
+  'Verify the code, optionally trusting the device for 30 days',
+  {
+    303: redirect('Right code: to /account'),
+    403: html('Bad CSRF token'),
+    410: html('Expired'),
+    422: html('Wrong code, with the attempts left'),
+    423: html('Locked'),
+  },
+  form({ code: '6 digits', trustDevice: '"on" to trust this device', csrf }),
+);
+documentPage(
+  'post',
+  '/login/resend',
+  'codeResend',
+  'Send another code (honours the 30 s cooldown)',
+  {
+    303: redirect('Sent: back to /login/code'),
+    403: html('Bad CSRF token'),
+    429: html('Too soon (shows the wait) or too many sends'),
+  },
+  form({ csrf }),
+);
+documentPage('get', '/login/phone', 'phonePage', 'The phone step, for a user with no phone', {
+  200: html('The phone form'),
+  303: redirect('No pending sign-in: to /login'),
+});
+documentPage(
+  'post',
+  '/login/phone',
+  'phoneSubmit',
+  'Give a phone number; the first code goes to it',
+  {
+    303: redirect('To /login/code'),
+    403: html('Bad CSRF token'),
+    422: html('Invalid phone, or a country codes may not be sent to'),
+  },
+  form({ phone: 'phone number', csrf }),
+);
+documentPage(
+  'post',
+  '/logout',
+  'logout',
+  'Log out: the session is revoked',
+  {
+    303: redirect('To /login'),
+    403: html('Bad CSRF token'),
+  },
+  form({ csrf }),
+);

@@ -17,6 +17,7 @@ import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import { clientAddress } from '../lib/http.ts';
 import { CountryCode, Uuid } from '../lib/schemas.ts';
+import { adminOnly, adminPost, csrf, documentPage, form, html, userIdParams } from './docs.ts';
 import { MethodsFieldset, methodsFromForm } from './factors.tsx';
 import { requireAdmin } from './guard.tsx';
 import { apiErrorText, langOf } from './lang.ts';
@@ -601,3 +602,83 @@ settingsPages.get('/settings/audit', async (c) => {
     </Layout>,
   );
 });
+
+// ---- documented in /openapi.json -----------------------------------------
+
+documentPage(
+  'get',
+  '/settings/password',
+  'passwordSettingsPage',
+  'Admin: 2FA on/off, skip networks, SMS countries',
+  adminOnly,
+);
+documentPage(
+  'post',
+  '/settings/password',
+  'passwordSettingsSubmit',
+  'Admin: save the password settings',
+  {
+    ...adminPost,
+    422: html('A bad CIDR or country entry, each flagged; nothing saved'),
+  },
+  form({
+    twoFactorEnabled: '"on" when checked',
+    skipTwoFactorCidrs: 'one CIDR block a line',
+    smsAllowedCountries: 'ISO 3166 alpha-2 codes, comma separated',
+    csrf,
+  }),
+);
+documentPage(
+  'get',
+  '/settings/users',
+  'usersPage',
+  'Admin: users, with search (`q`) and paging (`page`)',
+  adminOnly,
+);
+documentPage(
+  'post',
+  '/settings/users/{userId}/two-factor',
+  'usersTwoFactorSubmit',
+  "Admin: disable (or require again) a user's two-factor authentication",
+  adminPost,
+  {
+    params: userIdParams,
+    ...form({ twoFactorDisabled: '"true" or "false"', csrf }),
+  },
+);
+documentPage(
+  'post',
+  '/settings/users/{userId}/trusted-devices',
+  'usersRevokeDevicesSubmit',
+  "Admin: revoke a user's trusted devices",
+  adminPost,
+  {
+    params: userIdParams,
+    ...form({ csrf }),
+  },
+);
+documentPage(
+  'post',
+  '/settings/users/{userId}/unlock',
+  'usersUnlockSubmit',
+  'Admin: lift a lock after too many wrong codes',
+  adminPost,
+  {
+    params: userIdParams,
+    ...form({ csrf }),
+  },
+);
+documentPage(
+  'get',
+  '/settings/subscription',
+  'subscriptionPage',
+  'Admin: SMS balance, recent ledger, low-balance warning',
+  adminOnly,
+);
+documentPage(
+  'get',
+  '/settings/audit',
+  'auditPage',
+  'Admin: the audit log, newest first, paged by `before`',
+  adminOnly,
+);

@@ -81,6 +81,9 @@ async function claim(deps: WorkerDeps, sendId: string, codeHash: string) {
   }
 }
 
+type Claimed = NonNullable<Awaited<ReturnType<typeof claimSend>>>;
+type SendLog = WorkerDeps['logger'];
+
 /**
  * One send request: claim and charge it, make a fresh code, hand it to the
  * provider, record what happened. Every time it records is the database's
@@ -99,14 +102,52 @@ export async function processSendCode(
   const codeHash = hashSecret(config.appSecret, 'code', code, sendId);
 
   const claimed = await claim(deps, sendId, codeHash);
-  if (!claimed) {
-    // Not queued or retrying. If it is `sending`, an earlier run stopped
-    // mid-call: the SMS may be out, so mark it and do not resend.
-    const marked = await markSendUnknown(db.sql, sendId);
-    if (marked) log.warn('send found mid-call after a restart; marked unknown, not resent');
-    return marked ? 'unknown' : 'already_done';
+  if (!claimed) return settleUnclaimed(deps, sendId, log);
+  const skipped = afterClaim(deps, claimed, log);
+  if (skipped) return skipped;
+
+  let sent: SmsSent;
+  try {
+    sent = await sms.send({
+      to: claimed.phone,
+      body: codeMessage(code, {
+        locale: claimed.locale,
+        publicBaseUrl: config.env.PUBLIC_BASE_URL,
+      }),
+      sendId,
+    });
+  } catch (error) {
+    return recordProviderFailure(deps, job, claimed, error, log);
   }
-  const ctx = { challengeId: claimed.challengeId, organizationId: claimed.organizationId };
+  // Outside the provider's try: a database hiccup here is not a doubt about the SMS.
+  const providerSid = sent.providerMessageId;
+  await withRetries(() => recordSendAccepted(db.sql, { sendId, providerSid }));
+  log.info({ ...context(claimed), providerMessageId: providerSid }, 'code handed to provider');
+  return 'sent';
+}
+
+const context = (claimed: Claimed) => ({
+  challengeId: claimed.challengeId,
+  organizationId: claimed.organizationId,
+});
+
+/**
+ * Not queued or retrying. If it is `sending`, an earlier run stopped mid-call:
+ * the SMS may be out, so mark it and do not resend.
+ */
+async function settleUnclaimed(
+  deps: WorkerDeps,
+  sendId: string,
+  log: SendLog,
+): Promise<SendOutcome> {
+  const marked = await markSendUnknown(deps.db.sql, sendId);
+  if (marked) log.warn('send found mid-call after a restart; marked unknown, not resent');
+  return marked ? 'unknown' : 'already_done';
+}
+
+/** What the claim itself settled: no credit (thrown), or no code needed; undefined to send. */
+function afterClaim(deps: WorkerDeps, claimed: Claimed, log: SendLog): SendOutcome | undefined {
+  const ctx = context(claimed);
   if (claimed.crossedLowBalance) {
     deps.metrics.lowBalanceCrossings.inc();
     log.warn(
@@ -127,69 +168,56 @@ export async function processSendCode(
     );
     return 'not_needed';
   }
+  return undefined;
+}
 
-  let sent: SmsSent;
-  try {
-    sent = await sms.send({
-      to: claimed.phone,
-      body: codeMessage(code, {
-        locale: claimed.locale,
-        publicBaseUrl: config.env.PUBLIC_BASE_URL,
-      }),
-      sendId,
-    });
-  } catch (error) {
-    const failure =
-      error instanceof SmsSendError
-        ? error
-        : // Anything unclassified happened around the call: treat it as possibly sent.
-          new SmsSendError('unknown', null, (error as Error).message);
-    if (failure.kind === 'rejected') {
-      await withRetries(() =>
-        failSendWithRefund(db.sql, {
-          sendId,
-          errorCode: failure.errorCode,
-          reason: 'sms_rejected',
-        }),
-      );
-      log.info({ ...ctx, errorCode: failure.errorCode }, 'provider refused the message; refunded');
-      throw new SendFailedError(
-        'rejected',
-        `provider refused the message (${failure.errorCode ?? 'no code'})`,
-      );
-    }
-    if (failure.kind === 'unavailable') {
-      const attempts = job.opts.attempts ?? 1;
-      if (job.attemptsMade + 1 >= attempts) {
-        await withRetries(() =>
-          failSendWithRefund(db.sql, {
-            sendId,
-            errorCode: failure.errorCode,
-            reason: 'sms_provider_unavailable',
-          }),
-        );
-        log.warn(
-          { ...ctx, errorCode: failure.errorCode },
-          'provider unavailable after all retries; refunded',
-        );
-        throw new SendFailedError(
-          'provider_unavailable',
-          `provider unavailable after all retries (${failure.errorCode ?? 'no code'})`,
-        );
-      }
-      await withRetries(() => markSendRetrying(db.sql, { sendId, errorCode: failure.errorCode }));
-      log.info({ ...ctx, errorCode: failure.errorCode }, 'provider unavailable; will retry');
-      throw new ProviderUnavailableError(
-        `provider unavailable (${failure.errorCode ?? 'no code'})`,
-      );
-    }
-    await withRetries(() => markSendUnknown(db.sql, sendId));
-    log.warn({ ...ctx, err: failure.message }, 'send outcome unknown; not resent');
-    return 'unknown';
+/**
+ * The provider call failed: a refusal is refunded and failed for good; an
+ * outage is retried with backoff until the job's last attempt, then refunded
+ * and failed; anything else may have sent the SMS, so it is marked unknown
+ * and never resent.
+ */
+async function recordProviderFailure(
+  deps: WorkerDeps,
+  job: Job<SendCodeJob>,
+  claimed: Claimed,
+  error: unknown,
+  log: SendLog,
+): Promise<SendOutcome> {
+  const { sql } = deps.db;
+  const { sendId } = job.data;
+  const ctx = context(claimed);
+  const failure =
+    error instanceof SmsSendError
+      ? error
+      : // Anything unclassified happened around the call: treat it as possibly sent.
+        new SmsSendError('unknown', null, (error as Error).message);
+  const { errorCode } = failure;
+  if (failure.kind === 'rejected') {
+    await withRetries(() => failSendWithRefund(sql, { sendId, errorCode, reason: 'sms_rejected' }));
+    log.info({ ...ctx, errorCode }, 'provider refused the message; refunded');
+    throw new SendFailedError(
+      'rejected',
+      `provider refused the message (${errorCode ?? 'no code'})`,
+    );
   }
-  // Outside the provider's try: a database hiccup here is not a doubt about the SMS.
-  const providerSid = sent.providerMessageId;
-  await withRetries(() => recordSendAccepted(db.sql, { sendId, providerSid }));
-  log.info({ ...ctx, providerMessageId: providerSid }, 'code handed to provider');
-  return 'sent';
+  if (failure.kind === 'unavailable') {
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    if (lastAttempt) {
+      await withRetries(() =>
+        failSendWithRefund(sql, { sendId, errorCode, reason: 'sms_provider_unavailable' }),
+      );
+      log.warn({ ...ctx, errorCode }, 'provider unavailable after all retries; refunded');
+      throw new SendFailedError(
+        'provider_unavailable',
+        `provider unavailable after all retries (${errorCode ?? 'no code'})`,
+      );
+    }
+    await withRetries(() => markSendRetrying(sql, { sendId, errorCode }));
+    log.info({ ...ctx, errorCode }, 'provider unavailable; will retry');
+    throw new ProviderUnavailableError(`provider unavailable (${errorCode ?? 'no code'})`);
+  }
+  await withRetries(() => markSendUnknown(sql, sendId));
+  log.warn({ ...ctx, err: failure.message }, 'send outcome unknown; not resent');
+  return 'unknown';
 }

@@ -4,6 +4,7 @@ import {
   type Locale,
   MAX_SENDS_PER_CHALLENGE,
   type SendStatus,
+  sqlList,
 } from '@twofa/core';
 import type { Sql } from '../client.ts';
 
@@ -241,7 +242,7 @@ export async function failSendWithRefund(
 }
 
 /** Delivery states only move forward; equal ranks do not replace each other. */
-const STATUS_RANK: Record<SendStatus, number> = {
+export const STATUS_RANK: Readonly<Record<SendStatus, number>> = {
   queued: 0,
   sending: 1,
   retrying: 1,
@@ -252,6 +253,16 @@ const STATUS_RANK: Record<SendStatus, number> = {
   failed: 3,
   insufficient_balance: 4,
 };
+
+/** The stored status's rank, as a SQL expression built from STATUS_RANK (one copy of the map). */
+const STATUS_RANK_SQL_TEXT = `(case status ${Object.entries(STATUS_RANK)
+  .map(([name, rank]) => `when ${sqlList([name])} then ${rank}`)
+  .join(' ')} end)`;
+
+/** Whether a receipt moves a send from one status to another: forward only. */
+export function advancesDelivery(from: SendStatus, to: SendStatus): boolean {
+  return STATUS_RANK[from] < STATUS_RANK[to];
+}
 
 /**
  * Applies a delivery receipt. Status only moves forward: a late "sent" never
@@ -267,6 +278,7 @@ export async function applyDeliveryReceipt(
   },
 ): Promise<boolean> {
   const { sendId, providerSid, status, errorCode } = input;
+  const STATUS_RANK_SQL = sql.unsafe(STATUS_RANK_SQL_TEXT);
   const rows = await sql`
     update sms_sends set status = ${status}, provider_sid = coalesce(provider_sid, ${providerSid}),
       error_code = coalesce(${errorCode}, error_code), updated_at = now()
@@ -274,10 +286,7 @@ export async function applyDeliveryReceipt(
       and (provider_sid is null or provider_sid = ${providerSid})
       and status <> 'insufficient_balance'
       and not (status = 'failed' and provider_sid is null)
-      and (case status
-        when 'queued' then 0 when 'sending' then 1 when 'retrying' then 1 when 'unknown' then 1
-        when 'sent' then 2 when 'delivered' then 3 when 'undelivered' then 3 when 'failed' then 3
-        else 4 end) < ${STATUS_RANK[status]}
+      and ${STATUS_RANK_SQL} < ${STATUS_RANK[status]}
     returning id`;
   return rows.length > 0;
 }
