@@ -108,6 +108,7 @@ describe('TOTP (RFC 6238)', () => {
     expect(totpStepFresh(10, 9)).toBe(true);
     expect(totpStepFresh(10, 10)).toBe(false);
     expect(totpStepFresh(10, 11)).toBe(false);
+    expect(totpStepFresh(0, null)).toBe(true);
   });
 
   it('makes 160-bit base32 secrets and a URI apps read', () => {
@@ -240,10 +241,17 @@ describe('backupCodeRefusal', () => {
       status: 'locked',
     });
     for (const status of ['approved', 'canceled'] as const) {
-      expect(backupCodeRefusal({ status, expiresAt: later }, now)).toEqual({
-        code: 'challenge_not_pending',
-        status,
-      });
+      for (const expiresAt of [later, earlier]) {
+        expect(backupCodeRefusal({ status, expiresAt }, now)).toEqual({
+          code: 'challenge_not_pending',
+          status,
+        });
+      }
     }
+    // Closed ones say what closed them, whatever their expiry.
+    expect(backupCodeRefusal({ status: 'locked', expiresAt: earlier }, now)).toEqual({
+      code: 'challenge_locked',
+      status: 'locked',
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { Secret, TOTP } from 'otpauth';
 import { type ChallengeFacts, type ChallengeStatus, effectiveStatus } from './challenge.ts';
 import type { ChallengeRefusal } from './challenge-rules.ts';
@@ -15,13 +15,13 @@ export const TOTP_WINDOW = 1;
 
 /** A fresh authenticator secret, base32 as apps take it. */
 export function newTotpSecret(): string {
-  return new Secret({ size: TOTP_SECRET_BYTES }).base32;
+  return Secret.fromHex(randomBytes(TOTP_SECRET_BYTES).toString('hex')).base32;
 }
 
-function totp(secretBase32: string, issuer = '', label = 'account'): TOTP {
+/** The app's parameters; `names` (issuer and label) matter only to the URI. */
+function totp(secretBase32: string, names: { issuer: string; label: string } | null): TOTP {
   return new TOTP({
-    issuer,
-    label,
+    ...names,
     secret: Secret.fromBase32(secretBase32),
     algorithm: TOTP_ALGORITHM,
     digits: TOTP_DIGITS,
@@ -31,7 +31,7 @@ function totp(secretBase32: string, issuer = '', label = 'account'): TOTP {
 
 /** The `otpauth://totp/...` URI an app scans: the organization as issuer, the email as label. */
 export function totpUri(secretBase32: string, issuer: string, label: string): string {
-  return totp(secretBase32, issuer, label).toString();
+  return totp(secretBase32, { issuer, label }).toString();
 }
 
 /** The 30-second step a moment falls in. */
@@ -45,8 +45,7 @@ export function totpStep(now: Date): number {
  * the caller can refuse it once used, or null.
  */
 export function matchTotp(secretBase32: string, code: string, now: Date): number | null {
-  if (!/^\d+$/.test(code)) return null;
-  const delta = totp(secretBase32).validate({
+  const delta = totp(secretBase32, null).validate({
     token: code,
     timestamp: now.getTime(),
     window: TOTP_WINDOW,
@@ -60,7 +59,7 @@ export function matchTotp(secretBase32: string, code: string, now: Date): number
  * the step with the same rule in its WHERE clause, for parallel verifies.
  */
 export function totpStepFresh(step: number, lastUsedStep: number | null): boolean {
-  return lastUsedStep === null || step > lastUsedStep;
+  return step > (lastUsedStep ?? -1);
 }
 
 // ---- backup codes ------------------------------------------------------------
@@ -94,7 +93,7 @@ export function generateBackupCodes(count = BACKUP_CODE_COUNT): string[] {
 
 /** What is hashed and compared: case, spaces and dashes do not matter. */
 export function normalizeBackupCode(input: string): string {
-  return input.toLowerCase().replace(/[\s-]+/g, '');
+  return input.toLowerCase().replace(/[\s-]/g, '');
 }
 
 /** A typed backup code that could be one of ours (else it is wrong without a lookup). */
