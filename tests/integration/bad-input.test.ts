@@ -176,6 +176,11 @@ const VALID_REQUESTS: Record<string, { body?: unknown; ids?: Record<string, stri
   'PATCH /v1/users/{userId}': { body: { twoFactorDisabled: true, phone: null } },
   'DELETE /v1/users/{userId}/trusted-devices': {},
   'POST /v1/users/{userId}/unlock': {},
+  'POST /v1/users/{userId}/totp': {},
+  'POST /v1/users/{userId}/totp/confirm': { body: { code: '123456' } },
+  'DELETE /v1/users/{userId}/totp': {},
+  'POST /v1/users/{userId}/backup-codes': {},
+  'POST /v1/users/{userId}/second-factors/reset': {},
   'POST /v1/logins': { body: { email: USER_EMAIL, password: PASSWORD, ip: '192.0.2.10' } },
   'POST /v1/challenges': { body: { userId: ':user', ip: '192.0.2.11' } },
   'GET /v1/challenges/{id}': {},
@@ -471,6 +476,13 @@ table('PATCH /v1/settings/password', [
     ['a huge CIDR entry', { skipTwoFactorCidrs: [BIG] }],
     ['CIDRs null', { skipTwoFactorCidrs: null }],
   ]),
+  ...invalid('PATCH', '/v1/settings/password', 'methods', [
+    ['methods empty', { methods: [] }],
+    ['an unknown method', { methods: ['sms', 'email'] }],
+    ['methods a string', { methods: 'sms' }],
+    ['methods null', { methods: null }],
+    ['an unknown method with 2FA on', { methods: ['voice'], twoFactorEnabled: true }],
+  ]),
   ...invalid('PATCH', '/v1/settings/password', 'smsAllowedCountries', [
     ['alpha-3 country', { smsAllowedCountries: ['FIN'] }],
     ['country a number', { smsAllowedCountries: [246] }],
@@ -608,6 +620,52 @@ table('POST /v1/users/{userId}/unlock', [
     path: '/v1/users/:otherUser/unlock',
     status: 404,
     code: 'not_found',
+  },
+]);
+
+for (const [method, route] of [
+  ['POST', '/totp'],
+  ['DELETE', '/totp'],
+  ['POST', '/backup-codes'],
+  ['POST', '/second-factors/reset'],
+] as const) {
+  table(`${method} /v1/users/{userId}${route}`, [
+    ...notFound(method, `/v1/users/{id}${route}`),
+    {
+      name: "another organization's user",
+      method,
+      path: `/v1/users/:otherUser${route}`,
+      status: 404,
+      code: 'not_found',
+    },
+  ]);
+}
+
+table('POST /v1/users/{userId}/totp/confirm', [
+  ...malformedJson('POST', '/v1/users/:user/totp/confirm'),
+  ...invalid('POST', '/v1/users/:user/totp/confirm', 'code', [
+    ['missing code', {}],
+    ['five digits', { code: '12345' }],
+    ['letters', { code: 'abcdef' }],
+    ['a number, not a string', { code: 123456 }],
+    ['code huge', { code: BIG }],
+  ]),
+  ...notFound('POST', '/v1/users/{id}/totp/confirm', { code: '123456' }),
+  {
+    name: "another organization's user",
+    method: 'POST',
+    path: '/v1/users/:otherUser/totp/confirm',
+    body: { code: '123456' },
+    status: 404,
+    code: 'not_found',
+  },
+  {
+    name: 'no enrollment to confirm',
+    method: 'POST',
+    path: '/v1/users/:user/totp/confirm',
+    body: { code: '123456' },
+    status: 409,
+    code: 'totp_not_enrolled',
   },
 ]);
 
@@ -750,6 +808,12 @@ table('POST /v1/challenges/{id}/verify', [
     ['a number, not a string', { code: 123456 }],
     ['spaces around', { code: ' 123456 ' }],
     ['code huge', { code: BIG }],
+    ['both a code and a backup code', { code: '123456', backupCode: 'abcde-fghjk' }],
+  ]),
+  ...invalid('POST', '/v1/challenges/:pending/verify', 'backupCode', [
+    ['backupCode a number', { backupCode: 12345 }],
+    ['backupCode empty', { backupCode: '' }],
+    ['backupCode huge', { backupCode: BIG }],
   ]),
   ...notFound('POST', '/v1/challenges/{id}/verify', { code: '123456' }),
   {

@@ -45,6 +45,7 @@ describe('password settings', () => {
       skipTwoFactorCidrs: [],
       smsAllowedCountries: ['FI'],
       trustedDeviceDays: 30,
+      methods: ['sms', 'totp', 'backup_code'],
     });
   });
 

@@ -13,7 +13,17 @@ beforeAll(async () => {
 });
 
 const PASSWORD = 'correct horse battery';
-const USER_KEYS = ['createdAt', 'email', 'id', 'lockedUntil', 'phone', 'role', 'twoFactorDisabled'];
+const USER_KEYS = [
+  'backupCodesRemaining',
+  'createdAt',
+  'email',
+  'id',
+  'lockedUntil',
+  'phone',
+  'role',
+  'totpEnabled',
+  'twoFactorDisabled',
+];
 let ipCounter = 0;
 /** A fresh end-user address per login, so per-IP limits never interfere. */
 const nextIp = () => `198.51.100.${++ipCounter}`;

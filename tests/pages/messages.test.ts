@@ -42,6 +42,9 @@ const SAMPLES: { [K in FunctionKey]: Parameters<Messages[K]>[] } = {
   auditBalance: [[19]],
   auditDevicesRevoked: [[1], [2]],
   auditLockedUntil: [['1.12.2026 14.00 UTC']],
+  backupRemaining: [[1], [9]],
+  backupFileIntro: [['Happy Paws', 'anna@example.com']],
+  wrongBackupCode: [[1], [4]],
 };
 
 /** Every text of a catalog as `key` (or `key.sub`, `key(args)`) → string. */

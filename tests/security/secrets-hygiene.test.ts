@@ -9,6 +9,7 @@
  */
 
 import { Redis } from 'ioredis';
+import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, withHarness } from '../support/index.ts';
 import { END_USER_IP, finnishMobile, messagesTo, nextCode } from './support.ts';
@@ -164,6 +165,80 @@ describe('secrets at rest', () => {
       for (const secretCode of [first, code]) {
         const hit = lines.find((line) => codePattern(secretCode).test(line));
         expect(hit, `code ${secretCode} found in ${place}`).toBeUndefined();
+      }
+    }
+  });
+
+  it('finds no authenticator secret, app code or backup code in logs, Redis or the database', async () => {
+    const org = await h.createOrganization({ name: 'Factor Hygiene', country: 'FI' });
+    await h.enableTwoFactor(org.apiKey);
+    const email = 'factors@example.com';
+    const user = await h.createUser(org.apiKey, { email, password: PASSWORD });
+    const enroll = await h.request('POST', `/v1/users/${user.id}/totp`, { key: org.apiKey });
+    const secret: string = enroll.body.secret;
+    const codeAt = (ms: number) =>
+      TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: ms });
+    const confirmCode = codeAt(h.clock.now().getTime() - 30_000);
+    const confirm = await h.request('POST', `/v1/users/${user.id}/totp/confirm`, {
+      key: org.apiKey,
+      body: { code: confirmCode },
+    });
+    expect(confirm.status).toBe(200);
+    const generated = await h.request('POST', `/v1/users/${user.id}/backup-codes`, {
+      key: org.apiKey,
+    });
+    const codes: string[] = generated.body.codes;
+    const body = { email, password: PASSWORD, ip: END_USER_IP };
+    const byApp = await h.request('POST', '/v1/logins', { key: org.apiKey, body });
+    const appCode = codeAt(h.clock.now().getTime());
+    const appLogin = await h.request('POST', `/v1/challenges/${byApp.body.challenge.id}/verify`, {
+      key: org.apiKey,
+      body: { code: appCode },
+    });
+    expect(appLogin.status).toBe(200);
+    const byCode = await h.request('POST', '/v1/logins', { key: org.apiKey, body });
+    const wrongBackup = await h.request(
+      'POST',
+      `/v1/challenges/${byCode.body.challenge.id}/verify`,
+      { key: org.apiKey, body: { backupCode: 'zzzzz-zzzzz' } },
+    );
+    expect(wrongBackup.status).toBe(422);
+    const codeLogin = await h.request('POST', `/v1/challenges/${byCode.body.challenge.id}/verify`, {
+      key: org.apiKey,
+      body: { backupCode: codes[0] },
+    });
+    expect(codeLogin.status).toBe(200);
+
+    const logs = [...h.logs.lines, ...h.workerLogs.lines];
+    const database = await databaseDump();
+    const redisValues = await redisDump(h.queuePrefix);
+    expect(logs.some((l) => l.includes('/v1/challenges/:id/verify'))).toBe(true);
+    expect(database.some((v) => v.startsWith('authenticators.secret_sealed='))).toBe(true);
+    expect(database.filter((v) => v.startsWith('backup_codes.code_hash='))).toHaveLength(10);
+
+    const secretBytes = Buffer.from(Secret.fromBase32(secret).bytes);
+    const clearSecrets: Record<string, string> = {
+      'TOTP secret (base32)': secret,
+      'TOTP secret (lower case)': secret.toLowerCase(),
+      'TOTP secret (hex)': secretBytes.toString('hex'),
+      'TOTP secret (base64)': secretBytes.toString('base64').replace(/=+$/, ''),
+      'TOTP secret (base64url)': secretBytes.toString('base64url'),
+      otpauthUri: enroll.body.otpauthUri,
+    };
+    for (const [i, code] of codes.entries()) {
+      clearSecrets[`backup code ${i}`] = code;
+      clearSecrets[`backup code ${i} (normalized)`] = code.replace('-', '');
+      clearSecrets[`backup code ${i} (upper case)`] = code.toUpperCase();
+    }
+    const places: Record<string, string[]> = { logs, redis: redisValues, database };
+    for (const [place, lines] of Object.entries(places)) {
+      for (const [what, value] of Object.entries(clearSecrets)) {
+        const hit = lines.find((line) => line.includes(value));
+        expect(hit, `${what} found in ${place}`).toBeUndefined();
+      }
+      for (const appCodeUsed of [confirmCode, appCode]) {
+        const hit = lines.find((line) => codePattern(appCodeUsed).test(line));
+        expect(hit, `app code ${appCodeUsed} found in ${place}`).toBeUndefined();
       }
     }
   });

@@ -50,6 +50,7 @@ const BODIES: Record<string, () => unknown> = {
   }),
   'POST /v1/challenges/{id}/phone': () => ({ phone: finnishMobile() }),
   'POST /v1/challenges/{id}/verify': () => ({ code: '123456' }),
+  'POST /v1/users/{userId}/totp/confirm': () => ({ code: '123456' }),
   'POST /v1/challenges': () => ({ userId: a.userId, ip: END_USER_IP }),
   'POST /v1/logins': () => ({ email: a.email, password: PASSWORD, ip: END_USER_IP }),
   'PATCH /v1/settings/password': () => ({ twoFactorEnabled: false, smsAllowedCountries: [] }),

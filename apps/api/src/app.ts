@@ -13,6 +13,7 @@ import { auditRouter } from './routes/audit.ts';
 import { docsRouter } from './routes/docs.ts';
 import { opsRouter } from './routes/ops.ts';
 import { organizationsRouter } from './routes/organizations.ts';
+import { secondFactorsRouter } from './routes/second-factors.ts';
 import { settingsRouter } from './routes/settings.ts';
 import { twilioStatusRouter } from './routes/twilio-status.ts';
 import { usersRouter } from './routes/users.ts';
@@ -62,6 +63,7 @@ export function createApp(services: Services) {
     organizationsRouter,
     settingsRouter,
     usersRouter,
+    secondFactorsRouter,
     loginsRouter,
     challengesRouter,
     auditRouter,

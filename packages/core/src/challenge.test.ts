@@ -24,6 +24,7 @@ function facts(patch: Partial<ChallengeFacts> = {}): ChallengeFacts {
     sendCount: 1,
     failureReason: null,
     latestSend: { status: 'queued', errorCode: null },
+    methods: ['sms', 'backup_code'],
     ...patch,
   };
 }
@@ -58,6 +59,7 @@ describe('challengeView', () => {
       sendsRemaining: 4,
       delivery: { status: 'queued', errorCode: null },
       failureReason: null,
+      methods: ['sms', 'backup_code'],
     });
   });
 

@@ -1,4 +1,5 @@
 import { MAX_SENDS_PER_CHALLENGE, MAX_WRONG_ATTEMPTS } from './constants.ts';
+import type { SecondFactorMethod } from './enums.ts';
 import { maskPhone } from './phone.ts';
 
 export const STORED_CHALLENGE_STATUSES = [
@@ -48,6 +49,8 @@ export interface ChallengeFacts {
   sendCount: number;
   failureReason: FailureReason | null;
   latestSend: { status: SendStatus; errorCode: string | null } | null;
+  /** What it accepts, in the order the page offers them. */
+  methods: SecondFactorMethod[];
 }
 
 export interface ChallengeView {
@@ -60,6 +63,7 @@ export interface ChallengeView {
   sendsRemaining: number;
   delivery: { status: DeliveryStatus; errorCode: string | null } | null;
   failureReason: FailureReason | null;
+  methods: SecondFactorMethod[];
 }
 
 /** An open challenge past its expiry reads as expired; the row need not be rewritten. */
@@ -86,6 +90,7 @@ export function challengeView(challenge: ChallengeFacts, now: Date): ChallengeVi
       ? { status: send.status === 'retrying' ? 'sending' : send.status, errorCode: send.errorCode }
       : null,
     failureReason: challenge.failureReason,
+    methods: challenge.methods,
   };
 }
 

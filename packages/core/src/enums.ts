@@ -31,3 +31,11 @@ export type LedgerReason = (typeof LEDGER_REASONS)[number];
 export function sqlList(values: readonly string[]): string {
   return values.map((v) => `'${v.replaceAll("'", "''")}'`).join(', ');
 }
+
+/** Second factors an organization may allow, in the order a challenge offers them. */
+export const SECOND_FACTOR_METHODS = ['sms', 'totp', 'backup_code'] as const;
+export type SecondFactorMethod = (typeof SECOND_FACTOR_METHODS)[number];
+
+/** An authenticator app's enrollment: pending until a first code confirms it. */
+export const AUTHENTICATOR_STATUSES = ['pending', 'active'] as const;
+export type AuthenticatorStatus = (typeof AUTHENTICATOR_STATUSES)[number];

@@ -7,6 +7,7 @@ export * from './enums.ts';
 export * from './phone.ts';
 export * from './policy.ts';
 export * from './sealed.ts';
+export * from './second-factors.ts';
 export * from './secrets.ts';
 export * from './slug.ts';
 export * from './sms-text.ts';

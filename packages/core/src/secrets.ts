@@ -26,7 +26,9 @@ export type SecretPurpose =
   /** The pages' pending-challenge cookie, bound to the browser that started it. */
   | 'pending-challenge'
   /** A hosted-prompt app's OpenID Connect client secret. */
-  | 'client-secret';
+  | 'client-secret'
+  /** A user's single-use backup codes, with the user's id as context. */
+  | 'backup-code';
 
 /**
  * Keyed hash of a secret. The purpose is mixed in so a hash of one kind can

@@ -1,15 +1,18 @@
 import {
   AUTH_METHODS,
+  AUTHENTICATOR_STATUSES,
   FAILURE_REASONS,
   LEDGER_REASONS,
   LOCALES,
   ROLES,
+  SECOND_FACTOR_METHODS,
   SEND_STATUSES,
   STORED_CHALLENGE_STATUSES,
   sqlList,
 } from '@twofa/core';
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   check,
@@ -44,11 +47,20 @@ export const organizations = pgTable(
     /** Cached sum of the ledger, kept in step by the same statements that write it. */
     smsBalance: integer('sms_balance').notNull().default(0),
     lowBalanceThreshold: integer('low_balance_threshold').notNull().default(20),
+    /** The second factors its people may use (`methods` of the password settings). */
+    secondFactorMethods: text('second_factor_methods', { enum: SECOND_FACTOR_METHODS })
+      .array()
+      .notNull()
+      .default(sql`'{sms,totp,backup_code}'`),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     uniqueIndex('organizations_slug').on(t.slug),
+    check(
+      'organizations_second_factor_methods',
+      sql`cardinality(${t.secondFactorMethods}) > 0 and ${t.secondFactorMethods} <@ array[${sql.raw(sqlList(SECOND_FACTOR_METHODS))}]::text[]`,
+    ),
     check('organizations_sms_balance_non_negative', sql`${t.smsBalance} >= 0`),
     check('organizations_auth_method', sql`${t.authMethod} in (${sql.raw(sqlList(AUTH_METHODS))})`),
     check('organizations_locale', sql`${t.locale} in (${sql.raw(sqlList(LOCALES))})`),
@@ -115,6 +127,57 @@ export const trustedDevices = pgTable(
   ],
 );
 
+/**
+ * A user's authenticator app (TOTP): one per user. The secret is sealed
+ * (AES-256-GCM under a key derived from APP_SECRET, the user's id as context)
+ * since checking a code needs it back. `pending` until a first code confirms
+ * it; `last_used_step` refuses a step used once.
+ */
+export const authenticators = pgTable(
+  'authenticators',
+  {
+    userId: uuid('user_id')
+      .primaryKey()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    secretSealed: text('secret_sealed').notNull(),
+    status: text('status', { enum: AUTHENTICATOR_STATUSES }).notNull(),
+    lastUsedStep: bigint('last_used_step', { mode: 'number' }),
+    createdAt: createdAt(),
+    confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('authenticators_org').on(t.organizationId, t.userId),
+    check(
+      'authenticators_status',
+      sql`${t.status} in (${sql.raw(sqlList(AUTHENTICATOR_STATUSES))})`,
+    ),
+  ],
+);
+
+/** Single-use backup codes, as keyed hashes (the user's id as context); `used_at` once spent. */
+export const backupCodes = pgTable(
+  'backup_codes',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    codeHash: text('code_hash').notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('backup_codes_user_hash').on(t.userId, t.codeHash),
+    index('backup_codes_org_user').on(t.organizationId, t.userId),
+  ],
+);
+
 export const challenges = pgTable(
   'challenges',
   {
@@ -136,6 +199,11 @@ export const challenges = pgTable(
     lastSendAt: timestamp('last_send_at', { withTimezone: true }),
     currentSendId: uuid('current_send_id'),
     failureReason: text('failure_reason', { enum: FAILURE_REASONS }),
+    /** What it accepts, in the order the page offers them (fixed when it starts). */
+    methods: text('methods', { enum: SECOND_FACTOR_METHODS })
+      .array()
+      .notNull()
+      .default(sql`'{sms,backup_code}'`),
     approvedAt: timestamp('approved_at', { withTimezone: true }),
     /** Closed before it finished: the phone or password changed, or the user was locked. */
     canceledAt: timestamp('canceled_at', { withTimezone: true }),

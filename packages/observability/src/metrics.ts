@@ -57,6 +57,12 @@ export function createMetrics(service: 'api' | 'worker') {
       labelNames: ['result'] as const,
       registers: api,
     }),
+    loginsByMethod: new Counter({
+      name: 'twofa_logins_by_method_total',
+      help: 'Challenges approved, by the second factor used (sms, totp, backup_code)',
+      labelNames: ['method'] as const,
+      registers: api,
+    }),
     codesSent: new Counter({
       name: 'twofa_codes_sent_total',
       help: 'Send attempts, by outcome',

@@ -1,4 +1,4 @@
-import { hashSecret } from '@twofa/core';
+import { type Clock, hashSecret } from '@twofa/core';
 import type { Database } from '@twofa/db';
 import type { Logger, Metrics } from '@twofa/observability';
 import type { Queue, SendCodeJob } from '@twofa/queue';
@@ -7,6 +7,10 @@ import type { RateLimits } from '../lib/rate-limits.ts';
 /** What every challenge use case runs on: injected once, by createServices. */
 export interface ChallengeDeps {
   appSecret: string;
+  /** APP_SECRET then APP_SECRET_PREVIOUS: what opens a sealed authenticator secret, or hashed a backup code. */
+  appSecrets: readonly string[];
+  /** Authenticator codes follow real time, as the user's phone sees it. */
+  clock: Clock;
   /** MAX_CONSECUTIVE_CODE_FAILURES: wrong codes in a row, over all of a user's challenges, that lock the user. */
   maxConsecutiveCodeFailures: number;
   db: Database;

@@ -7,7 +7,7 @@ import { type LoginInput, login } from './login.ts';
 import { type PhoneStepInput, setPhone } from './phone.ts';
 import { resend } from './resend.ts';
 import { type LoginOutcome, type StartInput, startForUser } from './start.ts';
-import { type Authenticated, verify } from './verify.ts';
+import { type Authenticated, type VerifyInput, verify } from './verify.ts';
 
 export type {
   ChallengeDeps,
@@ -16,7 +16,7 @@ export type {
 } from './deps.ts';
 export { refusalError, userLocked } from './errors.ts';
 export { assertDestinationAllowed, parsePhone, parseUserPhone } from './phone-rules.ts';
-export type { Authenticated, LoginOutcome };
+export type { Authenticated, LoginOutcome, VerifyInput };
 
 /**
  * The whole challenge lifecycle: start (after a password login, or for a
@@ -73,10 +73,7 @@ export class ChallengeService {
   }
 
   /** The second step: a right code approves the challenge and trusts the device for 30 days. */
-  verify(
-    organizationId: string,
-    input: { challengeId: string; code: string },
-  ): Promise<Authenticated> {
+  verify(organizationId: string, input: VerifyInput): Promise<Authenticated> {
     return verify(this.deps, organizationId, input);
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type ChallengeView, CODE_TTL_MS, challengeView, resendRefusal } from '@twofa/core';
 import { type IdempotentAnswer, resendChallenge } from '@twofa/db';
+import { ApiError } from '../lib/errors.ts';
 import { parseId } from '../lib/http.ts';
 import { IDEMPOTENCY_HEADER_DOC, IdempotencyHeaders, idempotent } from '../lib/idempotency.ts';
 import { createRouter, errors, jsonResponse, orgRoute } from '../lib/openapi.ts';
@@ -28,6 +29,12 @@ export async function resend(
   const now = row.dbNow;
   const refusal = resendRefusal(row, now);
   if (refusal) throw refusalError(refusal);
+  // An app user's challenge has no SMS until this asks for one, and only where SMS is allowed.
+  if (!row.methods.includes('sms') || !row.phone) {
+    throw new ApiError('method_not_allowed', 'This challenge takes no SMS code.', {
+      methods: row.methods,
+    });
+  }
   // The allowed countries may have narrowed since the challenge started.
   if (row.phone) assertDestinationAllowed(org, row.phone);
   const refund: Refund = row.phone

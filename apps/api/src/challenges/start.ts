@@ -3,9 +3,12 @@ import { z } from '@hono/zod-openapi';
 import {
   type ChallengeView,
   CODE_TTL_MS,
+  challengeMethods,
   challengeView,
   decideSecondFactor,
+  type SecondFactorMethod,
   type SkipReason,
+  sendsSmsAtStart,
 } from '@twofa/core';
 import {
   createChallenge,
@@ -148,18 +151,19 @@ async function attemptStart(
     deps.metrics.challengesStarted.inc({ outcome: decision.reason });
     return { result: 'authenticated', userId: user.id, reason: decision.reason };
   }
+  const factors = startFactors(request.org, context);
   try {
-    refuseBeforeSending(request.org, context);
+    refuseBeforeSending(request.org, context, factors.smsNow);
   } catch (error) {
     await settleCarried(deps, carried);
     throw error;
   }
-  const refund = await admitStart(deps, request, context, carried);
+  const refund = await admitStart(deps, request, context, carried, factors.smsNow);
   const id = randomUUID();
   const sendId = randomUUID();
   // Under an Idempotency-Key the answer is stored by the insert itself, so it is
   // rendered first, from what the insert will write.
-  const predicted = request.idempotency && predictedOutcome(id, context);
+  const predicted = request.idempotency && predictedOutcome(id, context, factors);
   const row = await refundUnless(refund, () =>
     createChallenge(deps.db.sql, {
       organizationId: request.org.row.id,
@@ -169,13 +173,15 @@ async function attemptStart(
       sendId,
       now,
       id,
+      methods: factors.methods,
+      smsNow: factors.smsNow,
       ...(request.idempotency && predicted
         ? { idempotency: { ...request.idempotency, body: JSON.stringify(predicted) } }
         : {}),
     }),
   );
   if (!row) return null;
-  if (user.phone) await queueSend(deps, sendId, request.log);
+  if (row.currentSendId) await queueSend(deps, sendId, request.log);
   deps.metrics.challengesStarted.inc({ outcome: row.status });
   return (
     predicted ?? {
@@ -205,11 +211,29 @@ function decide({ org, ip, networkIp }: StartRequest, { user, device, now }: Log
  * A locked user gets no challenge and no SMS (the trusted network, device and exemption
  * paths are decided before this, unaffected); a phone outside the allowed countries none either.
  */
-function refuseBeforeSending(org: CachedOrganization, { user, now }: LoginContext): void {
+function refuseBeforeSending(
+  org: CachedOrganization,
+  { user, now }: LoginContext,
+  smsNow: boolean,
+): void {
   if (user.lockedUntil !== null && user.lockedUntil.getTime() > now.getTime()) {
     throw userLocked(user.lockedUntil);
   }
-  if (user.phone) assertDestinationAllowed(org, user.phone);
+  if (user.phone && smsNow) assertDestinationAllowed(org, user.phone);
+}
+
+/** What the challenge will take, and whether its first SMS goes out now (not for an app user). */
+interface StartFactors {
+  methods: SecondFactorMethod[];
+  smsNow: boolean;
+}
+
+function startFactors(org: CachedOrganization, { user }: LoginContext): StartFactors {
+  const methods = challengeMethods(org.row.secondFactorMethods, {
+    totpActive: user.totpEnabled,
+    hasPhone: user.phone !== null,
+  });
+  return { methods, smsNow: sendsSmsAtStart(methods) };
 }
 
 /** The carried points on their own, for the answers that take no other. */
@@ -223,9 +247,11 @@ async function admitStart(
   request: StartRequest,
   { user }: LoginContext,
   carried: CarriedPoints,
+  smsNow: boolean,
 ): Promise<Refund> {
   const plan = { ...carried, take: [['user_challenges', user.id] as LimitKey] };
-  if (!user.phone) return deps.rateLimits.admit(plan);
+  // No SMS now (no phone, or an app user): the user's limit alone.
+  if (!user.phone || !smsNow) return deps.rateLimits.admit(plan);
   return admitSend(
     deps,
     { organizationId: request.org.row.id, phone: user.phone, ip: request.ip },
@@ -234,7 +260,12 @@ async function admitStart(
 }
 
 /** The answer the insert will store, rendered before it runs (for an Idempotency-Key). */
-function predictedOutcome(id: string, { user, now }: LoginContext): LoginOutcome {
+function predictedOutcome(
+  id: string,
+  { user, now }: LoginContext,
+  { methods, smsNow }: StartFactors,
+): LoginOutcome {
+  const sends = smsNow && user.phone !== null;
   return {
     result: 'challenge_required',
     userId: user.id,
@@ -242,13 +273,14 @@ function predictedOutcome(id: string, { user, now }: LoginContext): LoginOutcome
       {
         id,
         userId: user.id,
-        status: user.phone ? 'pending' : 'phone_required',
+        status: sends || !smsNow ? 'pending' : 'phone_required',
         phone: user.phone,
         expiresAt: new Date(now.getTime() + CODE_TTL_MS),
         wrongAttempts: 0,
-        sendCount: user.phone ? 1 : 0,
+        sendCount: sends ? 1 : 0,
         failureReason: null,
-        latestSend: user.phone ? { status: 'queued', errorCode: null } : null,
+        latestSend: sends ? { status: 'queued', errorCode: null } : null,
+        methods,
       },
       now,
     ),

@@ -2,8 +2,11 @@ import { z } from '@hono/zod-openapi';
 import {
   afterWrongCode,
   attemptsPhrase,
+  type ChallengeRefusal,
   generateToken,
   hashSecret,
+  type SecondFactorMethod,
+  type StoredChallengeStatus,
   safeEqual,
   TRUSTED_DEVICE_TTL_MS,
   verifyRefusal,
@@ -17,6 +20,7 @@ import type { ChallengeDeps } from './deps.ts';
 import { ChallengeParams, RULES, tags } from './docs.ts';
 import { refusalError, userLocked } from './errors.ts';
 import { type LoadedChallenge, loadChallenge } from './get.ts';
+import { methodNotAllowed, verifyBackupCode, verifyTotp } from './second-factor-verify.ts';
 
 export interface Authenticated {
   result: 'authenticated';
@@ -24,14 +28,24 @@ export interface Authenticated {
   /** Shown once; only its hash is stored. */
   deviceToken: string;
   deviceTokenExpiresAt: string;
+  /** The second factor that approved it. */
+  method: SecondFactorMethod;
 }
+
+/** A 6-digit code (the latest SMS code or an authenticator code), or a backup code. */
+export type VerifyInput =
+  | { challengeId: string; code: string; backupCode?: undefined }
+  | { challengeId: string; backupCode: string; code?: undefined };
 
 /** The second step: a right code approves the challenge and trusts the device for 30 days. */
 export async function verify(
   deps: ChallengeDeps,
   organizationId: string,
-  input: { challengeId: string; code: string },
+  input: VerifyInput,
 ): Promise<Authenticated> {
+  if (input.backupCode !== undefined) {
+    return verifyBackupCode(deps, organizationId, input.challengeId, input.backupCode);
+  }
   const { appSecret, metrics } = deps;
   const row = await loadChallenge(deps, organizationId, input.challengeId);
   const refusal = verifyRefusal(row, row.dbNow);
@@ -43,17 +57,26 @@ export async function verify(
   const given = row.currentSendId
     ? hashSecret(appSecret, 'code', input.code, row.currentSendId)
     : '';
+  const sms = row.methods.includes('sms');
+  const totp = row.methods.includes('totp');
+  if (!sms && !totp) throw methodNotAllowed(row, 'code');
   // Always compare, even when no code was stored yet, so timing says nothing.
-  const right = safeEqual(given, expected ?? '') && expected !== null;
+  const right = safeEqual(given, expected ?? '') && expected !== null && sms;
   if (right && row.currentSendId) return approve(deps, row, row.currentSendId);
-  return countWrongCode(deps, row);
+  // Not the SMS code: the user's authenticator code, when the challenge takes one.
+  const byApp = totp ? await verifyTotp(deps, row, input.code) : null;
+  return byApp ?? countWrongCode(deps, row);
 }
 
 /** What a lost race left: the challenge as the winner left it, as a refusal. */
-async function reloadRefusal(deps: ChallengeDeps, row: LoadedChallenge) {
+export async function reloadRefusal(
+  deps: ChallengeDeps,
+  row: LoadedChallenge,
+  rule: (challenge: LoadedChallenge, now: Date) => ChallengeRefusal | null = verifyRefusal,
+) {
   const fresh = await loadChallenge(deps, row.organizationId, row.id);
   return refusalError(
-    verifyRefusal(fresh, fresh.dbNow) ?? { code: 'challenge_not_pending', status: 'pending' },
+    rule(fresh, fresh.dbNow) ?? { code: 'challenge_not_pending', status: 'pending' },
   );
 }
 
@@ -79,6 +102,7 @@ async function approve(
     throw await reloadRefusal(deps, row);
   }
   metrics.verifyResults.inc({ result: 'approved' });
+  metrics.loginsByMethod.inc({ method: 'sms' });
   if (approval.phoneSaved) {
     await recordAudit(db.sql, {
       organizationId,
@@ -97,17 +121,30 @@ async function approve(
     userId: approval.userId,
     deviceToken,
     deviceTokenExpiresAt: expiresAt.toISOString(),
+    method: 'sms',
   };
 }
 
-async function countWrongCode(deps: ChallengeDeps, row: LoadedChallenge): Promise<never> {
+/**
+ * One wrong code, whatever its kind (SMS, authenticator, backup code): the
+ * challenge's attempts, its lock and the user's consecutive-failure lock.
+ */
+export async function countWrongCode(
+  deps: ChallengeDeps,
+  row: LoadedChallenge,
+  kind: {
+    statuses?: readonly StoredChallengeStatus[];
+    rule?: (challenge: LoadedChallenge, now: Date) => ChallengeRefusal | null;
+  } = {},
+): Promise<never> {
   const { metrics } = deps;
   const counted = await recordWrongCode(deps.db.sql, {
     organizationId: row.organizationId,
     challengeId: row.id,
     maxConsecutiveFailures: deps.maxConsecutiveCodeFailures,
+    ...(kind.statuses ? { statuses: kind.statuses } : {}),
   });
-  if (!counted) throw await reloadRefusal(deps, row);
+  if (!counted) throw await reloadRefusal(deps, row, kind.rule);
   const { attemptsRemaining, locked } = afterWrongCode(counted.wrongAttempts);
   if (counted.userLocked) {
     // The audit events (user_locked, and challenge_locked if it was this one's last attempt)
@@ -133,10 +170,23 @@ const verifyRoute = orgRoute({
   tags,
   operationId: 'verifyChallenge',
   summary: 'Check a code',
-  description: `A right code approves the challenge and returns a device token good for 30 days. ${RULES}`,
+  description: `A right code approves the challenge and returns a device token good for 30 days. \`code\`: the latest SMS code, or the user's authenticator code (the current 30-second step or one either side; a step used once is refused after). \`backupCode\`: one of the user's unused backup codes (case, spaces and dashes ignored), also taken on phone_required and failed challenges. Wrong ones of every kind count toward the attempts and the user lock. ${RULES}`,
   request: {
     params: ChallengeParams,
-    body: jsonBody(z.object({ code: z.string().regex(/^\d{6}$/, 'six digits') })),
+    body: jsonBody(
+      z
+        .object({
+          code: z
+            .string()
+            .regex(/^\d{6}$/, 'six digits')
+            .optional(),
+          backupCode: z.string().min(1).max(64).optional(),
+        })
+        .refine((b) => (b.code === undefined) !== (b.backupCode === undefined), {
+          message: 'exactly one of code and backupCode',
+          path: ['code'],
+        }),
+    ),
   },
   responses: {
     200: jsonResponse(AuthenticatedSchema, 'The code was right; the device token is shown once'),
@@ -146,9 +196,11 @@ const verifyRoute = orgRoute({
 
 export const verifyRouter = createRouter().openapi(verifyRoute, async (c) => {
   const challengeId = parseId(c.req.valid('param').id, 'Challenge');
-  const { code } = c.req.valid('json');
-  const result = await c
-    .get('services')
-    .challenges.verify(c.get('organizationId'), { challengeId, code });
+  const body = c.req.valid('json');
+  const input =
+    body.backupCode !== undefined
+      ? { challengeId, backupCode: body.backupCode }
+      : { challengeId, code: body.code ?? '' };
+  const result = await c.get('services').challenges.verify(c.get('organizationId'), input);
   return c.json(result, 200);
 });

@@ -1,4 +1,10 @@
-import { CidrError, isTwoFactorAvailable, normalizeCidr, normalizeCidrs } from '@twofa/core';
+import {
+  CidrError,
+  isTwoFactorAvailable,
+  normalizeCidr,
+  normalizeCidrs,
+  parseMethods,
+} from '@twofa/core';
 import {
   getOrganizationForUpdate,
   inTransaction,
@@ -13,6 +19,8 @@ export interface PasswordSettingsPatch {
   twoFactorEnabled?: boolean | undefined;
   skipTwoFactorCidrs?: readonly string[] | undefined;
   smsAllowedCountries?: readonly string[] | undefined;
+  /** A non-empty subset of sms, totp, backup_code (the schema refuses anything else). */
+  methods?: readonly string[] | undefined;
 }
 
 /** Who changed the settings, for the audit log. */
@@ -60,6 +68,17 @@ export async function changePasswordSettings(
     }
   }
   const countries = patch.smsAllowedCountries ? [...new Set(patch.smsAllowedCountries)] : undefined;
+  let methods: ReturnType<typeof parseMethods> | undefined;
+  if (patch.methods) {
+    methods = parseMethods(patch.methods);
+    if (!methods) {
+      throw new ApiError(
+        'invalid_request',
+        'methods must be a non-empty subset of sms, totp and backup_code.',
+        { errors: [{ path: 'methods', message: 'a non-empty subset of sms, totp, backup_code' }] },
+      );
+    }
+  }
   // The change and its audit event commit together or not at all; the row is
   // locked first so the audit's "from" is what the change replaced.
   const org = await inTransaction(services.db.sql, async (tx) => {
@@ -75,6 +94,7 @@ export async function changePasswordSettings(
       twoFactorEnabled: patch.twoFactorEnabled,
       skipTwoFactorCidrs: cidrs,
       smsAllowedCountries: countries,
+      secondFactorMethods: methods ?? undefined,
     });
     if (!after) throw notFound('Organization');
     const changes: Record<string, unknown> = {};
@@ -92,6 +112,9 @@ export async function changePasswordSettings(
         from: current.smsAllowedCountries,
         to: after.smsAllowedCountries,
       };
+    }
+    if (methods && current.secondFactorMethods.join() !== after.secondFactorMethods.join()) {
+      changes.methods = { from: current.secondFactorMethods, to: after.secondFactorMethods };
     }
     if (Object.keys(changes).length > 0) {
       await recordAudit(tx, {

@@ -6,6 +6,7 @@ import {
   isValidIp,
   LEDGER_REASONS,
   ROLES,
+  SECOND_FACTOR_METHODS,
   SKIP_REASONS,
 } from '@twofa/core';
 
@@ -29,6 +30,12 @@ import { AuthMethod, Locale } from '@twofa/contract';
 
 export const Role = z.enum(ROLES);
 export const LedgerReason = z.enum(LEDGER_REASONS);
+export const SecondFactorMethod = z.enum(SECOND_FACTOR_METHODS);
+/** A non-empty subset of the second factors; an empty or unknown one is 400 invalid_request. */
+export const SecondFactorMethods = z
+  .array(SecondFactorMethod)
+  .min(1, 'at least one method')
+  .max(SECOND_FACTOR_METHODS.length * 2);
 
 export const Organization = z
   .object({
@@ -54,6 +61,9 @@ export const PasswordSettings = z
     skipTwoFactorCidrs: z.array(z.string()),
     smsAllowedCountries: z.array(z.string()),
     trustedDeviceDays: z.number().int(),
+    methods: z.array(SecondFactorMethod).openapi({
+      description: 'The second factors the organization allows (sms, totp, backup_code)',
+    }),
   })
   .openapi('PasswordSettings');
 
@@ -66,6 +76,8 @@ export const User = z
     role: Role,
     lockedUntil: z.string().nullable(),
     createdAt: z.string(),
+    totpEnabled: z.boolean(),
+    backupCodesRemaining: z.number().int(),
   })
   .openapi('User');
 
@@ -85,6 +97,9 @@ export const Challenge = z
       })
       .nullable(),
     failureReason: z.enum(FAILURE_REASONS).nullable(),
+    methods: z.array(SecondFactorMethod).openapi({
+      description: 'What the challenge accepts, in the order a page offers them',
+    }),
   })
   .openapi('Challenge');
 
@@ -109,5 +124,6 @@ export const Authenticated = z
     userId: z.string(),
     deviceToken: z.string(),
     deviceTokenExpiresAt: z.string(),
+    method: SecondFactorMethod,
   })
   .openapi('Authenticated');

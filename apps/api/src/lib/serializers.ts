@@ -21,6 +21,7 @@ export function passwordSettingsJson(org: OrganizationRow) {
     skipTwoFactorCidrs: org.skipTwoFactorCidrs,
     smsAllowedCountries: org.smsAllowedCountries,
     trustedDeviceDays: TRUSTED_DEVICE_DAYS,
+    methods: org.secondFactorMethods,
   };
 }
 
@@ -33,5 +34,7 @@ export function userJson(user: UserRow) {
     role: user.role,
     lockedUntil: user.lockedUntil?.toISOString() ?? null,
     createdAt: user.createdAt.toISOString(),
+    totpEnabled: user.totpEnabled,
+    backupCodesRemaining: user.backupCodesRemaining,
   };
 }

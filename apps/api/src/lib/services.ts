@@ -88,6 +88,8 @@ export function createServices(
     organizations: new OrganizationCache(db, clock),
     challenges: new ChallengeService({
       appSecret: config.appSecret,
+      appSecrets: config.appSecrets,
+      clock,
       maxConsecutiveCodeFailures: env.MAX_CONSECUTIVE_CODE_FAILURES,
       db,
       sendQueue,

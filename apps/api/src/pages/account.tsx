@@ -1,6 +1,8 @@
+import { getUser } from '@twofa/db';
 import { Hono } from 'hono';
 import type { AppEnv } from '../lib/env.ts';
 import { documentPage, html, redirect } from './docs.ts';
+import { accountNotice, SecondFactorsCard, takeBackupCodesOffer } from './factors.tsx';
 import { requireSession } from './guard.tsx';
 import { langOf } from './lang.ts';
 import { Csrf, Layout } from './layout.tsx';
@@ -15,6 +17,7 @@ accountPages.get('/account', async (c) => {
   const org = await c.get('services').organizations.get(session.organizationId);
   const lang = langOf(c, org);
   const { t } = lang;
+  const user = await getUser(c.get('services').db.sql, session.organizationId, session.userId);
   return render(
     c,
     <Layout lang={lang} title={t.accountTitle} user={session}>
@@ -36,6 +39,16 @@ accountPages.get('/account', async (c) => {
           </button>
         </form>
       </div>
+      {user && org ? (
+        <SecondFactorsCard
+          lang={lang}
+          csrf={csrfToken(c, session.token)}
+          user={user}
+          org={org}
+          notice={accountNotice(lang, c.req.query('done'))}
+          offer={takeBackupCodesOffer(c)}
+        />
+      ) : null}
     </Layout>,
   );
 });

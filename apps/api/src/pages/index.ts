@@ -5,6 +5,7 @@ import { accountPages } from './account.tsx';
 import { COUNTDOWN_SCRIPT, COUNTDOWN_SCRIPT_PATH } from './countdown.ts';
 import { devSmsPages } from './dev-sms.tsx';
 import { documentPage, redirect } from './docs.ts';
+import { factorPages } from './factors.tsx';
 import { helpPages } from './help.tsx';
 import { loginPages } from './login.tsx';
 import { pageHeaders } from './session.ts';
@@ -23,6 +24,7 @@ export function pagesRouter() {
     '/login/*',
     '/logout',
     '/account',
+    '/account/*',
     '/settings/*',
     '/dev/sms',
     '/help',
@@ -45,6 +47,7 @@ export function pagesRouter() {
   });
   pages.route('/', loginPages);
   pages.route('/', accountPages);
+  pages.route('/', factorPages);
   pages.route('/', settingsPages);
   pages.route('/', webhookPages);
   pages.route('/', settingsAppsPages);

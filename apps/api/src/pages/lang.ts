@@ -77,6 +77,8 @@ export function apiErrorText(lang: PageLang, error: ApiError): string {
       return t.errTwoFactorUnavailable;
     case 'invalid_cidr':
       return t.errInvalidCidr;
+    case 'method_not_allowed':
+      return t.errMethodNotAllowed;
     case 'database_unavailable':
     case 'queue_unavailable':
       return t.errUnavailable;

@@ -10,6 +10,7 @@ import type { CachedOrganization } from '../lib/org-cache.ts';
 import { Email, Password, PhoneInput, Uuid } from '../lib/schemas.ts';
 import { COUNTDOWN_SCRIPT_PATH } from './countdown.ts';
 import { csrf, documentPage, form, html, redirect } from './docs.ts';
+import { codeIntro, OtherWays, offerBackupCodesAfter } from './factors.tsx';
 import { apiErrorText, langOf } from './lang.ts';
 import { Csrf, fieldAria, Layout, MessagePage, Notice } from './layout.tsx';
 import type { Messages, PageLang } from './messages.ts';
@@ -214,14 +215,6 @@ function WhoToCall(props: {
   );
 }
 
-/**
- * The slot for what a person can use instead of the SMS code when none can be
- * sent (a backup code, an authenticator app): the factors work fills it.
- */
-function RecoveryOptionsSlot(_props: { lang: PageLang; view: ChallengeView }) {
-  return null;
-}
-
 /** What a challenge that takes no code says, and the way out. */
 export function closedMessage(t: Messages, view: ChallengeView): string {
   switch (view.status) {
@@ -254,6 +247,7 @@ function ClosedPage(props: {
   view: ChallengeView;
   org: CachedOrganization;
   administrators: { id: string; email: string }[] | null;
+  csrf: string;
 }) {
   const { lang, view, org } = props;
   return (
@@ -262,16 +256,10 @@ function ClosedPage(props: {
         <h1>{lang.t.signInStopped}</h1>
         <Notice kind="error">{closedMessage(lang.t, view)}</Notice>
         {view.failureReason === 'sms_balance_exhausted' ? (
-          <>
-            <RecoveryOptionsSlot lang={lang} view={view} />
-            <WhoToCall
-              lang={lang}
-              administrators={props.administrators ?? []}
-              userId={view.userId}
-            />
-          </>
+          <WhoToCall lang={lang} administrators={props.administrators ?? []} userId={view.userId} />
         ) : null}
         <StartAgain lang={lang} org={org} />
+        <OtherWays lang={lang} csrf={props.csrf} view={view} current="closed" />
       </div>
     </Layout>
   );
@@ -359,7 +347,10 @@ export function CodePage(props: {
     <Layout lang={lang} title={t.codeTitle} scripts={[COUNTDOWN_SCRIPT_PATH]}>
       <div class="card">
         <h1>{t.codeTitle}</h1>
-        <p>{view.maskedPhone ? t.codeSentTo(view.maskedPhone) : t.codeSentToYourPhone}</p>
+        <p>
+          {codeIntro(lang, view) ??
+            (view.maskedPhone ? t.codeSentTo(view.maskedPhone) : t.codeSentToYourPhone)}
+        </p>
         {error ? (
           <Notice kind="error" id="code-error">
             {error}
@@ -383,12 +374,11 @@ export function CodePage(props: {
               autofocus
               {...fieldAria(error, 'code-error', error ? undefined : 'code-help')}
             />
-            {/* The error above says the attempts left; said once. */}
-            {error ? null : (
-              <p id="code-help" class="muted">
-                {t.attemptsLeft(view.attemptsRemaining)}
-              </p>
-            )}
+            <p id="code-help" class="muted">
+              {view.methods.includes('totp') && view.delivery !== null ? `${t.appAlsoWorks} ` : ''}
+              {/* The error above says the attempts left; said once. */}
+              {error ? null : t.attemptsLeft(view.attemptsRemaining)}
+            </p>
           </div>
           <div class="field">
             <label class="check" for="trustDevice">
@@ -401,14 +391,19 @@ export function CodePage(props: {
           </button>
           {props.cancelable ? <CancelButton lang={lang} /> : null}
         </form>
-        <ResendForm lang={lang} csrf={csrf} facts={facts} action={paths.resend} />
+        {view.delivery === null ? null : (
+          <ResendForm lang={lang} csrf={csrf} facts={facts} action={paths.resend} />
+        )}
         {/* The hosted prompt's way out is its Cancel button, back to the app. */}
         {props.cancelable ? null : (
-          <StepLinks
-            lang={lang}
-            org={props.org}
-            phone={facts.phoneSubmitted ? 'submitted' : 'profile'}
-          />
+          <>
+            <OtherWays lang={lang} csrf={csrf} view={view} current="code" />
+            <StepLinks
+              lang={lang}
+              org={props.org}
+              phone={facts.phoneSubmitted ? 'submitted' : 'profile'}
+            />
+          </>
         )}
       </div>
     </Layout>
@@ -423,6 +418,7 @@ export function PhonePage(props: {
   phone?: string;
   paths?: StepPaths;
   cancelable?: boolean;
+  view: ChallengeView;
 }) {
   const { lang, error, paths = LOGIN_STEP_PATHS } = props;
   const { t } = lang;
@@ -459,7 +455,12 @@ export function PhonePage(props: {
           </button>
           {props.cancelable ? <CancelButton lang={lang} /> : null}
         </form>
-        {props.cancelable ? null : <StepLinks lang={lang} org={props.org} />}
+        {props.cancelable ? null : (
+          <>
+            <OtherWays lang={lang} csrf={props.csrf} view={props.view} current="phone" />
+            <StepLinks lang={lang} org={props.org} />
+          </>
+        )}
       </div>
     </Layout>
   );
@@ -579,6 +580,10 @@ async function codeStep(
 ) {
   const { view } = facts;
   if (view.status === 'phone_required') return c.redirect('/login/phone', 303);
+  // A challenge that takes no 6-digit code at all (backup codes only): straight to that step.
+  if (view.status === 'pending' && !view.methods.some((m) => m === 'sms' || m === 'totp')) {
+    return c.redirect('/login/backup-code', 303);
+  }
   const lang = langOf(c, org);
   if (view.status !== 'pending') {
     const administrators =
@@ -587,7 +592,13 @@ async function codeStep(
         : null;
     return render(
       c,
-      <ClosedPage lang={lang} view={view} org={org} administrators={administrators} />,
+      <ClosedPage
+        lang={lang}
+        view={view}
+        org={org}
+        administrators={administrators}
+        csrf={csrfToken(c, browserId(c))}
+      />,
       status === 200 ? 409 : status,
     );
   }
@@ -665,6 +676,7 @@ loginPages.post('/login/code', async (c) => {
     clearPendingChallenge(c);
     await startSession(c, org.row.id, done.userId);
     if (form.trustDevice) setDeviceToken(c, done.deviceToken, done.deviceTokenExpiresAt);
+    await offerBackupCodesAfter(c, org.row.id, done.userId, done.method);
     return c.redirect('/account', 303);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
@@ -718,7 +730,12 @@ loginPages.get('/login/phone', async (c) => {
   if (loaded.view.status !== 'phone_required') return codeStep(c, loaded.org, loaded.facts);
   return render(
     c,
-    <PhonePage lang={loaded.lang} csrf={csrfToken(c, browserId(c))} org={loaded.org} />,
+    <PhonePage
+      lang={loaded.lang}
+      csrf={csrfToken(c, browserId(c))}
+      org={loaded.org}
+      view={loaded.view}
+    />,
   );
 });
 
@@ -754,6 +771,7 @@ loginPages.post('/login/phone', async (c) => {
         org={loaded.org}
         error={apiErrorText(loaded.lang, error)}
         phone={phone}
+        view={loaded.view}
       />,
       error.status as 422,
     );

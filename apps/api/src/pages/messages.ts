@@ -1,4 +1,5 @@
 import type { LedgerReason, Locale, Role } from '@twofa/core';
+import { FACTOR_MESSAGES, type FactorMessages } from './factor-messages.ts';
 import { GUIDANCE, type GuidanceMessages } from './messages-guidance.ts';
 
 /**
@@ -6,7 +7,7 @@ import { GUIDANCE, type GuidanceMessages } from './messages-guidance.ts';
  * `sv` are typed by `Messages`, so a key missing in one of them fails the
  * type-check; texts with values are functions of them.
  */
-export interface Messages extends GuidanceMessages {
+export interface Messages extends GuidanceMessages, FactorMessages {
   brand: string;
   titleSuffix: string;
   // layout
@@ -228,6 +229,7 @@ function plural(locale: Locale, n: number, forms: { one: string; other: string }
 
 const en: Messages = {
   ...GUIDANCE.en,
+  ...FACTOR_MESSAGES.en,
   brand: 'twofa',
   titleSuffix: 'twofa',
   mainNav: 'Main',
@@ -482,6 +484,7 @@ const en: Messages = {
 
 const fi: Messages = {
   ...GUIDANCE.fi,
+  ...FACTOR_MESSAGES.fi,
   brand: 'twofa',
   titleSuffix: 'twofa',
   mainNav: 'Päävalikko',
@@ -753,6 +756,7 @@ const fi: Messages = {
 
 const sv: Messages = {
   ...GUIDANCE.sv,
+  ...FACTOR_MESSAGES.sv,
   brand: 'twofa',
   titleSuffix: 'twofa',
   mainNav: 'Huvudmeny',

@@ -12,6 +12,7 @@ import {
   userEmails,
 } from '@twofa/db';
 import { Hono } from 'hono';
+import { resetUserSecondFactors } from '../domain/second-factors.ts';
 import { changePasswordSettings, cidrEntryErrors } from '../domain/settings.ts';
 import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
@@ -20,6 +21,7 @@ import { CountryCode, Uuid } from '../lib/schemas.ts';
 import { auditActor, auditDetails, auditEventName, auditUserIds } from './audit-view.tsx';
 import { balanceState } from './balance.tsx';
 import { adminOnly, adminPost, csrf, documentPage, form, html, userIdParams } from './docs.ts';
+import { MethodsFieldset, methodsFromForm } from './factors.tsx';
 import { requireAdmin } from './guard.tsx';
 import { apiErrorText, langOf } from './lang.ts';
 import { Csrf, DataTable, Layout, Notice } from './layout.tsx';
@@ -35,6 +37,8 @@ const actorOf = (session: PageSession) => `admin:${session.userId}`;
 // ---- password settings -----------------------------------------------------
 
 interface PasswordForm {
+  /** The allowed second factors, as checked. */
+  methods: readonly string[];
   twoFactorEnabled: boolean;
   cidrsText: string;
   countriesText: string;
@@ -173,6 +177,7 @@ function PasswordSettingsPage(props: {
               ))}
             </ul>
           </div>
+          <MethodsFieldset lang={lang} methods={form.methods} />
           <button type="submit">{t.saveSettings}</button>
         </form>
       </div>
@@ -182,6 +187,7 @@ function PasswordSettingsPage(props: {
 
 function formFromOrg(org: OrganizationRow): PasswordForm {
   return {
+    methods: org.secondFactorMethods,
     twoFactorEnabled: org.twoFactorEnabled,
     cidrsText: org.skipTwoFactorCidrs.join('\n'),
     countriesText: org.smsAllowedCountries.join(', '),
@@ -241,7 +247,9 @@ settingsPages.post('/settings/password', async (c) => {
   const available = isTwoFactorAvailable(org.authMethod);
   // A disabled checkbox is not submitted: while 2FA is unavailable the page leaves it as it is.
   const twoFactorEnabled = available ? fields.twoFactorEnabled === 'on' : undefined;
+  const methods = methodsFromForm(fields);
   const form: PasswordForm = {
+    methods: methods ?? org.secondFactorMethods,
     twoFactorEnabled: twoFactorEnabled ?? org.twoFactorEnabled,
     cidrsText,
     countriesText,
@@ -265,10 +273,18 @@ settingsPages.post('/settings/password', async (c) => {
       409,
     );
   }
-  if (cidrErrors.length > 0 || countryErrors.length > 0) {
+  const noMethods = methods !== undefined && methods.length === 0;
+  if (cidrErrors.length > 0 || countryErrors.length > 0 || noMethods) {
+    const error = noMethods ? lang.t.errMethodsEmpty : undefined;
     return render(
       c,
-      <PasswordSettingsPage lang={lang} csrf={csrf} session={session} org={org} form={form} />,
+      <PasswordSettingsPage
+        lang={lang}
+        csrf={csrf}
+        session={session}
+        org={org}
+        form={{ ...form, error }}
+      />,
       422,
     );
   }
@@ -280,6 +296,7 @@ settingsPages.post('/settings/password', async (c) => {
         twoFactorEnabled,
         skipTwoFactorCidrs: lines.map((l) => l.entry),
         smsAllowedCountries: countries.map((code) => code.toUpperCase()),
+        methods,
       },
       { actor: actorOf(session), ip: clientAddress(c) },
     );
@@ -324,6 +341,7 @@ const NOTICES = {
   unexempted: 'noticeUnexempted',
   revoked: 'noticeRevoked',
   unlocked: 'noticeUnlocked',
+  reset: 'noticeFactorsReset',
 } as const satisfies Record<string, keyof Messages>;
 type NoticeName = keyof typeof NOTICES;
 
@@ -411,6 +429,12 @@ settingsPages.get('/settings/users', async (c) => {
                       <Hidden />
                       <button type="submit" class="secondary small">
                         {t.revokeDevices}
+                      </button>
+                    </form>
+                    <form method="post" action={`/settings/users/${user.id}/second-factors/reset`}>
+                      <Hidden />
+                      <button type="submit" class="secondary small">
+                        {t.resetFactors}
                       </button>
                     </form>
                     {locked ? (
@@ -519,6 +543,21 @@ settingsPages.post('/settings/users/:userId/unlock', (c) =>
       ip: clientAddress(c),
     });
     return user ? 'unlocked' : null;
+  }),
+);
+
+settingsPages.post('/settings/users/:userId/second-factors/reset', (c) =>
+  userAction(c, async (session, userId) => {
+    try {
+      await resetUserSecondFactors(c.get('services'), session.organizationId, userId, {
+        actor: actorOf(session),
+        ip: clientAddress(c),
+      });
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'not_found') return null;
+      throw error;
+    }
+    return 'reset';
   }),
 );
 

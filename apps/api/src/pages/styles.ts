@@ -106,6 +106,18 @@ pre { white-space: pre-wrap; word-break: break-word; margin: 0; }
   clip: rect(0 0 0 0); white-space: nowrap; border: 0;
 }
 .balance { font-size: 2rem; font-weight: 700; }
+.card + .card { margin-top: 1rem; }
+fieldset { border: 0; padding: 0; margin: 0 0 1rem; min-width: 0; }
+legend { padding: 0; }
+fieldset .check { margin: 0 0 .5rem; }
+h3 { font-size: 1rem; margin: 1.25rem 0 .4rem; }
+.qr svg { display: block; width: 12rem; height: 12rem; margin: 0 auto 1rem; }
+code.secret { font-size: 1rem; letter-spacing: .05em; word-break: break-all; }
+ol.backup-codes { columns: 2; font-size: 1.1rem; padding-left: 1.5rem; }
+@media print {
+  header.top, form, nav, .row, .button { display: none !important; }
+  .card { border: 0; box-shadow: none; }
+}
 @media (max-width: 480px) {
   main { margin: 1rem auto; }
   .card { padding: 1.1rem; border-radius: 10px; }

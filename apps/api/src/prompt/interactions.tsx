@@ -307,6 +307,7 @@ async function showStep(
         lang={lang}
         csrf={csrf}
         org={loaded.org}
+        view={view}
         paths={paths}
         cancelable
         error={notes.error}
@@ -404,12 +405,17 @@ export function promptPages(prompt: PromptServer) {
     const services = c.get('services');
     const code = (form.code ?? '').replace(/\s+/g, '').slice(0, 64);
     try {
-      const done = await services.challenges.verify(loaded.org.row.id, {
-        challengeId: state.challengeId,
-        code,
-      });
+      const backupCode = (form.backupCode ?? '').trim().slice(0, 64);
+      const done = await services.challenges.verify(
+        loaded.org.row.id,
+        backupCode
+          ? { challengeId: state.challengeId, backupCode }
+          : { challengeId: state.challengeId, code },
+      );
       if (form.trustDevice) setDeviceToken(c, done.deviceToken, done.deviceTokenExpiresAt);
-      return finishLogin(c, loaded, state.userId, { result: 'verified', amr: ['sms'] });
+      // RFC 8176: an SMS code is `sms`; an authenticator or backup code is a one-time password.
+      const amr = done.method === 'sms' ? ['sms'] : ['otp'];
+      return finishLogin(c, loaded, state.userId, { result: 'verified', amr });
     } catch (error) {
       if (!(error instanceof ApiError) || error.status >= 500) throw error;
       const view = await currentView(c, loaded, state);

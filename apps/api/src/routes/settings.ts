@@ -5,7 +5,12 @@ import { changePasswordSettings } from '../domain/settings.ts';
 import { notFound } from '../lib/errors.ts';
 import { clientAddress } from '../lib/http.ts';
 import { createRouter, errors, jsonBody, jsonResponse, orgRoute } from '../lib/openapi.ts';
-import { CountryCode, LedgerReason, PasswordSettings } from '../lib/schemas.ts';
+import {
+  CountryCode,
+  LedgerReason,
+  PasswordSettings,
+  SecondFactorMethods,
+} from '../lib/schemas.ts';
 import { passwordSettingsJson } from '../lib/serializers.ts';
 
 const getSettings = orgRoute({
@@ -22,7 +27,7 @@ const patchSettings = orgRoute({
   path: '/v1/settings/password',
   tags: ['Settings'],
   operationId: 'updatePasswordSettings',
-  summary: 'Turn 2FA on or off, set the skip networks and the allowed SMS countries',
+  summary: 'Turn 2FA on or off, set the skip networks, the allowed SMS countries and methods',
   description:
     'twoFactorEnabled: true is 409 two_factor_unavailable while the organization signs in with saml2 or ldap. A bad CIDR entry is 422 invalid_cidr and nothing is saved.',
   request: {
@@ -31,6 +36,7 @@ const patchSettings = orgRoute({
         twoFactorEnabled: z.boolean().optional(),
         skipTwoFactorCidrs: z.array(z.string().max(64)).max(10_000).optional(),
         smsAllowedCountries: z.array(CountryCode).max(250).optional(),
+        methods: SecondFactorMethods.optional(),
       }),
     ),
   },

@@ -4,6 +4,7 @@ import {
   MAX_SENDS_PER_CHALLENGE,
   MAX_WRONG_ATTEMPTS,
   RESEND_COOLDOWN_MS,
+  type SecondFactorMethod,
   type SendStatus,
   type StoredChallengeStatus,
   USER_LOCK_MS,
@@ -29,6 +30,7 @@ export interface ChallengeRow {
   failureReason: FailureReason | null;
   createdAt: Date;
   latestSend: { status: SendStatus; errorCode: string | null } | null;
+  methods: SecondFactorMethod[];
 }
 
 const challengeColumns = (sql: Sql, c = 'challenge') => sql`
@@ -37,7 +39,7 @@ const challengeColumns = (sql: Sql, c = 'challenge') => sql`
   ${sql(c)}.expires_at as "expiresAt", ${sql(c)}.wrong_attempts as "wrongAttempts",
   ${sql(c)}.send_count as "sendCount", ${sql(c)}.last_send_at as "lastSendAt",
   ${sql(c)}.current_send_id as "currentSendId", ${sql(c)}.failure_reason as "failureReason",
-  ${sql(c)}.created_at as "createdAt"`;
+  ${sql(c)}.created_at as "createdAt", ${sql(c)}.methods`;
 
 /**
  * One clock decides a challenge's life, the database's. Guards compare with `now()`; the `now`
@@ -79,6 +81,13 @@ export async function createChallenge(
     phone: string | null;
     sendId: string;
     now: Date;
+    /** What the challenge accepts, in order (default: SMS, then backup codes). */
+    methods?: readonly SecondFactorMethod[];
+    /**
+     * Whether the first SMS goes out now (default). When not (an authenticator user),
+     * the challenge starts pending with no send: `POST .../resend` sends the first.
+     */
+    smsNow?: boolean;
     /** The challenge's id, when the caller needs it before the insert (an idempotent answer). */
     id?: string;
     /** Under an Idempotency-Key: the answer, stored by this same statement, fenced on the claim. */
@@ -86,6 +95,11 @@ export async function createChallenge(
   },
 ): Promise<ChallengeRow | null> {
   const { organizationId, userId, ip, phone, sendId, now, idempotency } = input;
+  const methods = input.methods ?? ['sms', 'backup_code'];
+  const smsNow = input.smsNow ?? true;
+  // Without an SMS now, the challenge waits for an app or backup code (or a resend): pending.
+  const sends = smsNow && phone !== null;
+  const status = sends || !smsNow ? 'pending' : 'phone_required';
   const [row] = await sql<(ChallengeRow & { claimHeld: boolean })[]>`
     with usr as (
       select id from users
@@ -95,21 +109,22 @@ export async function createChallenge(
       for share
     ), claim as (${claimFence(sql, idempotency)}), challenge as (
       insert into challenges (id, organization_id, user_id, status, phone, ip, expires_at,
-        send_count, last_send_at, current_send_id, created_at, updated_at)
+        send_count, last_send_at, current_send_id, created_at, updated_at, methods)
       select coalesce(${input.id ?? null}::uuid, gen_random_uuid()), ${organizationId}::uuid,
-        usr.id, ${phone ? 'pending' : 'phone_required'}::text, ${phone}::text, ${ip}::text,
-        ${ttl(now)}::timestamptz, ${phone ? 1 : 0}::int, ${phone ? now : null}::timestamptz,
-        ${phone ? sendId : null}::uuid, ${now}::timestamptz, ${now}::timestamptz
+        usr.id, ${status}::text, ${phone}::text, ${ip}::text,
+        ${ttl(now)}::timestamptz, ${sends ? 1 : 0}::int, ${sends ? now : null}::timestamptz,
+        ${sends ? sendId : null}::uuid, ${now}::timestamptz, ${now}::timestamptz,
+        ${methods as string[]}::text[]
       from usr
       where exists (select 1 from claim)
       returning *
     ), send as (
       insert into sms_sends (id, organization_id, challenge_id, seq, phone, created_at, updated_at)
       select ${sendId}, organization_id, id, 1, phone, ${now}, ${now} from challenge
-      where challenge.phone is not null
+      where challenge.current_send_id is not null
     ), answer as (${storeAnswer(sql, idempotency, 'challenge')})
     select exists (select 1 from claim) as "claimHeld", ${challengeColumns(sql)},
-      case when challenge.phone is null then null
+      case when challenge.current_send_id is null then null
         else json_build_object('status', 'queued', 'errorCode', null) end as "latestSend"
     from (select 1) as one left join challenge on true`;
   // A claim taken over (it went stale) stores nothing and is not ours to answer.
@@ -290,9 +305,19 @@ export interface WrongCode {
  */
 export async function recordWrongCode(
   sql: Sql,
-  input: { organizationId: string; challengeId: string; maxConsecutiveFailures: number },
+  input: {
+    organizationId: string;
+    challengeId: string;
+    maxConsecutiveFailures: number;
+    /**
+     * The statuses that take a code of this kind: pending (default); a backup code is
+     * also taken, and so counted when wrong, on phone_required and failed challenges.
+     */
+    statuses?: readonly StoredChallengeStatus[];
+  },
 ): Promise<WrongCode | null> {
   const { organizationId, challengeId, maxConsecutiveFailures } = input;
+  const statuses = (input.statuses ?? ['pending']) as string[];
   const [row] = await sql<(WrongCode & { userId: string })[]>`
     with usr as (
       select id, consecutive_code_failures + 1 >= ${maxConsecutiveFailures} as locks from users
@@ -310,7 +335,7 @@ export async function recordWrongCode(
         updated_at = now()
       from usr
       where ch.organization_id = ${organizationId} and ch.id = ${challengeId}
-        and ch.user_id = usr.id and ch.status = 'pending'
+        and ch.user_id = usr.id and ch.status = any(${statuses}::text[])
         and ch.expires_at > now() and ch.wrong_attempts < ${MAX_WRONG_ATTEMPTS}
       returning ch.id, ch.user_id, ch.ip, ch.wrong_attempts, ch.status, usr.locks
     ), u as (

@@ -5,6 +5,7 @@ import {
   type Locale,
   MAX_SMS_BALANCE,
   numberedSlug,
+  type SecondFactorMethod,
   slugify,
 } from '@twofa/core';
 import type { Sql } from '../client.ts';
@@ -23,6 +24,8 @@ export interface OrganizationRow {
   smsAllowedCountries: string[];
   smsBalance: number;
   lowBalanceThreshold: number;
+  /** The second factors its people may use (`methods` of the password settings). */
+  secondFactorMethods: SecondFactorMethod[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -31,7 +34,7 @@ const columns = (sql: Sql) => sql`
   id, name, slug, auth_method as "authMethod", country, locale, two_factor_enabled as "twoFactorEnabled",
   skip_two_factor_cidrs as "skipTwoFactorCidrs", sms_allowed_countries as "smsAllowedCountries",
   sms_balance as "smsBalance", low_balance_threshold as "lowBalanceThreshold",
-  created_at as "createdAt", updated_at as "updatedAt"`;
+  second_factor_methods as "secondFactorMethods", created_at as "createdAt", updated_at as "updatedAt"`;
 
 export async function createOrganization(
   sql: Sql,
@@ -138,10 +141,12 @@ export async function updatePasswordSettings(
     twoFactorEnabled?: boolean | undefined;
     skipTwoFactorCidrs?: string[] | undefined;
     smsAllowedCountries?: string[] | undefined;
+    secondFactorMethods?: SecondFactorMethod[] | undefined;
   },
 ): Promise<OrganizationRow | null> {
   const [org] = await sql<OrganizationRow[]>`
     update organizations set
+      second_factor_methods = coalesce(${patch.secondFactorMethods ?? null}::text[], second_factor_methods),
       two_factor_enabled = coalesce(${patch.twoFactorEnabled ?? null}::boolean, two_factor_enabled),
       skip_two_factor_cidrs = coalesce(${patch.skipTwoFactorCidrs ?? null}::text[], skip_two_factor_cidrs),
       sms_allowed_countries = coalesce(${patch.smsAllowedCountries ?? null}::text[], sms_allowed_countries),

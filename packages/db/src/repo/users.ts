@@ -12,12 +12,22 @@ export interface UserRow {
   role: Role;
   lockedUntil: Date | null;
   createdAt: Date;
+  /** An authenticator app is confirmed (pending enrollments do not count). */
+  totpEnabled: boolean;
+  /** Unused backup codes. */
+  backupCodesRemaining: number;
 }
 
 const columns = (sql: Sql | TransactionSql, u = 'users') => sql`
   ${sql(u)}.id, ${sql(u)}.organization_id as "organizationId", ${sql(u)}.email, ${sql(u)}.phone,
   ${sql(u)}.two_factor_disabled as "twoFactorDisabled", ${sql(u)}.role,
-  ${sql(u)}.locked_until as "lockedUntil", ${sql(u)}.created_at as "createdAt"`;
+  ${sql(u)}.locked_until as "lockedUntil", ${sql(u)}.created_at as "createdAt",
+  exists (select 1 from authenticators a
+    where a.user_id = ${sql(u)}.id and a.organization_id = ${sql(u)}.organization_id
+      and a.status = 'active') as "totpEnabled",
+  (select count(*)::int from backup_codes b
+    where b.user_id = ${sql(u)}.id and b.organization_id = ${sql(u)}.organization_id
+      and b.used_at is null) as "backupCodesRemaining"`;
 
 /** Returns null when the email is already taken in this organization. */
 export async function createUser(
