@@ -25,6 +25,10 @@ COPY packages/observability/package.json packages/observability/
 COPY packages/queue/package.json packages/queue/
 COPY packages/sms/package.json packages/sms/
 COPY packages/contract/package.json packages/contract/
+# Manifests only for what the service never runs (npm ci wants every workspace of the lock).
+COPY packages/client/package.json packages/client/
+COPY packages/testkit/package.json packages/testkit/
+COPY examples/clinic-app/package.json examples/clinic-app/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM ${NODE_IMAGE} AS runtime
@@ -51,6 +55,7 @@ COPY packages/db/drizzle packages/db/drizzle
 COPY packages/observability/src packages/observability/src
 COPY packages/queue/src packages/queue/src
 COPY packages/sms/src packages/sms/src
+COPY packages/client/src packages/client/src
 COPY scripts/cli.ts scripts/cli.ts
 # The image's own user (uid 1000), not root.
 USER node

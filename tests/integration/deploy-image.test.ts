@@ -107,13 +107,15 @@ describe('Dockerfile', () => {
 
   it('copies every workspace the service runs, and the runtime it imports', () => {
     const copied = lines.filter((l) => l.startsWith('COPY ')).map((l) => l.split(/\s+/)[1]);
-    const workspaces = ['apps', 'packages'].flatMap((dir) =>
+    const workspaces = ['apps', 'packages', 'examples'].flatMap((dir) =>
       readdirSync(join(REPO_ROOT, dir)).map((name) => `${dir}/${name}`),
     );
     for (const workspace of workspaces) {
       // npm ci needs every workspace's manifest to match the lock file.
       expect(copied, workspace).toContain(`${workspace}/package.json`);
-      if (workspace !== 'packages/testing') expect(copied, workspace).toContain(`${workspace}/src`);
+      // The test kit (the fake Twilio) and the example app are never run by the image.
+      const shipped = workspace !== 'packages/testkit' && !workspace.startsWith('examples/');
+      if (shipped) expect(copied, workspace).toContain(`${workspace}/src`);
     }
     expect(copied).toContain('packages/db/drizzle');
     // `node --import tsx` at run time: tsx must survive --omit=dev.
