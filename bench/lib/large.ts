@@ -146,9 +146,9 @@ function statements(p: Plan): Step[] {
         ${balanceBeforeOf(p, 'k')} + ${chargedOf(p, 'k')} + ${extraOf(p, 'k')} as start
       from generate_series(0::bigint, ${p.K - 1}) k)`;
   const orgs = (lo: number, hi: number) => `
-    insert into organizations (id, name, auth_method, country, locale, two_factor_enabled,
+    insert into organizations (id, name, slug, auth_method, country, locale, two_factor_enabled,
       sms_balance, low_balance_threshold, created_at, updated_at)
-    select ${uuidOf(p, 'o', 'k')}, 'Organization ' || k,
+    select ${uuidOf(p, 'o', 'k')}, 'Organization ' || k, 'organization-' || k,
       case when k % 7 = 0 then 'saml2' when k % 11 = 0 then 'ldap' else 'password' end,
       'FI', (array['en', 'fi', 'sv'])[k % 3 + 1], k % 20 <> 0,
       ${extraOf(p, 'k')}, 20,

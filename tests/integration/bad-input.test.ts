@@ -66,6 +66,17 @@ beforeAll(async () => {
   };
   ids.app = await app(org.apiKey);
   ids.otherApp = await app(other.apiKey);
+  const webhook = async (key: string) => {
+    // A public address literal: checked without a lookup; nothing is delivered here.
+    const res = await h.request('POST', '/v1/webhooks', {
+      key,
+      body: { url: 'https://[2606:4700::1111]/hook' },
+    });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  };
+  ids.webhook = await webhook(org.apiKey);
+  ids.otherWebhook = await webhook(other.apiKey);
 });
 
 type KeyKind = 'org' | 'platform' | 'other' | 'none' | 'bad';
@@ -199,6 +210,11 @@ const VALID_REQUESTS: Record<string, { body?: unknown; ids?: Record<string, stri
   'GET /v1/apps': {},
   'DELETE /v1/apps/{appId}': {},
   'POST /v1/apps/{appId}/secret': {},
+  'POST /v1/webhooks': { body: { url: 'https://[2606:4700::1111]/sneaky' } },
+  'GET /v1/webhooks': {},
+  'GET /v1/webhooks/{webhookId}/deliveries': {},
+  'POST /v1/webhooks/{webhookId}/test': {},
+  'DELETE /v1/webhooks/{webhookId}': {},
 };
 
 /** Which of `ids` fills each path parameter by default. */
@@ -207,6 +223,7 @@ const PATH_IDS: Record<string, string> = {
   orgId: 'org',
   id: 'pending',
   appId: 'app',
+  webhookId: 'webhook',
 };
 
 /** Routes with no body, id or query to get wrong: their authentication rows are all there is. */
@@ -214,6 +231,7 @@ const AUTHENTICATION_ONLY = new Set([
   'GET /v1/settings/password',
   'GET /v1/sms-balance',
   'GET /v1/apps',
+  'GET /v1/webhooks',
 ]);
 
 const validRequests = (platform: boolean): Array<Pick<Row, 'method' | 'path' | 'body'>> =>
@@ -885,6 +903,66 @@ table('POST /v1/apps/{appId}/secret', [
   },
 ]);
 
+const otherWebhook = (method: string, path: string): Row => ({
+  name: "another organization's webhook",
+  method,
+  path,
+  status: 404,
+  code: 'not_found',
+});
+
+table('POST /v1/webhooks', [
+  ...malformedJson('POST', '/v1/webhooks'),
+  ...invalid('POST', '/v1/webhooks', 'url', [
+    ['missing url', {}],
+    ['url a number', { url: 5 }],
+  ]),
+  ...invalid('POST', '/v1/webhooks', 'events', [
+    ['an unknown event type', { url: 'https://[2606:4700::1111]/h', events: ['nope'] }],
+    ['events not a list', { url: 'https://[2606:4700::1111]/h', events: 'user_created' }],
+  ]),
+  ...[
+    ['plain http', 'http://[2606:4700::1111]/h'],
+    ['loopback', 'https://127.0.0.1/h'],
+    ['a private address', 'https://10.0.0.1/h'],
+    ['an IPv4-mapped loopback', 'https://[::ffff:127.0.0.1]/h'],
+  ].map(([name, url]) => ({
+    name: name!,
+    method: 'POST',
+    path: '/v1/webhooks',
+    body: { url },
+    status: 422,
+    code: 'invalid_webhook_url',
+  })),
+]);
+
+table('DELETE /v1/webhooks/{webhookId}', [
+  ...notFound('DELETE', '/v1/webhooks/{id}'),
+  otherWebhook('DELETE', '/v1/webhooks/:otherWebhook'),
+]);
+
+table('POST /v1/webhooks/{webhookId}/test', [
+  ...notFound('POST', '/v1/webhooks/{id}/test'),
+  otherWebhook('POST', '/v1/webhooks/:otherWebhook/test'),
+]);
+
+table('GET /v1/webhooks/{webhookId}/deliveries', [
+  ...notFound('GET', '/v1/webhooks/{id}/deliveries'),
+  otherWebhook('GET', '/v1/webhooks/:otherWebhook/deliveries'),
+  ...[
+    ['limit zero', 'limit=0'],
+    ['limit over 100', 'limit=101'],
+    ['limit not a number', 'limit=ten'],
+    ['before not a cursor', 'before=abc'],
+  ].map(([name, query]) => ({
+    name: name!,
+    method: 'GET',
+    path: `/v1/webhooks/:webhook/deliveries?${query}`,
+    status: 400,
+    code: 'invalid_request',
+  })),
+]);
+
 table('GET /v1/audit-events', [
   ...[
     ['limit zero', 'limit=0'],
@@ -917,7 +995,8 @@ table('GET /v1/audit-events', [
 table('unknown routes', [
   { name: 'unknown path', method: 'GET', path: '/v1/nope', status: 404, code: 'not_found' },
   { name: 'unknown version', method: 'GET', path: '/v2/users', status: 404, code: 'not_found' },
-  { name: 'the root', method: 'GET', path: '/', status: 404, code: 'not_found' },
+  // `/` is the front door (a redirect to /login, tests/pages), not an unknown route.
+  { name: 'the root path of the API', method: 'GET', path: '/v1', status: 404, code: 'not_found' },
   {
     name: 'unknown method on a known path',
     method: 'DELETE',

@@ -5,9 +5,9 @@
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { hashSecret } from '@twofa/core';
 import type { Browser as Chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashClientSecret } from '../../apps/api/src/prompt/apps-routes.ts';
 import { type AxeFinding, expectAccessible } from '../support/axe.ts';
 import { launchChromium } from '../support/browser.ts';
 import { createHarness, type Harness } from '../support/index.ts';
@@ -123,7 +123,9 @@ describe('/settings/apps over HTTP', () => {
       name: 'Clinic',
       redirectUris: ['https://clinic.example/callback', 'http://localhost:3001/callback'],
     });
-    expect(await storedHash(clientId ?? '')).toBe(hashClientSecret(h.config.appSecret, secret));
+    expect(await storedHash(clientId ?? '')).toBe(
+      hashSecret(h.config.appSecret, 'client-secret', secret),
+    );
     // Once: the page that lists the app never shows the secret again.
     const listed = await admin.get('/settings/apps');
     expect(listed.html).toContain(clientId);
@@ -134,7 +136,9 @@ describe('/settings/apps over HTTP', () => {
     const newSecret = textOf(rotated.html, 'client-secret') ?? '';
     expect(newSecret).not.toBe(secret);
     expect(rotated.html).toContain('Clinic has a new secret; the old one no longer works.');
-    expect(await storedHash(clientId ?? '')).toBe(hashClientSecret(h.config.appSecret, newSecret));
+    expect(await storedHash(clientId ?? '')).toBe(
+      hashSecret(h.config.appSecret, 'client-secret', newSecret),
+    );
 
     const deleted = await admin.submit('/settings/apps', `/settings/apps/${app?.id}/delete`, {});
     expect(deleted.status).toBe(303);
@@ -175,7 +179,7 @@ describe('/settings/apps over HTTP', () => {
       (await admin.submit('/settings/apps', '/settings/apps/not-a-uuid/delete', {})).status,
     ).toBe(404);
     expect(await storedHash(theirs.body.clientId)).toBe(
-      hashClientSecret(h.config.appSecret, theirs.body.clientSecret),
+      hashSecret(h.config.appSecret, 'client-secret', theirs.body.clientSecret),
     );
     expect((await apiApps(other.apiKey)).map((a) => a.id)).toEqual([theirs.body.id]);
   });
@@ -218,7 +222,7 @@ describe('/settings/apps in Chromium', () => {
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.waitForURL(`${base}/account`);
 
-    await page.getByRole('link', { name: 'Apps' }).click();
+    await page.getByRole('link', { name: 'Apps', exact: true }).click();
     await page.waitForURL(`${base}/settings/apps`);
     await expectAccessible(page, 'apps', lesser);
 

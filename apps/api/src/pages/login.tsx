@@ -7,7 +7,7 @@ import { type CodeStepFacts, codeStepFacts, isReplacedCode } from '../domain/cod
 import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { CachedOrganization } from '../lib/org-cache.ts';
-import { Email, Password, PhoneInput, Uuid } from '../lib/schemas.ts';
+import { Password, PhoneInput, Uuid } from '../lib/schemas.ts';
 import { COUNTDOWN_SCRIPT_PATH } from './countdown.ts';
 import { csrf, documentPage, form, html, redirect } from './docs.ts';
 import { codeIntro, OtherWays, offerBackupCodesAfter } from './factors.tsx';
@@ -509,7 +509,9 @@ loginPages.post('/login', async (c) => {
     );
   }
   const lang = langOf(c, org);
-  if (!Email.safeParse(email).success || !Password.safeParse(password).success) {
+  // An email the API's schema refuses (non-ASCII, say) is not a form error: login() answers it
+  // as a wrong password, after the same hash and the same limit, so it tells nothing.
+  if (!email || email.length > 254 || !Password.safeParse(password).success) {
     return render(
       c,
       loginForm(c, org, { email, error: lang.t.enterEmailAndPassword, errorField: 'credentials' }),
