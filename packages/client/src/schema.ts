@@ -152,7 +152,7 @@ export interface paths {
         put?: never;
         /**
          * Add credits to an organization's prepaid SMS balance
-         * @description Idempotency-Key (kept per platform): Optional. 1 to 255 printable ASCII characters. A repeat with the same key and body within 24 hours answers what the first answered and does nothing again; the same key with another body or route is 422 idempotency_key_reused; a repeat while the first is in flight is 409 idempotency_key_in_use.
+         * @description A top-up that would take the balance past 1,000,000,000 is 422 balance_limit (with the current `balance`) and changes nothing. Idempotency-Key (kept per platform): Optional. 1 to 255 printable ASCII characters. A repeat with the same key and body within 24 hours answers what the first answered and does nothing again; the same key with another body or route is 422 idempotency_key_reused; a repeat while the first is in flight is 409 idempotency_key_in_use.
          *
          *     Takes the platform key (`ADMIN_API_KEY`) as `Authorization: Bearer <key>`.
          */
@@ -181,7 +181,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Turn 2FA on or off, set the skip networks and the allowed SMS countries
+         * Turn 2FA on or off, set the skip networks, the allowed SMS countries and methods
          * @description twoFactorEnabled: true is 409 two_factor_unavailable while the organization signs in with saml2 or ldap. A bad CIDR entry is 422 invalid_cidr and nothing is saved.
          *
          *     Takes an organization key as `Authorization: Bearer <key>`.
@@ -250,7 +250,7 @@ export interface paths {
         head?: never;
         /**
          * Change a user's phone, password, role or exemption
-         * @description A new phone or password revokes the trusted devices and cancels open challenges (phone_required or pending become canceled) in the same transaction; twoFactorDisabled exempts the user from the second step.
+         * @description A new phone or password revokes the trusted devices, ends the page sessions and cancels open challenges (phone_required or pending become canceled) in the same transaction; twoFactorDisabled exempts the user from the second step.
          *
          *     Takes an organization key as `Authorization: Bearer <key>`.
          */
@@ -269,7 +269,9 @@ export interface paths {
         post?: never;
         /**
          * Revoke all of a user's trusted devices
-         * @description Takes an organization key as `Authorization: Bearer <key>`.
+         * @description Also ends the user's page sessions, in the same transaction.
+         *
+         *     Takes an organization key as `Authorization: Bearer <key>`.
          */
         delete: operations["revokeTrustedDevices"];
         options?: never;
@@ -293,6 +295,96 @@ export interface paths {
          *     Takes an organization key as `Authorization: Bearer <key>`.
          */
         post: operations["unlockUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{userId}/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start enrolling an authenticator app (TOTP)
+         * @description RFC 6238: SHA-1, 6 digits, 30 s, a 160-bit base32 secret, the organization as issuer. Pending until confirmed by a first code; a new POST replaces a pending enrollment. The secret is shown here once and kept encrypted.
+         *
+         *     Takes an organization key as `Authorization: Bearer <key>`.
+         */
+        post: operations["enrollTotp"];
+        /**
+         * Remove a user's authenticator app (active or pending)
+         * @description Takes an organization key as `Authorization: Bearer <key>`.
+         */
+        delete: operations["removeTotp"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{userId}/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm an authenticator enrollment with a first code
+         * @description Takes an organization key as `Authorization: Bearer <key>`.
+         */
+        post: operations["confirmTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{userId}/backup-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new set of backup codes, replacing any earlier set
+         * @description 10 single-use codes of about 49 bits each, shown once and stored as keyed hashes. Case, spaces and dashes are ignored when one is entered.
+         *
+         *     Takes an organization key as `Authorization: Bearer <key>`.
+         */
+        post: operations["generateBackupCodes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{userId}/second-factors/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset a user's second factors
+         * @description In one transaction: phone, authenticator app and backup codes cleared, trusted devices revoked, open challenges canceled and page sessions ended; audit event second_factors_reset. The next login asks for a phone.
+         *
+         *     Takes an organization key as `Authorization: Bearer <key>`.
+         */
+        post: operations["resetSecondFactors"];
         delete?: never;
         options?: never;
         head?: never;
@@ -424,7 +516,7 @@ export interface paths {
         put?: never;
         /**
          * Check a code
-         * @description A right code approves the challenge and returns a device token good for 30 days. A code is 6 digits and lives 10 minutes; a challenge takes 5 wrong codes before it is locked and sends at most 5 codes, 30 s apart.
+         * @description A right code approves the challenge and returns a device token good for 30 days. `code`: the latest SMS code, or the user's authenticator code (the current 30-second step or one either side; a step used once is refused after). `backupCode`: one of the user's unused backup codes (case, spaces and dashes ignored), also taken on phone_required and failed challenges. Wrong ones of every kind count toward the attempts and the user lock. A code is 6 digits and lives 10 minutes; a challenge takes 5 wrong codes before it is locked and sends at most 5 codes, 30 s apart.
          *
          *     Takes an organization key as `Authorization: Bearer <key>`.
          */
@@ -449,6 +541,92 @@ export interface paths {
         get: operations["listAuditEvents"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization’s webhooks
+         * @description Takes an organization key as `Authorization: Bearer <key>`.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Subscribe a URL to the organization’s events
+         * @description Events are POSTed as JSON, signed per Standard Webhooks with the secret answered here (shown once). The URL must be https and its host public, or it is 422 invalid_webhook_url (WEBHOOK_ALLOW_PRIVATE_TARGETS=true lifts both).
+         *
+         *     Takes an organization key as `Authorization: Bearer <key>`.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhookId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook and its delivery log
+         * @description Takes an organization key as `Authorization: Bearer <key>`.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhookId}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A webhook’s delivery log, newest first
+         * @description Takes an organization key as `Authorization: Bearer <key>`.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhookId}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a webhook_test event to this webhook alone
+         * @description Takes an organization key as `Authorization: Bearer <key>`.
+         */
+        post: operations["sendWebhookTestEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -637,6 +815,134 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/login/backup-code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The code step with a backup code instead
+         * @description An HTML page for people; its session is a cookie, not an API key.
+         */
+        get: operations["backupCodePage"];
+        put?: never;
+        /**
+         * Verify a backup code (case, spaces and dashes ignored); taken on pending, phone and failed steps
+         * @description An HTML page for people; its session is a cookie, not an API key.
+         */
+        post: operations["backupCodeSubmit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The QR code (inline SVG) and the key as text
+         * @description An HTML page for people; its session is a cookie, not an API key.
+         */
+        get: operations["accountTotpPage"];
+        put?: never;
+        /**
+         * Start setting up an authenticator app
+         * @description An HTML page for people; its session is a cookie, not an API key.
+         */
+        post: operations["accountTotpStart"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the app with a first code
+         * @description An HTML page for people; its session is a cookie, not an API key.
+         */
+        post: operations["accountTotpConfirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/totp/remove": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Remove the authenticator app
+         * @description An HTML page for people; its session is a cookie, not an API key.
+         */
+        post: operations["accountTotpRemove"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/backup-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new set of backup codes, shown once on this answer (with a text download and print)
+         * @description An HTML page for people; its session is a cookie, not an API key.
+         */
+        post: operations["accountBackupCodes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/settings/users/{userId}/second-factors/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Admin: reset a user's second factors (phone, authenticator app, backup codes, trusted devices; their sessions end)
+         * @description An HTML page for people; its session is a cookie, not an API key.
+         */
+        post: operations["usersResetSecondFactorsSubmit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/account": {
         parameters: {
             query?: never;
@@ -649,6 +955,46 @@ export interface paths {
          * @description An HTML page for people; its session is a cookie, not an API key.
          */
         get: operations["accountPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dev/sms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Development: the console provider's messages, newest first
+         * @description An HTML page for people; its session is a cookie, not an API key.
+         */
+        get: operations["devSmsInbox"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/help": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Help for staff: how to log in with two-factor authentication
+         * @description An HTML page for people; its session is a cookie, not an API key.
+         */
+        get: operations["helpPage"];
         put?: never;
         post?: never;
         delete?: never;
@@ -865,7 +1211,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/dev/sms": {
+    "/settings/webhooks": {
         parameters: {
             query?: never;
             header?: never;
@@ -873,10 +1219,94 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Development: the console provider's messages, newest first
+         * Admin: webhooks, their deliveries
          * @description An HTML page for people; its session is a cookie, not an API key.
          */
-        get: operations["devSmsInbox"];
+        get: operations["webhooksPage"];
+        put?: never;
+        /**
+         * Admin: add a webhook; the page shows its signing secret once
+         * @description An HTML page for people; its session is a cookie, not an API key.
+         */
+        post: operations["webhookAdd"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/settings/webhooks/{webhookId}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Admin: send a webhook_test event to this webhook
+         * @description An HTML page for people; its session is a cookie, not an API key.
+         */
+        post: operations["webhookTest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/settings/webhooks/{webhookId}/delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Admin: delete a webhook
+         * @description An HTML page for people; its session is a cookie, not an API key.
+         */
+        post: operations["webhookDelete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The front door: to the sign-in page
+         * @description An HTML page for people; its session is a cookie, not an API key.
+         */
+        get: operations["rootPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pages/countdown.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The code step's resend countdown
+         * @description An HTML page for people; its session is a cookie, not an API key.
+         */
+        get: operations["pagesCountdownScript"];
         put?: never;
         post?: never;
         delete?: never;
@@ -954,6 +1384,11 @@ export interface components {
         Organization: {
             id: string;
             name: string;
+            /**
+             * @description Short readable name from `name` at creation, unique and kept on rename: `/login?org=happy-paws`
+             * @example happy-paws
+             */
+            slug: string;
             /** @enum {string} */
             authMethod: "password" | "saml2" | "ldap";
             country: string | null;
@@ -968,6 +1403,8 @@ export interface components {
             skipTwoFactorCidrs: string[];
             smsAllowedCountries: string[];
             trustedDeviceDays: number;
+            /** @description The second factors the organization allows (sms, totp, backup_code) */
+            methods: ("sms" | "totp" | "backup_code")[];
         };
         User: {
             id: string;
@@ -978,6 +1415,15 @@ export interface components {
             role: "member" | "admin";
             lockedUntil: string | null;
             createdAt: string;
+            totpEnabled: boolean;
+            backupCodesRemaining: number;
+        };
+        TotpEnrollment: {
+            secret: string;
+            otpauthUri: string;
+        };
+        BackupCodes: {
+            codes: string[];
         };
         LoginResult: {
             /** @enum {string} */
@@ -1007,6 +1453,8 @@ export interface components {
             } | null;
             /** @enum {string|null} */
             failureReason: "sms_balance_exhausted" | "sms_rejected" | "sms_provider_unavailable" | "sms_paused" | null;
+            /** @description What the challenge accepts, in the order a page offers them */
+            methods: ("sms" | "totp" | "backup_code")[];
         };
         Authenticated: {
             /** @enum {string} */
@@ -1014,6 +1462,8 @@ export interface components {
             userId: string;
             deviceToken: string;
             deviceTokenExpiresAt: string;
+            /** @enum {string} */
+            method: "sms" | "totp" | "backup_code";
         };
         AuditEvent: {
             id: string;
@@ -1024,6 +1474,33 @@ export interface components {
                 [key: string]: unknown;
             };
             createdAt: string;
+        };
+        Webhook: {
+            id: string;
+            url: string;
+            /** @description Event types it gets; empty means all */
+            events: string[];
+            createdAt: string;
+            /** @description Set when no delivery succeeded for 3 days; it gets no events */
+            disabledAt: string | null;
+            /** @example consecutive_failures */
+            disabledReason: string | null;
+            /** @description The first failed delivery since the last success */
+            failingSince: string | null;
+        };
+        WebhookDelivery: {
+            id: string;
+            /** @description The webhook-id header: the same on every retry */
+            eventId: string;
+            type: string;
+            /** @enum {string} */
+            status: "pending" | "delivered" | "failed";
+            attempts: number;
+            lastStatusCode: number | null;
+            lastError: string | null;
+            nextAttemptAt: string | null;
+            createdAt: string;
+            deliveredAt: string | null;
         };
         App: {
             id: string;
@@ -1174,8 +1651,9 @@ export interface operations {
         requestBody: {
             content: {
                 "application/x-www-form-urlencoded": {
-                    MessageSid: string;
-                    MessageStatus: string;
+                    MessageSid?: string;
+                    SmsSid?: string;
+                    MessageStatus?: string;
                     ErrorCode?: string;
                 };
             };
@@ -1527,6 +2005,7 @@ export interface operations {
                     twoFactorEnabled?: boolean;
                     skipTwoFactorCidrs?: string[];
                     smsAllowedCountries?: string[];
+                    methods?: ("sms" | "totp" | "backup_code")[];
                 };
             };
         };
@@ -1900,6 +2379,293 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Unlocked (lockedUntil is null) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid key of the wrong kind for this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    enrollTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The secret and the otpauth:// URI to show as a QR code */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpEnrollment"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid key of the wrong kind for this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    removeTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid key of the wrong kind for this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirmTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Confirmed: totpEnabled is true */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid key of the wrong kind for this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    generateBackupCodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The codes, shown once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupCodes"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid key of the wrong kind for this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resetSecondFactors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Reset */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2402,7 +3168,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    code: string;
+                    code?: string;
+                    backupCode?: string;
                 };
             };
         };
@@ -2534,6 +3301,275 @@ export interface operations {
             };
             /** @description A valid key of the wrong kind for this route */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        webhooks: components["schemas"]["Webhook"][];
+                    };
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid key of the wrong kind for this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    url: string;
+                    /** @description Absent or empty: every event type */
+                    events?: ("organization_updated" | "settings_changed" | "user_created" | "user_exempted" | "user_unexempted" | "phone_changed" | "password_changed" | "trusted_devices_revoked" | "user_locked" | "user_unlocked" | "challenge_locked" | "sms_paused" | "sms_credits_added" | "sms_balance_low" | "sms_unknown_settled" | "prompt_completed" | "totp_enabled" | "totp_disabled" | "backup_codes_generated" | "backup_code_used" | "second_factors_reset" | "webhook_created" | "webhook_deleted" | "challenge_approved" | "challenge_failed")[];
+                };
+            };
+        };
+        responses: {
+            /** @description Created; the secret is shown once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"] & {
+                        secret: string;
+                    };
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid key of the wrong kind for this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid key of the wrong kind for this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+                before?: string;
+            };
+            header?: never;
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deliveries: components["schemas"]["WebhookDelivery"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid key of the wrong kind for this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sendWebhookTestEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued; see its delivery log */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deliveryId: string;
+                        eventId: string;
+                    };
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid key of the wrong kind for this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3080,6 +4116,301 @@ export interface operations {
             };
         };
     };
+    backupCodePage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The form */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description No pending sign-in, or one that takes no backup code */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    backupCodeSubmit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description a backup code */
+                    backupCode?: string;
+                    /** @description "on" to trust this device */
+                    trustDevice?: string;
+                    /** @description CSRF token from the page; a POST without the right one is 403 */
+                    csrf?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Right code: to /account */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Wrong or used code, with the attempts left */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Locked */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    accountTotpPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The setup page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description No enrollment pending: to /account */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    accountTotpStart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description CSRF token from the page; a POST without the right one is 403 */
+                    csrf?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description To /account/totp */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    accountTotpConfirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description 6 digits from the app */
+                    code?: string;
+                    /** @description CSRF token from the page; a POST without the right one is 403 */
+                    csrf?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Confirmed: to /account */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Wrong code */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    accountTotpRemove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description CSRF token from the page; a POST without the right one is 403 */
+                    csrf?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description To /account */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    accountBackupCodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description CSRF token from the page; a POST without the right one is 403 */
+                    csrf?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The codes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Bad CSRF token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    usersResetSecondFactorsSubmit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description CSRF token from the page; a POST without the right one is 403 */
+                    csrf?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Saved: back to the page */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad CSRF token, or not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
     accountPage: {
         parameters: {
             query?: never;
@@ -3104,6 +4435,56 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    devSmsInbox: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The inbox */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Not the console provider, or NODE_ENV=production */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    helpPage: {
+        parameters: {
+            query?: {
+                /** @description organization id or slug */
+                org?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The help page, in the organization’s language (`org`) or the browser’s */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
             };
         };
     };
@@ -3587,7 +4968,7 @@ export interface operations {
             };
         };
     };
-    devSmsInbox: {
+    webhooksPage: {
         parameters: {
             query?: never;
             header?: never;
@@ -3596,7 +4977,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The inbox */
+            /** @description The page */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3605,12 +4986,198 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description Not the console provider, or NODE_ENV=production */
-            404: {
+            /** @description Logged out: to /login */
+            303: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description A member, not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    webhookAdd: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description https URL */
+                    url?: string;
+                    /** @description an event type, once per checked box */
+                    events?: string;
+                    /** @description CSRF token from the page; a POST without the right one is 403 */
+                    csrf?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Added: the page with the secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Bad CSRF token, or not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description A refused URL */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    webhookTest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description CSRF token from the page; a POST without the right one is 403 */
+                    csrf?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Saved: back to the page */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad CSRF token, or not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description No such webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    webhookDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description CSRF token from the page; a POST without the right one is 403 */
+                    csrf?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Saved: back to the page */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad CSRF token, or not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description No such webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    rootPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To /login */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    pagesCountdownScript: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JavaScript */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                };
             };
         };
     };
