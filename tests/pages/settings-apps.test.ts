@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Browser as Chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashClientSecret } from '../../apps/api/src/prompt/apps-routes.ts';
+import { hashClientSecret } from '../../apps/api/src/domain/apps.ts';
 import { type AxeFinding, expectAccessible } from '../support/axe.ts';
 import { launchChromium } from '../support/browser.ts';
 import { createHarness, type Harness } from '../support/index.ts';
