@@ -4,33 +4,15 @@
  * otpauth, backup codes shown once, and the code step's other ways; axe on
  * each new page. Nothing is loaded from anywhere but the service itself.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Secret, TOTP } from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectAccessible } from '../support/axe.ts';
 import { launchChromium } from '../support/browser.ts';
 import { createHarness, type Harness } from '../support/index.ts';
 import { PASSWORD, type PagesOrg, seedPagesOrg, waitForCode } from './support.ts';
-
-const AXE_SOURCE = readFileSync(
-  createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
-  'utf8',
-);
-
-async function expectAccessible(page: Page, name: string): Promise<void> {
-  await page.addScriptTag({ content: AXE_SOURCE });
-  const serious = await page.evaluate(async () => {
-    const { axe } = globalThis as unknown as { axe: typeof import('axe-core') };
-    const results = await axe.run({ resultTypes: ['violations'] });
-    return results.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => ({ id: v.id, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) }));
-  });
-  expect(serious, `axe on ${name}`).toEqual([]);
-}
 
 let h: Harness;
 let org: PagesOrg;
