@@ -1,17 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import type { AppRow } from '@twofa/db';
-import type { Context } from 'hono';
-import {
-  type AppActor,
-  AppInput,
-  listApps,
-  registerApp,
-  removeApp,
-  rotateAppSecret,
-} from '../domain/apps.ts';
-import type { AppEnv } from '../lib/env.ts';
+import { AppInput, listApps, registerApp, removeApp, rotateAppSecret } from '../domain/apps.ts';
 import { notFound } from '../lib/errors.ts';
-import { clientAddress, parseId } from '../lib/http.ts';
+import { organizationKeyActor, parseId } from '../lib/http.ts';
 import { createRouter, errors, IdParam, jsonBody, jsonResponse, orgRoute } from '../lib/openapi.ts';
 
 const tags = ['Apps'];
@@ -93,17 +84,12 @@ export function appJson(app: AppRow) {
 
 export const appsRouter = createRouter();
 
-/** The organization key changed it, from this address. */
-function byKey(c: Context<AppEnv>): AppActor {
-  return { actor: 'organization_key', ip: clientAddress(c) };
-}
-
 appsRouter.openapi(postApp, async (c) => {
   const { app, clientSecret } = await registerApp(
     c.get('services'),
     c.get('organizationId'),
     c.req.valid('json'),
-    byKey(c),
+    organizationKeyActor(c),
   );
   return c.json({ ...appJson(app), clientSecret }, 201);
 });
@@ -115,7 +101,12 @@ appsRouter.openapi(getApps, async (c) => {
 
 appsRouter.openapi(deleteApp, async (c) => {
   const appId = parseId(c.req.valid('param').appId, 'App');
-  const deleted = await removeApp(c.get('services'), c.get('organizationId'), appId, byKey(c));
+  const deleted = await removeApp(
+    c.get('services'),
+    c.get('organizationId'),
+    appId,
+    organizationKeyActor(c),
+  );
   if (!deleted) throw notFound('App');
   return c.body(null, 204);
 });
@@ -126,7 +117,7 @@ appsRouter.openapi(rotateSecret, async (c) => {
     c.get('services'),
     c.get('organizationId'),
     appId,
-    byKey(c),
+    organizationKeyActor(c),
   );
   if (clientSecret === null) throw notFound('App');
   return c.json({ clientSecret }, 201);
