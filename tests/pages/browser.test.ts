@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AxeFinding, axeViolations, expectAccessible } from '../support/axe.ts';
 import { launchChromium } from '../support/browser.ts';
 import { createHarness, type Harness } from '../support/index.ts';
-import { PASSWORD, type PagesOrg, seedPagesOrg, waitForCode } from './support.ts';
+import { PASSWORD, type PagesOrg, seedPagesOrg, signInInChromium, waitForCode } from './support.ts';
 
 /** Moderate and minor findings of every audited page: printed, not failed on. */
 const lesserFindings: AxeFinding[] = [];
@@ -70,14 +70,6 @@ const LAYOUT_PROBE = `(() => {
   };
 })()`;
 
-/** Email and password on the login page, submitted like a person would. */
-async function signIn(page: Page, organizationId: string, email: string) {
-  await page.goto(`${base}/login?org=${organizationId}`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
 /** The latest code of the user, read on the dev inbox page in its own tab. */
 async function codeFromInbox(page: Page, userId: string): Promise<string> {
   const expected = await waitForCode(h, userId);
@@ -102,7 +94,7 @@ describe('in a real browser', () => {
 
     await page.goto(`${base}/login?org=${org.id}`);
     await page.screenshot({ path: `${SCREENSHOTS}login-375.png`, fullPage: true });
-    await signIn(page, org.id, org.member.email);
+    await signInInChromium(page, base, org.id, org.member.email);
     await page.waitForURL(`${base}/login/code`);
     expect(await page.getByText(/we sent to \+35840\*{5}\d\d/).isVisible()).toBe(true);
     await page.screenshot({ path: `${SCREENSHOTS}code-375.png`, fullPage: true });
@@ -124,7 +116,7 @@ describe('in a real browser', () => {
     expect((await context.cookies()).some((c) => c.name === 'twofa_session')).toBe(false);
 
     // Trusted: straight to the account, no code asked.
-    await signIn(page, org.id, org.member.email);
+    await signInInChromium(page, base, org.id, org.member.email);
     await page.waitForURL(`${base}/account`);
     expect(await page.getByTestId('email').textContent()).toBe(org.member.email);
     // The CSP holds: no inline script or style was refused.
@@ -135,7 +127,7 @@ describe('in a real browser', () => {
   it('lets an admin fix a CIDR list after a bad entry is flagged and nothing saved', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
-    await signIn(page, org.id, org.admin.email);
+    await signInInChromium(page, base, org.id, org.admin.email);
     await page.waitForURL(`${base}/login/code`);
     await page.getByLabel('6-digit code').fill(await codeFromInbox(page, org.admin.id));
     await page.getByRole('button', { name: 'Verify' }).click();
@@ -207,7 +199,7 @@ describe('in a real browser', () => {
     expect(await page.getByLabel('Password').getAttribute('aria-describedby')).toBe('login-error');
     await expectAccessible(page, 'login, wrong password', lesserFindings);
 
-    await signIn(page, org.id, org.noPhone.email);
+    await signInInChromium(page, base, org.id, org.noPhone.email);
     await page.waitForURL(`${base}/login/phone`);
     await expectAccessible(page, 'phone step', lesserFindings);
     await page.getByLabel('Mobile phone number').fill('12');
@@ -234,7 +226,7 @@ describe('in a real browser', () => {
 
     const admin = await browser.newContext({ bypassCSP: true });
     const adminPage = await admin.newPage();
-    await signIn(adminPage, org.id, org.admin.email);
+    await signInInChromium(adminPage, base, org.id, org.admin.email);
     await adminPage.waitForURL(`${base}/login/code`);
     await adminPage.getByLabel('6-digit code').fill(await codeFromInbox(adminPage, org.admin.id));
     await adminPage.getByRole('button', { name: 'Verify' }).click();
@@ -253,7 +245,7 @@ describe('in a real browser', () => {
 
     // A sign-in left until its code expires: the closed page.
     await context.clearCookies();
-    await signIn(page, org.id, org.admin.email);
+    await signInInChromium(page, base, org.id, org.admin.email);
     await page.waitForURL(`${base}/login/code`);
     await h.travel(11 * 60_000);
     await page.reload();
@@ -284,7 +276,7 @@ describe('in a real browser', () => {
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
     });
-    await signIn(page, org.id, org.admin.email);
+    await signInInChromium(page, base, org.id, org.admin.email);
     await page.waitForURL(`${base}/login/code`);
     await waitForCode(h, org.admin.id);
     // Three seconds left: the script holds the button and ticks the words down to "now".
@@ -314,7 +306,7 @@ describe('in a real browser', () => {
   it('says the resend wait as text without JavaScript, and answers an early click on the code step', async () => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
-    await signIn(page, org.id, org.admin.email);
+    await signInInChromium(page, base, org.id, org.admin.email);
     await page.waitForURL(`${base}/login/code`);
     expect(await page.getByTestId('resend-wait').textContent()).toMatch(
       /^You can ask for another code in \d+ seconds\.$/,
@@ -331,7 +323,7 @@ describe('in a real browser', () => {
   it('lays the admin pages out at 1280 px on one line each, and as cards without sideways scroll at 375 px', async () => {
     const wide = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await wide.newPage();
-    await signIn(page, org.id, org.admin.email);
+    await signInInChromium(page, base, org.id, org.admin.email);
     await page.waitForURL(`${base}/login/code`);
     await page.getByLabel('6-digit code').fill(await codeFromInbox(page, org.admin.id));
     await page.getByRole('button', { name: 'Verify' }).click();
@@ -406,7 +398,7 @@ describe('in a real browser', () => {
       password: PASSWORD,
       phone: '+358401230002',
     });
-    await signIn(page, fresh.id, adminEmail);
+    await signInInChromium(page, base, fresh.id, adminEmail);
     await page.waitForURL(`${base}/account`);
     await page.goto(`${base}/settings/password`);
     expect(await page.getByTestId('no-credit-warning').isVisible()).toBe(true);
@@ -429,7 +421,7 @@ describe('in a real browser', () => {
     // The member is stopped: who to call.
     const member = await browser.newContext({ bypassCSP: true });
     const memberPage = await member.newPage();
-    await signIn(memberPage, fresh.id, memberEmail);
+    await signInInChromium(memberPage, base, fresh.id, memberEmail);
     await memberPage.waitForURL(`${base}/login/code`);
     await h.waitFor(async () => {
       await memberPage.reload();
@@ -443,7 +435,7 @@ describe('in a real browser', () => {
 
     // The code step with a refused resend and the wait beside the button.
     await context.clearCookies();
-    await signIn(page, org.id, org.admin.email);
+    await signInInChromium(page, base, org.id, org.admin.email);
     await page.waitForURL(`${base}/login/code`);
     // Clicked before the script's countdown ends, as a page without the script allows.
     await page.evaluate('document.getElementById("resend").disabled = false');

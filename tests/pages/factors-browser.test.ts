@@ -7,12 +7,12 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Secret, TOTP } from 'otpauth';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible } from '../support/axe.ts';
 import { launchChromium } from '../support/browser.ts';
 import { createHarness, type Harness } from '../support/index.ts';
-import { PASSWORD, type PagesOrg, seedPagesOrg, waitForCode } from './support.ts';
+import { type PagesOrg, seedPagesOrg, signInInChromium, waitForCode } from './support.ts';
 
 let h: Harness;
 let org: PagesOrg;
@@ -37,13 +37,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function signIn(page: Page, email: string) {
-  await page.goto(`${base}/login?org=${org.id}`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
 async function sendCount(userId: string): Promise<number> {
   const [row] = await h.sql<{ n: number }[]>`
     select count(*)::int as n from sms_sends s join challenges c on c.id = s.challenge_id
@@ -65,7 +58,7 @@ describe('second factors in a real browser', () => {
     });
 
     // An SMS login first: a person without backup codes is offered them, once.
-    await signIn(page, org.member.email);
+    await signInInChromium(page, base, org.id, org.member.email);
     await page.waitForURL(`${base}/login/code`);
     await page.getByLabel('6-digit code').fill(await waitForCode(h, org.member.id));
     await page.getByRole('button', { name: 'Verify' }).click();
@@ -116,7 +109,7 @@ describe('second factors in a real browser', () => {
     // The next login asks for the app's code and sends no SMS.
     const sentBefore = await sendCount(org.member.id);
     await page.getByRole('button', { name: 'Log out' }).click();
-    await signIn(page, org.member.email);
+    await signInInChromium(page, base, org.id, org.member.email);
     await page.waitForURL(`${base}/login/code`);
     expect(
       await page.getByText('Enter the 6-digit code from your authenticator app.').isVisible(),
@@ -140,7 +133,7 @@ describe('second factors in a real browser', () => {
 
     // And the app: the next step's code (the confirming step is used).
     await page.getByRole('button', { name: 'Log out' }).click();
-    await signIn(page, org.member.email);
+    await signInInChromium(page, base, org.id, org.member.email);
     await page.waitForURL(`${base}/login/code`);
     await page
       .getByLabel('6-digit code')
@@ -165,7 +158,7 @@ describe('second factors in a real browser', () => {
       bypassCSP: true,
     });
     const page = await context.newPage();
-    await signIn(page, org.admin.email);
+    await signInInChromium(page, base, org.id, org.admin.email);
     await page.waitForURL(`${base}/login/code`);
     await page.getByLabel('6-digit code').fill(await waitForCode(h, org.admin.id));
     await page.getByRole('button', { name: 'Verify' }).click();

@@ -1,3 +1,4 @@
+import type { Page } from 'playwright-core';
 import type { Harness } from '../support/index.ts';
 
 export interface PageResponse {
@@ -156,4 +157,17 @@ export async function waitForCode(h: Harness, userId: string): Promise<string> {
     const sms = (await inboxMessages(h)).find((m) => m.id === send.providerSid);
     return sms ? (/\b(\d{6})\b/.exec(sms.body)?.[1] ?? null) : null;
   });
+}
+
+/** Fills the login form of the organization in Chromium and submits it with PASSWORD. */
+export async function signInInChromium(
+  page: Page,
+  base: string,
+  organizationId: string,
+  email: string,
+): Promise<void> {
+  await page.goto(`${base}/login?org=${organizationId}`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
 }

@@ -14,6 +14,7 @@ import {
   PASSWORD,
   type PagesOrg,
   seedPagesOrg,
+  signInInChromium,
   waitForCode,
 } from '../pages/support.ts';
 import { expectAccessible } from '../support/axe.ts';
@@ -219,10 +220,7 @@ describe('/settings/webhooks in Chromium', () => {
     const context = await chromium.newContext({ bypassCSP: true, locale: 'en-US' });
     const page = await context.newPage();
 
-    await page.goto(`${base}/login?org=${org.id}`);
-    await page.getByLabel('Email').fill(org.admin.email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInInChromium(page, base, org.id, org.admin.email);
     await page.waitForURL(`${base}/login/code`);
     await page.getByLabel('6-digit code').fill(await waitForCode(h, org.admin.id));
     await page.getByRole('button', { name: 'Verify' }).click();
