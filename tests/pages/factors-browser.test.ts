@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible } from '../support/axe.ts';
 import { launchChromium } from '../support/browser.ts';
 import { createHarness, type Harness } from '../support/index.ts';
-import { type PagesOrg, seedPagesOrg, signInInChromium, waitForCode } from './support.ts';
+import { type PagesOrg, seedPagesOrg, signInInChromium, signInWithSmsCode } from './support.ts';
 
 let h: Harness;
 let org: PagesOrg;
@@ -58,11 +58,7 @@ describe('second factors in a real browser', () => {
     });
 
     // An SMS login first: a person without backup codes is offered them, once.
-    await signInInChromium(page, base, org.id, org.member.email);
-    await page.waitForURL(`${base}/login/code`);
-    await page.getByLabel('6-digit code').fill(await waitForCode(h, org.member.id));
-    await page.getByRole('button', { name: 'Verify' }).click();
-    await page.waitForURL(`${base}/account`);
+    await signInWithSmsCode(page, base, h, org.id, org.member);
     expect(await page.getByRole('heading', { name: 'Get backup codes?' }).isVisible()).toBe(true);
     await expectAccessible(page, 'account with the offer');
     await page.getByRole('link', { name: 'Not now' }).click();
@@ -158,11 +154,7 @@ describe('second factors in a real browser', () => {
       bypassCSP: true,
     });
     const page = await context.newPage();
-    await signInInChromium(page, base, org.id, org.admin.email);
-    await page.waitForURL(`${base}/login/code`);
-    await page.getByLabel('6-digit code').fill(await waitForCode(h, org.admin.id));
-    await page.getByRole('button', { name: 'Verify' }).click();
-    await page.waitForURL(`${base}/account`);
+    await signInWithSmsCode(page, base, h, org.id, org.admin);
 
     await page.goto(`${base}/settings/password`);
     await expectAccessible(page, 'password settings with methods');

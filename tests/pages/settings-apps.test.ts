@@ -17,7 +17,7 @@ import {
   PASSWORD,
   type PagesOrg,
   seedPagesOrg,
-  signInInChromium,
+  signInWithSmsCode,
   waitForCode,
 } from './support.ts';
 
@@ -217,11 +217,7 @@ describe('/settings/apps in Chromium', () => {
     // axe is injected as an inline script, which the pages' CSP refuses by design.
     const context = await chromium.newContext({ bypassCSP: true, locale: 'en-US' });
     const page = await context.newPage();
-    await signInInChromium(page, base, org.id, org.admin.email);
-    await page.waitForURL(`${base}/login/code`);
-    await page.getByLabel('6-digit code').fill(await waitForCode(h, org.admin.id));
-    await page.getByRole('button', { name: 'Verify' }).click();
-    await page.waitForURL(`${base}/account`);
+    await signInWithSmsCode(page, base, h, org.id, org.admin);
 
     await page.getByRole('link', { name: 'Apps' }).click();
     await page.waitForURL(`${base}/settings/apps`);

@@ -171,3 +171,18 @@ export async function signInInChromium(
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
+
+/** The whole login in Chromium: password, then the SMS code the user was sent, to `/account`. */
+export async function signInWithSmsCode(
+  page: Page,
+  base: string,
+  h: Harness,
+  organizationId: string,
+  user: { id: string; email: string },
+): Promise<void> {
+  await signInInChromium(page, base, organizationId, user.email);
+  await page.waitForURL(`${base}/login/code`);
+  await page.getByLabel('6-digit code').fill(await waitForCode(h, user.id));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.waitForURL(`${base}/account`);
+}

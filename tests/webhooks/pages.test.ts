@@ -14,7 +14,7 @@ import {
   PASSWORD,
   type PagesOrg,
   seedPagesOrg,
-  signInInChromium,
+  signInWithSmsCode,
   waitForCode,
 } from '../pages/support.ts';
 import { expectAccessible } from '../support/axe.ts';
@@ -220,11 +220,7 @@ describe('/settings/webhooks in Chromium', () => {
     const context = await chromium.newContext({ bypassCSP: true, locale: 'en-US' });
     const page = await context.newPage();
 
-    await signInInChromium(page, base, org.id, org.admin.email);
-    await page.waitForURL(`${base}/login/code`);
-    await page.getByLabel('6-digit code').fill(await waitForCode(h, org.admin.id));
-    await page.getByRole('button', { name: 'Verify' }).click();
-    await page.waitForURL(`${base}/account`);
+    await signInWithSmsCode(page, base, h, org.id, org.admin);
 
     await page.getByRole('link', { name: 'Webhooks' }).first().click();
     await page.waitForURL(`${base}/settings/webhooks`);
