@@ -3,62 +3,19 @@
  * against the in-process API (listening on a real port) and worker with the
  * console provider, Postgres and Redis.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AxeFinding, axeViolations, expectAccessible } from '../support/axe.ts';
 import { launchChromium } from '../support/browser.ts';
 import { createHarness, type Harness } from '../support/index.ts';
-import { PASSWORD, type PagesOrg, seedPagesOrg, waitForCode } from './support.ts';
-
-/** axe-core's browser bundle, injected into the page under test. */
-const AXE_SOURCE = readFileSync(
-  createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
-  'utf8',
-);
-
-/** What `axe.run()` found on one page, reduced to what a report needs. */
-interface AxeFinding {
-  page: string;
-  id: string;
-  impact: string | null;
-  help: string;
-  targets: string[];
-}
+import { PASSWORD, type PagesOrg, seedPagesOrg, signInInChromium, waitForCode } from './support.ts';
 
 /** Moderate and minor findings of every audited page: printed, not failed on. */
 const lesserFindings: AxeFinding[] = [];
-
-/**
- * Runs axe-core in the page as it stands and fails on any violation of impact
- * serious or critical; the rest are collected for the report.
- */
-async function axeViolations(page: Page, name: string): Promise<AxeFinding[]> {
-  await page.addScriptTag({ content: AXE_SOURCE });
-  const violations = await page.evaluate(async () => {
-    const { axe } = globalThis as unknown as { axe: typeof import('axe-core') };
-    const results = await axe.run({ resultTypes: ['violations'] });
-    return results.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact ?? null,
-      help: v.help,
-      targets: v.nodes.map((n) => n.target.join(' ')),
-    }));
-  });
-  return violations.map((v) => ({ page: name, ...v }));
-}
-
-async function expectAccessible(page: Page, name: string): Promise<void> {
-  const findings = await axeViolations(page, name);
-  lesserFindings.push(...findings.filter((f) => f.impact !== 'serious' && f.impact !== 'critical'));
-  expect(
-    findings.filter((f) => f.impact === 'serious' || f.impact === 'critical'),
-    `axe on ${name}`,
-  ).toEqual([]);
-}
 
 /** Git-ignored (see .gitignore): screenshots to look at, not to commit. */
 const SCREENSHOTS = fileURLToPath(new URL('../../test-output/pages/', import.meta.url));
@@ -113,14 +70,6 @@ const LAYOUT_PROBE = `(() => {
   };
 })()`;
 
-/** Email and password on the login page, submitted like a person would. */
-async function signIn(page: Page, organizationId: string, email: string) {
-  await page.goto(`${base}/login?org=${organizationId}`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
 /** The latest code of the user, read on the dev inbox page in its own tab. */
 async function codeFromInbox(page: Page, userId: string): Promise<string> {
   const expected = await waitForCode(h, userId);
@@ -145,7 +94,7 @@ describe('in a real browser', () => {
 
     await page.goto(`${base}/login?org=${org.id}`);
     await page.screenshot({ path: `${SCREENSHOTS}login-375.png`, fullPage: true });
-    await signIn(page, org.id, org.member.email);
+    await signInInChromium(page, base, org.id, org.member.email);
     await page.waitForURL(`${base}/login/code`);
     expect(await page.getByText(/we sent to \+35840\*{5}\d\d/).isVisible()).toBe(true);
     await page.screenshot({ path: `${SCREENSHOTS}code-375.png`, fullPage: true });
@@ -167,7 +116,7 @@ describe('in a real browser', () => {
     expect((await context.cookies()).some((c) => c.name === 'twofa_session')).toBe(false);
 
     // Trusted: straight to the account, no code asked.
-    await signIn(page, org.id, org.member.email);
+    await signInInChromium(page, base, org.id, org.member.email);
     await page.waitForURL(`${base}/account`);
     expect(await page.getByTestId('email').textContent()).toBe(org.member.email);
     // The CSP holds: no inline script or style was refused.
@@ -178,7 +127,7 @@ describe('in a real browser', () => {
   it('lets an admin fix a CIDR list after a bad entry is flagged and nothing saved', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
-    await signIn(page, org.id, org.admin.email);
+    await signInInChromium(page, base, org.id, org.admin.email);
     await page.waitForURL(`${base}/login/code`);
     await page.getByLabel('6-digit code').fill(await codeFromInbox(page, org.admin.id));
     await page.getByRole('button', { name: 'Verify' }).click();
@@ -231,7 +180,7 @@ describe('in a real browser', () => {
     const page = await context.newPage();
 
     await page.goto(`${base}/login`);
-    await expectAccessible(page, 'login without organization');
+    await expectAccessible(page, 'login without organization', lesserFindings);
     await page.getByLabel('Organization', { exact: true }).fill('no-such-clinic');
     await page.getByLabel('Email').fill(org.noPhone.email);
     await page.getByLabel('Password').fill(PASSWORD);
@@ -239,69 +188,69 @@ describe('in a real browser', () => {
     expect(await page.getByRole('alert').textContent()).toMatch(
       /No organization goes by that name/,
     );
-    await expectAccessible(page, 'login, unknown organization');
+    await expectAccessible(page, 'login, unknown organization', lesserFindings);
 
     await page.goto(`${base}/login?org=${org.id}`);
-    await expectAccessible(page, 'login');
+    await expectAccessible(page, 'login', lesserFindings);
     await page.getByLabel('Email').fill(org.noPhone.email);
     await page.getByLabel('Password').fill('not the password');
     await page.getByRole('button', { name: 'Sign in' }).click();
     expect(await page.getByRole('alert').textContent()).toBe('The email or password is wrong.');
     expect(await page.getByLabel('Password').getAttribute('aria-describedby')).toBe('login-error');
-    await expectAccessible(page, 'login, wrong password');
+    await expectAccessible(page, 'login, wrong password', lesserFindings);
 
-    await signIn(page, org.id, org.noPhone.email);
+    await signInInChromium(page, base, org.id, org.noPhone.email);
     await page.waitForURL(`${base}/login/phone`);
-    await expectAccessible(page, 'phone step');
+    await expectAccessible(page, 'phone step', lesserFindings);
     await page.getByLabel('Mobile phone number').fill('12');
     await page.getByRole('button', { name: 'Send code' }).click();
     expect(await page.getByRole('alert').textContent()).toMatch(/does not look like a mobile/);
-    await expectAccessible(page, 'phone step, invalid number');
+    await expectAccessible(page, 'phone step, invalid number', lesserFindings);
     await page.getByLabel('Mobile phone number').fill('040 111 9998');
     await page.getByRole('button', { name: 'Send code' }).click();
     await page.waitForURL(`${base}/login/code`);
-    await expectAccessible(page, 'code step');
+    await expectAccessible(page, 'code step', lesserFindings);
     const code = await codeFromInbox(page, org.noPhone.id);
     await page.getByLabel('6-digit code').fill(code === '000000' ? '111111' : '000000');
     await page.getByRole('button', { name: 'Verify' }).click();
     expect(await page.getByRole('alert').textContent()).toMatch(/That code is wrong\. 4 attempts/);
-    await expectAccessible(page, 'code step, wrong code');
+    await expectAccessible(page, 'code step, wrong code', lesserFindings);
     await page.getByLabel('6-digit code').fill(code);
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.waitForURL(`${base}/account`);
-    await expectAccessible(page, 'account');
+    await expectAccessible(page, 'account', lesserFindings);
     // A member opening the settings: the 403 page.
     const forbidden = await page.goto(`${base}/settings/password`);
     expect(forbidden?.status()).toBe(403);
-    await expectAccessible(page, 'settings, forbidden to a member');
+    await expectAccessible(page, 'settings, forbidden to a member', lesserFindings);
 
     const admin = await browser.newContext({ bypassCSP: true });
     const adminPage = await admin.newPage();
-    await signIn(adminPage, org.id, org.admin.email);
+    await signInInChromium(adminPage, base, org.id, org.admin.email);
     await adminPage.waitForURL(`${base}/login/code`);
     await adminPage.getByLabel('6-digit code').fill(await codeFromInbox(adminPage, org.admin.id));
     await adminPage.getByRole('button', { name: 'Verify' }).click();
     await adminPage.waitForURL(`${base}/account`);
     await adminPage.goto(`${base}/settings/password`);
-    await expectAccessible(adminPage, 'password settings');
+    await expectAccessible(adminPage, 'password settings', lesserFindings);
     await adminPage.getByLabel('Networks that skip the code').fill('10.1.0.0/16\nnot-a-block\n');
     await adminPage.getByLabel('Countries that codes may be sent to').fill('FI, Finland');
     await adminPage.getByRole('button', { name: 'Save settings' }).click();
     expect(await adminPage.getByText(/Nothing was saved/).isVisible()).toBe(true);
-    await expectAccessible(adminPage, 'password settings, bad entries');
+    await expectAccessible(adminPage, 'password settings, bad entries', lesserFindings);
     for (const path of ['/settings/users', '/settings/subscription', '/settings/audit']) {
       await adminPage.goto(`${base}${path}`);
-      await expectAccessible(adminPage, path);
+      await expectAccessible(adminPage, path, lesserFindings);
     }
 
     // A sign-in left until its code expires: the closed page.
     await context.clearCookies();
-    await signIn(page, org.id, org.admin.email);
+    await signInInChromium(page, base, org.id, org.admin.email);
     await page.waitForURL(`${base}/login/code`);
     await h.travel(11 * 60_000);
     await page.reload();
     expect(await page.getByRole('alert').textContent()).toMatch(/expired/);
-    await expectAccessible(page, 'sign-in stopped (expired)');
+    await expectAccessible(page, 'sign-in stopped (expired)', lesserFindings);
     await admin.close();
     await context.close();
   }, 90_000);
@@ -327,7 +276,7 @@ describe('in a real browser', () => {
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
     });
-    await signIn(page, org.id, org.admin.email);
+    await signInInChromium(page, base, org.id, org.admin.email);
     await page.waitForURL(`${base}/login/code`);
     await waitForCode(h, org.admin.id);
     // Three seconds left: the script holds the button and ticks the words down to "now".
@@ -357,7 +306,7 @@ describe('in a real browser', () => {
   it('says the resend wait as text without JavaScript, and answers an early click on the code step', async () => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
-    await signIn(page, org.id, org.admin.email);
+    await signInInChromium(page, base, org.id, org.admin.email);
     await page.waitForURL(`${base}/login/code`);
     expect(await page.getByTestId('resend-wait').textContent()).toMatch(
       /^You can ask for another code in \d+ seconds\.$/,
@@ -374,7 +323,7 @@ describe('in a real browser', () => {
   it('lays the admin pages out at 1280 px on one line each, and as cards without sideways scroll at 375 px', async () => {
     const wide = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await wide.newPage();
-    await signIn(page, org.id, org.admin.email);
+    await signInInChromium(page, base, org.id, org.admin.email);
     await page.waitForURL(`${base}/login/code`);
     await page.getByLabel('6-digit code').fill(await codeFromInbox(page, org.admin.id));
     await page.getByRole('button', { name: 'Verify' }).click();
@@ -431,7 +380,7 @@ describe('in a real browser', () => {
     const context = await browser.newContext({ bypassCSP: true });
     const page = await context.newPage();
     await page.goto(`${base}/help?org=${org.slug}`);
-    await expectAccessible(page, 'help');
+    await expectAccessible(page, 'help', lesserFindings);
     await page.screenshot({ path: `${SCREENSHOTS}help-1280.png` });
 
     // A new organization: 2FA off, no credit; its admin turns 2FA on.
@@ -449,15 +398,15 @@ describe('in a real browser', () => {
       password: PASSWORD,
       phone: '+358401230002',
     });
-    await signIn(page, fresh.id, adminEmail);
+    await signInInChromium(page, base, fresh.id, adminEmail);
     await page.waitForURL(`${base}/account`);
     await page.goto(`${base}/settings/password`);
     expect(await page.getByTestId('no-credit-warning').isVisible()).toBe(true);
-    await expectAccessible(page, 'settings, no credit warning');
+    await expectAccessible(page, 'settings, no credit warning', lesserFindings);
     await page.getByLabel('Ask for a code by SMS after the password').check();
     await page.getByRole('button', { name: 'Save settings' }).click();
     expect(await page.getByText(/needs your confirmation below/).isVisible()).toBe(true);
-    await expectAccessible(page, 'settings, confirmation needed');
+    await expectAccessible(page, 'settings, confirmation needed', lesserFindings);
     await page.screenshot({ path: `${SCREENSHOTS}settings-no-credit-1280.png`, fullPage: true });
     await page.getByLabel(/Turn it on anyway/).check();
     await page.getByRole('button', { name: 'Save settings' }).click();
@@ -465,14 +414,14 @@ describe('in a real browser', () => {
     h.clock.advance(3_000);
     await page.goto(`${base}/settings/users`);
     expect(await page.getByTestId('balance-banner').textContent()).toMatch(/^Out of SMS credit/);
-    await expectAccessible(page, 'users, balance banner');
+    await expectAccessible(page, 'users, balance banner', lesserFindings);
     await page.goto(`${base}/settings/audit`);
-    await expectAccessible(page, 'audit log in words');
+    await expectAccessible(page, 'audit log in words', lesserFindings);
 
     // The member is stopped: who to call.
     const member = await browser.newContext({ bypassCSP: true });
     const memberPage = await member.newPage();
-    await signIn(memberPage, fresh.id, memberEmail);
+    await signInInChromium(memberPage, base, fresh.id, memberEmail);
     await memberPage.waitForURL(`${base}/login/code`);
     await h.waitFor(async () => {
       await memberPage.reload();
@@ -481,18 +430,18 @@ describe('in a real browser', () => {
     expect(await memberPage.getByRole('link', { name: adminEmail }).getAttribute('href')).toBe(
       `mailto:${adminEmail}`,
     );
-    await expectAccessible(memberPage, 'sign-in stopped, who to call');
+    await expectAccessible(memberPage, 'sign-in stopped, who to call', lesserFindings);
     await memberPage.screenshot({ path: `${SCREENSHOTS}stopped-375.png` });
 
     // The code step with a refused resend and the wait beside the button.
     await context.clearCookies();
-    await signIn(page, org.id, org.admin.email);
+    await signInInChromium(page, base, org.id, org.admin.email);
     await page.waitForURL(`${base}/login/code`);
     // Clicked before the script's countdown ends, as a page without the script allows.
     await page.evaluate('document.getElementById("resend").disabled = false');
     await page.getByRole('button', { name: 'Resend code' }).click();
     await page.waitForURL(/refused=resend_too_soon/);
-    await expectAccessible(page, 'code step, resend refused');
+    await expectAccessible(page, 'code step, resend refused', lesserFindings);
     await member.close();
     await context.close();
   }, 90_000);

@@ -4,33 +4,15 @@
  * otpauth, backup codes shown once, and the code step's other ways; axe on
  * each new page. Nothing is loaded from anywhere but the service itself.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Secret, TOTP } from 'otpauth';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectAccessible } from '../support/axe.ts';
 import { launchChromium } from '../support/browser.ts';
 import { createHarness, type Harness } from '../support/index.ts';
-import { PASSWORD, type PagesOrg, seedPagesOrg, waitForCode } from './support.ts';
-
-const AXE_SOURCE = readFileSync(
-  createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
-  'utf8',
-);
-
-async function expectAccessible(page: Page, name: string): Promise<void> {
-  await page.addScriptTag({ content: AXE_SOURCE });
-  const serious = await page.evaluate(async () => {
-    const { axe } = globalThis as unknown as { axe: typeof import('axe-core') };
-    const results = await axe.run({ resultTypes: ['violations'] });
-    return results.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => ({ id: v.id, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) }));
-  });
-  expect(serious, `axe on ${name}`).toEqual([]);
-}
+import { type PagesOrg, seedPagesOrg, signInInChromium, signInWithSmsCode } from './support.ts';
 
 let h: Harness;
 let org: PagesOrg;
@@ -55,13 +37,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function signIn(page: Page, email: string) {
-  await page.goto(`${base}/login?org=${org.id}`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
 async function sendCount(userId: string): Promise<number> {
   const [row] = await h.sql<{ n: number }[]>`
     select count(*)::int as n from sms_sends s join challenges c on c.id = s.challenge_id
@@ -83,11 +58,7 @@ describe('second factors in a real browser', () => {
     });
 
     // An SMS login first: a person without backup codes is offered them, once.
-    await signIn(page, org.member.email);
-    await page.waitForURL(`${base}/login/code`);
-    await page.getByLabel('6-digit code').fill(await waitForCode(h, org.member.id));
-    await page.getByRole('button', { name: 'Verify' }).click();
-    await page.waitForURL(`${base}/account`);
+    await signInWithSmsCode(page, base, h, org.id, org.member);
     expect(await page.getByRole('heading', { name: 'Get backup codes?' }).isVisible()).toBe(true);
     await expectAccessible(page, 'account with the offer');
     await page.getByRole('link', { name: 'Not now' }).click();
@@ -134,7 +105,7 @@ describe('second factors in a real browser', () => {
     // The next login asks for the app's code and sends no SMS.
     const sentBefore = await sendCount(org.member.id);
     await page.getByRole('button', { name: 'Log out' }).click();
-    await signIn(page, org.member.email);
+    await signInInChromium(page, base, org.id, org.member.email);
     await page.waitForURL(`${base}/login/code`);
     expect(
       await page.getByText('Enter the 6-digit code from your authenticator app.').isVisible(),
@@ -158,7 +129,7 @@ describe('second factors in a real browser', () => {
 
     // And the app: the next step's code (the confirming step is used).
     await page.getByRole('button', { name: 'Log out' }).click();
-    await signIn(page, org.member.email);
+    await signInInChromium(page, base, org.id, org.member.email);
     await page.waitForURL(`${base}/login/code`);
     await page
       .getByLabel('6-digit code')
@@ -183,11 +154,7 @@ describe('second factors in a real browser', () => {
       bypassCSP: true,
     });
     const page = await context.newPage();
-    await signIn(page, org.admin.email);
-    await page.waitForURL(`${base}/login/code`);
-    await page.getByLabel('6-digit code').fill(await waitForCode(h, org.admin.id));
-    await page.getByRole('button', { name: 'Verify' }).click();
-    await page.waitForURL(`${base}/account`);
+    await signInWithSmsCode(page, base, h, org.id, org.admin);
 
     await page.goto(`${base}/settings/password`);
     await expectAccessible(page, 'password settings with methods');

@@ -11,7 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AxeFinding, expectAccessible } from '../support/axe.ts';
 import { launchChromium } from '../support/browser.ts';
 import { createHarness, type Harness } from '../support/index.ts';
-import { Browser, csrfOf, PASSWORD, type PagesOrg, seedPagesOrg, waitForCode } from './support.ts';
+import {
+  Browser,
+  csrfOf,
+  PASSWORD,
+  type PagesOrg,
+  seedPagesOrg,
+  signInWithSmsCode,
+  waitForCode,
+} from './support.ts';
 
 let h: Harness;
 let org: PagesOrg;
@@ -213,14 +221,7 @@ describe('/settings/apps in Chromium', () => {
     // axe is injected as an inline script, which the pages' CSP refuses by design.
     const context = await chromium.newContext({ bypassCSP: true, locale: 'en-US' });
     const page = await context.newPage();
-    await page.goto(`${base}/login?org=${org.id}`);
-    await page.getByLabel('Email').fill(org.admin.email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${base}/login/code`);
-    await page.getByLabel('6-digit code').fill(await waitForCode(h, org.admin.id));
-    await page.getByRole('button', { name: 'Verify' }).click();
-    await page.waitForURL(`${base}/account`);
+    await signInWithSmsCode(page, base, h, org.id, org.admin);
 
     await page.getByRole('link', { name: 'Apps', exact: true }).click();
     await page.waitForURL(`${base}/settings/apps`);

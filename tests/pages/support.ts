@@ -1,3 +1,4 @@
+import type { Page } from 'playwright-core';
 import type { Harness } from '../support/index.ts';
 
 export interface PageResponse {
@@ -156,4 +157,32 @@ export async function waitForCode(h: Harness, userId: string): Promise<string> {
     const sms = (await inboxMessages(h)).find((m) => m.id === send.providerSid);
     return sms ? (/\b(\d{6})\b/.exec(sms.body)?.[1] ?? null) : null;
   });
+}
+
+/** Fills the login form of the organization in Chromium and submits it with PASSWORD. */
+export async function signInInChromium(
+  page: Page,
+  base: string,
+  organizationId: string,
+  email: string,
+): Promise<void> {
+  await page.goto(`${base}/login?org=${organizationId}`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** The whole login in Chromium: password, then the SMS code the user was sent, to `/account`. */
+export async function signInWithSmsCode(
+  page: Page,
+  base: string,
+  h: Harness,
+  organizationId: string,
+  user: { id: string; email: string },
+): Promise<void> {
+  await signInInChromium(page, base, organizationId, user.email);
+  await page.waitForURL(`${base}/login/code`);
+  await page.getByLabel('6-digit code').fill(await waitForCode(h, user.id));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.waitForURL(`${base}/account`);
 }

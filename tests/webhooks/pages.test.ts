@@ -4,8 +4,6 @@
  * (WEBHOOK_ALLOW_PRIVATE_TARGETS=true); nothing connects elsewhere.
  */
 
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Browser as Chromium } from 'playwright-core';
@@ -16,16 +14,13 @@ import {
   PASSWORD,
   type PagesOrg,
   seedPagesOrg,
+  signInWithSmsCode,
   waitForCode,
 } from '../pages/support.ts';
+import { expectAccessible } from '../support/axe.ts';
 import { launchChromium } from '../support/browser.ts';
 import { ADMIN_KEY, createHarness, type Harness } from '../support/index.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
-
-const AXE_SOURCE = readFileSync(
-  createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
-  'utf8',
-);
 
 let h: Harness;
 let org: PagesOrg;
@@ -224,49 +219,30 @@ describe('/settings/webhooks in Chromium', () => {
     // axe is injected as an inline script, which the pages' CSP refuses by design.
     const context = await chromium.newContext({ bypassCSP: true, locale: 'en-US' });
     const page = await context.newPage();
-    const axe = async (name: string) => {
-      await page.addScriptTag({ content: AXE_SOURCE });
-      const violations = await page.evaluate(async () => {
-        const { axe } = globalThis as unknown as { axe: typeof import('axe-core') };
-        const results = await axe.run({ resultTypes: ['violations'] });
-        return results.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help }));
-      });
-      expect(
-        violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'),
-        `axe on ${name}`,
-      ).toEqual([]);
-    };
 
-    await page.goto(`${base}/login?org=${org.id}`);
-    await page.getByLabel('Email').fill(org.admin.email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${base}/login/code`);
-    await page.getByLabel('6-digit code').fill(await waitForCode(h, org.admin.id));
-    await page.getByRole('button', { name: 'Verify' }).click();
-    await page.waitForURL(`${base}/account`);
+    await signInWithSmsCode(page, base, h, org.id, org.admin);
 
     await page.getByRole('link', { name: 'Webhooks' }).first().click();
     await page.waitForURL(`${base}/settings/webhooks`);
-    await axe('webhooks, none yet');
+    await expectAccessible(page, 'webhooks, none yet');
 
     await page.getByLabel('URL').fill('ftp://files.example.com/in');
     // The browser's own type="url" check lets ftp through; the server refuses it.
     await page.getByRole('button', { name: 'Add webhook' }).click();
     expect(await page.getByRole('alert').textContent()).toBe('The URL must start with https://.');
-    await axe('webhooks, refused URL');
+    await expectAccessible(page, 'webhooks, refused URL');
 
     await page.getByLabel('URL').fill(`${receiver.url}/browser`);
     await page.getByLabel(/User created/).check();
     await page.getByRole('button', { name: 'Add webhook' }).click();
     const secret = await page.getByLabel('Signing secret').inputValue();
     expect(secret).toMatch(/^whsec_/);
-    await axe('webhooks, secret shown');
+    await expectAccessible(page, 'webhooks, secret shown');
 
     await page.getByRole('button', { name: 'Send a test event' }).click();
     await page.waitForURL(`${base}/settings/webhooks?notice=test`);
     expect(await page.getByRole('status').first().textContent()).toMatch(/Test event queued/);
-    await axe('webhooks, with a webhook');
+    await expectAccessible(page, 'webhooks, with a webhook');
     await context.close();
   });
 });

@@ -13,6 +13,7 @@ import {
   type WebhookDeliveryJob,
 } from '@twofa/queue';
 import type { WorkerDeps } from './deps.ts';
+import { startPeriodic } from './periodic.ts';
 import { settleUnknownSends } from './settle-unknown.ts';
 import { requeueLostDeliveries } from './webhook-dispatch.ts';
 
@@ -88,9 +89,7 @@ export function startReconciler(
   deps: WorkerDeps & { providerTimeoutMs: number; webhookQueue: Queue<WebhookDeliveryJob> },
   intervalMs: number,
 ): { stop(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const tick = async () => {
+  return startPeriodic({ intervalMs, firstDelayMs: Math.min(1_000, intervalMs) }, async () => {
     try {
       await reconcileOnce(deps);
     } catch (error) {
@@ -103,14 +102,5 @@ export function startReconciler(
     } catch (error) {
       deps.logger.warn({ err: (error as Error).message }, 'settle pass failed; will try again');
     }
-    // Jitter so several workers do not run in lockstep.
-    if (!stopped) timer = setTimeout(tick, intervalMs * (0.75 + Math.random() * 0.5));
-  };
-  timer = setTimeout(tick, Math.min(1_000, intervalMs));
-  return {
-    stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-    },
-  };
+  });
 }

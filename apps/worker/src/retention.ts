@@ -5,6 +5,7 @@ import {
   deleteOldDeliveries,
 } from '@twofa/db';
 import type { Logger, Metrics } from '@twofa/observability';
+import { startPeriodic } from './periodic.ts';
 
 /** Rows per delete statement: short row locks, and a statement far below any timeout. */
 export const RETENTION_BATCH_SIZE = 5_000;
@@ -108,27 +109,13 @@ export function startRetention(
   deps: RetentionDeps,
   options: { retentionDays: number; intervalMs: number },
 ): { stop(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  const stopping = new AbortController();
-  const jittered = () => options.intervalMs * (0.75 + Math.random() * 0.5);
-  const tick = async () => {
+  return startPeriodic({ intervalMs: options.intervalMs }, async (signal) => {
     try {
-      await runRetention(deps, { retentionDays: options.retentionDays, signal: stopping.signal });
-      await runWebhookRetention(deps, {
-        retentionDays: options.retentionDays,
-        signal: stopping.signal,
-      });
-      await pruneExpiredOidcPayloads(deps, { signal: stopping.signal });
+      await runRetention(deps, { retentionDays: options.retentionDays, signal });
+      await runWebhookRetention(deps, { retentionDays: options.retentionDays, signal });
+      await pruneExpiredOidcPayloads(deps, { signal });
     } catch (error) {
       deps.logger.warn({ err: (error as Error).message }, 'retention run failed; will try again');
     }
-    if (!stopping.signal.aborted) timer = setTimeout(tick, jittered());
-  };
-  timer = setTimeout(tick, jittered());
-  return {
-    stop() {
-      stopping.abort();
-      if (timer) clearTimeout(timer);
-    },
-  };
+  });
 }

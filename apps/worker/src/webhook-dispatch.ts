@@ -11,6 +11,7 @@ import {
   type WebhookDeliveryJob,
   webhookDeliveryJobId,
 } from '@twofa/queue';
+import { startPeriodic } from './periodic.ts';
 
 /** An attempt this far past due with no live job had its job lost (Redis flushed or down). */
 export const WEBHOOK_OVERDUE_GRACE_MS = 5_000;
@@ -81,25 +82,15 @@ export function startWebhookDispatcher(
   deps: WebhookDispatchDeps,
   intervalMs: number,
 ): { stop(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const tick = async () => {
+  return startPeriodic({ intervalMs, firstDelayMs: Math.min(250, intervalMs) }, async (signal) => {
     try {
       // A full batch means more are waiting: go again at once.
-      while (!stopped && (await dispatchWebhookDeliveries(deps)) === 500) {}
+      while (!signal.aborted && (await dispatchWebhookDeliveries(deps)) === 500) {}
     } catch (error) {
       deps.logger.warn(
         { err: (error as Error).message },
         'webhook dispatch failed; will try again',
       );
     }
-    if (!stopped) timer = setTimeout(tick, intervalMs * (0.75 + Math.random() * 0.5));
-  };
-  timer = setTimeout(tick, Math.min(250, intervalMs));
-  return {
-    stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-    },
-  };
+  });
 }

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
+import { generateToken, hashSecret } from '@twofa/core';
 import {
   type AppRow,
   createPromptApp,
@@ -14,7 +15,6 @@ import {
 } from '@twofa/db';
 import { ApiError } from '../lib/errors.ts';
 import type { Services } from '../lib/services.ts';
-import { issueClientSecret } from '../prompt/apps-routes.ts';
 import { isAllowedRedirectUri } from '../prompt/redirect-uris.ts';
 
 /** The body of `POST /v1/apps`, and what the admin page's form must also satisfy. */
@@ -31,6 +31,17 @@ export type AppInput = z.infer<typeof AppInput>;
 export interface AppActor {
   actor: string;
   ip: string | null;
+}
+
+/** A new client secret: the value to show once and the hash to store. */
+export function issueClientSecret(appSecret: string): { secret: string; hash: string } {
+  const secret = generateToken('tfa_cs');
+  return { secret, hash: hashClientSecret(appSecret, secret) };
+}
+
+/** The keyed hash stored for a client secret, and what a presented secret is compared as. */
+export function hashClientSecret(appSecret: string, secret: string): string {
+  return hashSecret(appSecret, 'client-secret', secret);
 }
 
 /** Each redirect URI outside the contract's rule, by its index; empty when all are good. */

@@ -117,6 +117,14 @@ export function clientAddress(c: Context<AppEnv>): string | null {
   return resolveClientAddress(peer, forwardedFor, trustedProxies);
 }
 
+/** Who made a change through the JSON API, for the audit log: the organization key, from here. */
+export function organizationKeyActor(c: Context<AppEnv>): {
+  actor: 'organization_key';
+  ip: string | null;
+} {
+  return { actor: 'organization_key', ip: clientAddress(c) };
+}
+
 /** The end user of a page request: see resolveEndUser. */
 export function endUser(c: Context<AppEnv>): EndUser {
   const peer = socketAddress(c);

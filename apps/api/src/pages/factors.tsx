@@ -25,7 +25,7 @@ import {
 } from './docs.ts';
 import { requireSession } from './guard.tsx';
 import { apiErrorText, langOf } from './lang.ts';
-import { Csrf, fieldAria, Layout, Notice } from './layout.tsx';
+import { CodeInput, Csrf, fieldAria, Layout, Notice } from './layout.tsx';
 import { forbidden } from './login.tsx';
 import type { PageLang } from './messages.ts';
 import { render } from './render.ts';
@@ -420,18 +420,7 @@ function TotpSetupPage(props: {
           <Csrf token={csrf} />
           <div class="field">
             <label for="code">{t.totpConfirmLabel}</label>
-            <input
-              id="code"
-              class="code"
-              name="code"
-              type="text"
-              inputmode="numeric"
-              autocomplete="one-time-code"
-              pattern="[0-9]{6}"
-              maxlength={6}
-              required
-              {...fieldAria(error, 'totp-error', 'totp-help')}
-            />
+            <CodeInput {...fieldAria(error, 'totp-error', 'totp-help')} />
             <p id="totp-help" class="muted">
               {t.totpConfirmHelp}
             </p>

@@ -184,3 +184,28 @@ export function fieldAria(error: unknown, errorId: string, helpId?: string) {
     'aria-describedby': ids.length > 0 ? ids.join(' ') : undefined,
   };
 }
+
+/**
+ * The 6-digit code field (id and name `code`): the numeric keyboard and the browser's
+ * one-time-code autofill, with the ARIA from `fieldAria`.
+ */
+export function CodeInput({
+  autofocus,
+  ...aria
+}: { autofocus?: boolean } & ReturnType<typeof fieldAria>) {
+  return (
+    <input
+      id="code"
+      class="code"
+      name="code"
+      type="text"
+      inputmode="numeric"
+      autocomplete="one-time-code"
+      pattern="[0-9]{6}"
+      maxlength={6}
+      required
+      autofocus={autofocus}
+      {...aria}
+    />
+  );
+}

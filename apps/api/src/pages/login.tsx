@@ -12,7 +12,7 @@ import { COUNTDOWN_SCRIPT_PATH } from './countdown.ts';
 import { csrf, documentPage, form, html, redirect } from './docs.ts';
 import { codeIntro, OtherWays, offerBackupCodesAfter } from './factors.tsx';
 import { apiErrorText, langOf } from './lang.ts';
-import { Csrf, fieldAria, Layout, MessagePage, Notice } from './layout.tsx';
+import { CodeInput, Csrf, fieldAria, Layout, MessagePage, Notice } from './layout.tsx';
 import type { Messages, PageLang } from './messages.ts';
 import { setPageOrganization } from './page-organization.ts';
 import { render } from './render.ts';
@@ -361,16 +361,7 @@ export function CodePage(props: {
           <Csrf token={csrf} />
           <div class="field">
             <label for="code">{t.codeLabel}</label>
-            <input
-              id="code"
-              class="code"
-              name="code"
-              type="text"
-              inputmode="numeric"
-              autocomplete="one-time-code"
-              pattern="[0-9]{6}"
-              maxlength={6}
-              required
+            <CodeInput
               autofocus
               {...fieldAria(error, 'code-error', error ? undefined : 'code-help')}
             />

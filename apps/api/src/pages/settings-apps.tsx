@@ -28,6 +28,27 @@ import { csrfToken, csrfValid, formFields, type PageContext, type PageSession } 
 
 export const settingsAppsPages = new Hono<AppEnv>();
 
+/** A row's button: a POST to `/settings/apps/:id/<action>`, named with the app for screen readers. */
+function AppAction(props: {
+  csrf: string;
+  app: AppRow;
+  action: 'secret' | 'delete';
+  label: string;
+}) {
+  return (
+    <form method="post" action={`/settings/apps/${props.app.id}/${props.action}`}>
+      <Csrf token={props.csrf} />
+      <button
+        type="submit"
+        class="secondary small"
+        aria-label={`${props.label}: ${props.app.name}`}
+      >
+        {props.label}
+      </button>
+    </form>
+  );
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Who changed an app, for the audit log. */
@@ -117,26 +138,8 @@ function AppsPage(props: {
                 <time datetime={app.createdAt.toISOString()}>{lang.dateTime(app.createdAt)}</time>
               </td>
               <td class="actions">
-                <form method="post" action={`/settings/apps/${app.id}/secret`}>
-                  <Csrf token={csrf} />
-                  <button
-                    type="submit"
-                    class="secondary small"
-                    aria-label={`${t.rotateSecret}: ${app.name}`}
-                  >
-                    {t.rotateSecret}
-                  </button>
-                </form>
-                <form method="post" action={`/settings/apps/${app.id}/delete`}>
-                  <Csrf token={csrf} />
-                  <button
-                    type="submit"
-                    class="secondary small"
-                    aria-label={`${t.deleteApp}: ${app.name}`}
-                  >
-                    {t.deleteApp}
-                  </button>
-                </form>
+                <AppAction csrf={csrf} app={app} action="secret" label={t.rotateSecret} />
+                <AppAction csrf={csrf} app={app} action="delete" label={t.deleteApp} />
               </td>
             </tr>
           ))}

@@ -1,5 +1,5 @@
 import { hkdfSync } from 'node:crypto';
-import { hashSecret, safeEqual } from '@twofa/core';
+import { safeEqual } from '@twofa/core';
 import { findOidcPayload } from '@twofa/db';
 import Provider, {
   type Configuration,
@@ -8,6 +8,7 @@ import Provider, {
   interactionPolicy,
   type KoaContextWithOIDC,
 } from 'oidc-provider';
+import { hashClientSecret } from '../domain/apps.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { Services } from '../lib/services.ts';
 import { DECISION_KIND, postgresAdapter } from './adapter.ts';
@@ -254,7 +255,7 @@ function buildProvider(services: Services, issuer: string, keys: SigningJwk[]): 
     actual: string,
   ) {
     const stored = this.clientSecret ?? '';
-    return safeEqual(hashSecret(appSecret, 'client-secret', actual ?? ''), stored);
+    return safeEqual(hashClientSecret(appSecret, actual ?? ''), stored);
   } as never;
   provider.on('server_error', (_ctx: unknown, error: Error) => {
     services.logger.error({ err: error }, 'oidc provider error');

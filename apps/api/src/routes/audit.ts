@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { listAudit } from '@twofa/db';
 import { createRouter, errors, jsonResponse, orgRoute } from '../lib/openapi.ts';
+import { CursorQuery, readPage } from '../lib/pagination.ts';
 
 const AuditEvent = z
   .object({
@@ -20,13 +21,7 @@ const listRoute = orgRoute({
   operationId: 'listAuditEvents',
   summary: "The organization's audit log, newest first",
   request: {
-    query: z.object({
-      limit: z.coerce.number().int().min(1).max(100).default(50),
-      before: z
-        .string()
-        .regex(/^\d{1,18}$/, 'a cursor from nextCursor')
-        .optional(),
-    }),
+    query: CursorQuery,
   },
   responses: {
     200: jsonResponse(
@@ -40,13 +35,9 @@ const listRoute = orgRoute({
 export const auditRouter = createRouter();
 
 auditRouter.openapi(listRoute, async (c) => {
-  const { limit, before } = c.req.valid('query');
-  const rows = await listAudit(c.get('services').db.sql, c.get('organizationId'), {
-    limit: limit + 1,
-    before: before === undefined ? undefined : Number(before),
-  });
-  const page = rows.slice(0, limit);
-  const nextCursor = rows.length > limit ? (page[page.length - 1]?.id ?? null) : null;
+  const { page, nextCursor } = await readPage(c.req.valid('query'), (options) =>
+    listAudit(c.get('services').db.sql, c.get('organizationId'), options),
+  );
   return c.json(
     { events: page.map((e) => ({ ...e, createdAt: e.createdAt.toISOString() })), nextCursor },
     200,

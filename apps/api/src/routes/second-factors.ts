@@ -7,7 +7,7 @@ import {
   newBackupCodes,
   resetUserSecondFactors,
 } from '../domain/second-factors.ts';
-import { clientAddress, parseId } from '../lib/http.ts';
+import { organizationKeyActor, parseId } from '../lib/http.ts';
 import { createRouter, errors, IdParam, jsonBody, jsonResponse, orgRoute } from '../lib/openapi.ts';
 import { User } from '../lib/schemas.ts';
 import { userJson } from '../lib/serializers.ts';
@@ -104,33 +104,42 @@ export const secondFactorsRouter = createRouter()
   .openapi(confirmRoute, async (c) => {
     const userId = parseId(c.req.valid('param').userId, 'User');
     const { code } = c.req.valid('json');
-    const user = await confirmTotp(c.get('services'), c.get('organizationId'), userId, code, {
-      actor: 'organization_key',
-      ip: clientAddress(c),
-    });
+    const user = await confirmTotp(
+      c.get('services'),
+      c.get('organizationId'),
+      userId,
+      code,
+      organizationKeyActor(c),
+    );
     return c.json(userJson(user), 200);
   })
   .openapi(removeRoute, async (c) => {
     const userId = parseId(c.req.valid('param').userId, 'User');
-    const user = await disableTotp(c.get('services'), c.get('organizationId'), userId, {
-      actor: 'organization_key',
-      ip: clientAddress(c),
-    });
+    const user = await disableTotp(
+      c.get('services'),
+      c.get('organizationId'),
+      userId,
+      organizationKeyActor(c),
+    );
     return c.json(userJson(user), 200);
   })
   .openapi(backupCodesRoute, async (c) => {
     const userId = parseId(c.req.valid('param').userId, 'User');
-    const codes = await newBackupCodes(c.get('services'), c.get('organizationId'), userId, {
-      actor: 'organization_key',
-      ip: clientAddress(c),
-    });
+    const codes = await newBackupCodes(
+      c.get('services'),
+      c.get('organizationId'),
+      userId,
+      organizationKeyActor(c),
+    );
     return c.json({ codes }, 201);
   })
   .openapi(resetRoute, async (c) => {
     const userId = parseId(c.req.valid('param').userId, 'User');
-    const reset = await resetUserSecondFactors(c.get('services'), c.get('organizationId'), userId, {
-      actor: 'organization_key',
-      ip: clientAddress(c),
-    });
+    const reset = await resetUserSecondFactors(
+      c.get('services'),
+      c.get('organizationId'),
+      userId,
+      organizationKeyActor(c),
+    );
     return c.json(userJson(reset.user), 200);
   });

@@ -3,7 +3,7 @@ import { DEFAULT_LOW_BALANCE_THRESHOLD } from '@twofa/core';
 import { getLedger, getOrganization } from '@twofa/db';
 import { changePasswordSettings } from '../domain/settings.ts';
 import { notFound } from '../lib/errors.ts';
-import { clientAddress } from '../lib/http.ts';
+import { organizationKeyActor } from '../lib/http.ts';
 import { createRouter, errors, jsonBody, jsonResponse, orgRoute } from '../lib/openapi.ts';
 import {
   CountryCode,
@@ -81,10 +81,12 @@ settingsRouter.openapi(getSettings, async (c) => {
 
 settingsRouter.openapi(patchSettings, async (c) => {
   const body = c.req.valid('json');
-  const org = await changePasswordSettings(c.get('services'), c.get('organization').row, body, {
-    actor: 'organization_key',
-    ip: clientAddress(c),
-  });
+  const org = await changePasswordSettings(
+    c.get('services'),
+    c.get('organization').row,
+    body,
+    organizationKeyActor(c),
+  );
   return c.json(passwordSettingsJson(org), 200);
 });
 

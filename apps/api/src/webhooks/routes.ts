@@ -2,13 +2,13 @@ import { z } from '@hono/zod-openapi';
 import { WEBHOOK_EVENT_TYPES } from '@twofa/core';
 import { getWebhook, listDeliveries, listWebhooks } from '@twofa/db';
 import { notFound } from '../lib/errors.ts';
-import { clientAddress, parseId } from '../lib/http.ts';
+import { organizationKeyActor, parseId } from '../lib/http.ts';
 import { createRouter, errors, IdParam, jsonBody, jsonResponse, orgRoute } from '../lib/openapi.ts';
+import { CursorQuery, readPage } from '../lib/pagination.ts';
 import { addWebhook, removeWebhook, sendTestEvent, webhookJson } from './use-cases.ts';
 
 const tags = ['Webhooks'];
 const WebhookParams = IdParam('webhookId');
-const ACTOR = 'organization_key';
 
 const EventType = z.enum(WEBHOOK_EVENT_TYPES);
 
@@ -98,13 +98,7 @@ const deliveriesRoute = orgRoute({
   summary: 'A webhook’s delivery log, newest first',
   request: {
     params: WebhookParams,
-    query: z.object({
-      limit: z.coerce.number().int().min(1).max(100).default(50),
-      before: z
-        .string()
-        .regex(/^\d{1,18}$/, 'a cursor from nextCursor')
-        .optional(),
-    }),
+    query: CursorQuery,
   },
   responses: {
     200: jsonResponse(
@@ -135,10 +129,12 @@ export const webhooksApiRouter = createRouter();
 
 webhooksApiRouter.openapi(postRoute, async (c) => {
   const body = c.req.valid('json');
-  const { webhook, secret } = await addWebhook(c.get('services'), c.get('organizationId'), body, {
-    actor: ACTOR,
-    ip: clientAddress(c),
-  });
+  const { webhook, secret } = await addWebhook(
+    c.get('services'),
+    c.get('organizationId'),
+    body,
+    organizationKeyActor(c),
+  );
   return c.json({ ...webhookJson(webhook), secret }, 201);
 });
 
@@ -149,25 +145,18 @@ webhooksApiRouter.openapi(listRoute, async (c) => {
 
 webhooksApiRouter.openapi(deleteRoute, async (c) => {
   const id = parseId(c.req.valid('param').webhookId, 'Webhook');
-  await removeWebhook(c.get('services'), c.get('organizationId'), id, {
-    actor: ACTOR,
-    ip: clientAddress(c),
-  });
+  await removeWebhook(c.get('services'), c.get('organizationId'), id, organizationKeyActor(c));
   return c.body(null, 204);
 });
 
 webhooksApiRouter.openapi(deliveriesRoute, async (c) => {
   const id = parseId(c.req.valid('param').webhookId, 'Webhook');
-  const { limit, before } = c.req.valid('query');
   const sql = c.get('services').db.sql;
   const organizationId = c.get('organizationId');
   if (!(await getWebhook(sql, organizationId, id))) throw notFound('Webhook');
-  const rows = await listDeliveries(sql, organizationId, id, {
-    limit: limit + 1,
-    before: before === undefined ? undefined : Number(before),
-  });
-  const page = rows.slice(0, limit);
-  const nextCursor = rows.length > limit ? (page[page.length - 1]?.id ?? null) : null;
+  const { page, nextCursor } = await readPage(c.req.valid('query'), (options) =>
+    listDeliveries(sql, organizationId, id, options),
+  );
   return c.json(
     {
       deliveries: page.map((d) => ({
@@ -184,9 +173,11 @@ webhooksApiRouter.openapi(deliveriesRoute, async (c) => {
 
 webhooksApiRouter.openapi(testRoute, async (c) => {
   const id = parseId(c.req.valid('param').webhookId, 'Webhook');
-  const delivery = await sendTestEvent(c.get('services'), c.get('organizationId'), id, {
-    actor: ACTOR,
-    ip: clientAddress(c),
-  });
+  const delivery = await sendTestEvent(
+    c.get('services'),
+    c.get('organizationId'),
+    id,
+    organizationKeyActor(c),
+  );
   return c.json({ deliveryId: delivery.id, eventId: delivery.eventId }, 202);
 });
