@@ -6,6 +6,7 @@ import {
   parseWebhookUrl,
   resolveWebhookTarget,
   WEBHOOK_EVENT_TYPES,
+  WEBHOOK_URL_MAX_LENGTH,
   WebhookTargetError,
 } from './webhooks.ts';
 
@@ -94,6 +95,33 @@ describe('parseWebhookUrl', () => {
     expect(problemOf(() => parseWebhookUrl(url, ON))).toBe(problem);
   });
 
+  it('refuses an over-long URL at the limit, a bare credential, and says why in words', () => {
+    const at = `https://hooks.example.com/${'a'.repeat(WEBHOOK_URL_MAX_LENGTH - 26)}`;
+    expect(at).toHaveLength(WEBHOOK_URL_MAX_LENGTH);
+    expect(problemOf(() => parseWebhookUrl(at, ON))).toBeNull();
+    expect(problemOf(() => parseWebhookUrl(`${at}b`, ON))).toBe('malformed');
+    expect(problemOf(() => parseWebhookUrl('https://user@example.com/', ON))).toBe('malformed');
+    expect(problemOf(() => parseWebhookUrl('https://:pw@example.com/', ON))).toBe('malformed');
+    expect(problemOf(() => parseWebhookUrl('https://example.com/', OFF))).toBeNull();
+    for (const [url, words] of [
+      [`${at}b`, /longer than 2048/],
+      ['not a url', /not an absolute URL/],
+      ['http://example.com/', /must use https, not http:/],
+      ['https://u:p@example.com/', /credentials/],
+      ['https://10.0.0.1/', /10\.0\.0\.1 is not a public address/],
+    ] as const) {
+      let caught: unknown;
+      try {
+        parseWebhookUrl(url, ON);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(WebhookTargetError);
+      expect((caught as Error).name).toBe('WebhookTargetError');
+      expect((caught as Error).message).toMatch(words);
+    }
+  });
+
   it('accepts public https URLs, and http and private ones when allowed', () => {
     expect(parseWebhookUrl('https://hooks.example.com/in?x=1', ON).href).toBe(
       'https://hooks.example.com/in?x=1',
@@ -140,6 +168,10 @@ describe('resolveWebhookTarget', () => {
     const url = parseWebhookUrl('https://[2606:4700::1111]/', ON);
     expect(await resolveWebhookTarget(url, ON, never)).toEqual([
       { address: '2606:4700::1111', family: 6 },
+    ]);
+    const v4 = parseWebhookUrl('https://93.184.215.14/', ON);
+    expect(await resolveWebhookTarget(v4, ON, never)).toEqual([
+      { address: '93.184.215.14', family: 4 },
     ]);
   });
 });
