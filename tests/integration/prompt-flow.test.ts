@@ -301,3 +301,41 @@ describe('no second factor needed', () => {
     expect(claims?.email).toBeUndefined();
   });
 });
+
+describe('the other ways in the prompt', () => {
+  it('offers a backup code, takes it on the code step, and says amr otp', async () => {
+    const user = await h.createUser(org.apiKey, {
+      email: 'backup-vet@example.com',
+      phone: '+358401230077',
+    });
+    const codes = await h.request('POST', `/v1/users/${user.id}/backup-codes`, {
+      key: org.apiKey,
+    });
+    expect(codes.status).toBe(201);
+    const backupCode = (codes.body.codes as string[])[0] ?? '';
+
+    const { config, started, jar, page } = await openPrompt(app, 'backup-vet@example.com');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('name="code"');
+    const link = /href="(\/prompt\/[\w-]+\/backup-code)"/.exec(page.body)?.[1];
+    expect(link).toBeDefined();
+
+    const form = await browse(jar, `${h.baseUrl}${link}`);
+    expect(form.final.status).toBe(200);
+    expect(form.final.body).toContain('name="backupCode"');
+    expect(form.final.body).toContain('name="cancel"');
+    const back = await browse(jar, formAction(form.final.body, h.baseUrl, '/code'), {
+      form: { csrf: csrfOf(form.final.body), backupCode: backupCode.toUpperCase() },
+    });
+    expect(back.final.status).toBe(303);
+    const tokens = await redeem(config, new URL(back.final.location ?? ''), started);
+    expect(tokens.claims()).toMatchObject({
+      sub: user.id,
+      amr: ['otp'],
+      twofa: { result: 'verified', reason: null },
+    });
+    const [left] = await h.sql`
+      select count(*)::int as n from backup_codes where user_id = ${user.id} and used_at is null`;
+    expect(left?.n).toBe(9);
+  });
+});

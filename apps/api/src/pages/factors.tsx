@@ -25,8 +25,8 @@ import {
 } from './docs.ts';
 import { requireSession } from './guard.tsx';
 import { apiErrorText, langOf } from './lang.ts';
-import { CodeInput, Csrf, fieldAria, Layout, Notice } from './layout.tsx';
-import { forbidden } from './login.tsx';
+import { CancelButton, CodeInput, Csrf, fieldAria, Layout, Notice } from './layout.tsx';
+import { forbidden, LOGIN_STEP_PATHS, type StepPaths } from './login.tsx';
 import type { PageLang } from './messages.ts';
 import { render } from './render.ts';
 import {
@@ -77,8 +77,11 @@ export function OtherWays(props: {
   csrf: string;
   view: ChallengeView;
   current: 'code' | 'backup_code' | 'phone' | 'closed';
+  /** Where the links and the resend go: the /login pages', or a hosted prompt's own. */
+  paths?: Pick<StepPaths, 'codePage' | 'backupCodePage' | 'resend'>;
 }) {
   const { lang, csrf, view, current } = props;
+  const paths = props.paths ?? LOGIN_STEP_PATHS;
   const { t } = lang;
   const open = view.status === 'pending';
   const app = view.methods.includes('totp') && open && current !== 'code';
@@ -99,16 +102,16 @@ export function OtherWays(props: {
       <h2>{t.otherWays}</h2>
       {app ? (
         <p>
-          <a href="/login/code">{t.useApp}</a>
+          <a href={paths.codePage}>{t.useApp}</a>
         </p>
       ) : null}
       {backup ? (
         <p>
-          <a href="/login/backup-code">{t.useBackupCode}</a>
+          <a href={paths.backupCodePage}>{t.useBackupCode}</a>
         </p>
       ) : null}
       {text ? (
-        <form method="post" action="/login/resend">
+        <form method="post" action={paths.resend}>
           <Csrf token={csrf} />
           <button class="secondary" type="submit">
             {t.textMeInstead}
@@ -162,13 +165,18 @@ export function takeBackupCodesOffer(c: PageContext): boolean {
   return true;
 }
 
-function BackupCodePage(props: {
+export function BackupCodePage(props: {
   lang: PageLang;
   csrf: string;
   view: ChallengeView;
   error?: string | undefined;
+  /** The hosted prompt's own paths, where the form posts to its code step, and its Cancel. */
+  paths?: StepPaths;
+  cancelable?: boolean;
 }) {
   const { lang, csrf, view, error } = props;
+  const paths = props.paths ?? LOGIN_STEP_PATHS;
+  const action = props.cancelable ? paths.code : paths.backupCodePage;
   const { t } = lang;
   return (
     <Layout lang={lang} title={t.backupCodeTitle}>
@@ -180,7 +188,7 @@ function BackupCodePage(props: {
             {error}
           </Notice>
         ) : null}
-        <form method="post" action="/login/backup-code">
+        <form method="post" action={action}>
           <Csrf token={csrf} />
           <div class="field">
             <label for="backupCode">{t.backupCodeLabel}</label>
@@ -209,8 +217,9 @@ function BackupCodePage(props: {
           <button class="primary" type="submit">
             {t.verify}
           </button>
+          {props.cancelable ? <CancelButton lang={lang} /> : null}
         </form>
-        <OtherWays lang={lang} csrf={csrf} view={view} current="backup_code" />
+        <OtherWays lang={lang} csrf={csrf} view={view} current="backup_code" paths={paths} />
       </div>
     </Layout>
   );

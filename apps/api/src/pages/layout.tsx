@@ -209,3 +209,12 @@ export function CodeInput({
     />
   );
 }
+
+/** A second submit button that leaves the sign-in: the hosted prompt's way back to its app. */
+export function CancelButton({ lang }: { lang: PageLang }) {
+  return (
+    <button class="secondary" type="submit" name="cancel" value="1" formnovalidate>
+      {lang.t.cancel}
+    </button>
+  );
+}

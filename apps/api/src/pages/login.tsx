@@ -12,7 +12,15 @@ import { COUNTDOWN_SCRIPT_PATH } from './countdown.ts';
 import { csrf, documentPage, form, html, redirect } from './docs.ts';
 import { codeIntro, OtherWays, offerBackupCodesAfter } from './factors.tsx';
 import { apiErrorText, langOf } from './lang.ts';
-import { CodeInput, Csrf, fieldAria, Layout, MessagePage, Notice } from './layout.tsx';
+import {
+  CancelButton,
+  CodeInput,
+  Csrf,
+  fieldAria,
+  Layout,
+  MessagePage,
+  Notice,
+} from './layout.tsx';
 import type { Messages, PageLang } from './messages.ts';
 import { setPageOrganization } from './page-organization.ts';
 import { render } from './render.ts';
@@ -270,22 +278,18 @@ export interface StepPaths {
   code: string;
   resend: string;
   phone: string;
+  /** The code step's own page, and the backup code step's: the "other ways" links. */
+  codePage: string;
+  backupCodePage: string;
 }
 
-const LOGIN_STEP_PATHS: StepPaths = {
+export const LOGIN_STEP_PATHS: StepPaths = {
   code: '/login/code',
   resend: '/login/resend',
   phone: '/login/phone',
+  codePage: '/login/code',
+  backupCodePage: '/login/backup-code',
 };
-
-/** A second submit button that leaves the sign-in: the hosted prompt's way back to its app. */
-function CancelButton({ lang }: { lang: PageLang }) {
-  return (
-    <button class="secondary" type="submit" name="cancel" value="1" formnovalidate>
-      {lang.t.cancel}
-    </button>
-  );
-}
 
 /**
  * Another code: the wait is shown before a click, as text that a small script
@@ -385,10 +389,10 @@ export function CodePage(props: {
         {view.delivery === null ? null : (
           <ResendForm lang={lang} csrf={csrf} facts={facts} action={paths.resend} />
         )}
+        <OtherWays lang={lang} csrf={csrf} view={view} current="code" paths={paths} />
         {/* The hosted prompt's way out is its Cancel button, back to the app. */}
         {props.cancelable ? null : (
           <>
-            <OtherWays lang={lang} csrf={csrf} view={view} current="code" />
             <StepLinks
               lang={lang}
               org={props.org}
@@ -446,12 +450,8 @@ export function PhonePage(props: {
           </button>
           {props.cancelable ? <CancelButton lang={lang} /> : null}
         </form>
-        {props.cancelable ? null : (
-          <>
-            <OtherWays lang={lang} csrf={props.csrf} view={props.view} current="phone" />
-            <StepLinks lang={lang} org={props.org} />
-          </>
-        )}
+        <OtherWays lang={lang} csrf={props.csrf} view={props.view} current="phone" paths={paths} />
+        {props.cancelable ? null : <StepLinks lang={lang} org={props.org} />}
       </div>
     </Layout>
   );

@@ -16,6 +16,7 @@ import { codeStepFacts } from '../domain/code-step.ts';
 import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { CachedOrganization } from '../lib/org-cache.ts';
+import { BackupCodePage } from '../pages/factors.tsx';
 import { apiErrorText, langOf } from '../pages/lang.ts';
 import { CodePage, forbidden, PhonePage, type StepPaths } from '../pages/login.tsx';
 import type { PageLang } from '../pages/messages.ts';
@@ -76,7 +77,13 @@ interface Denial {
 
 function stepPaths(uid: string): StepPaths {
   const base = `${PROMPT_PATH_PREFIX}/${uid}`;
-  return { code: `${base}/code`, resend: `${base}/resend`, phone: `${base}/phone` };
+  return {
+    code: `${base}/code`,
+    resend: `${base}/resend`,
+    phone: `${base}/phone`,
+    codePage: base,
+    backupCodePage: `${base}/backup-code`,
+  };
 }
 
 /**
@@ -382,6 +389,30 @@ export function promptPages(prompt: PromptServer) {
       expiresInSeconds: PROMPT_STATE_TTL_SECONDS,
     });
     return showStep(c, loaded, outcome.challenge);
+  });
+
+  // "Use a backup code": its form posts to the code step, which takes `backupCode` too.
+  pages.get(`${PROMPT_PATH_PREFIX}/:uid/backup-code`, async (c) => {
+    const loaded = await loadInteraction(c, prompt);
+    if (!loaded) return cannotContinue(c);
+    if (!loaded.state) return c.redirect(`${PROMPT_PATH_PREFIX}/${loaded.interaction.uid}`, 303);
+    const view = await currentView(c, loaded, loaded.state);
+    if (
+      !view.methods.includes('backup_code') ||
+      !['pending', 'phone_required'].includes(view.status)
+    ) {
+      return showStep(c, loaded, view);
+    }
+    return render(
+      c,
+      <BackupCodePage
+        lang={loaded.lang}
+        csrf={csrfToken(c, browserId(c))}
+        view={view}
+        paths={stepPaths(loaded.interaction.uid)}
+        cancelable
+      />,
+    );
   });
 
   /** The common start of every form post: CSRF, the interaction, its challenge, and Cancel. */
