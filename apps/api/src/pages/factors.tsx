@@ -25,7 +25,7 @@ import {
 } from './docs.ts';
 import { requireSession } from './guard.tsx';
 import { apiErrorText, langOf } from './lang.ts';
-import { CancelButton, CodeInput, Csrf, fieldAria, Layout, Notice } from './layout.tsx';
+import { CodeInput, Csrf, fieldAria, Layout, Notice, VerifyActions } from './layout.tsx';
 import { forbidden, LOGIN_STEP_PATHS, type StepPaths } from './login.tsx';
 import type { PageLang } from './messages.ts';
 import { render } from './render.ts';
@@ -208,16 +208,7 @@ export function BackupCodePage(props: {
               {t.backupCodeHelp}
             </p>
           </div>
-          <div class="field">
-            <label class="check" for="trustDevice">
-              <input id="trustDevice" name="trustDevice" type="checkbox" value="on" />
-              <span>{t.trustDevice}</span>
-            </label>
-          </div>
-          <button class="primary" type="submit">
-            {t.verify}
-          </button>
-          {props.cancelable ? <CancelButton lang={lang} /> : null}
+          <VerifyActions lang={lang} cancelable={props.cancelable} />
         </form>
         <OtherWays lang={lang} csrf={csrf} view={view} current="backup_code" paths={paths} />
       </div>

@@ -218,3 +218,27 @@ export function CancelButton({ lang }: { lang: PageLang }) {
     </button>
   );
 }
+
+/** The end of a code form: "trust this device", Verify, and the hosted prompt's Cancel. */
+export function VerifyActions({
+  lang,
+  cancelable,
+}: {
+  lang: PageLang;
+  cancelable?: boolean | undefined;
+}) {
+  return (
+    <>
+      <div class="field">
+        <label class="check" for="trustDevice">
+          <input id="trustDevice" name="trustDevice" type="checkbox" value="on" />
+          <span>{lang.t.trustDevice}</span>
+        </label>
+      </div>
+      <button class="primary" type="submit">
+        {lang.t.verify}
+      </button>
+      {cancelable ? <CancelButton lang={lang} /> : null}
+    </>
+  );
+}

@@ -20,6 +20,7 @@ import {
   Layout,
   MessagePage,
   Notice,
+  VerifyActions,
 } from './layout.tsx';
 import type { Messages, PageLang } from './messages.ts';
 import { setPageOrganization } from './page-organization.ts';
@@ -375,16 +376,7 @@ export function CodePage(props: {
               {error ? null : t.attemptsLeft(view.attemptsRemaining)}
             </p>
           </div>
-          <div class="field">
-            <label class="check" for="trustDevice">
-              <input id="trustDevice" name="trustDevice" type="checkbox" value="on" />
-              <span>{t.trustDevice}</span>
-            </label>
-          </div>
-          <button class="primary" type="submit">
-            {t.verify}
-          </button>
-          {props.cancelable ? <CancelButton lang={lang} /> : null}
+          <VerifyActions lang={lang} cancelable={props.cancelable} />
         </form>
         {view.delivery === null ? null : (
           <ResendForm lang={lang} csrf={csrf} facts={facts} action={paths.resend} />

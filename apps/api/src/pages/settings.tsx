@@ -257,36 +257,25 @@ settingsPages.post('/settings/password', async (c) => {
     countryErrors,
   };
   const csrf = csrfToken(c, session.token);
+  const again = (extra: Partial<typeof form> & { error?: string | undefined }, status: 409 | 422) =>
+    render(
+      c,
+      <PasswordSettingsPage
+        lang={lang}
+        csrf={csrf}
+        session={session}
+        org={org}
+        form={{ ...form, ...extra }}
+      />,
+      status,
+    );
   // Turning 2FA on with no credit stops everyone at once, this admin too: never by accident.
   const confirmNoCredit =
     twoFactorEnabled === true && wouldLockOut(org) && fields.confirmNoCredit !== 'on';
-  if (confirmNoCredit) {
-    return render(
-      c,
-      <PasswordSettingsPage
-        lang={lang}
-        csrf={csrf}
-        session={session}
-        org={org}
-        form={{ ...form, confirmNoCredit }}
-      />,
-      409,
-    );
-  }
+  if (confirmNoCredit) return again({ confirmNoCredit }, 409);
   const noMethods = methods !== undefined && methods.length === 0;
   if (cidrErrors.length > 0 || countryErrors.length > 0 || noMethods) {
-    const error = noMethods ? lang.t.errMethodsEmpty : undefined;
-    return render(
-      c,
-      <PasswordSettingsPage
-        lang={lang}
-        csrf={csrf}
-        session={session}
-        org={org}
-        form={{ ...form, error }}
-      />,
-      422,
-    );
+    return again({ error: noMethods ? lang.t.errMethodsEmpty : undefined }, 422);
   }
   try {
     await changePasswordSettings(
