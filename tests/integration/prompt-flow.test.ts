@@ -222,6 +222,58 @@ describe('ending without a login', () => {
     });
   });
 
+  it('Cancel ends the challenge too: canceled, its code no longer verifies, audited with it', async () => {
+    const user = await h.createUser(org.apiKey, {
+      email: 'cancel-ends@example.com',
+      phone: '040 333 5566',
+    });
+    const { jar, page } = await openPrompt(app, 'cancel-ends@example.com');
+    expect(page.body).toContain('name="code"');
+    const code = await h.waitFor(async () => h.lastCodeFor('+358403335566'));
+    const [open] = await h.sql<{ id: string }[]>`
+      select id from challenges where user_id = ${user.id} and status = 'pending'`;
+    expect(open).toBeDefined();
+    const back = await browse(jar, formAction(page.body, h.baseUrl, '/code'), {
+      form: { csrf: csrfOf(page.body), cancel: '1' },
+    });
+    expect(new URL(back.final.location ?? '').searchParams.get('error')).toBe('access_denied');
+
+    const challenge = await h.request('GET', `/v1/challenges/${open?.id}`, { key: org.apiKey });
+    expect(challenge.body.status).toBe('canceled');
+    const verify = await h.request('POST', `/v1/challenges/${open?.id}/verify`, {
+      key: org.apiKey,
+      body: { code },
+    });
+    expect(verify.status).toBe(409);
+    expect(verify.body.code).toBe('challenge_not_pending');
+    const [still] = await h.sql`
+      select count(*)::int as n from challenges
+      where user_id = ${user.id} and status in ('phone_required', 'pending')`;
+    expect(still?.n).toBe(0);
+    const audits = await promptAudits(org.id);
+    expect(audits.at(-1)?.data).toMatchObject({
+      appId: app.id,
+      userId: user.id,
+      result: 'denied',
+      reason: 'canceled',
+      challengeId: open?.id,
+      challengeCanceled: true,
+    });
+  });
+
+  it('Cancel on the phone step ends its phone_required challenge', async () => {
+    const { jar, page } = await openPrompt(app, 'cancel-phone@example.com');
+    expect(page.body).toContain('name="phone"');
+    const back = await browse(jar, formAction(page.body, h.baseUrl, '/phone'), {
+      form: { csrf: csrfOf(page.body), cancel: '1' },
+    });
+    expect(new URL(back.final.location ?? '').searchParams.get('error')).toBe('access_denied');
+    const rows = await h.sql<{ status: string }[]>`
+      select c.status from challenges c join users u on u.id = c.user_id
+      where u.organization_id = ${org.id} and u.email = 'cancel-phone@example.com'`;
+    expect(rows.map((r) => r.status)).toEqual(['canceled']);
+  });
+
   it('a locked user is denied at once and sent nothing', async () => {
     const locked = await h.createUser(org.apiKey, {
       email: 'locked@example.com',

@@ -2,6 +2,7 @@ import type { HttpBindings } from '@hono/node-server';
 import type { ChallengeView } from '@twofa/core';
 import {
   type AppClientRow,
+  cancelPromptChallenge,
   createUser,
   destroyOidcPayload,
   findOidcPayload,
@@ -74,6 +75,8 @@ interface Denial {
   reason: string;
   description: string;
 }
+
+const CANCELED: Denial = { reason: 'canceled', description: 'the user canceled the sign-in' };
 
 function stepPaths(uid: string): StepPaths {
   const base = `${PROMPT_PATH_PREFIX}/${uid}`;
@@ -214,6 +217,13 @@ async function finishLogin(
 
 /** Ends the prompt with `access_denied`; the provider redirects with it, `state` and `iss`. */
 async function finishDenied(c: PageContext, loaded: Loaded, userId: string | null, denial: Denial) {
+  const returnTo = await deniedResult(c, loaded, denial);
+  await auditCompleted(c, loaded, { userId, result: 'denied', reason: denial.reason });
+  return c.redirect(returnTo, 303);
+}
+
+/** The interaction's `access_denied` result (where the provider sends the browser), our state gone. */
+async function deniedResult(c: PageContext, loaded: Loaded, denial: Denial): Promise<string> {
   const { provider, interaction, bindings } = loaded;
   const returnTo = await provider.interactionResult(
     bindings.incoming,
@@ -222,8 +232,29 @@ async function finishDenied(c: PageContext, loaded: Loaded, userId: string | nul
     { mergeWithLastSubmission: false },
   );
   await destroyOidcPayload(c.get('services').db.sql, PROMPT_STATE_KIND, interaction.uid);
-  await auditCompleted(c, loaded, { userId, result: 'denied', reason: denial.reason });
-  return c.redirect(returnTo, 303);
+  return returnTo;
+}
+
+/**
+ * Cancel: the challenge ends with the prompt (`canceled`, so a code sent for
+ * it no longer verifies and it no longer counts as open), recorded in the
+ * same statement as the prompt's audit event; the app gets `access_denied`.
+ */
+async function finishCanceled(c: PageContext, loaded: Loaded, state: PromptState) {
+  await cancelPromptChallenge(c.get('services').db.sql, {
+    organizationId: loaded.org.row.id,
+    challengeId: state.challengeId,
+    actor: 'prompt',
+    ip: endUserAddress(c).ip,
+    data: {
+      appId: loaded.app.id,
+      clientId: loaded.app.clientId,
+      userId: state.userId,
+      result: 'denied',
+      reason: CANCELED.reason,
+    },
+  });
+  return c.redirect(await deniedResult(c, loaded, CANCELED), 303);
 }
 
 function closedDenial(view: ChallengeView): Denial {
@@ -236,8 +267,6 @@ function closedDenial(view: ChallengeView): Denial {
 function errorDenial(error: ApiError): Denial {
   return { reason: error.code, description: `the second step was refused: ${error.code}` };
 }
-
-const CANCELED: Denial = { reason: 'canceled', description: 'the user canceled the sign-in' };
 
 /** The app's user for this email, made on first sight (JIT): a member with no phone, no password. */
 async function promptUser(c: PageContext, loaded: Loaded): Promise<string> {
@@ -424,7 +453,7 @@ export function promptPages(prompt: PromptServer) {
     if (!loaded.state)
       return { response: c.redirect(`${PROMPT_PATH_PREFIX}/${loaded.interaction.uid}`, 303) };
     if (form.cancel !== undefined) {
-      return { response: finishDenied(c, loaded, loaded.state.userId, CANCELED) };
+      return { response: finishCanceled(c, loaded, loaded.state) };
     }
     return { form, loaded, state: loaded.state };
   }
