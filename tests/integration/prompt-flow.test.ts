@@ -45,6 +45,18 @@ describe('discovery', () => {
     ]);
     expect(doc.id_token_signing_alg_values_supported).toEqual(['RS256']);
   });
+
+  it('advertises only the code grant, answered in the query: no refresh_token, no form_post', async () => {
+    const doc = (await (
+      await fetch(`${h.baseUrl}/.well-known/openid-configuration`)
+    ).json()) as Record<string, any>;
+    expect(doc.grant_types_supported).toEqual(['authorization_code']);
+    expect(doc.response_modes_supported).toEqual(['query']);
+    // What an app's library reads of it.
+    const metadata = (await promptClient(h.baseUrl, app)).serverMetadata();
+    expect(metadata.grant_types_supported).toEqual(['authorization_code']);
+    expect(metadata.response_modes_supported).toEqual(['query']);
+  });
 });
 
 /** Runs the app's redirect and the prompt's pages up to the first page that is not a redirect on our origin. */

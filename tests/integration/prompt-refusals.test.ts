@@ -206,6 +206,22 @@ describe('the pushed request itself', () => {
     }
   });
 
+  it('refuses the response modes it does not offer (form_post, fragment) and takes query', async () => {
+    const client = await promptClient(h.baseUrl, app);
+    const push = (responseMode: string) =>
+      oidc.buildAuthorizationUrlWithPAR(client, {
+        ...parFields(app),
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        response_mode: responseMode,
+      });
+    const before = await storedRequests();
+    for (const mode of ['form_post', 'fragment']) {
+      await expect(push(mode)).rejects.toMatchObject({ status: 400, error: 'invalid_request' });
+    }
+    expect(await storedRequests()).toBe(before);
+    await expect(push('query')).resolves.toBeInstanceOf(URL);
+  });
+
   it('refuses authorization requests that were not pushed: an error to the registered URI, no code', async () => {
     const sent = h.twilio.messages.length;
     const url = new URL(`${h.baseUrl}/oidc/authorize`);
@@ -414,6 +430,14 @@ describe('redeeming the code', () => {
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toBe('invalid_grant');
+  });
+
+  it('refuses the refresh_token grant: unsupported_grant_type', async () => {
+    const client = await promptClient(h.baseUrl, openApp);
+    await expect(oidc.refreshTokenGrant(client, 'not-a-refresh-token')).rejects.toMatchObject({
+      status: 400,
+      error: 'unsupported_grant_type',
+    });
   });
 
   it('refuses a wrong secret at the token endpoint with 401 invalid_client', async () => {

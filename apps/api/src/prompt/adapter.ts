@@ -11,6 +11,14 @@ import {
 } from '@twofa/db';
 import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
 
+/**
+ * How the code comes back: `303` to the redirect URI with it in the query.
+ * oidc-provider always registers `fragment` and `form_post` too (and its
+ * discovery names them): each client's `response_modes` refuses them, and
+ * provider.ts corrects discovery to this list.
+ */
+export const RESPONSE_MODES = ['query'] as const;
+
 /** Our own record beside the provider's, in its table: what the prompt decided, by grant. */
 export const DECISION_KIND = 'PromptDecision';
 /** The prompt's progress through one interaction (its challenge), by interaction uid. */
@@ -44,6 +52,8 @@ async function findClient(db: Database, clientId: string): Promise<AdapterPayloa
     redirect_uris: app.redirectUris,
     grant_types: ['authorization_code'],
     response_types: ['code'],
+    // `fragment` and `form_post` are refused: invalid_request at the pushed request.
+    response_modes: [...RESPONSE_MODES],
     token_endpoint_auth_method: 'client_secret_basic',
     id_token_signed_response_alg: 'RS256',
     application_type: 'web',

@@ -11,7 +11,7 @@ import Provider, {
 import { hashClientSecret } from '../domain/apps.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { Services } from '../lib/services.ts';
-import { DECISION_KIND, postgresAdapter } from './adapter.ts';
+import { DECISION_KIND, postgresAdapter, RESPONSE_MODES } from './adapter.ts';
 import { renderPromptErrorPage } from './error-page.tsx';
 import {
   ID_TOKEN_TTL_SECONDS,
@@ -38,6 +38,7 @@ export const OIDC_ROUTES = {
 } as const;
 
 export const DISCOVERY_PATH = '/.well-known/openid-configuration';
+
 /** Our page for an interaction: the prompt. */
 export const PROMPT_PATH_PREFIX = '/prompt';
 
@@ -177,7 +178,9 @@ function buildProvider(services: Services, issuer: string, keys: SigningJwk[]): 
       Interaction: 15 * 60,
       Session: 60 * 60,
     },
-    issueRefreshToken: () => false,
+    // No issueRefreshToken here: any function other than the default makes the provider register
+    // the refresh_token grant (and advertise it). Its default issues one only to a client allowed
+    // that grant with `offline_access`, and ours are allowed neither (adapter.ts, `scopes`).
     features: {
       devInteractions: { enabled: false },
       pushedAuthorizationRequests: {
@@ -257,6 +260,13 @@ function buildProvider(services: Services, issuer: string, keys: SigningJwk[]): 
     const stored = this.clientSecret ?? '';
     return safeEqual(hashClientSecret(appSecret, actual ?? ''), stored);
   } as never;
+  // Discovery lists every response mode the provider registered; name only those a client takes.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route === 'discovery' && ctx.body && typeof ctx.body === 'object') {
+      (ctx.body as Record<string, unknown>).response_modes_supported = [...RESPONSE_MODES];
+    }
+  });
   provider.on('server_error', (_ctx: unknown, error: Error) => {
     services.logger.error({ err: error }, 'oidc provider error');
   });
