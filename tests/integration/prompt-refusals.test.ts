@@ -401,6 +401,21 @@ describe('redeeming the code', () => {
     ).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
+  it('leaves the code to the right verifier after a wrong one (docs/integrate.md), once', async () => {
+    const { client, started, callback } = await codeFor(openApp, 'verifier-after@example.com');
+    const redeem = (verifier: string) =>
+      oidc.authorizationCodeGrant(client, callback, {
+        pkceCodeVerifier: verifier,
+        expectedState: started.state,
+        expectedNonce: started.nonce,
+      });
+    await expect(redeem(oidc.randomPKCECodeVerifier())).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    expect((await redeem(started.verifier)).id_token).toBeTruthy();
+    await expect(redeem(started.verifier)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
   it("refuses a code redeemed by another organization's app", async () => {
     const { started, callback } = await codeFor(openApp, 'stolen@example.com');
     const thief = await promptClient(h.baseUrl, otherApp);
