@@ -338,6 +338,96 @@ describe('webhook delivery', { timeout: 60_000 }, () => {
     const rows = await h.sql`select 1 from webhook_deliveries where webhook_id = ${hook.id}`;
     expect(rows).toHaveLength(1);
   });
+
+  it('turns a disabled webhook on again with PATCH enabled: true, and off with false', async () => {
+    const org = await h.createOrganization({ name: 'Recovered Clinic', country: 'FI' });
+    const path = nextPath();
+    const hook = await addWebhook(org.apiKey, path, ['user_created', 'webhook_updated']);
+    receiver.answer = (r) => (r.path === path ? 503 : 204);
+    await h.sql`
+      update webhooks set failing_since = now() - interval '4 days' where id = ${hook.id}`;
+    await h.createUser(org.apiKey, { email: 'recovered-1@example.com' });
+    await waitForDelivered(hook.id, 1);
+    const listed = await h.request('GET', '/v1/webhooks', { key: org.apiKey });
+    expect(listed.body.webhooks[0]).toMatchObject({ enabled: false });
+
+    // The receiver works again; the admin turns the webhook back on.
+    receiver.answer = () => 204;
+    const on = await h.request('PATCH', `/v1/webhooks/${hook.id}`, {
+      key: org.apiKey,
+      body: { enabled: true },
+    });
+    expect(on.status, JSON.stringify(on.body)).toBe(200);
+    expect(on.body).toMatchObject({
+      id: hook.id,
+      enabled: true,
+      disabledAt: null,
+      disabledReason: null,
+      failingSince: null,
+    });
+    const user = await h.createUser(org.apiKey, { email: 'recovered-2@example.com' });
+    // Its own webhook_updated event and the new user reach it.
+    const rows = await waitForDelivered(hook.id, 3);
+    expect(rows.map((r) => r.status).sort()).toEqual(['delivered', 'delivered', 'failed']);
+    const events = verifiedAt(path, hook.secret).map((e) => e.event);
+    expect(events).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'webhook_updated' }),
+        expect.objectContaining({
+          type: 'user_created',
+          data: expect.objectContaining({ userId: user.id }),
+        }),
+      ]),
+    );
+    const [audit] = await h.sql<{ data: Record<string, unknown>; actor: string }[]>`
+      select data, actor from audit_events
+      where organization_id = ${org.id} and type = 'webhook_updated'`;
+    expect(audit).toMatchObject({
+      actor: 'organization_key',
+      data: { webhookId: hook.id, enabled: true, wasDisabledReason: 'consecutive_failures' },
+    });
+
+    // Off on request: no new events, and what was pending fails.
+    receiver.answer = (r) => (r.path === path ? 503 : 204);
+    await h.createUser(org.apiKey, { email: 'recovered-3@example.com' });
+    await h.waitFor(async () => {
+      const [row] = await h.sql`
+        select 1 from webhook_deliveries
+        where webhook_id = ${hook.id} and status = 'pending' and attempts >= 1`;
+      return row;
+    }, 30_000);
+    const off = await h.request('PATCH', `/v1/webhooks/${hook.id}`, {
+      key: org.apiKey,
+      body: { enabled: false },
+    });
+    expect(off.body).toMatchObject({ enabled: false, disabledReason: 'disabled_by_request' });
+    const pending = await h.sql`
+      select 1 from webhook_deliveries where webhook_id = ${hook.id} and status = 'pending'`;
+    expect(pending).toHaveLength(0);
+    const before = await h.sql`select 1 from webhook_deliveries where webhook_id = ${hook.id}`;
+    await h.createUser(org.apiKey, { email: 'recovered-4@example.com' });
+    const after = await h.sql`select 1 from webhook_deliveries where webhook_id = ${hook.id}`;
+    expect(after).toHaveLength(before.length);
+  });
+
+  it("refuses a bad PATCH body (400) and another organization's webhook (404)", async () => {
+    const org = await h.createOrganization({ name: 'Patch Clinic', country: 'FI' });
+    const other = await h.createOrganization({ name: 'Other Patch Clinic', country: 'FI' });
+    const hook = await addWebhook(org.apiKey, nextPath(), ['user_created']);
+    for (const body of [{ enabled: 'yes' }, {}]) {
+      const res = await h.request('PATCH', `/v1/webhooks/${hook.id}`, { key: org.apiKey, body });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('invalid_request');
+    }
+    const theirs = await h.request('PATCH', `/v1/webhooks/${hook.id}`, {
+      key: other.apiKey,
+      body: { enabled: false },
+    });
+    expect(theirs.status).toBe(404);
+    expect(theirs.body.code).toBe('not_found');
+    const listed = await h.request('GET', '/v1/webhooks', { key: org.apiKey });
+    expect(listed.body.webhooks[0]).toMatchObject({ enabled: true, disabledAt: null });
+  });
 });
 
 describe('webhook metrics', () => {

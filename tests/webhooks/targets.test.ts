@@ -75,6 +75,25 @@ describe('webhook targets with the rules on', { timeout: 60_000 }, () => {
     expect(audit).toHaveLength(0);
   });
 
+  it('checks the target again when a disabled webhook is turned on: 422, still off', async () => {
+    const org = await h.createOrganization({ name: 'Reenabling Clinic', country: 'FI' });
+    const id = crypto.randomUUID();
+    const sealed = sealSecret(APP_SECRET, 'webhook-secret', `whsec_${'A'.repeat(43)}=`, id);
+    await h.sql`
+      insert into webhooks (id, organization_id, url, events, secret_sealed, disabled_at,
+        disabled_reason)
+      values (${id}, ${org.id}, ${`https://127.0.0.1:${canary.port}/in`}, ${['user_created']},
+        ${sealed}, now(), 'consecutive_failures')`;
+    const res = await h.request('PATCH', `/v1/webhooks/${id}`, {
+      key: org.apiKey,
+      body: { enabled: true },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.code).toBe('invalid_webhook_url');
+    const [row] = await h.sql`select disabled_at from webhooks where id = ${id}`;
+    expect(row?.disabled_at).not.toBeNull();
+  });
+
   it('checks again at delivery: a name now resolving to loopback gets no connection', async () => {
     const org = await h.createOrganization({ name: 'Rebinding Clinic', country: 'FI' });
     // As if the name had resolved to a public address when the webhook was created.

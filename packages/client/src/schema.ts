@@ -590,7 +590,13 @@ export interface paths {
         delete: operations["deleteWebhook"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Turn a webhook on again (after it was disabled) or off
+         * @description `enabled: true` re-enables a disabled webhook once its receiver works: `disabledAt`, `disabledReason` and `failingSince` are cleared (a fresh 3-day window) and it gets events from now on (none were recorded while it was off); its target is checked again as on creation (422 invalid_webhook_url). `enabled: false` disables it (`disabledReason: "disabled_by_request"`) and fails its pending deliveries. Audit event webhook_updated.
+         *
+         *     Takes an organization key as `Authorization: Bearer <key>`.
+         */
+        patch: operations["updateWebhook"];
         trace?: never;
     };
     "/v1/webhooks/{webhookId}/deliveries": {
@@ -1481,6 +1487,8 @@ export interface components {
             /** @description Event types it gets; empty means all */
             events: string[];
             createdAt: string;
+            /** @description Whether it gets events: false once disabled (`disabledAt` says when) */
+            enabled: boolean;
             /** @description Set when no delivery succeeded for 3 days; it gets no events */
             disabledAt: string | null;
             /** @example consecutive_failures */
@@ -3362,7 +3370,7 @@ export interface operations {
                 "application/json": {
                     url: string;
                     /** @description Absent or empty: every event type */
-                    events?: ("organization_updated" | "settings_changed" | "user_created" | "user_exempted" | "user_unexempted" | "phone_changed" | "password_changed" | "trusted_devices_revoked" | "user_locked" | "user_unlocked" | "challenge_locked" | "sms_paused" | "sms_credits_added" | "sms_balance_low" | "sms_unknown_settled" | "prompt_completed" | "totp_enabled" | "totp_disabled" | "backup_codes_generated" | "backup_code_used" | "second_factors_reset" | "webhook_created" | "webhook_deleted" | "challenge_approved" | "challenge_failed")[];
+                    events?: ("organization_updated" | "settings_changed" | "user_created" | "user_exempted" | "user_unexempted" | "phone_changed" | "password_changed" | "trusted_devices_revoked" | "user_locked" | "user_unlocked" | "challenge_locked" | "sms_paused" | "sms_credits_added" | "sms_balance_low" | "sms_unknown_settled" | "prompt_completed" | "totp_enabled" | "totp_disabled" | "backup_codes_generated" | "backup_code_used" | "second_factors_reset" | "webhook_created" | "webhook_updated" | "webhook_deleted" | "challenge_approved" | "challenge_failed")[];
                 };
             };
         };
@@ -3454,6 +3462,79 @@ export interface operations {
             };
             /** @description Error (404) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    enabled: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The webhook as it is now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or an unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A valid key of the wrong kind for this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

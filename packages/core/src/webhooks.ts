@@ -24,6 +24,7 @@ export const AUDIT_EVENT_TYPES = [
   'backup_code_used',
   'second_factors_reset',
   'webhook_created',
+  'webhook_updated',
   'webhook_deleted',
 ] as const;
 

@@ -5,7 +5,13 @@ import { notFound } from '../lib/errors.ts';
 import { organizationKeyActor, parseId } from '../lib/http.ts';
 import { createRouter, errors, IdParam, jsonBody, jsonResponse, orgRoute } from '../lib/openapi.ts';
 import { CursorQuery, readPage } from '../lib/pagination.ts';
-import { addWebhook, removeWebhook, sendTestEvent, webhookJson } from './use-cases.ts';
+import {
+  addWebhook,
+  removeWebhook,
+  sendTestEvent,
+  updateWebhook,
+  webhookJson,
+} from './use-cases.ts';
 
 const tags = ['Webhooks'];
 const WebhookParams = IdParam('webhookId');
@@ -18,6 +24,9 @@ const Webhook = z
     url: z.string(),
     events: z.array(z.string()).openapi({ description: 'Event types it gets; empty means all' }),
     createdAt: z.string(),
+    enabled: z.boolean().openapi({
+      description: 'Whether it gets events: false once disabled (`disabledAt` says when)',
+    }),
     disabledAt: z
       .string()
       .nullable()
@@ -78,6 +87,24 @@ const listRoute = orgRoute({
   operationId: 'listWebhooks',
   summary: 'The organization’s webhooks',
   responses: { 200: jsonResponse(z.object({ webhooks: z.array(Webhook) }), 'Oldest first') },
+});
+
+const patchRoute = orgRoute({
+  method: 'patch',
+  path: '/v1/webhooks/{webhookId}',
+  tags,
+  operationId: 'updateWebhook',
+  summary: 'Turn a webhook on again (after it was disabled) or off',
+  description:
+    '`enabled: true` re-enables a disabled webhook once its receiver works: `disabledAt`, `disabledReason` and `failingSince` are cleared (a fresh 3-day window) and it gets events from now on (none were recorded while it was off); its target is checked again as on creation (422 invalid_webhook_url). `enabled: false` disables it (`disabledReason: "disabled_by_request"`) and fails its pending deliveries. Audit event webhook_updated.',
+  request: {
+    params: WebhookParams,
+    body: jsonBody(z.object({ enabled: z.boolean() })),
+  },
+  responses: {
+    200: jsonResponse(Webhook, 'The webhook as it is now'),
+    ...errors(400, 404, 422),
+  },
 });
 
 const deleteRoute = orgRoute({
@@ -141,6 +168,18 @@ webhooksApiRouter.openapi(postRoute, async (c) => {
 webhooksApiRouter.openapi(listRoute, async (c) => {
   const rows = await listWebhooks(c.get('services').db.sql, c.get('organizationId'));
   return c.json({ webhooks: rows.map(webhookJson) }, 200);
+});
+
+webhooksApiRouter.openapi(patchRoute, async (c) => {
+  const id = parseId(c.req.valid('param').webhookId, 'Webhook');
+  const webhook = await updateWebhook(
+    c.get('services'),
+    c.get('organizationId'),
+    id,
+    c.req.valid('json'),
+    organizationKeyActor(c),
+  );
+  return c.json(webhookJson(webhook), 200);
 });
 
 webhooksApiRouter.openapi(deleteRoute, async (c) => {

@@ -12,8 +12,10 @@ import {
   createTestDelivery,
   createWebhook,
   deleteWebhook,
+  getWebhook,
   inTransaction,
   recordAudit,
+  setWebhookEnabled,
   type WebhookRow,
 } from '@twofa/db';
 import { ApiError, notFound } from '../lib/errors.ts';
@@ -40,6 +42,7 @@ export function webhookJson(row: WebhookRow) {
     url: row.url,
     events: row.events,
     createdAt: row.createdAt.toISOString(),
+    enabled: row.disabledAt === null,
     disabledAt: row.disabledAt?.toISOString() ?? null,
     disabledReason: row.disabledReason,
     failingSince: row.failingSince?.toISOString() ?? null,
@@ -123,6 +126,33 @@ export async function removeWebhook(
     return true;
   });
   if (!removed) throw notFound('Webhook');
+}
+
+/**
+ * Turns a webhook on again (after it was disabled for failing, once its
+ * receiver works) or off. Turning it on checks its target again, as adding
+ * it does, so a URL whose host now points inside is refused at once.
+ */
+export async function updateWebhook(
+  services: Services,
+  organizationId: string,
+  webhookId: string,
+  input: { enabled: boolean },
+  who: Requester,
+): Promise<WebhookRow> {
+  const sql = services.db.sql;
+  const current = await getWebhook(sql, organizationId, webhookId);
+  if (!current) throw notFound('Webhook');
+  if (input.enabled) await checkWebhookTarget(services, current.url);
+  const updated = await setWebhookEnabled(sql, {
+    organizationId,
+    id: webhookId,
+    enabled: input.enabled,
+    actor: who.actor,
+    ip: who.ip,
+  });
+  if (!updated) throw notFound('Webhook');
+  return updated;
 }
 
 /** A `webhook_test` event for one webhook; the worker delivers it like any other. */

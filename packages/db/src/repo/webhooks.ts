@@ -64,6 +64,62 @@ export async function getWebhook(
   return row ?? null;
 }
 
+/** Why a webhook was disabled: `PATCH /v1/webhooks/{id}` with `enabled: false`. */
+export const WEBHOOK_DISABLED_BY_REQUEST = 'disabled_by_request';
+
+/**
+ * Turns a webhook on or off, recording `webhook_updated` (with what it was)
+ * in the same statement. On clears `disabledAt`, its reason and the failing
+ * streak, so the webhook starts a fresh disable window and gets events from
+ * now on (none were recorded for it while it was off). Off does what the
+ * automatic disable does: no new events, its pending deliveries fail. The
+ * audit event reaches the webhook itself once it is on: the outbox trigger
+ * runs after the statement. Null when the organization has no such webhook.
+ */
+export async function setWebhookEnabled(
+  sql: Sql,
+  input: {
+    organizationId: string;
+    id: string;
+    enabled: boolean;
+    actor: string;
+    ip: string | null;
+  },
+): Promise<WebhookRow | null> {
+  const { organizationId, id, enabled, actor, ip } = input;
+  const [row] = await sql<WebhookRow[]>`
+    with before as (
+      select id, disabled_at, disabled_reason, failing_since from webhooks
+      where organization_id = ${organizationId} and id = ${id}
+      for update
+    ), w as (
+      update webhooks w set
+        disabled_at = case when ${enabled} then null else coalesce(w.disabled_at, now()) end,
+        disabled_reason = case when ${enabled} then null
+          else coalesce(w.disabled_reason, ${WEBHOOK_DISABLED_BY_REQUEST}) end,
+        failing_since = case when ${enabled} then null else w.failing_since end,
+        updated_at = now()
+      from before b
+      where w.id = b.id
+      returning w.*
+    ), failed as (
+      update webhook_deliveries d set status = 'failed', last_error = 'webhook disabled',
+        updated_at = now()
+      from before b
+      where not ${enabled} and d.organization_id = ${organizationId} and d.webhook_id = b.id
+        and d.status = 'pending'
+    ), audit as (
+      insert into audit_events (organization_id, type, actor, ip, data)
+      select ${organizationId}::uuid, 'webhook_updated', ${actor}::text, ${ip}::text,
+        jsonb_build_object('webhookId', b.id, 'enabled', ${enabled}::boolean,
+          'wasDisabledAt', b.disabled_at, 'wasDisabledReason', b.disabled_reason,
+          'wasFailingSince', b.failing_since)
+      from before b
+    )
+    select ${webhookColumns(sql)} from w`;
+  return row ?? null;
+}
+
 /** Deletes a webhook and its deliveries; a job still queued for one finds nothing and ends. */
 export async function deleteWebhook(
   sql: Sql,
