@@ -23,6 +23,8 @@ const h = withHarness({
 
 /** A name no resolver knows: only the worker's injected lookup turns it into loopback. */
 const PINNED_NAME = 'receiver.webhooks.test';
+/** Resolves (injected) to two addresses: first 127.0.0.2, where nothing listens, then 127.0.0.1. */
+const TWO_ADDRESS_NAME = 'two.webhooks.test';
 
 let receiver: WebhookReceiver;
 let worker: WorkerRuntime;
@@ -35,6 +37,12 @@ beforeAll(async () => {
     metricsPort: 0,
     webhookLookup: async (hostname) => {
       if (hostname === PINNED_NAME) return [{ address: '127.0.0.1', family: 4 }];
+      if (hostname === TWO_ADDRESS_NAME) {
+        return [
+          { address: '127.0.0.2', family: 4 },
+          { address: '127.0.0.1', family: 4 },
+        ];
+      }
       throw new Error(`test lookup: ${hostname} is unknown`);
     },
   });
@@ -274,6 +282,23 @@ describe('webhook delivery', { timeout: 60_000 }, () => {
     expect(row?.status).toBe('delivered');
     const [got] = verifiedAt('/pinned', secret);
     expect(got?.headers.host).toBe(`${PINNED_NAME}:${receiver.port}`);
+  });
+
+  it('tries the next address of the host when the first refuses the connection', async () => {
+    const org = await h.createOrganization({ name: 'Two Address Clinic', country: 'FI' });
+    const id = crypto.randomUUID();
+    const secret = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+    await h.sql`
+      insert into webhooks (id, organization_id, url, events, secret_sealed)
+      values (${id}, ${org.id}, ${`http://${TWO_ADDRESS_NAME}:${receiver.port}/two`},
+        ${['user_created']}, ${sealSecret(APP_SECRET, 'webhook-secret', secret, id)})`;
+    await h.createUser(org.apiKey, { email: 'two-addresses@example.com' });
+    const [row] = await waitForDelivered(id, 1);
+    expect(row?.status).toBe('delivered');
+    const [attempt] = await h.sql<{ attempts: number }[]>`
+      select attempts from webhook_deliveries where webhook_id = ${id}`;
+    expect(attempt?.attempts).toBe(1);
+    expect(verifiedAt('/two', secret)).toHaveLength(1);
   });
 
   it('keeps each organization to its own webhooks and events', async () => {

@@ -17,11 +17,13 @@ async function serve(handler: Parameters<typeof createServer>[1]): Promise<numbe
   return (server!.address() as AddressInfo).port;
 }
 
-const post = (port: number, path = '/in', timeoutMs = 2_000) =>
+const LOOPBACK = { address: '127.0.0.1', family: 4 };
+
+const post = (port: number, path = '/in', timeoutMs = 2_000, addresses = [LOOPBACK]) =>
   postWebhook({
     // A name nothing resolves: the connection must go to the given address.
     url: new URL(`http://hooks.invalid:${port}${path}`),
-    address: { address: '127.0.0.1', family: 4 },
+    addresses,
     headers: { 'webhook-id': 'evt_1' },
     body: '{"id":"evt_1"}',
     timeoutMs,
@@ -70,6 +72,22 @@ describe('postWebhook', () => {
     const port = await serve(() => {});
     const answer = await post(port, '/in', 300);
     expect(answer).toEqual({ statusCode: null, error: 'no answer within 300 ms' });
+  });
+
+  it('tries the next checked address when one refuses the connection', async () => {
+    // The server listens on 127.0.0.1 only: 127.0.0.2 (loopback too) refuses.
+    const port = await serve((req, res) => {
+      res.writeHead(req.socket.localAddress === '127.0.0.1' ? 204 : 500).end();
+    });
+    const refusing = { address: '127.0.0.2', family: 4 };
+    expect(await post(port, '/in', 2_000, [refusing, LOOPBACK])).toEqual({
+      statusCode: 204,
+      error: null,
+    });
+    // Only checked addresses: none is looked up, nor is any other tried.
+    const answer = await post(port, '/in', 2_000, [refusing, { address: '127.0.0.3', family: 4 }]);
+    expect(answer.statusCode).toBeNull();
+    expect(answer.error).toMatch(/ECONNREFUSED 127\.0\.0\.2.*ECONNREFUSED 127\.0\.0\.3/);
   });
 
   it('reports a refused connection', async () => {

@@ -17,8 +17,11 @@ export const systemLookupAll: LookupAll = (hostname) =>
 
 export interface WebhookPost {
   url: URL;
-  /** An address the target check passed: the connection goes there, with no lookup of its own. */
-  address: ResolvedAddress;
+  /**
+   * The addresses the target check passed, in the resolver's order: the
+   * connection goes to one of them, with no lookup of its own.
+   */
+  addresses: readonly ResolvedAddress[];
   headers: Record<string, string>;
   body: string;
   timeoutMs: number;
@@ -31,15 +34,32 @@ export interface WebhookAnswer {
   error: string | null;
 }
 
+/** A connection error's text; trying several addresses fails with all of theirs at once. */
+function errorText(error: Error): string {
+  const each = (error as Partial<AggregateError>).errors;
+  if (Array.isArray(each) && each.length > 0) {
+    return each.map((e) => (e instanceof Error ? e.message : String(e))).join('; ');
+  }
+  return error.message || (error as { code?: string }).code || 'connection failed';
+}
+
 /**
- * One POST to a webhook target. The socket connects to the checked address
- * (`lookup` answers with it; TLS still verifies and sends SNI for the URL's
- * host name, and `Host` names it too), follows no redirect (a 3xx is an
- * answer like any other non-2xx), reads at most 64 KiB of the answer, and
- * gives up after `timeoutMs` in all: connect, send, headers and body.
+ * One POST to a webhook target. The socket connects to a checked address
+ * (`lookup` answers with them; TLS still verifies and sends SNI for the URL's
+ * host name, and `Host` names it too): node's own address selection (happy
+ * eyeballs, `autoSelectFamily`) tries them in turn, the next one when a
+ * connection is refused, unreachable or not made within its share of the
+ * deadline. It follows no redirect (a 3xx is an answer like any other
+ * non-2xx), reads at most 64 KiB of the answer, and gives up after
+ * `timeoutMs` in all: connects, send, headers and body.
  */
 export function postWebhook(post: WebhookPost): Promise<WebhookAnswer> {
-  const { url, address, headers, body, timeoutMs } = post;
+  const { url, addresses, headers, body, timeoutMs } = post;
+  const [first] = addresses;
+  if (!first) return Promise.resolve({ statusCode: null, error: 'no address to connect to' });
+  // Each address gets an equal share of the deadline to connect, one share left for the answer
+  // (node's default, 250 ms, gives up on a slow but working receiver too soon).
+  const attemptMs = Math.max(250, Math.floor(timeoutMs / (addresses.length + 1)));
   const client = url.protocol === 'https:' ? https : http;
   return new Promise<WebhookAnswer>((resolve) => {
     let settled = false;
@@ -61,15 +81,13 @@ export function postWebhook(post: WebhookPost): Promise<WebhookAnswer> {
         'content-length': String(Buffer.byteLength(body)),
         'user-agent': 'twofa-webhooks/1',
       },
+      autoSelectFamily: true,
+      autoSelectFamilyAttemptTimeout: attemptMs,
       lookup: (_hostname, options, callback) => {
         if ((options as { all?: boolean }).all) {
-          (callback as (e: null, a: ResolvedAddress[]) => void)(null, [address]);
+          (callback as (e: null, a: ResolvedAddress[]) => void)(null, [...addresses]);
         } else {
-          (callback as (e: null, a: string, f: number) => void)(
-            null,
-            address.address,
-            address.family,
-          );
+          (callback as (e: null, a: string, f: number) => void)(null, first.address, first.family);
         }
       },
     });
@@ -87,7 +105,7 @@ export function postWebhook(post: WebhookPost): Promise<WebhookAnswer> {
         ),
       timeoutMs,
     );
-    request.on('error', (error) => finish({ statusCode, error: error.message }));
+    request.on('error', (error) => finish({ statusCode, error: errorText(error) }));
     request.on('response', (response) => {
       statusCode = response.statusCode ?? null;
       let read = 0;

@@ -97,7 +97,8 @@ export async function processWebhookDelivery(
   let answer: { statusCode: number | null; error: string | null };
   try {
     const url = parseWebhookUrl(delivery.url, rules);
-    const [address] = await resolveWebhookTarget(url, rules, deps.lookup);
+    // Every address passed the check (one that did not refuses the whole target).
+    const addresses = await resolveWebhookTarget(url, rules, deps.lookup);
     const secret = openSecret(
       deps.appSecrets,
       'webhook-secret',
@@ -114,7 +115,7 @@ export async function processWebhookDelivery(
     };
     answer = await postWebhook({
       url,
-      address: address!,
+      addresses,
       headers,
       body,
       timeoutMs: deps.timeoutMs,
