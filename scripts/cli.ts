@@ -29,7 +29,8 @@ Commands:
       Move every failed send job back to waiting.
   reconcile
       Run the worker's reconciler once: re-enqueue sends that lost their job,
-      mark long-stuck ones unknown.
+      mark long-stuck ones unknown, and re-enqueue overdue webhook deliveries
+      that have no job.
   keys:rotate
       A new signing key for the hosted prompt's ID tokens. The old key stays
       published in the JWKS until the tokens it signed expired; running APIs
@@ -218,6 +219,7 @@ async function reconcile(res: Resources) {
     }),
     db: await res.db(),
     sendQueue: (await res.queue()).sendQueue,
+    webhookQueue: (await res.queue()).webhookQueue,
     providerTimeoutMs: config.env.TWILIO_TIMEOUT_MS,
   });
   print(result);

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { MAX_SMS_BALANCE } from '@twofa/core';
-import { SEND_CODE_QUEUE } from '@twofa/queue';
+import { createQueueConnections, SEND_CODE_QUEUE, webhookDeliveryJobId } from '@twofa/queue';
 import { describe, expect, it } from 'vitest';
 import { testEnv, withHarness } from '../support/index.ts';
 import { failOneJob } from './operator-support.ts';
@@ -202,13 +202,49 @@ describe('operator CLI', { timeout: 180_000 }, () => {
 
     const run = await cli('reconcile');
     expect(run.code, run.stderr).toBe(0);
-    expect(run.json).toEqual({ requeued: 1, markedUnknown: 1 });
+    expect(run.json).toEqual({ requeued: 1, markedUnknown: 1, webhooksRequeued: 0 });
     expect(await h.services.sendQueue.getJobState(lost)).toBe('waiting');
     const [row] = await h.sql`select status from sms_sends where id = ${stuck}`;
     expect(row?.status).toBe('unknown');
 
     // Nothing left to do the second time.
-    expect((await cli('reconcile')).json).toEqual({ requeued: 0, markedUnknown: 0 });
+    expect((await cli('reconcile')).json).toEqual({
+      requeued: 0,
+      markedUnknown: 0,
+      webhooksRequeued: 0,
+    });
+  });
+
+  it('re-enqueues a stuck webhook delivery whose job was lost, once', async () => {
+    const org = await h.createOrganization({ name: 'Hooked Clinic', country: 'FI' });
+    const webhookId = randomUUID();
+    await h.sql`
+      insert into webhooks (id, organization_id, url, events, secret_sealed)
+      values (${webhookId}, ${org.id}, 'https://hooks.example.com/in', ${['user_created']},
+        'v1.unused')`;
+    await h.createUser(org.apiKey, { email: 'hooked@example.com' });
+    // Handed to the queue a minute ago (its attempt overdue since), and Redis lost the job.
+    const [row] = await h.sql<{ id: string }[]>`
+      update webhook_deliveries set enqueued_at = now() - interval '1 minute',
+        next_attempt_at = now() - interval '1 minute'
+      where webhook_id = ${webhookId}
+      returning id::text as id`;
+    const queues = createQueueConnections(
+      { REDIS_URL: h.config.env.REDIS_URL, QUEUE_PREFIX: h.queuePrefix },
+      'producer',
+    );
+    try {
+      const jobId = webhookDeliveryJobId(row?.id ?? '');
+      expect(await queues.webhookQueue.getJobState(jobId)).toBe('unknown');
+      const run = await cli('reconcile');
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.json).toMatchObject({ webhooksRequeued: 1 });
+      expect(await queues.webhookQueue.getJobState(jobId)).toBe('waiting');
+      // Its job is there now: nothing to do the second time.
+      expect((await cli('reconcile')).json).toMatchObject({ webhooksRequeued: 0 });
+    } finally {
+      await queues.close();
+    }
   });
 
   it('fails clearly when Redis is not reachable', async () => {
