@@ -222,6 +222,7 @@ const FUZZ: Record<string, FuzzRow | { skip: string }> = {
     path: (id) => `/v1/webhooks/${id}/deliveries?limit=${id}&before=${id}`,
   },
   'POST /v1/webhooks/{webhookId}/test': { fields: [] },
+  'PATCH /v1/webhooks/{webhookId}': { fields: ['enabled'] },
   'POST /v1/apps': { fields: ['name', 'redirectUris'] },
   'GET /v1/apps': { skip: 'takes no input but the key' },
   'DELETE /v1/apps/{appId}': { fields: [] },

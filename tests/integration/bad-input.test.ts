@@ -215,6 +215,7 @@ const VALID_REQUESTS: Record<string, { body?: unknown; ids?: Record<string, stri
   'GET /v1/webhooks/{webhookId}/deliveries': {},
   'POST /v1/webhooks/{webhookId}/test': {},
   'DELETE /v1/webhooks/{webhookId}': {},
+  'PATCH /v1/webhooks/{webhookId}': { body: { enabled: false } },
 };
 
 /** Which of `ids` fills each path parameter by default. */
@@ -939,6 +940,17 @@ table('POST /v1/webhooks', [
 table('DELETE /v1/webhooks/{webhookId}', [
   ...notFound('DELETE', '/v1/webhooks/{id}'),
   otherWebhook('DELETE', '/v1/webhooks/:otherWebhook'),
+]);
+
+table('PATCH /v1/webhooks/{webhookId}', [
+  ...malformedJson('PATCH', '/v1/webhooks/:webhook'),
+  ...invalid('PATCH', '/v1/webhooks/:webhook', 'enabled', [
+    ['missing enabled', {}],
+    ['enabled a string', { enabled: 'yes' }],
+    ['enabled null', { enabled: null }],
+  ]),
+  ...notFound('PATCH', '/v1/webhooks/{id}', { enabled: false }),
+  { ...otherWebhook('PATCH', '/v1/webhooks/:otherWebhook'), body: { enabled: false } },
 ]);
 
 table('POST /v1/webhooks/{webhookId}/test', [

@@ -56,6 +56,8 @@ const BODIES: Record<string, () => unknown> = {
   'PATCH /v1/settings/password': () => ({ twoFactorEnabled: false, smsAllowedCountries: [] }),
   // A public address literal: no lookup, no connection (this harness runs no worker).
   'POST /v1/webhooks': () => ({ url: 'https://[2606:4700::1111]/hook' }),
+  // Off would fail A's pending deliveries and stop its events.
+  'PATCH /v1/webhooks/{webhookId}': () => ({ enabled: false }),
   // B's own user with A's email (and another password): a separate account.
   'POST /v1/users': () => ({ email: a.email, password: 'B has its own password' }),
   'POST /v1/apps': () => ({ name: 'B app', redirectUris: ['https://b.example/cb'] }),
