@@ -1,6 +1,7 @@
 import { lookup as dnsLookup } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
+import type { TcpNetConnectOpts } from 'node:net';
 import type { LookupAll, ResolvedAddress } from '@twofa/core';
 
 /** Most of a receiver's answer read (for the log line); the rest is dropped unread. */
@@ -59,7 +60,13 @@ export function postWebhook(post: WebhookPost): Promise<WebhookAnswer> {
   if (!first) return Promise.resolve({ statusCode: null, error: 'no address to connect to' });
   // Each address gets an equal share of the deadline to connect, one share left for the answer
   // (node's default, 250 ms, gives up on a slow but working receiver too soon).
-  const attemptMs = Math.max(250, Math.floor(timeoutMs / (addresses.length + 1)));
+  const addressSelection: Pick<
+    TcpNetConnectOpts,
+    'autoSelectFamily' | 'autoSelectFamilyAttemptTimeout'
+  > = {
+    autoSelectFamily: true,
+    autoSelectFamilyAttemptTimeout: Math.max(250, Math.floor(timeoutMs / (addresses.length + 1))),
+  };
   const client = url.protocol === 'https:' ? https : http;
   return new Promise<WebhookAnswer>((resolve) => {
     let settled = false;
@@ -81,8 +88,8 @@ export function postWebhook(post: WebhookPost): Promise<WebhookAnswer> {
         'content-length': String(Buffer.byteLength(body)),
         'user-agent': 'twofa-webhooks/1',
       },
-      autoSelectFamily: true,
-      autoSelectFamilyAttemptTimeout: attemptMs,
+      // net's connect options, passed through by http and tls (not in http's types).
+      ...addressSelection,
       lookup: (_hostname, options, callback) => {
         if ((options as { all?: boolean }).all) {
           (callback as (e: null, a: ResolvedAddress[]) => void)(null, [...addresses]);
