@@ -263,6 +263,8 @@ const FUZZ: Record<string, FuzzRow | { skip: string }> = {
   'POST /settings/webhooks': PAGE,
   'POST /settings/webhooks/{webhookId}/test': PAGE,
   'POST /settings/webhooks/{webhookId}/delete': PAGE,
+  'POST /settings/webhooks/{webhookId}/enable': PAGE,
+  'POST /settings/webhooks/{webhookId}/disable': PAGE,
   'GET /settings/apps': PAGE,
   'POST /settings/apps': PAGE,
   'POST /settings/apps/{appId}/secret': PAGE,

@@ -144,6 +144,28 @@ describe('/settings/webhooks over HTTP', () => {
       where id = ${stored!.id}`;
     const disabled = await b.get('/settings/webhooks');
     expect(disabled.html).toMatch(/Disabled on .*No delivery succeeded for 3 days/s);
+    expect(disabled.html).toContain(`action="/settings/webhooks/${stored!.id}/enable"`);
+
+    // Turned on again from the page once the receiver works, and off again.
+    const stateOf = async () => {
+      const [row] = await h.sql<{ disabledAt: Date | null; reason: string | null }[]>`
+        select disabled_at as "disabledAt", disabled_reason as reason
+        from webhooks where id = ${stored!.id}`;
+      return row;
+    };
+    const enabled = await b.post(`/settings/webhooks/${stored!.id}/enable`, { csrf });
+    expect(enabled.location).toBe('/settings/webhooks?notice=enabled');
+    expect(await stateOf()).toEqual({ disabledAt: null, reason: null });
+    const on = await b.get('/settings/webhooks?notice=enabled');
+    expect(on.html).toContain('Webhook turned on again');
+    expect(on.html).toContain(`action="/settings/webhooks/${stored!.id}/disable"`);
+    const off = await b.post(`/settings/webhooks/${stored!.id}/disable`, { csrf });
+    expect(off.location).toBe('/settings/webhooks?notice=disabled');
+    expect((await stateOf())?.reason).toBe('disabled_by_request');
+    expect((await b.get('/settings/webhooks')).html).toContain('Turned off by an administrator.');
+    const forgedEnable = await b.post(`/settings/webhooks/${stored!.id}/enable`, {});
+    expect(forgedEnable.status).toBe(403);
+    expect((await stateOf())?.reason).toBe('disabled_by_request');
 
     // Another organization's admin cannot touch it.
     const other = await seedPagesOrg(h, 'Other Paws');

@@ -211,6 +211,11 @@ export interface Messages extends GuidanceMessages, FactorMessages {
   webhookSendTest: string;
   webhookDelete: string;
   webhookDeleted: string;
+  webhookEnable: string;
+  webhookDisable: string;
+  webhookEnabledNotice: string;
+  webhookDisabledNotice: string;
+  webhookEnableRefused: string;
   webhookTestQueued: string;
   webhookNotFound: string;
   webhookDeliveries: string;
@@ -459,12 +464,19 @@ const en: Messages = {
   webhookDisabled: (at) => `Disabled on ${at}`,
   webhookDisabledReasons: {
     consecutive_failures:
-      'No delivery succeeded for 3 days. Fix the receiver, then delete this webhook and add it again.',
+      'No delivery succeeded for 3 days. Fix the receiver, then turn this webhook on again.',
+    disabled_by_request: 'Turned off by an administrator.',
   },
   webhookFailingSince: (since) => `Failing since ${since}`,
   webhookSendTest: 'Send a test event',
   webhookDelete: 'Delete',
   webhookDeleted: 'Webhook deleted.',
+  webhookEnable: 'Turn on again',
+  webhookDisable: 'Turn off',
+  webhookEnabledNotice: 'Webhook turned on again; new events are delivered from now on.',
+  webhookDisabledNotice: 'Webhook turned off; no events are delivered to it.',
+  webhookEnableRefused:
+    'Not turned on: its URL no longer passes the checks (for example, its host now points to a private address). Add a new webhook with a working URL.',
   webhookTestQueued: 'Test event queued; it appears below once sent.',
   webhookNotFound: 'No such webhook.',
   webhookDeliveries: 'Recent deliveries',
@@ -727,12 +739,19 @@ const fi: Messages = {
   webhookDisabled: (at) => `Poistettu käytöstä ${at}`,
   webhookDisabledReasons: {
     consecutive_failures:
-      'Yksikään toimitus ei onnistunut 3 päivään. Korjatkaa vastaanottaja, poistakaa tämä webhook ja lisätkää se uudelleen.',
+      'Yksikään toimitus ei onnistunut 3 päivään. Korjatkaa vastaanottaja ja ottakaa webhook sitten uudelleen käyttöön.',
+    disabled_by_request: 'Ylläpitäjä poisti sen käytöstä.',
   },
   webhookFailingSince: (since) => `Epäonnistunut ${since} lähtien`,
   webhookSendTest: 'Lähetä testitapahtuma',
   webhookDelete: 'Poista',
   webhookDeleted: 'Webhook poistettu.',
+  webhookEnable: 'Ota uudelleen käyttöön',
+  webhookDisable: 'Poista käytöstä',
+  webhookEnabledNotice: 'Webhook on taas käytössä; uudet tapahtumat toimitetaan tästä lähtien.',
+  webhookDisabledNotice: 'Webhook poistettu käytöstä; sille ei toimiteta tapahtumia.',
+  webhookEnableRefused:
+    'Ei otettu käyttöön: sen URL ei enää läpäise tarkistuksia (esimerkiksi palvelimen nimi osoittaa nyt yksityiseen osoitteeseen). Lisätkää uusi webhook toimivalla URL:lla.',
   webhookTestQueued: 'Testitapahtuma jonossa; se näkyy alla, kun se on lähetetty.',
   webhookNotFound: 'Webhookia ei löydy.',
   webhookDeliveries: 'Viimeisimmät toimitukset',
@@ -995,12 +1014,19 @@ const sv: Messages = {
   webhookDisabled: (at) => `Avstängd ${at}`,
   webhookDisabledReasons: {
     consecutive_failures:
-      'Ingen leverans lyckades på 3 dagar. Rätta mottagaren, ta sedan bort denna webhook och lägg till den igen.',
+      'Ingen leverans lyckades på 3 dagar. Rätta mottagaren och slå sedan på denna webhook igen.',
+    disabled_by_request: 'Avstängd av en administratör.',
   },
   webhookFailingSince: (since) => `Misslyckas sedan ${since}`,
   webhookSendTest: 'Skicka en testhändelse',
   webhookDelete: 'Ta bort',
   webhookDeleted: 'Webhook borttagen.',
+  webhookEnable: 'Slå på igen',
+  webhookDisable: 'Stäng av',
+  webhookEnabledNotice: 'Webhooken är på igen; nya händelser levereras från och med nu.',
+  webhookDisabledNotice: 'Webhooken är avstängd; inga händelser levereras till den.',
+  webhookEnableRefused:
+    'Inte påslagen: dess URL klarar inte längre kontrollerna (till exempel pekar värdnamnet nu på en privat adress). Lägg till en ny webhook med en fungerande URL.',
   webhookTestQueued: 'Testhändelsen är köad; den syns nedan när den skickats.',
   webhookNotFound: 'Ingen sådan webhook.',
   webhookDeliveries: 'Senaste leveranser',

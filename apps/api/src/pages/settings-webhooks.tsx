@@ -5,7 +5,8 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../lib/env.ts';
 import { ApiError } from '../lib/errors.ts';
 import { clientAddress } from '../lib/http.ts';
-import { addWebhook, removeWebhook, sendTestEvent } from '../webhooks/use-cases.ts';
+import { Uuid } from '../lib/schemas.ts';
+import { addWebhook, removeWebhook, sendTestEvent, updateWebhook } from '../webhooks/use-cases.ts';
 import { adminOnly, adminPost, csrf, documentPage, form, html } from './docs.ts';
 import { requireAdmin } from './guard.tsx';
 import { langOf } from './lang.ts';
@@ -20,8 +21,7 @@ export const webhookPages = new Hono<AppEnv>();
 
 const PATH = '/settings/webhooks';
 const RECENT_DELIVERIES = 10;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const NOTICES = ['deleted', 'test', 'missing'] as const;
+const NOTICES = ['deleted', 'test', 'enabled', 'disabled', 'refused', 'missing'] as const;
 type NoticeName = (typeof NOTICES)[number];
 
 const actorOf = (session: PageSession) => `admin:${session.userId}`;
@@ -80,6 +80,15 @@ function WebhookCard(props: {
             {t.webhookSendTest}
           </button>
         </form>
+        <form
+          method="post"
+          action={`${PATH}/${webhook.id}/${webhook.disabledAt ? 'enable' : 'disable'}`}
+        >
+          <Csrf token={csrf} />
+          <button type="submit" class="secondary">
+            {webhook.disabledAt ? t.webhookEnable : t.webhookDisable}
+          </button>
+        </form>
         <form method="post" action={`${PATH}/${webhook.id}/delete`}>
           <Csrf token={csrf} />
           <button type="submit" class="secondary">
@@ -133,6 +142,9 @@ async function renderPage(
   const notices: Record<NoticeName, { kind: 'ok' | 'error'; text: string }> = {
     deleted: { kind: 'ok', text: t.webhookDeleted },
     test: { kind: 'ok', text: t.webhookTestQueued },
+    enabled: { kind: 'ok', text: t.webhookEnabledNotice },
+    disabled: { kind: 'ok', text: t.webhookDisabledNotice },
+    refused: { kind: 'error', text: t.webhookEnableRefused },
     missing: { kind: 'error', text: t.webhookNotFound },
   };
   const notice = options.notice ? notices[options.notice] : undefined;
@@ -286,11 +298,11 @@ async function webhookAction(
   if (session instanceof Response) return session;
   const { fields } = await formBody(c);
   if (!csrfValid(c, session.token, fields.csrf)) return forbidden(c, await langFor(c, session));
-  const id = c.req.param('webhookId') ?? '';
+  const id = Uuid.safeParse(c.req.param('webhookId') ?? '');
   let notice: NoticeName = 'missing';
-  if (UUID.test(id)) {
+  if (id.success) {
     try {
-      notice = await act(session, id.toLowerCase());
+      notice = await act(session, id.data);
     } catch (error) {
       if (!(error instanceof ApiError && error.code === 'not_found')) throw error;
     }
@@ -308,6 +320,30 @@ webhookPages.post(`${PATH}/:webhookId/test`, (c) =>
     return 'test';
   }),
 );
+
+/** Turns a webhook on again (its target checked again, as when it was added) or off. */
+for (const enabled of [true, false]) {
+  webhookPages.post(`${PATH}/:webhookId/${enabled ? 'enable' : 'disable'}`, (c) =>
+    webhookAction(c, async (session, id) => {
+      try {
+        await updateWebhook(
+          c.get('services'),
+          session.organizationId,
+          id,
+          { enabled },
+          {
+            actor: actorOf(session),
+            ip: clientAddress(c),
+          },
+        );
+      } catch (error) {
+        if (error instanceof ApiError && error.code === 'invalid_webhook_url') return 'refused';
+        throw error;
+      }
+      return enabled ? 'enabled' : 'disabled';
+    }),
+  );
+}
 
 webhookPages.post(`${PATH}/:webhookId/delete`, (c) =>
   webhookAction(c, async (session, id) => {
@@ -351,6 +387,24 @@ documentPage(
     }),
   },
 );
+for (const [action, summary] of [
+  ['enable', 'Admin: turn a disabled webhook on again (its URL checked again)'],
+  ['disable', 'Admin: turn a webhook off'],
+] as const) {
+  documentPage(
+    'post',
+    `/settings/webhooks/{webhookId}/${action}`,
+    `webhook${action === 'enable' ? 'Enable' : 'Disable'}`,
+    summary,
+    { ...adminPost, 404: html('No such webhook') },
+    {
+      ...form({ csrf }),
+      params: z.object({
+        webhookId: z.string().openapi({ param: { name: 'webhookId', in: 'path' } }),
+      }),
+    },
+  );
+}
 documentPage(
   'post',
   '/settings/webhooks/{webhookId}/delete',
