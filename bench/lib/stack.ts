@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { migrateDatabase } from '@twofa/db';
 import { SEND_CODE_QUEUE } from '@twofa/queue';
 import { Queue } from 'bullmq';
@@ -15,6 +16,7 @@ import {
   UNLIMITED,
 } from './constants.ts';
 import { CpuMeter } from './cpu.ts';
+import type { GcAnswer, GcRequest } from './gc-probe.ts';
 import {
   type Child,
   FatalError,
@@ -31,6 +33,8 @@ import type { SinkEvent } from './sink.ts';
 import { SinkClient } from './sink-client.ts';
 
 export type Sql = postgres.Sql;
+
+const GC_PROBE = join(REPO_ROOT, 'bench/lib/gc-probe.ts');
 
 export interface BenchDatabase {
   name: string;
@@ -84,6 +88,7 @@ export class Stack {
   private queue!: Queue;
   private redis!: Redis;
   private workerSeq = 0;
+  private gcSeq = 0;
   private cpu: CpuMeter | null = null;
 
   constructor(
@@ -123,10 +128,15 @@ export class Stack {
     };
   }
 
-  /** A directory per process: tsx's loader thread writes a profile of its own beside main's. */
-  private profileFlags(name: string): string[] {
-    if (!this.profileDir) return [];
-    return ['--cpu-prof', `--cpu-prof-dir=${join(this.profileDir, name)}`];
+  /**
+   * The bench's own flags for the API and workers: `--expose-gc` with the bench's probe (a forced
+   * collection on request over IPC, for the soak's heap figures), and with BENCH_PROFILE a CPU
+   * profile directory per process (tsx's loader thread writes a profile of its own beside main's).
+   */
+  private nodeFlags(name: string): string[] {
+    const gc = ['--expose-gc', '--import', pathToFileURL(GC_PROBE).href];
+    if (!this.profileDir) return gc;
+    return [...gc, '--cpu-prof', `--cpu-prof-dir=${join(this.profileDir, name)}`];
   }
 
   async start(workers: number): Promise<void> {
@@ -145,7 +155,8 @@ export class Stack {
     this.api = startChild('api', 'src/main.ts', [], {
       cwd: join(REPO_ROOT, 'apps/api'),
       env: { ...this.env(), PORT: String(port) },
-      nodeFlags: this.profileFlags('api'),
+      nodeFlags: this.nodeFlags('api'),
+      ipc: true,
     });
     await waitForHttp(`${this.apiUrl}/health`, this.api);
     await this.setWorkers(workers);
@@ -159,7 +170,8 @@ export class Stack {
       this.workers.push(
         startChild(name, 'apps/worker/src/main.ts', [], {
           env: this.env(),
-          nodeFlags: this.profileFlags(name),
+          nodeFlags: this.nodeFlags(name),
+          ipc: true,
         }),
       );
     }
@@ -199,6 +211,34 @@ export class Stack {
   /** The API's and the workers' RSS now. */
   rss(): RssReading {
     return readRss(this.api, this.workers);
+  }
+
+  /**
+   * The API's and each worker's heap used (MiB) right after a forced full collection, asked of
+   * each process at once over IPC; null for a process that did not answer within `timeoutMs`.
+   */
+  async heapAfterGc(timeoutMs = 5_000): Promise<RssReading> {
+    const ask = (child: Child | null) =>
+      new Promise<number | null>((resolve) => {
+        if (!child?.proc.connected) return resolve(null);
+        const id = ++this.gcSeq;
+        const done = (value: number | null) => {
+          clearTimeout(timer);
+          child.proc.off('message', onMessage);
+          resolve(value);
+        };
+        const onMessage = (msg: unknown) => {
+          const answer = msg as Partial<GcAnswer> | null;
+          if (answer?.type === 'bench-heap' && answer.id === id) done(answer.heapUsedMiB ?? null);
+        };
+        const timer = setTimeout(() => done(null), timeoutMs);
+        child.proc.on('message', onMessage);
+        child.proc.send({ type: 'bench-gc', id } satisfies GcRequest, (error) => {
+          if (error) done(null);
+        });
+      });
+    const [api, ...workers] = await Promise.all([this.api, ...this.workers].map(ask));
+    return { api: api ?? null, workers: workers.flatMap((w) => (w === null ? [] : [w])) };
   }
 
   async stop(): Promise<void> {
