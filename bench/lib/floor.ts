@@ -78,7 +78,7 @@ export const RAW_LABELS: Record<RawPart, { raw: string; product: string | null }
   commit: { raw: 'one INSERT of a challenge and its send', product: 'createChallenge' },
   bullmq: { raw: 'BullMQ add + no-op process', product: null },
   claim: { raw: 'one statement: debit, ledger row, mark the send', product: 'claimSend' },
-  twilio: { raw: 'one messages.create (SDK, its own client)', product: 'createTwilioProvider' },
+  twilio: { raw: 'one messages.create (SDK, minimal client)', product: 'createTwilioProvider' },
   outcome: { raw: 'one UPDATE of the outcome', product: 'recordSendAccepted' },
   read: { raw: 'one point read of the challenge and send', product: 'getChallenge' },
   approve: { raw: 'one statement: approve, write the device', product: 'approveChallenge' },
