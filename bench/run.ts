@@ -39,6 +39,7 @@ import { LOG_DIR, REPO_ROOT, stopAll } from './lib/procs.ts';
 import { formatProfile, type ProfileSummary, summarizeProfile } from './lib/profile.ts';
 import { promptRounds, registerPromptApps } from './lib/prompt.ts';
 import {
+  missingFields,
   Recorder,
   type ScenarioLine,
   type Target,
@@ -1268,10 +1269,11 @@ async function main(): Promise<void> {
   }
 
   const out = results(figures, started);
+  const missing = missingFields(out);
   mkdirSync(RESULTS_DIR, { recursive: true });
   const json = `${JSON.stringify(out, null, 2)}\n`;
   writeFileSync(join(RESULTS_DIR, `${stamp}.json`), json);
-  const complete = !config.quick && !config.only && !config.profile;
+  const complete = !config.quick && !config.only && !config.profile && missing.length === 0;
   if (complete) writeFileSync(join(RESULTS_DIR, 'latest.json'), json);
 
   const body = table(rec.lines, ratioColumn(figures));
@@ -1312,6 +1314,10 @@ async function main(): Promise<void> {
     );
   }
   if (profileDir) console.log(`\n${await profileSummaries(profileDir)}\n\nprofiles: ${profileDir}`);
+  if (missing.length) {
+    console.error(`the results lack fields: ${missing.join(', ')}`);
+    process.exitCode = 1;
+  }
 }
 
 await main();

@@ -74,6 +74,38 @@ export async function startSink(): Promise<{ child: Child; client: SinkClient }>
   return { child, client: new SinkClient(child, url) };
 }
 
+/**
+ * One process's heap used (MiB) right after a forced full collection, asked over IPC of a child
+ * started with `--expose-gc` and the bench's probe (bench/lib/gc-probe.ts); null when it did not
+ * answer within `timeoutMs` (no flag, no probe, no IPC channel, or gone).
+ */
+export function heapAfterGcOf(
+  child: Child | null,
+  id: number,
+  timeoutMs = 5_000,
+): Promise<number | null> {
+  return new Promise<number | null>((resolve) => {
+    if (!child?.proc.connected) return resolve(null);
+    const done = (value: number | null) => {
+      clearTimeout(timer);
+      child.proc.off('message', onMessage);
+      resolve(value);
+    };
+    const onMessage = (msg: unknown) => {
+      const answer = msg as Partial<GcAnswer> | null;
+      if (answer?.type === 'bench-heap' && answer.id === id) done(answer.heapUsedMiB ?? null);
+    };
+    const timer = setTimeout(() => done(null), timeoutMs);
+    child.proc.on('message', onMessage);
+    child.proc.send({ type: 'bench-gc', id } satisfies GcRequest, (error) => {
+      if (error) done(null);
+    });
+  });
+}
+
+/** The flags that load the probe into a child: `--expose-gc` and `--import` of the probe. */
+export const GC_PROBE_FLAGS = ['--expose-gc', '--import', pathToFileURL(GC_PROBE).href];
+
 /** The API, N worker processes, a fake SMS provider, a database and a queue prefix of their own. */
 export class Stack {
   readonly prefix = `twofa-bench-${randomBytes(4).toString('hex')}`;
@@ -134,9 +166,8 @@ export class Stack {
    * profile directory per process (tsx's loader thread writes a profile of its own beside main's).
    */
   private nodeFlags(name: string): string[] {
-    const gc = ['--expose-gc', '--import', pathToFileURL(GC_PROBE).href];
-    if (!this.profileDir) return gc;
-    return [...gc, '--cpu-prof', `--cpu-prof-dir=${join(this.profileDir, name)}`];
+    if (!this.profileDir) return GC_PROBE_FLAGS;
+    return [...GC_PROBE_FLAGS, '--cpu-prof', `--cpu-prof-dir=${join(this.profileDir, name)}`];
   }
 
   async start(workers: number): Promise<void> {
@@ -218,25 +249,7 @@ export class Stack {
    * each process at once over IPC; null for a process that did not answer within `timeoutMs`.
    */
   async heapAfterGc(timeoutMs = 5_000): Promise<RssReading> {
-    const ask = (child: Child | null) =>
-      new Promise<number | null>((resolve) => {
-        if (!child?.proc.connected) return resolve(null);
-        const id = ++this.gcSeq;
-        const done = (value: number | null) => {
-          clearTimeout(timer);
-          child.proc.off('message', onMessage);
-          resolve(value);
-        };
-        const onMessage = (msg: unknown) => {
-          const answer = msg as Partial<GcAnswer> | null;
-          if (answer?.type === 'bench-heap' && answer.id === id) done(answer.heapUsedMiB ?? null);
-        };
-        const timer = setTimeout(() => done(null), timeoutMs);
-        child.proc.on('message', onMessage);
-        child.proc.send({ type: 'bench-gc', id } satisfies GcRequest, (error) => {
-          if (error) done(null);
-        });
-      });
+    const ask = (child: Child | null) => heapAfterGcOf(child, ++this.gcSeq, timeoutMs);
     const [api, ...workers] = await Promise.all([this.api, ...this.workers].map(ask));
     return { api: api ?? null, workers: workers.flatMap((w) => (w === null ? [] : [w])) };
   }
