@@ -964,8 +964,8 @@ function floorTables(f: Figures): string {
             }),
             [
               path,
-              'the sum',
-              'raw floor',
+              'the floor',
+              'sum of the lesser of each pair',
               n(raw.cpuMs[path]),
               "the product's statements",
               n(raw.productCpuMs[path]),
@@ -1056,6 +1056,9 @@ function results(f: Figures, started: Date) {
             ? {
                 parts: Object.fromEntries(
                   RAW_PARTS.map((p) => [p, f.rawFloor!.parts[p].raw.cpuMs]),
+                ),
+                floorParts: Object.fromEntries(
+                  RAW_PARTS.map((p) => [p, f.rawFloor!.parts[p].floor.cpuMs]),
                 ),
                 productParts: Object.fromEntries(
                   RAW_PARTS.map((p) => [p, f.rawFloor!.parts[p].product?.cpuMs ?? null]),

@@ -48,7 +48,7 @@ import { Hono } from 'hono';
 import postgres from 'postgres';
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient';
-import { request as undiciRequest } from 'undici';
+import { Pool } from 'undici';
 import { RedisWindows } from '../../apps/api/src/lib/fixed-window.ts';
 import {
   APP_SECRET,
@@ -447,19 +447,22 @@ async function rawOutcome() {
 
 /**
  * The raw provider call: the twilio SDK's messages.create with the least request client that
- * does the job (undici's keep-alive request, the origin pointed at the fake, the SDK's form data
+ * does the job (an undici keep-alive pool to the fake's origin, the origin pointed at the fake, the SDK's form data
  * encoded as is), and a status callback URL as the product's messages carry. The SDK's own
  * default client (axios) costs about three times as much CPU: not the least a program must spend.
  */
 async function rawTwilio() {
   const base = new URL(values.sink!);
   const auth = `Basic ${Buffer.from(`${FAKE_TWILIO_ACCOUNT_SID}:${FAKE_TWILIO_AUTH_TOKEN}`).toString('base64')}`;
+  // One keep-alive connection per loop to the one origin.
+  const pool = new Pool(base.origin, { connections: concurrency });
   const httpClient = {
     async request(opts: RequestClient.RequestOptions<unknown>) {
       const uri = new URL(opts.uri);
       const form = new URLSearchParams();
       for (const [key, value] of Object.entries(opts.data ?? {})) form.append(key, String(value));
-      const res = await undiciRequest(`${base.origin}${uri.pathname}${uri.search}`, {
+      const res = await pool.request({
+        path: `${uri.pathname}${uri.search}`,
         method: opts.method.toUpperCase() as 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth },
         body: form.toString(),
@@ -472,7 +475,7 @@ async function rawTwilio() {
   });
   let next = 0;
   serveRuns(
-    async () => {},
+    () => pool.close(),
     async () => {},
     async () => {
       const n = next++;

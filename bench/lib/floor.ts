@@ -325,6 +325,12 @@ export const COMPONENT_PARTS: Record<Component, string> = {
 
 export interface RawPartFigures {
   raw: FloorPartFigure;
+  /**
+   * What the floor counts for this step: the lesser of the raw and the product's figure. Both
+   * are correct programs, so the least any must spend is at most either; a raw part measured
+   * above the product's own (a noisy run, a heavier client) does not raise the floor.
+   */
+  floor: FloorPartFigure;
   /** The same step through the product's own function; null where the product uses it raw. */
   product: FloorPartFigure | null;
   /** Product CPU ms over raw: the product's own tax on this step. */
@@ -333,11 +339,11 @@ export interface RawPartFigures {
 
 export interface RawFloor {
   parts: Record<RawPart, RawPartFigures>;
-  /** Per path, the sum of its raw parts' CPU ms. */
+  /** Per path, the sum of its parts' floor CPU ms (each the lesser of raw and product). */
   cpuMs: Record<PathName, number>;
   /** Per path, the sum of the product's parts (raw where the product has none of its own). */
   productCpuMs: Record<PathName, number>;
-  /** Per path, the raw floor component by component. */
+  /** Per path, the floor component by component. */
   byComponent: Record<PathName, Record<Component, number>>;
 }
 
@@ -353,6 +359,7 @@ export function rawFloorOf(
     const p = list?.length ? partFigure(part, list) : null;
     parts[part] = {
       raw: r,
+      floor: p && p.cpuMs < r.cpuMs ? p : r,
       product: p,
       tax: p && r.cpuMs > 0 ? round(p.cpuMs / r.cpuMs, 2) : null,
     };
@@ -365,7 +372,7 @@ export function rawFloorOf(
   const paths = Object.keys(PATHS) as PathName[];
   return {
     parts,
-    cpuMs: Object.fromEntries(paths.map((p) => [p, sum(p, (f) => f.raw.cpuMs)])) as Record<
+    cpuMs: Object.fromEntries(paths.map((p) => [p, sum(p, (f) => f.floor.cpuMs)])) as Record<
       PathName,
       number
     >,
@@ -379,7 +386,7 @@ export function rawFloorOf(
           COMPONENTS.map((c) => [
             c,
             round(
-              PATHS[path].reduce((total, part) => total + parts[part].raw.byComponent[c], 0),
+              PATHS[path].reduce((total, part) => total + parts[part].floor.byComponent[c], 0),
               3,
             ),
           ]),

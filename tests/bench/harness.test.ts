@@ -133,6 +133,17 @@ describe('the raw floor', () => {
       redis: 0.01,
       sink: 0,
     });
+    // A raw part measured above the product's own does not raise the floor: the lesser counts.
+    const cheaper = rawFloorOf(raw, {
+      twilio: one({ client: 0.05, sink: 0.1, postgres: 0, redis: 0, loadgen: 0 }),
+    });
+    expect(cheaper.parts.twilio).toMatchObject({
+      raw: { cpuMs: 0.2 },
+      floor: { cpuMs: 0.15 },
+      tax: 0.75,
+    });
+    expect(cheaper.cpuMs.pipeline).toBe(1.07);
+    expect(cheaper.byComponent.pipeline.workers).toBe(0.27);
     for (const path of Object.keys(PATHS) as (keyof typeof PATHS)[]) {
       for (const part of PATHS[path]) expect(RAW_PARTS).toContain(part);
     }
