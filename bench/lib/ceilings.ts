@@ -11,17 +11,45 @@
  *   claim    claimSend: the claim-and-debit statement, on the sends `commit` made
  *   twilio   one messages.create through createTwilioProvider (the real SDK) to the fake
  *   outcome  recordSendAccepted: the statement that records the provider took it
+ *   read     getChallenge: verify's read of the challenge and its send
+ *   approve  approveChallenge: verify's approval and trusted device, on pending challenges
+ *   login    loadLoginContext: the common login's read of the user and the device
+ *   window   RedisWindows.run (apps/api): the common login's one rate-limit script call
+ *
+ * And the raw floor's parts: hand-written minimal statements against the product's schema, the
+ * least any correct program must spend on the same step (raw Hono and raw BullMQ above are theirs
+ * too):
+ *   raw-commit   one INSERT of a challenge and its send row
+ *   raw-claim    one statement that debits the balance, writes the ledger row, marks the send
+ *   raw-twilio   one messages.create through the twilio SDK, a minimal undici client, to the fake
+ *   raw-outcome  one UPDATE of the send's outcome
+ *   raw-read     one point read of a challenge and its send's code hash
+ *   raw-approve  one statement that approves a challenge and writes the device row
+ *   raw-login    one point read of the user and the device by token hash
+ *   raw-window   one Redis script (INCR, PEXPIRE on the first point)
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import { codeMessage, generateCode, hashSecret } from '@twofa/core';
-import { claimSend, createChallenge, createDb, recordSendAccepted } from '@twofa/db';
+import {
+  approveChallenge,
+  claimSend,
+  createChallenge,
+  createDb,
+  getChallenge,
+  loadLoginContext,
+  recordSendAccepted,
+} from '@twofa/db';
 import { createRedis, createSendCodeQueue, enqueueSendCode, SEND_CODE_QUEUE } from '@twofa/queue';
 import { createTwilioProvider } from '@twofa/sms';
 import { Worker } from 'bullmq';
 import { Hono } from 'hono';
 import postgres from 'postgres';
+import twilio from 'twilio';
+import type RequestClient from 'twilio/lib/base/RequestClient';
+import { Pool } from 'undici';
+import { RedisWindows } from '../../apps/api/src/lib/fixed-window.ts';
 import {
   APP_SECRET,
   FAKE_TWILIO_ACCOUNT_SID,
@@ -231,11 +259,31 @@ async function floorSends(
   status: string,
   limit: number | undefined,
 ) {
-  const rows = await sql<{ id: string }[]>`
-    select s.id from sms_sends s join challenges c on c.id = s.challenge_id
+  return (await floorSendRows(sql, status, limit)).map((r) => r.id);
+}
+
+/** The same, with each send's organization (a raw statement may carry it, as a job could). */
+async function floorSendRows(
+  sql: ReturnType<typeof createDb>['sql'],
+  status: string,
+  limit: number | undefined,
+) {
+  const rows = await sql<{ id: string; organizationId: string }[]>`
+    select s.id, s.organization_id as "organizationId" from sms_sends s
+    join challenges c on c.id = s.challenge_id
     where s.status = ${status} and c.ip = ${FLOOR_IP} order by s.created_at
     limit ${limit ?? null}`;
-  return rows.map((r) => r.id).reverse();
+  return rows.reverse();
+}
+
+/** The floor's own pending challenges with a send, oldest first (verify's parts). */
+async function floorChallenges(sql: ReturnType<typeof createDb>['sql'], limit: number | undefined) {
+  const rows = await sql<{ id: string; organizationId: string; sendId: string }[]>`
+    select c.id, c.organization_id as "organizationId", c.current_send_id as "sendId"
+    from challenges c
+    where c.ip = ${FLOOR_IP} and c.status = 'pending' and c.current_send_id is not null
+    order by c.created_at limit ${limit ?? null}`;
+  return rows.reverse();
 }
 
 /** The product's claim-and-debit statement on the sends `commit` queued, each once. */
@@ -302,6 +350,279 @@ async function twilioSend() {
   );
 }
 
+type Db = ReturnType<typeof createDb>;
+const floorDb = (): Db =>
+  createDb(values.db!, { max: Number(values.pool), applicationName: 'bench-floor' });
+const deviceHash = () => randomBytes(32).toString('base64url');
+const deviceExpiry = () => new Date(Date.now() + 30 * 86_400_000);
+
+/** The bench organizations' users with a phone: whom the commit parts start challenges for. */
+async function phoneUsers(db: Db) {
+  const orgs = values.orgs!.split(',').filter(Boolean);
+  const users = await db.sql<{ id: string; organizationId: string; phone: string }[]>`
+    select id, organization_id as "organizationId", phone from users
+    where organization_id = any(${orgs}::uuid[]) and phone is not null`;
+  if (!users.length) throw new Error('commit: no users with a phone in the given organizations');
+  return users;
+}
+
+/** The raw commit: one INSERT of a challenge and its send row, nothing checked. */
+async function rawCommit() {
+  const db = floorDb();
+  const users = await phoneUsers(db);
+  let next = 0;
+  serveRuns(
+    () => db.close(),
+    async () => {},
+    async () => {
+      const user = users[next++ % users.length]!;
+      const now = new Date();
+      const rows = await db.sql`
+        with c as (
+          insert into challenges (id, organization_id, user_id, status, phone, ip, expires_at,
+            send_count, last_send_at, current_send_id, created_at, updated_at)
+          values (${randomUUID()}, ${user.organizationId}, ${user.id}, 'pending', ${user.phone},
+            ${FLOOR_IP}, ${new Date(now.getTime() + 600_000)}, 1, ${now}, ${randomUUID()}, ${now},
+            ${now})
+          returning id, organization_id, phone, current_send_id, created_at
+        )
+        insert into sms_sends (id, organization_id, challenge_id, seq, phone, created_at, updated_at)
+        select current_send_id, organization_id, id, 1, phone, created_at, created_at from c
+        returning id`;
+      if (rows.length !== 1) throw new Error('raw commit stored nothing');
+    },
+  );
+}
+
+/** The raw claim: one statement debits the balance, writes the ledger row and marks the send. */
+async function rawClaim() {
+  const db = floorDb();
+  let queued: { id: string; organizationId: string }[] = [];
+  serveRuns(
+    () => db.close(),
+    async (limit) => {
+      queued = await floorSendRows(db.sql, 'queued', limit);
+    },
+    async () => {
+      const send = queued.pop();
+      if (!send) return false;
+      const codeHash = hashSecret(APP_SECRET, 'code', generateCode(), send.id);
+      const rows = await db.sql`
+        with debit as (
+          update organizations set sms_balance = sms_balance - 1
+          where id = ${send.organizationId} and sms_balance >= 1
+          returning id, sms_balance
+        ), ledger as (
+          insert into sms_ledger (organization_id, delta, reason, send_id, balance_after, created_at)
+          select id, -1, 'sms_sent', ${send.id}, sms_balance, now() from debit
+        )
+        update sms_sends set status = 'sending', code_hash = ${codeHash}, sending_at = now(),
+          provider_attempts = provider_attempts + 1, updated_at = now()
+        where id = ${send.id} and status = 'queued' and exists (select 1 from debit)
+        returning id`;
+      if (rows.length !== 1) throw new Error('raw claim: not claimed');
+    },
+  );
+}
+
+/** The raw outcome: one UPDATE. */
+async function rawOutcome() {
+  const db = floorDb();
+  let sending: string[] = [];
+  serveRuns(
+    () => db.close(),
+    async (limit) => {
+      sending = await floorSends(db.sql, 'sending', limit);
+    },
+    async () => {
+      const sendId = sending.pop();
+      if (!sendId) return false;
+      await db.sql`
+        update sms_sends set status = 'sent', provider_sid = ${`SM${randomBytes(16).toString('hex')}`},
+          updated_at = now()
+        where id = ${sendId}`;
+    },
+  );
+}
+
+/**
+ * The raw provider call: the twilio SDK's messages.create with the least request client that
+ * does the job (an undici keep-alive pool to the fake's origin, the origin pointed at the fake, the SDK's form data
+ * encoded as is), and a status callback URL as the product's messages carry. The SDK's own
+ * default client (axios) costs about three times as much CPU: not the least a program must spend.
+ */
+async function rawTwilio() {
+  const base = new URL(values.sink!);
+  const auth = `Basic ${Buffer.from(`${FAKE_TWILIO_ACCOUNT_SID}:${FAKE_TWILIO_AUTH_TOKEN}`).toString('base64')}`;
+  // One keep-alive connection per loop to the one origin.
+  const pool = new Pool(base.origin, { connections: concurrency });
+  const httpClient = {
+    async request(opts: RequestClient.RequestOptions<unknown>) {
+      const uri = new URL(opts.uri);
+      const form = new URLSearchParams();
+      for (const [key, value] of Object.entries(opts.data ?? {})) form.append(key, String(value));
+      const res = await pool.request({
+        path: `${uri.pathname}${uri.search}`,
+        method: opts.method.toUpperCase() as 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth },
+        body: form.toString(),
+      });
+      return { statusCode: res.statusCode, body: await res.body.text(), headers: res.headers };
+    },
+  };
+  const client = twilio(FAKE_TWILIO_ACCOUNT_SID, FAKE_TWILIO_AUTH_TOKEN, {
+    httpClient: httpClient as unknown as RequestClient,
+  });
+  let next = 0;
+  serveRuns(
+    () => pool.close(),
+    async () => {},
+    async () => {
+      const n = next++;
+      const sendId = randomUUID();
+      const message = await client.messages.create({
+        to: `+35850${String(n % 1000).padStart(7, '0')}`,
+        from: TWILIO_FROM,
+        body: `Your verification code is ${generateCode()}. It expires in 10 minutes.`,
+        statusCallback: `${values.callback}/webhooks/twilio/status?sendId=${sendId}`,
+      });
+      if (!message.sid) throw new Error('raw twilio: no sid');
+    },
+  );
+}
+
+/** Verify's read, raw or the product's, over the floor's challenges (read only, round robin). */
+async function verifyRead(raw: boolean) {
+  const db = floorDb();
+  const items = await floorChallenges(db.sql, 5_000);
+  if (!items.length) throw new Error('read: no floor challenges');
+  let next = 0;
+  serveRuns(
+    () => db.close(),
+    async () => {},
+    async () => {
+      const item = items[next++ % items.length]!;
+      if (raw) {
+        const [row] = await db.sql`
+          select c.status, c.user_id, c.expires_at, c.wrong_attempts, c.current_send_id,
+            s.code_hash
+          from challenges c left join sms_sends s on s.id = c.current_send_id
+          where c.organization_id = ${item.organizationId} and c.id = ${item.id}`;
+        if (!row) throw new Error('raw read: none');
+      } else if (!(await getChallenge(db.sql, item.organizationId, item.id))) {
+        throw new Error('getChallenge: none');
+      }
+    },
+  );
+}
+
+/** Verify's approval, raw or the product's, on the floor's pending challenges, each once. */
+async function approve(raw: boolean) {
+  const db = floorDb();
+  let pending: { id: string; organizationId: string; sendId: string }[] = [];
+  serveRuns(
+    () => db.close(),
+    async (limit) => {
+      pending = await floorChallenges(db.sql, limit);
+    },
+    async () => {
+      const item = pending.pop();
+      if (!item) return false;
+      if (raw) {
+        const rows = await db.sql`
+          with approved as (
+            update challenges set status = 'approved', approved_at = now(), updated_at = now()
+            where organization_id = ${item.organizationId} and id = ${item.id}
+              and status = 'pending' and expires_at > now()
+            returning organization_id, user_id
+          )
+          insert into trusted_devices (organization_id, user_id, token_hash, expires_at, created_at)
+          select organization_id, user_id, ${deviceHash()}, ${deviceExpiry()}, now() from approved
+          returning id`;
+        if (rows.length !== 1) throw new Error('raw approve: not approved');
+      } else {
+        const approval = await approveChallenge(db.sql, {
+          organizationId: item.organizationId,
+          challengeId: item.id,
+          sendId: item.sendId,
+          deviceTokenHash: deviceHash(),
+          deviceExpiresAt: deviceExpiry(),
+        });
+        if (!approval) throw new Error('approveChallenge: not approved');
+      }
+    },
+  );
+}
+
+/** The common login's read of the user and the presented device, raw or the product's. */
+async function loginRead(raw: boolean) {
+  const db = floorDb();
+  const devices = await db.sql<{ organizationId: string; userId: string; tokenHash: string }[]>`
+    select organization_id as "organizationId", user_id as "userId", token_hash as "tokenHash"
+    from trusted_devices where revoked_at is null limit 2000`;
+  if (!devices.length) throw new Error('login: no trusted devices');
+  let next = 0;
+  serveRuns(
+    () => db.close(),
+    async () => {},
+    async () => {
+      const d = devices[next++ % devices.length]!;
+      if (raw) {
+        const [row] = await db.sql`
+          select u.id, u.phone, u.two_factor_disabled, u.locked_until,
+            d.user_id as device_user, d.expires_at, d.revoked_at
+          from users u left join trusted_devices d on d.token_hash = ${d.tokenHash}
+          where u.organization_id = ${d.organizationId} and u.id = ${d.userId}`;
+        if (!row) throw new Error('raw login read: none');
+      } else {
+        const ctx = await loadLoginContext(
+          db.sql,
+          d.organizationId,
+          { userId: d.userId },
+          d.tokenHash,
+        );
+        if (!ctx?.device) throw new Error('loadLoginContext: no device');
+      }
+    },
+  );
+}
+
+/** One Redis script a request: the raw fixed window, or the product's (RedisWindows). */
+async function rateWindow(raw: boolean) {
+  const redis = createRedis(values.redis!, 'producer');
+  if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+  const windows = new RedisWindows(redis);
+  redis.defineCommand('benchWindow', {
+    numberOfKeys: 1,
+    lua: `local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n`,
+  });
+  const scripted = redis as typeof redis & {
+    benchWindow(key: string, ms: number): Promise<number>;
+  };
+  let next = 0;
+  serveRuns(
+    async () => {
+      redis.disconnect();
+    },
+    async () => {},
+    async () => {
+      // As many clients as a busy minute has: 1,000 addresses, round robin.
+      const key = `${values.prefix}:floor-window:203.0.113.${next++ % 1000}`;
+      if (raw) await scripted.benchWindow(key, 60_000);
+      else {
+        const [refused] = await windows.run({
+          give: [],
+          keep: [{ key, points: 1_000_000_000, durationMs: 60_000 }],
+          take: [],
+        });
+        if (refused) throw new Error('RedisWindows refused');
+      }
+    },
+  );
+}
+
 const modes: Record<string, () => Promise<void>> = {
   hono,
   producer,
@@ -311,6 +632,18 @@ const modes: Record<string, () => Promise<void>> = {
   claim,
   outcome,
   twilio: twilioSend,
+  read: () => verifyRead(false),
+  approve: () => approve(false),
+  login: () => loginRead(false),
+  window: () => rateWindow(false),
+  'raw-commit': rawCommit,
+  'raw-claim': rawClaim,
+  'raw-twilio': rawTwilio,
+  'raw-outcome': rawOutcome,
+  'raw-read': () => verifyRead(true),
+  'raw-approve': () => approve(true),
+  'raw-login': () => loginRead(true),
+  'raw-window': () => rateWindow(true),
 };
 const mode = modes[values.mode ?? ''];
 if (!mode) throw new Error(`--mode must be one of ${Object.keys(modes).join(', ')}`);

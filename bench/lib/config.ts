@@ -75,6 +75,7 @@ export const SCENARIOS = [
   'peer',
   'logins',
   'prompt',
+  'mixed',
   'soak',
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];

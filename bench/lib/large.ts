@@ -485,8 +485,11 @@ export interface AdminReadRun {
   cpu: Record<string, number>;
 }
 
-/** The pages' session cookie name and token hash purpose (apps/api/src/pages/session.ts). */
-const SESSION_COOKIE = 'twofa_session';
+/**
+ * The pages' session cookie name (apps/api/src/pages/session.ts): with the `__Host-` prefix, as
+ * the API reads it outside development and test (the bench runs it with NODE_ENV=production).
+ */
+const SESSION_COOKIE = '__Host-twofa_session';
 
 /**
  * An admin's pages session per organization, written straight to the tables as a login would

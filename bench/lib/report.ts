@@ -107,3 +107,54 @@ export function updateReadme(path: string, section: string, name = 'latest'): bo
   writeFileSync(path, `${text.slice(0, start + START.length)}\n${section}\n${text.slice(end)}`);
   return true;
 }
+
+/**
+ * Fields every results file holds (issue 24's and issue 20's), as dotted paths. A section that
+ * did not run is null as a whole (`soak` without BENCH_SOAK); a field missing under a section
+ * that ran is a harness bug, and the run fails on it.
+ */
+export const RESULT_FIELDS = [
+  'floor.cpuMsPerChallenge',
+  'floor.parts',
+  'floor.raw.parts',
+  'floor.raw.pipelineCpuMs',
+  'floor.raw.verifyCpuMs',
+  'floor.raw.commonLoginCpuMs',
+  'floor.raw.productParts',
+  'floor.raw.tax',
+  'pipeline.cpuMsPerChallenge',
+  'pipeline.p99AcceptToProviderMsAt80',
+  'verify.perSec',
+  'verify.cpuMsPerRequest',
+  'commonLogin.cpuMsPerRequest',
+  'prompt.roundsPerSec',
+  'prompt.cpuMsPerRound',
+  'prompt.vsApiSecondStep',
+  'soak.apiRssGrowth',
+  'soak.workerRssGrowth',
+  'soak.apiGrowthByTrend',
+  'soak.workerGrowthByTrend',
+  'logins.mixed.noSmsShare',
+  'logins.mixed.sms',
+  'large.vsEmpty',
+  'ratios.pipelineCpuVsRawFloor',
+  'ratios.verifyCpuVsRawFloor',
+  'ratios.commonLoginCpuVsRawFloor',
+  'targets',
+] as const;
+
+/** The fields of RESULT_FIELDS missing from `results` (a null section on the way is not missing). */
+export function missingFields(
+  results: unknown,
+  fields: readonly string[] = RESULT_FIELDS,
+): string[] {
+  return fields.filter((path) => {
+    let at: unknown = results;
+    for (const key of path.split('.')) {
+      if (at === null) return false;
+      if (typeof at !== 'object' || at === undefined || !(key in (at as object))) return true;
+      at = (at as Record<string, unknown>)[key];
+    }
+    return false;
+  });
+}

@@ -14,6 +14,21 @@ import { round } from './stats.ts';
 
 export interface SoakSample extends RssReading {
   atS: number;
+  /** Heap used (MiB) right after a forced full collection, taken just after the RSS reading. */
+  heapAfterGc?: RssReading;
+}
+
+/** A least-squares line of one process's RSS over the fit window. */
+export interface Trend {
+  /** MiB per minute. */
+  slopeMiBPerMin: number;
+  /** MiB per 10,000 challenges started at the soak's rate. */
+  slopeMiBPer10k: number;
+  /** The line's value at the window's start and end (MiB). */
+  fittedStartMiB: number;
+  fittedEndMiB: number;
+  /** fittedEnd / fittedStart: the growth the target holds. */
+  growth: number;
 }
 
 export interface SoakResult {
@@ -26,6 +41,17 @@ export interface SoakResult {
   apiRssGrowth: number | null;
   /** The worst worker's last sample over its baseline sample. */
   workerRssGrowth: number | null;
+  /** The fit window: from the baseline to the end (minutes 1 to 5 of a full soak). */
+  fitFromS: number;
+  fitToS: number;
+  /** The fitted RSS at the window's end over the fitted RSS at its start, API. */
+  apiGrowthByTrend: number | null;
+  /** The same, the worst worker. */
+  workerGrowthByTrend: number | null;
+  /** RSS trend of the API and of each worker process. */
+  trend: { api: Trend | null; workers: (Trend | null)[] };
+  /** Trend of the heap after a forced collection, the API's and each worker's. */
+  heapTrend: { api: Trend | null; workers: (Trend | null)[] };
   done: { starts: number; verifies: number; resends: number; receipts: number };
   /** Answers other than the expected ones, by "what status". */
   unexpected: Record<string, number>;
@@ -59,6 +85,78 @@ export function growth(
     return b ? [mib / b] : [];
   });
   return { api, workers: ratios.length ? round(Math.max(...ratios), 3) : null };
+}
+
+/** Least squares of y on x: slope and intercept; null with fewer than two distinct x. */
+export function leastSquares(
+  points: readonly [number, number][],
+): { slope: number; at: (x: number) => number } | null {
+  const n = points.length;
+  if (n < 2) return null;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  if (sxx === 0) return null;
+  const slope = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx;
+  return { slope, at: (x: number) => my + slope * (x - mx) };
+}
+
+/** The fit window of a soak: minutes 1 to 5 of a full one, the baseline to the end of a shorter one. */
+export function fitWindow(seconds: number): { fromS: number; toS: number } {
+  return { fromS: soakSchedule(seconds).baselineS, toS: Math.min(seconds, 300) };
+}
+
+/**
+ * The trend of one series (seconds, MiB) over the window [fromS, toS]: the samples inside it
+ * (with a second's slack for the sampler's timing) fitted by least squares, and the fitted end
+ * over the fitted start. `rate` is the challenges started a second, for the per-10,000 slope.
+ */
+export function trendOf(
+  series: readonly [number, number | null | undefined][],
+  window: { fromS: number; toS: number },
+  rate: number,
+): Trend | null {
+  const points = series.flatMap(([x, y]): [number, number][] =>
+    y !== null && y !== undefined && x >= window.fromS - 1 && x <= window.toS + 1 ? [[x, y]] : [],
+  );
+  const line = leastSquares(points);
+  if (!line) return null;
+  const start = line.at(window.fromS);
+  const end = line.at(window.toS);
+  return {
+    slopeMiBPerMin: round(line.slope * 60, 2),
+    slopeMiBPer10k: rate > 0 ? round((line.slope / rate) * 10_000, 2) : Number.NaN,
+    fittedStartMiB: round(start, 1),
+    fittedEndMiB: round(end, 1),
+    growth: start > 0 ? round(end / start, 3) : Number.NaN,
+  };
+}
+
+/** RSS and heap trends of the API and each worker over a soak's samples. */
+export function soakTrends(samples: readonly SoakSample[], seconds: number, rate: number) {
+  const window = fitWindow(seconds);
+  const workerCount = Math.max(0, ...samples.map((s) => s.workers.length));
+  const of = (pick: (s: SoakSample) => number | null | undefined) =>
+    trendOf(
+      samples.map((s) => [s.atS, pick(s)]),
+      window,
+      rate,
+    );
+  const workers = (pick: (s: SoakSample, i: number) => number | null | undefined) =>
+    Array.from({ length: workerCount }, (_, i) => of((s) => pick(s, i)));
+  const rss = { api: of((s) => s.api), workers: workers((s, i) => s.workers[i]) };
+  const heap = {
+    api: of((s) => s.heapAfterGc?.api),
+    workers: workers((s, i) => s.heapAfterGc?.workers[i]),
+  };
+  const worst = rss.workers.flatMap((t) => (t && Number.isFinite(t.growth) ? [t.growth] : []));
+  return {
+    window,
+    rss,
+    heap,
+    apiGrowthByTrend: rss.api && Number.isFinite(rss.api.growth) ? rss.api.growth : null,
+    workerGrowthByTrend: worst.length ? Math.max(...worst) : null,
+  };
 }
 
 /**
@@ -117,8 +215,18 @@ export async function soak(
   const resolver = setInterval(() => void resolve().catch(() => {}), 500);
 
   const samples: SoakSample[] = [];
+  const heaps: Promise<void>[] = [];
   const t0 = Date.now();
-  const sample = () => samples.push({ atS: round((Date.now() - t0) / 1000, 1), ...stack.rss() });
+  // RSS first (as it is), then the heap after a forced collection, which the RSS then reflects.
+  const sample = () => {
+    const s: SoakSample = { atS: round((Date.now() - t0) / 1000, 1), ...stack.rss() };
+    samples.push(s);
+    heaps.push(
+      stack.heapAfterGc().then((heap) => {
+        s.heapAfterGc = heap;
+      }),
+    );
+  };
   sample();
   const sampler = setInterval(sample, intervalS * 1000);
 
@@ -210,7 +318,9 @@ export async function soak(
     unsubscribe();
   }
   sample();
+  await Promise.all(heaps);
   const g = growth(samples, baselineS);
+  const t = soakTrends(samples, seconds, rate);
   return {
     rate,
     seconds,
@@ -218,6 +328,12 @@ export async function soak(
     samples,
     apiRssGrowth: g.api,
     workerRssGrowth: g.workers,
+    fitFromS: t.window.fromS,
+    fitToS: t.window.toS,
+    apiGrowthByTrend: t.apiGrowthByTrend,
+    workerGrowthByTrend: t.workerGrowthByTrend,
+    trend: t.rss,
+    heapTrend: t.heap,
     done,
     unexpected,
   };

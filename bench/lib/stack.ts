@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { migrateDatabase } from '@twofa/db';
 import { SEND_CODE_QUEUE } from '@twofa/queue';
 import { Queue } from 'bullmq';
@@ -15,6 +16,7 @@ import {
   UNLIMITED,
 } from './constants.ts';
 import { CpuMeter } from './cpu.ts';
+import type { GcAnswer, GcRequest } from './gc-probe.ts';
 import {
   type Child,
   FatalError,
@@ -31,6 +33,8 @@ import type { SinkEvent } from './sink.ts';
 import { SinkClient } from './sink-client.ts';
 
 export type Sql = postgres.Sql;
+
+const GC_PROBE = join(REPO_ROOT, 'bench/lib/gc-probe.ts');
 
 export interface BenchDatabase {
   name: string;
@@ -70,6 +74,38 @@ export async function startSink(): Promise<{ child: Child; client: SinkClient }>
   return { child, client: new SinkClient(child, url) };
 }
 
+/**
+ * One process's heap used (MiB) right after a forced full collection, asked over IPC of a child
+ * started with `--expose-gc` and the bench's probe (bench/lib/gc-probe.ts); null when it did not
+ * answer within `timeoutMs` (no flag, no probe, no IPC channel, or gone).
+ */
+export function heapAfterGcOf(
+  child: Child | null,
+  id: number,
+  timeoutMs = 5_000,
+): Promise<number | null> {
+  return new Promise<number | null>((resolve) => {
+    if (!child?.proc.connected) return resolve(null);
+    const done = (value: number | null) => {
+      clearTimeout(timer);
+      child.proc.off('message', onMessage);
+      resolve(value);
+    };
+    const onMessage = (msg: unknown) => {
+      const answer = msg as Partial<GcAnswer> | null;
+      if (answer?.type === 'bench-heap' && answer.id === id) done(answer.heapUsedMiB ?? null);
+    };
+    const timer = setTimeout(() => done(null), timeoutMs);
+    child.proc.on('message', onMessage);
+    child.proc.send({ type: 'bench-gc', id } satisfies GcRequest, (error) => {
+      if (error) done(null);
+    });
+  });
+}
+
+/** The flags that load the probe into a child: `--expose-gc` and `--import` of the probe. */
+export const GC_PROBE_FLAGS = ['--expose-gc', '--import', pathToFileURL(GC_PROBE).href];
+
 /** The API, N worker processes, a fake SMS provider, a database and a queue prefix of their own. */
 export class Stack {
   readonly prefix = `twofa-bench-${randomBytes(4).toString('hex')}`;
@@ -84,6 +120,7 @@ export class Stack {
   private queue!: Queue;
   private redis!: Redis;
   private workerSeq = 0;
+  private gcSeq = 0;
   private cpu: CpuMeter | null = null;
 
   constructor(
@@ -123,10 +160,14 @@ export class Stack {
     };
   }
 
-  /** A directory per process: tsx's loader thread writes a profile of its own beside main's. */
-  private profileFlags(name: string): string[] {
-    if (!this.profileDir) return [];
-    return ['--cpu-prof', `--cpu-prof-dir=${join(this.profileDir, name)}`];
+  /**
+   * The bench's own flags for the API and workers: `--expose-gc` with the bench's probe (a forced
+   * collection on request over IPC, for the soak's heap figures), and with BENCH_PROFILE a CPU
+   * profile directory per process (tsx's loader thread writes a profile of its own beside main's).
+   */
+  private nodeFlags(name: string): string[] {
+    if (!this.profileDir) return GC_PROBE_FLAGS;
+    return [...GC_PROBE_FLAGS, '--cpu-prof', `--cpu-prof-dir=${join(this.profileDir, name)}`];
   }
 
   async start(workers: number): Promise<void> {
@@ -145,7 +186,8 @@ export class Stack {
     this.api = startChild('api', 'src/main.ts', [], {
       cwd: join(REPO_ROOT, 'apps/api'),
       env: { ...this.env(), PORT: String(port) },
-      nodeFlags: this.profileFlags('api'),
+      nodeFlags: this.nodeFlags('api'),
+      ipc: true,
     });
     await waitForHttp(`${this.apiUrl}/health`, this.api);
     await this.setWorkers(workers);
@@ -159,7 +201,8 @@ export class Stack {
       this.workers.push(
         startChild(name, 'apps/worker/src/main.ts', [], {
           env: this.env(),
-          nodeFlags: this.profileFlags(name),
+          nodeFlags: this.nodeFlags(name),
+          ipc: true,
         }),
       );
     }
@@ -199,6 +242,16 @@ export class Stack {
   /** The API's and the workers' RSS now. */
   rss(): RssReading {
     return readRss(this.api, this.workers);
+  }
+
+  /**
+   * The API's and each worker's heap used (MiB) right after a forced full collection, asked of
+   * each process at once over IPC; null for a process that did not answer within `timeoutMs`.
+   */
+  async heapAfterGc(timeoutMs = 5_000): Promise<RssReading> {
+    const ask = (child: Child | null) => heapAfterGcOf(child, ++this.gcSeq, timeoutMs);
+    const [api, ...workers] = await Promise.all([this.api, ...this.workers].map(ask));
+    return { api: api ?? null, workers: workers.flatMap((w) => (w === null ? [] : [w])) };
   }
 
   async stop(): Promise<void> {
