@@ -485,8 +485,12 @@ export interface AdminReadRun {
   cpu: Record<string, number>;
 }
 
-/** The pages' session cookie name and token hash purpose (apps/api/src/pages/session.ts). */
-const SESSION_COOKIE = 'twofa_session';
+/**
+ * The pages' session cookie (apps/api/src/pages/session.ts): the bench's API runs with
+ * NODE_ENV=production, where every page cookie carries the `__Host-` prefix and the bare name is
+ * not read.
+ */
+const SESSION_COOKIE = '__Host-twofa_session';
 
 /**
  * An admin's pages session per organization, written straight to the tables as a login would
