@@ -8,7 +8,8 @@
 -- is gen_random_uuid() with the clock's millisecond laid over its first six bytes and the
 -- version bits turned from 4 (0100) into 7 (0111). Within one millisecond its ids are not in
 -- order (the random bits decide), which costs nothing for locality. Setting a default rewrites
--- no rows. The ledger and audit rows already have time-ordered keys (bigserial).
+-- no rows. The ledger and audit rows already have time-ordered keys (bigserial). Partitioning
+-- challenges and sms_sends by time was weighed and not done: docs/large-data.md says why.
 CREATE FUNCTION "uuid_v7"() RETURNS uuid LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
   SELECT encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
     PLACING substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)
