@@ -81,6 +81,21 @@ describe('seedLarge', { timeout: 60_000 }, () => {
           and not exists (select 1 from sms_sends s where s.id = l.send_id))::int as "orphanDebits"`;
     expect(state).toEqual({ live: 0, open: 0, orphanDebits: 0 });
 
+    // Time-ordered ids, as the product makes them (UUIDv7): each seeded challenge's and send's
+    // id carries its creation millisecond, so the seed's indexes are laid out as a year of the
+    // product's own inserts would leave them.
+    const [ids] = await h.sql<{ seeded: number; notV7: number; offTime: number }[]>`
+      with seeded as (
+        select id, created_at from challenges where organization_id = ${org.id}
+        union all select id, created_at from sms_sends where organization_id = ${org.id}
+      )
+      select count(*)::int as seeded,
+        count(*) filter (where substr(id::text, 15, 1) <> '7')::int as "notV7",
+        count(*) filter (where ('x' || substr(replace(id::text, '-', ''), 1, 12))::bit(48)::bigint
+          <> floor(extract(epoch from created_at) * 1000)::bigint)::int as "offTime"
+      from seeded`;
+    expect(ids).toEqual({ seeded: 1_000, notV7: 0, offTime: 0 });
+
     // A seeded user of the bench's organization logs in with a code.
     const [user] = await h.sql<{ id: string; phone: string }[]>`
       select id, phone from users
@@ -101,6 +116,12 @@ describe('seedLarge', { timeout: 60_000 }, () => {
     const [approved] = await h.sql<{ status: string }[]>`
       select status from challenges where id = ${start.body.challenge.id}`;
     expect(approved?.status).toBe('approved');
+    // The product's new challenge and send ids are UUIDv7 too, after every seeded one.
+    const [fresh] = await h.sql<{ v7: boolean; newest: boolean }[]>`
+      select substr(c.id::text, 15, 1) = '7' and substr(c.current_send_id::text, 15, 1) = '7' as v7,
+        not exists (select 1 from challenges o where o.id > c.id) as newest
+      from challenges c where c.id = ${start.body.challenge.id}`;
+    expect(fresh).toEqual({ v7: true, newest: true });
   });
 
   it('explains every hot statement on the seeded data and leaves no row behind', async () => {

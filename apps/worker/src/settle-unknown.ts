@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { hashSecret } from '@twofa/core';
+import { hashSecret, newId } from '@twofa/core';
 import {
   findUnknownSends,
   settleUnknownAsMissing,
@@ -115,7 +114,7 @@ export async function settleUnknownSends(deps: WorkerDeps, limit = 20): Promise<
     }
     const settled = await settleUnknownAsMissing(db.sql, {
       sendId: send.id,
-      resendId: randomUUID(),
+      resendId: newId(),
       now,
     });
     if (!settled) continue;

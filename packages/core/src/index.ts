@@ -4,6 +4,7 @@ export * from './cidr.ts';
 export * from './clock.ts';
 export * from './constants.ts';
 export * from './enums.ts';
+export * from './ids.ts';
 export * from './phone.ts';
 export * from './policy.ts';
 export * from './sealed.ts';

@@ -181,7 +181,8 @@ export const backupCodes = pgTable(
 export const challenges = pgTable(
   'challenges',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    /** A UUIDv7 the service makes (newId); the default, uuid_v7() (migration 0011), is time-ordered too. */
+    id: uuid('id').primaryKey().default(sql`uuid_v7()`),
     organizationId: uuid('organization_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
@@ -232,7 +233,8 @@ export const challenges = pgTable(
 export const smsSends = pgTable(
   'sms_sends',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    /** A UUIDv7 the service makes (newId); the default, uuid_v7() (migration 0011), is time-ordered too. */
+    id: uuid('id').primaryKey().default(sql`uuid_v7()`),
     organizationId: uuid('organization_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
-import { type ChallengeView, challengeView, phoneRefusal } from '@twofa/core';
+import { type ChallengeView, challengeView, newId, phoneRefusal } from '@twofa/core';
 import { submitChallengePhone } from '@twofa/db';
 import { parseId } from '../lib/http.ts';
 import { createRouter, errors, jsonBody, jsonResponse, orgRoute } from '../lib/openapi.ts';
@@ -33,7 +32,7 @@ export async function setPhone(
   const refusal = phoneRefusal(row, now);
   if (refusal) throw refusalError(refusal);
   const refund = await admitSend(deps, { organizationId, phone, ip: row.ip });
-  const sendId = randomUUID();
+  const sendId = newId();
   const updated = await refundUnless(refund, () =>
     submitChallengePhone(deps.db.sql, {
       organizationId,

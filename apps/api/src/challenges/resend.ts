@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { type ChallengeView, CODE_TTL_MS, challengeView, resendRefusal } from '@twofa/core';
+import { type ChallengeView, CODE_TTL_MS, challengeView, newId, resendRefusal } from '@twofa/core';
 import { type IdempotentAnswer, resendChallenge } from '@twofa/db';
 import { ApiError } from '../lib/errors.ts';
 import { parseId } from '../lib/http.ts';
@@ -40,7 +39,7 @@ export async function resend(
   const refund: Refund = row.phone
     ? await admitSend(deps, { organizationId, phone: row.phone, ip: row.ip })
     : Refund.none();
-  const sendId = randomUUID();
+  const sendId = newId();
   // Under an Idempotency-Key the answer is stored by the update itself: rendered first,
   // from the row as read and what the update changes (the update checks the row still
   // has the wrong-code count the answer shows).

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
 import {
   type ChallengeView,
@@ -6,6 +5,7 @@ import {
   challengeMethods,
   challengeView,
   decideSecondFactor,
+  newId,
   type SecondFactorMethod,
   type SkipReason,
   sendsSmsAtStart,
@@ -159,8 +159,8 @@ async function attemptStart(
     throw error;
   }
   const refund = await admitStart(deps, request, context, carried, factors.smsNow);
-  const id = randomUUID();
-  const sendId = randomUUID();
+  const id = newId();
+  const sendId = newId();
   // Under an Idempotency-Key the answer is stored by the insert itself, so it is
   // rendered first, from what the insert will write.
   const predicted = request.idempotency && predictedOutcome(id, context, factors);

@@ -3,6 +3,7 @@ import {
   type FailureReason,
   MAX_SENDS_PER_CHALLENGE,
   MAX_WRONG_ATTEMPTS,
+  newId,
   RESEND_COOLDOWN_MS,
   type SecondFactorMethod,
   type SendStatus,
@@ -110,7 +111,7 @@ export async function createChallenge(
     ), claim as (${claimFence(sql, idempotency)}), challenge as (
       insert into challenges (id, organization_id, user_id, status, phone, ip, expires_at,
         send_count, last_send_at, current_send_id, created_at, updated_at, methods)
-      select coalesce(${input.id ?? null}::uuid, gen_random_uuid()), ${organizationId}::uuid,
+      select ${input.id ?? newId()}::uuid, ${organizationId}::uuid,
         usr.id, ${status}::text, ${phone}::text, ${ip}::text,
         ${ttl(now)}::timestamptz, ${sends ? 1 : 0}::int, ${sends ? now : null}::timestamptz,
         ${sends ? sendId : null}::uuid, ${now}::timestamptz, ${now}::timestamptz,
