@@ -1,5 +1,5 @@
-import { randomUUID, scrypt } from 'node:crypto';
-import { generateCode, hashSecret } from '@twofa/core';
+import { scrypt } from 'node:crypto';
+import { generateCode, hashSecret, newId } from '@twofa/core';
 import type { RequestSpec } from 'autocannon';
 import type { CeilingCommand, CeilingEvent } from './ceilings.ts';
 import type { BenchConfig } from './config.ts';
@@ -358,8 +358,8 @@ async function seedPendingChallenges(
   };
   for (let i = 0; i < n; i++) {
     const user = users[i % users.length]!;
-    const id = randomUUID();
-    const sendId = randomUUID();
+    const id = newId();
+    const sendId = newId();
     const code = generateCode();
     rows.id.push(id);
     rows.send.push(sendId);
