@@ -22,7 +22,9 @@ import {
   advancesDelivery,
   applyDeliveryReceipt,
   approveChallenge,
+  claimSend,
   createChallenge,
+  failSendWithRefund,
   getChallenge,
   recordWrongCode,
   resendChallenge,
@@ -245,6 +247,73 @@ describe('delivery receipts: status rank', () => {
         errorCode: null,
       });
       expect(applied).toBe(advancesDelivery(from, to));
+    });
+  });
+});
+
+describe('refund once: a debited credit comes back at most once', () => {
+  /** The send's ledger before the statement runs: what the rule looks at. */
+  type Ledger = 'none' | 'debited' | 'debited_and_refunded';
+  /** The rule: a credit is refunded only when it was debited and not refunded yet. */
+  const refunds = (ledger: Ledger) => ledger === 'debited';
+  const ledgers: Ledger[] = ['none', 'debited', 'debited_and_refunded'];
+
+  /** A send in `status` whose ledger is `ledger`; the balance the statement starts from. */
+  async function seedSend(sql: Sql, status: SendStatus, ledger: Ledger) {
+    const { row, sendId } = await seed(sql, { status: 'pending', expiresInMs: 60_000 });
+    await sql`update sms_sends set status = ${status} where id = ${sendId}`;
+    const reasons = {
+      none: [],
+      debited: ['sms_sent'],
+      debited_and_refunded: ['sms_sent', 'refund'],
+    };
+    for (const reason of reasons[ledger]) {
+      await sql`
+        insert into sms_ledger (organization_id, delta, reason, send_id, balance_after)
+        values (${organizationId}, ${reason === 'refund' ? 1 : -1}, ${reason}, ${sendId}, 0)`;
+    }
+    return { challengeId: row.id, sendId, balance: await balance(sql) };
+  }
+
+  async function balance(sql: Sql): Promise<number> {
+    const [org] = await sql<{ balance: number }[]>`
+      select sms_balance as balance from organizations where id = ${organizationId}`;
+    return org!.balance;
+  }
+
+  async function refundEntries(sql: Sql, sendId: string): Promise<number> {
+    const [count] = await sql<{ n: number }[]>`
+      select count(*)::int as n from sms_ledger where send_id = ${sendId} and reason = 'refund'`;
+    return count!.n;
+  }
+
+  const failCases = (['sending', 'retrying'] as const).flatMap((status) =>
+    ledgers.map((ledger) => [status, ledger] as const),
+  );
+  it.each(failCases)('a failed %s send, ledger %s', async (status, ledger) => {
+    await inRolledBack(async (sql) => {
+      const send = await seedSend(sql, status, ledger);
+      const failed = await failSendWithRefund(sql, {
+        sendId: send.sendId,
+        errorCode: '30005',
+        reason: 'sms_rejected',
+      });
+      expect(failed?.refunded).toBe(refunds(ledger));
+      expect(await balance(sql)).toBe(send.balance + (refunds(ledger) ? 1 : 0));
+      expect(await refundEntries(sql, send.sendId)).toBe(ledger === 'none' ? 0 : 1);
+    });
+  });
+
+  // claimSend refunds only a retrying send the challenge no longer needs (here: expired).
+  it.each(ledgers)('a retrying send no longer needed, ledger %s', async (ledger) => {
+    await inRolledBack(async (sql) => {
+      const send = await seedSend(sql, 'retrying', ledger);
+      await sql`update challenges set expires_at = now() - interval '1 millisecond'
+        where id = ${send.challengeId}`;
+      const claimed = await claimSend(sql, { sendId: send.sendId, codeHash: 'rule-guards' });
+      expect(claimed?.refunded).toBe(refunds(ledger));
+      expect(await balance(sql)).toBe(send.balance + (refunds(ledger) ? 1 : 0));
+      expect(await refundEntries(sql, send.sendId)).toBe(ledger === 'none' ? 0 : 1);
     });
   });
 });

@@ -1,6 +1,7 @@
 import {
   CODE_TTL_MS,
   type FailureReason,
+  locksUserSql,
   MAX_SENDS_PER_CHALLENGE,
   MAX_WRONG_ATTEMPTS,
   RESEND_COOLDOWN_MS,
@@ -320,7 +321,8 @@ export async function recordWrongCode(
   const statuses = (input.statuses ?? ['pending']) as string[];
   const [row] = await sql<(WrongCode & { userId: string })[]>`
     with usr as (
-      select id, consecutive_code_failures + 1 >= ${maxConsecutiveFailures} as locks from users
+      select id, ${sql.unsafe(locksUserSql('consecutive_code_failures + 1', maxConsecutiveFailures))} as locks
+      from users
       where organization_id = ${organizationId} and id = (
         select user_id from challenges
         where organization_id = ${organizationId} and id = ${challengeId})
