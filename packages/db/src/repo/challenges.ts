@@ -7,12 +7,19 @@ import {
   RESEND_COOLDOWN_MS,
   type SecondFactorMethod,
   type SendStatus,
+  type SkipReason,
   type StoredChallengeStatus,
   USER_LOCK_MS,
 } from '@twofa/core';
 import type { Sql } from '../client.ts';
 import { claimFence, IdempotencyClaimLost, type StoredAnswer, storeAnswer } from './idempotency.ts';
 import { endSessionsOf } from './sessions.ts';
+import {
+  type LoginContext,
+  type LoginContextRow,
+  loginContextSelect,
+  toLoginContext,
+} from './users.ts';
 
 export interface ChallengeRow {
   id: string;
@@ -135,6 +142,64 @@ export async function createChallenge(
   const { claimHeld: _held, ...challenge } = row;
   // Nothing inserted: the user was locked or their phone changed since the lookup.
   return challenge.id ? challenge : null;
+}
+
+/**
+ * The facts a login's skip relied on, beyond the organization and the address the
+ * caller already judged: none (the organization needs no second step), the user is
+ * not exempt (a trusted network), or not exempt and the presented device theirs,
+ * unrevoked and unexpired (a trusted device).
+ */
+export type SkipFacts = 'none' | 'not_exempt' | 'trusted_device';
+
+/**
+ * `SkipFacts` as the guard of the `signed_in` insert, over `loginContextSelect`'s
+ * `u` and `d`: `isDeviceTrusted` in SQL, checked against it by tests/integration/rule-guards.
+ */
+function skipGuard(sql: Sql, facts: SkipFacts) {
+  if (facts === 'none') return sql`true`;
+  const notExempt = sql`not u.two_factor_disabled`;
+  if (facts === 'not_exempt') return notExempt;
+  return sql`${notExempt} and d.user_id = u.id and d.organization_id = u.organization_id
+    and d.revoked_at is null and d.expires_at > now()`;
+}
+
+/**
+ * A start expected to need no code, in one round trip: the login context (as
+ * `loadLoginContext` reads it) and, when the facts the expected skip relied on
+ * hold in that same snapshot, its `signed_in` audit event. `recorded` false: the
+ * facts did not hold and nothing was written; the caller decides again on `context`.
+ * Null when there is no such user.
+ */
+export async function loadContextRecordingSkip(
+  sql: Sql,
+  input: {
+    organizationId: string;
+    userId: string;
+    deviceTokenHash: string | null;
+    ip: string;
+    skip: { reason: SkipReason; facts: SkipFacts };
+  },
+): Promise<{ context: LoginContext; recorded: boolean } | null> {
+  const { organizationId, userId, deviceTokenHash, ip, skip } = input;
+  const [row] = await sql<(LoginContextRow & { holds: boolean; recorded: boolean })[]>`
+    with context as (${loginContextSelect(
+      sql,
+      organizationId,
+      { userId },
+      deviceTokenHash,
+      sql`, (${skipGuard(sql, skip.facts)}) is true as holds`,
+    )}), signed_in as (
+      insert into audit_events (organization_id, type, actor, ip, data)
+      select ${organizationId}::uuid, 'signed_in', 'user', ${ip}::text,
+        jsonb_build_object('userId', context.id, 'method', ${skip.reason}::text)
+      from context where context.holds
+      returning 1
+    )
+    select context.*, exists (select 1 from signed_in) as recorded from context`;
+  if (!row) return null;
+  const { holds: _holds, recorded, ...context } = row;
+  return { context: toLoginContext(context), recorded };
 }
 
 /** Sets the destination of a phone_required challenge and queues its first send. */
