@@ -273,7 +273,7 @@ async function attemptStart(
     }),
   );
   if (!row) return null;
-  if (row.currentSendId) await queueSend(deps, sendId, request.log);
+  if (row.currentSendId) await queueSend(deps, { challengeId: row.id, sendId }, request.log);
   deps.metrics.challengesStarted.inc({ outcome: row.status });
   return (
     predicted ?? {
