@@ -449,7 +449,9 @@ describe("a start's expected skip: the guard of its signed_in event and the poli
         result: 'authenticated',
         reason: exempt ? 'user_exempt' : 'trusted_network',
       });
-      expect(loaded!.recorded).toBe(decision.reason === 'trusted_network');
+      expect(loaded!.recorded).toBe(
+        decision.result === 'authenticated' && decision.reason === 'trusted_network',
+      );
     });
   });
 });
