@@ -9,6 +9,7 @@ import {
   phoneRefusal,
   refusalDetail,
   resendRefusal,
+  USER_LOCK_MS,
   verifyRefusal,
 } from './challenge-rules.ts';
 
@@ -109,6 +110,10 @@ describe('wrong codes', () => {
     [0, 1, false],
   ])('%i consecutive failures against a cap of %i lock the user: %s', (n, cap, locked) => {
     expect(locksUser(n, cap)).toBe(locked);
+  });
+
+  it('locks a user for 24 hours', () => {
+    expect(USER_LOCK_MS).toBe(86_400_000);
   });
 
   it('writes the user lock as SQL over the run, with the cap as a literal', () => {
