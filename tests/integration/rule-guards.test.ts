@@ -9,6 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import {
   afterWrongCode,
+  compileCidrs,
+  decideSecondFactor,
   locksUser,
   MAX_SENDS_PER_CHALLENGE,
   MAX_WRONG_ATTEMPTS,
@@ -22,8 +24,12 @@ import {
   advancesDelivery,
   applyDeliveryReceipt,
   approveChallenge,
+  approveWithCode,
+  claimSend,
   createChallenge,
+  failSendWithRefund,
   getChallenge,
+  loadContextRecordingSkip,
   recordWrongCode,
   resendChallenge,
   type Sql,
@@ -206,6 +212,46 @@ describe('verify: expiry, status and attempts', () => {
   });
 });
 
+describe('verify with a known send: the code and the rules in one statement', () => {
+  const cases: ChallengeFixture[] = [
+    ...[60_000, 1, 0, -1].map((expiresInMs) => ({ status: 'pending' as const, expiresInMs })),
+    ...Array.from({ length: MAX_WRONG_ATTEMPTS }, (_, wrongAttempts) => ({
+      status: 'pending' as const,
+      expiresInMs: 60_000,
+      wrongAttempts,
+    })),
+    ...['phone_required', ...CLOSED].map((status) => ({
+      status: status as ChallengeFixture['status'],
+      expiresInMs: 60_000,
+    })),
+  ];
+  const cases2 = cases.flatMap((fixture) =>
+    [true, false].map((right) => [fixture, right] as const),
+  );
+  it.each(cases2)('%o, the right code: %s', async (fixture, right) => {
+    await inRolledBack(async (sql) => {
+      const { row, sendId } = await seed(sql, fixture);
+      await sql`update sms_sends set code_hash = 'the-code' where id = ${sendId}`;
+      const refusal = verifyRefusal(row, row.dbNow);
+      const tried = await approveWithCode(sql, {
+        organizationId,
+        challengeId: row.id,
+        sendId,
+        codeHash: right ? 'the-code' : 'another-code',
+        deviceTokenHash: `rule-guards-${randomUUID()}`,
+        deviceTtlMs: 60_000,
+      });
+      expect(tried!.approval !== null).toBe(right && refusal === null);
+      // The challenge as read, before the statement: as getChallenge reads it.
+      expect(tried!.challenge).toEqual({
+        ...row,
+        codeHash: 'the-code',
+        dbNow: tried!.challenge.dbNow,
+      });
+    });
+  });
+});
+
 describe('a wrong code: challenge lock and user lock', () => {
   const MAX_CONSECUTIVE = 4;
   const cases: ChallengeFixture[] = [];
@@ -245,6 +291,167 @@ describe('delivery receipts: status rank', () => {
         errorCode: null,
       });
       expect(applied).toBe(advancesDelivery(from, to));
+    });
+  });
+});
+
+describe('refund once: a debited credit comes back at most once', () => {
+  /** The send's ledger before the statement runs: what the rule looks at. */
+  type Ledger = 'none' | 'debited' | 'debited_and_refunded';
+  /** The rule: a credit is refunded only when it was debited and not refunded yet. */
+  const refunds = (ledger: Ledger) => ledger === 'debited';
+  const ledgers: Ledger[] = ['none', 'debited', 'debited_and_refunded'];
+
+  /** A send in `status` whose ledger is `ledger`; the balance the statement starts from. */
+  async function seedSend(sql: Sql, status: SendStatus, ledger: Ledger) {
+    const { row, sendId } = await seed(sql, { status: 'pending', expiresInMs: 60_000 });
+    await sql`update sms_sends set status = ${status} where id = ${sendId}`;
+    const reasons = {
+      none: [],
+      debited: ['sms_sent'],
+      debited_and_refunded: ['sms_sent', 'refund'],
+    };
+    for (const reason of reasons[ledger]) {
+      await sql`
+        insert into sms_ledger (organization_id, delta, reason, send_id, balance_after)
+        values (${organizationId}, ${reason === 'refund' ? 1 : -1}, ${reason}, ${sendId}, 0)`;
+    }
+    return { challengeId: row.id, sendId, balance: await balance(sql) };
+  }
+
+  async function balance(sql: Sql): Promise<number> {
+    const [org] = await sql<{ balance: number }[]>`
+      select sms_balance as balance from organizations where id = ${organizationId}`;
+    return org!.balance;
+  }
+
+  async function refundEntries(sql: Sql, sendId: string): Promise<number> {
+    const [count] = await sql<{ n: number }[]>`
+      select count(*)::int as n from sms_ledger where send_id = ${sendId} and reason = 'refund'`;
+    return count!.n;
+  }
+
+  const failCases = (['sending', 'retrying'] as const).flatMap((status) =>
+    ledgers.map((ledger) => [status, ledger] as const),
+  );
+  it.each(failCases)('a failed %s send, ledger %s', async (status, ledger) => {
+    await inRolledBack(async (sql) => {
+      const send = await seedSend(sql, status, ledger);
+      const failed = await failSendWithRefund(sql, {
+        sendId: send.sendId,
+        errorCode: '30005',
+        reason: 'sms_rejected',
+      });
+      expect(failed?.refunded).toBe(refunds(ledger));
+      expect(await balance(sql)).toBe(send.balance + (refunds(ledger) ? 1 : 0));
+      expect(await refundEntries(sql, send.sendId)).toBe(ledger === 'none' ? 0 : 1);
+    });
+  });
+
+  // claimSend refunds only a retrying send the challenge no longer needs (here: expired).
+  it.each(ledgers)('a retrying send no longer needed, ledger %s', async (ledger) => {
+    await inRolledBack(async (sql) => {
+      const send = await seedSend(sql, 'retrying', ledger);
+      await sql`update challenges set expires_at = now() - interval '1 millisecond'
+        where id = ${send.challengeId}`;
+      const claimed = await claimSend(sql, { sendId: send.sendId, codeHash: 'rule-guards' });
+      expect(claimed?.refunded).toBe(refunds(ledger));
+      expect(await balance(sql)).toBe(send.balance + (refunds(ledger) ? 1 : 0));
+      expect(await refundEntries(sql, send.sendId)).toBe(ledger === 'none' ? 0 : 1);
+    });
+  });
+});
+
+describe("a start's expected skip: the guard of its signed_in event and the policy", () => {
+  interface DeviceFixture {
+    /** Whose device the token names: this user's, another user's, or none known. */
+    owner: 'user' | 'other' | 'unknown';
+    /** ms from now; 0 is expiring at this instant. */
+    expiresInMs: number;
+    revoked?: boolean;
+    exempt?: boolean;
+  }
+  const cases: DeviceFixture[] = [
+    ...[60_000, 1, 0, -1].map((expiresInMs) => ({ owner: 'user' as const, expiresInMs })),
+    { owner: 'user', expiresInMs: 60_000, revoked: true },
+    { owner: 'user', expiresInMs: 60_000, exempt: true },
+    { owner: 'other', expiresInMs: 60_000 },
+    { owner: 'unknown', expiresInMs: 60_000 },
+  ];
+  it.each(cases)('a trusted device, %o', async (fixture) => {
+    await inRolledBack(async (sql) => {
+      const tokenHash = `rule-guards-device-${randomUUID()}`;
+      const [other] = await sql<{ id: string }[]>`
+        insert into users (organization_id, email, password_hash)
+        values (${organizationId}, ${`other-${randomUUID()}@example.com`}, null) returning id`;
+      await sql`update users set two_factor_disabled = ${fixture.exempt ?? false}
+        where id = ${userId}`;
+      if (fixture.owner !== 'unknown') {
+        await sql`insert into trusted_devices (organization_id, user_id, token_hash, expires_at, revoked_at)
+          values (${organizationId}, ${fixture.owner === 'user' ? userId : other!.id}, ${tokenHash},
+            now() + ${fixture.expiresInMs} * interval '1 millisecond',
+            ${fixture.revoked ? sql`now()` : null})`;
+      }
+      const loaded = await loadContextRecordingSkip(sql, {
+        organizationId,
+        userId,
+        deviceTokenHash: tokenHash,
+        ip: '10.0.0.1',
+        skip: { reason: 'trusted_device', facts: 'trusted_device' },
+      });
+      const { user, device, now } = loaded!.context;
+      const decision = decideSecondFactor({
+        organization: {
+          id: organizationId,
+          twoFactorEnabled: true,
+          authMethod: 'password',
+          skipNetworks: compileCidrs([]),
+        },
+        user,
+        ip: '10.0.0.1',
+        device,
+        now,
+      });
+      expect(loaded!.recorded).toBe(
+        decision.result === 'authenticated' && decision.reason === 'trusted_device',
+      );
+      const [events] = await sql<{ n: number }[]>`
+        select count(*)::int as n from audit_events
+        where organization_id = ${organizationId} and type = 'signed_in'
+          and data->>'userId' = ${userId} and data->>'method' = 'trusted_device'`;
+      expect(events!.n).toBe(loaded!.recorded ? 1 : 0);
+    });
+  });
+
+  it.each([false, true])('a trusted network, the user exempt: %s', async (exempt) => {
+    await inRolledBack(async (sql) => {
+      await sql`update users set two_factor_disabled = ${exempt} where id = ${userId}`;
+      const loaded = await loadContextRecordingSkip(sql, {
+        organizationId,
+        userId,
+        deviceTokenHash: null,
+        ip: '10.0.0.1',
+        skip: { reason: 'trusted_network', facts: 'not_exempt' },
+      });
+      const decision = decideSecondFactor({
+        organization: {
+          id: organizationId,
+          twoFactorEnabled: true,
+          authMethod: 'password',
+          skipNetworks: compileCidrs(['10.0.0.0/8']),
+        },
+        user: loaded!.context.user,
+        ip: '10.0.0.1',
+        device: loaded!.context.device,
+        now: loaded!.context.now,
+      });
+      expect(decision).toEqual({
+        result: 'authenticated',
+        reason: exempt ? 'user_exempt' : 'trusted_network',
+      });
+      expect(loaded!.recorded).toBe(
+        decision.result === 'authenticated' && decision.reason === 'trusted_network',
+      );
     });
   });
 });

@@ -5,9 +5,11 @@ import {
   attemptsPhrase,
   type ChallengeRefusal,
   locksUser,
+  locksUserSql,
   phoneRefusal,
   refusalDetail,
   resendRefusal,
+  USER_LOCK_MS,
   verifyRefusal,
 } from './challenge-rules.ts';
 
@@ -108,6 +110,16 @@ describe('wrong codes', () => {
     [0, 1, false],
   ])('%i consecutive failures against a cap of %i lock the user: %s', (n, cap, locked) => {
     expect(locksUser(n, cap)).toBe(locked);
+  });
+
+  it('locks a user for 24 hours', () => {
+    expect(USER_LOCK_MS).toBe(86_400_000);
+  });
+
+  it('writes the user lock as SQL over the run, with the cap as a literal', () => {
+    expect(locksUserSql('failures + 1', 20)).toBe('(failures + 1) >= 20');
+    expect(() => locksUserSql('failures', 1.5)).toThrow(new RangeError('not an integer: 1.5'));
+    expect(() => locksUserSql('failures', Number.NaN)).toThrow(RangeError);
   });
 
   it('says attempt in the singular for one', () => {

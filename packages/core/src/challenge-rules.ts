@@ -71,6 +71,19 @@ export function locksUser(consecutiveFailures: number, maxConsecutiveFailures: n
   return consecutiveFailures >= maxConsecutiveFailures;
 }
 
+/**
+ * The same rule as `locksUser`, as the SQL expression the wrong-code statement decides it
+ * with (under the user's row lock, so parallel wrong codes lock exactly once):
+ * `consecutiveFailures` is the SQL for the run, this code included. Kept beside the
+ * rule so the two change together; tests/integration/rule-guards runs both over one table.
+ */
+export function locksUserSql(consecutiveFailures: string, maxConsecutiveFailures: number): string {
+  if (!Number.isSafeInteger(maxConsecutiveFailures)) {
+    throw new RangeError(`not an integer: ${maxConsecutiveFailures}`);
+  }
+  return `(${consecutiveFailures}) >= ${maxConsecutiveFailures}`;
+}
+
 /** "1 attempt remains", "3 attempts remain". */
 export function attemptsPhrase(attemptsRemaining: number): string {
   return attemptsRemaining === 1 ? '1 attempt remains' : `${attemptsRemaining} attempts remain`;

@@ -3,6 +3,7 @@ import type { Database } from '@twofa/db';
 import type { Logger, Metrics } from '@twofa/observability';
 import type { Queue, SendCodeJob } from '@twofa/queue';
 import type { RateLimits } from '../lib/rate-limits.ts';
+import type { SendHints } from './send-hints.ts';
 
 /** What every challenge use case runs on: injected once, by createServices. */
 export interface ChallengeDeps {
@@ -19,6 +20,8 @@ export interface ChallengeDeps {
   rateLimits: RateLimits;
   metrics: Metrics;
   logger: Logger;
+  /** The send this process last queued per challenge: lets a verify check and approve at once. */
+  sendHints: SendHints;
 }
 
 /** The request's own logger (with its request id), when the caller has one; optional on every call. */

@@ -51,7 +51,7 @@ export async function setPhone(
       },
     );
   }
-  await queueSend(deps, sendId, log);
+  await queueSend(deps, { challengeId: row.id, sendId }, log);
   return challengeView(updated, now);
 }
 

@@ -83,7 +83,7 @@ export async function resend(
       },
     );
   }
-  await queueSend(deps, sendId, log);
+  await queueSend(deps, { challengeId: row.id, sendId }, log);
   return updated;
 }
 

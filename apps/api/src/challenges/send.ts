@@ -47,14 +47,15 @@ export async function refundUnless<T>(
 
 /**
  * The row is committed first (the outbox); the job is then enqueued at once
- * for speed. If Redis is away the reconciler enqueues it when Redis is back,
+ * for speed, and the send kept as the challenge's hint for its verify. If Redis is away the reconciler enqueues it when Redis is back,
  * so the answer stands either way.
  */
 export async function queueSend(
   deps: ChallengeDeps,
-  sendId: string,
+  { challengeId, sendId }: { challengeId: string; sendId: string },
   log: RequestLogger,
 ): Promise<void> {
+  deps.sendHints.set(challengeId, sendId);
   try {
     await enqueueSendCode(deps.sendQueue, sendId);
   } catch (error) {

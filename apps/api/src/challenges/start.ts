@@ -14,8 +14,10 @@ import {
   createChallenge,
   type IdempotentAnswer,
   type LoginContext,
+  loadContextRecordingSkip,
   loadLoginContext,
   recordAudit,
+  type SkipFacts,
 } from '@twofa/db';
 import { notFound } from '../lib/errors.ts';
 import { parseId } from '../lib/http.ts';
@@ -77,6 +79,17 @@ export async function startForUser(
   idempotency?: IdempotentAnswer,
 ): Promise<LoginOutcome> {
   const tokenHash = deviceTokenHash(deps, input.deviceToken);
+  const request: StartRequest = {
+    org,
+    ip: input.ip,
+    networkIp: input.networkIp,
+    log,
+    deviceTokenHash: tokenHash,
+    idempotency,
+  };
+  const perAddress: LimitKey = ['ip_logins', clientIpKey(input.ip)];
+  const skip = idempotency ? null : expectedSkip(request, input.userId);
+  if (skip) return startExpectingSkip(deps, request, input.userId, skip, perAddress);
   const context = await loadLoginContext(
     deps.db.sql,
     org.row.id,
@@ -85,12 +98,85 @@ export async function startForUser(
   );
   if (!context) throw notFound('User');
   // After the lookup: an unknown user is a 404 before it is a 429 (the contract's precedence).
-  return decideAndStart(
-    deps,
-    { org, ip: input.ip, networkIp: input.networkIp, log, deviceTokenHash: tokenHash, idempotency },
-    context,
-    { keep: [['ip_logins', clientIpKey(input.ip)]] },
-  );
+  return decideAndStart(deps, request, context, { keep: [perAddress] });
+}
+
+/**
+ * What the policy answers for this request if the user is not exempt and the
+ * device token (when one is presented) names a trusted device of theirs: a skip
+ * reason and the facts about the user it relies on, or null when it asks for a code.
+ * Decided before any read, by the policy itself on those assumed facts.
+ */
+function expectedSkip(
+  request: StartRequest,
+  userId: string,
+): { reason: SkipReason; facts: SkipFacts } | null {
+  const organizationId = request.org.row.id;
+  const assumed: LoginContext['device'] = request.deviceTokenHash
+    ? { userId, organizationId, expiresAt: new Date(8.64e15), revokedAt: null }
+    : null;
+  const decision = decide(request, {
+    user: { id: userId, twoFactorDisabled: false },
+    device: assumed,
+    now: new Date(0),
+  });
+  if (decision.result !== 'authenticated') return null;
+  const facts: Record<SkipReason, SkipFacts> = {
+    two_factor_disabled: 'none',
+    external_auth: 'none',
+    user_exempt: 'not_exempt',
+    trusted_network: 'not_exempt',
+    trusted_device: 'trusted_device',
+  };
+  return { reason: decision.reason, facts: facts[decision.reason] };
+}
+
+/**
+ * The common start, expected to need no code, in one Postgres round trip: the
+ * per-address point first (a refusal then waits for the lookup, so an unknown
+ * user is still a 404 before a 429), then the context read and the `signed_in`
+ * event in one statement, guarded by the facts the expected skip relied on. When
+ * they did not hold, the policy decides again on the context that statement read.
+ */
+async function startExpectingSkip(
+  deps: ChallengeDeps,
+  request: StartRequest,
+  userId: string,
+  skip: { reason: SkipReason; facts: SkipFacts },
+  perAddress: LimitKey,
+): Promise<LoginOutcome> {
+  const organizationId = request.org.row.id;
+  let taken: Refund;
+  try {
+    taken = await deps.rateLimits.admit({ take: [perAddress] });
+  } catch (error) {
+    const known = await loadLoginContext(
+      deps.db.sql,
+      organizationId,
+      { userId },
+      request.deviceTokenHash,
+    );
+    if (!known) throw notFound('User');
+    throw error;
+  }
+  const loaded = await loadContextRecordingSkip(deps.db.sql, {
+    organizationId,
+    userId,
+    deviceTokenHash: request.deviceTokenHash,
+    ip: request.ip,
+    skip,
+  });
+  if (!loaded) {
+    // Nothing was looked at: the point goes back, as if never taken.
+    await taken.give();
+    throw notFound('User');
+  }
+  // The point is kept, whatever follows (as the carried `keep` would be).
+  taken.claim();
+  if (!loaded.recorded) return decideAndStart(deps, request, loaded.context, {});
+  // The facts the policy assumed held, so its answer on them stands (and was recorded).
+  deps.metrics.challengesStarted.inc({ outcome: skip.reason });
+  return { result: 'authenticated', userId: loaded.context.user.id, reason: skip.reason };
 }
 
 /**
@@ -139,15 +225,21 @@ async function attemptStart(
   const { user, now } = context;
   const decision = decide(request, context);
   if (decision.result === 'authenticated') {
-    await settleCarried(deps, carried);
+    // Points to keep may be refused (429), and a refused start records nothing: they go
+    // first. A give-back cannot refuse, so it goes alongside the event.
+    const refusable = (carried.keep?.length ?? 0) > 0;
+    if (refusable) await settleCarried(deps, carried);
     // A sign-in without a code is in the audit log too, with the reason it needed none.
-    await recordAudit(deps.db.sql, {
-      organizationId: request.org.row.id,
-      type: 'signed_in',
-      actor: 'user',
-      ip: request.ip,
-      data: { userId: user.id, method: decision.reason },
-    });
+    await Promise.all([
+      refusable ? undefined : settleCarried(deps, carried),
+      recordAudit(deps.db.sql, {
+        organizationId: request.org.row.id,
+        type: 'signed_in',
+        actor: 'user',
+        ip: request.ip,
+        data: { userId: user.id, method: decision.reason },
+      }),
+    ]);
     deps.metrics.challengesStarted.inc({ outcome: decision.reason });
     return { result: 'authenticated', userId: user.id, reason: decision.reason };
   }
@@ -181,7 +273,7 @@ async function attemptStart(
     }),
   );
   if (!row) return null;
-  if (row.currentSendId) await queueSend(deps, sendId, request.log);
+  if (row.currentSendId) await queueSend(deps, { challengeId: row.id, sendId }, request.log);
   deps.metrics.challengesStarted.inc({ outcome: row.status });
   return (
     predicted ?? {
@@ -192,7 +284,16 @@ async function attemptStart(
   );
 }
 
-function decide({ org, ip, networkIp }: StartRequest, { user, device, now }: LoginContext) {
+function decide(
+  { org, ip, networkIp }: StartRequest,
+  {
+    user,
+    device,
+    now,
+  }: Pick<LoginContext, 'device' | 'now'> & {
+    user: { id: string; twoFactorDisabled: boolean };
+  },
+) {
   return decideSecondFactor({
     organization: {
       id: org.row.id,

@@ -11,8 +11,14 @@ import {
   TRUSTED_DEVICE_TTL_MS,
   verifyRefusal,
 } from '@twofa/core';
-import { approveChallenge, recordAudit, recordWrongCode } from '@twofa/db';
-import { ApiError } from '../lib/errors.ts';
+import {
+  type Approval,
+  approveChallenge,
+  approveWithCode,
+  recordAudit,
+  recordWrongCode,
+} from '@twofa/db';
+import { ApiError, notFound } from '../lib/errors.ts';
 import { parseId } from '../lib/http.ts';
 import { createRouter, errors, jsonBody, jsonResponse, orgRoute } from '../lib/openapi.ts';
 import { Authenticated as AuthenticatedSchema } from '../lib/schemas.ts';
@@ -47,7 +53,9 @@ export async function verify(
     return verifyBackupCode(deps, organizationId, input.challengeId, input.backupCode);
   }
   const { appSecret, metrics } = deps;
-  const row = await loadChallenge(deps, organizationId, input.challengeId);
+  const hinted = await approveHinted(deps, organizationId, input.challengeId, input.code);
+  if (hinted && 'result' in hinted) return hinted;
+  const row = hinted?.challenge ?? (await loadChallenge(deps, organizationId, input.challengeId));
   const refusal = verifyRefusal(row, row.dbNow);
   if (refusal) {
     metrics.verifyResults.inc({ result: refusal.code.replace(/^challenge_/, '') });
@@ -80,17 +88,54 @@ export async function reloadRefusal(
   );
 }
 
+/**
+ * The common verify in one round trip: when this process queued the challenge's
+ * send, the code is hashed for that send and checked, and the challenge approved,
+ * by one statement guarded by every fact the rules below rely on (see
+ * `approveWithCode`). Its answer when nothing was approved (a wrong code, a stale
+ * hint, a refusal) is the challenge as that statement read it, for the rules to
+ * decide on as after a read. Undefined without a hint.
+ */
+async function approveHinted(
+  deps: ChallengeDeps,
+  organizationId: string,
+  challengeId: string,
+  code: string,
+): Promise<Authenticated | { challenge: LoadedChallenge } | undefined> {
+  const sendId = deps.sendHints.get(challengeId);
+  if (!sendId) return undefined;
+  const deviceToken = generateToken('tfd');
+  const tried = await approveWithCode(deps.db.sql, {
+    organizationId,
+    challengeId,
+    sendId,
+    // Compared by the statement: an HMAC under APP_SECRET, so its timing tells nothing of the code.
+    codeHash: hashSecret(deps.appSecret, 'code', code, sendId),
+    deviceTokenHash: hashSecret(deps.appSecret, 'device-token', deviceToken),
+    deviceTtlMs: TRUSTED_DEVICE_TTL_MS,
+  });
+  if (!tried) throw notFound('Challenge');
+  if (!tried.approval) return { challenge: tried.challenge };
+  deps.sendHints.delete(challengeId);
+  return approved(
+    deps,
+    tried.challenge,
+    tried.approval,
+    deviceToken,
+    tried.approval.deviceExpiresAt,
+  );
+}
+
 async function approve(
   deps: ChallengeDeps,
   row: LoadedChallenge,
   sendId: string,
 ): Promise<Authenticated> {
   const { appSecret, db, metrics } = deps;
-  const organizationId = row.organizationId;
   const deviceToken = generateToken('tfd');
   const expiresAt = new Date(row.dbNow.getTime() + TRUSTED_DEVICE_TTL_MS);
   const approval = await approveChallenge(db.sql, {
-    organizationId,
+    organizationId: row.organizationId,
     challengeId: row.id,
     sendId,
     deviceTokenHash: hashSecret(appSecret, 'device-token', deviceToken),
@@ -101,11 +146,23 @@ async function approve(
     metrics.verifyResults.inc({ result: 'not_pending' });
     throw await reloadRefusal(deps, row);
   }
+  return approved(deps, row, approval, deviceToken, expiresAt);
+}
+
+/** An SMS code approved the challenge: the metrics, a saved phone's event, the answer. */
+async function approved(
+  deps: ChallengeDeps,
+  row: LoadedChallenge,
+  approval: Approval,
+  deviceToken: string,
+  expiresAt: Date,
+): Promise<Authenticated> {
+  const { db, metrics } = deps;
   metrics.verifyResults.inc({ result: 'approved' });
   metrics.loginsByMethod.inc({ method: 'sms' });
   if (approval.phoneSaved) {
     await recordAudit(db.sql, {
-      organizationId,
+      organizationId: row.organizationId,
       type: 'phone_changed',
       actor: 'user',
       ip: row.ip,

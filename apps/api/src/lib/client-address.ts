@@ -87,11 +87,7 @@ export function resolveEndUser(
     const last = canonical(hops[hops.length - 1] as string);
     return { ip: last ?? current, vouched: false, unlistedForwarder: true };
   }
-  return {
-    ip: resolveClientAddress(peer, forwardedFor, trusted),
-    vouched: true,
-    unlistedForwarder: false,
-  };
+  return { ip: current && walk(current, hops, trusted), vouched: true, unlistedForwarder: false };
 }
 
 /**
@@ -105,9 +101,13 @@ export function resolveClientAddress(
   forwardedFor: string | null | undefined,
   trusted: CidrMatcher,
 ): string | null {
-  let current = peer ? canonical(peer) : null;
-  if (!current) return null;
-  const hops = forwardedHops(forwardedFor);
+  const current = peer ? canonical(peer) : null;
+  return current && walk(current, forwardedHops(forwardedFor), trusted);
+}
+
+/** From the peer (canonical) back through X-Forwarded-For while each hop is a trusted proxy. */
+function walk(peer: string, hops: string[], trusted: CidrMatcher): string {
+  let current = peer;
   while (trusted.matches(current)) {
     const next = hops.pop();
     if (next === undefined) return current;

@@ -113,8 +113,13 @@ export function clientAddress(c: Context<AppEnv>): string | null {
   const peer = socketAddress(c);
   const forwardedFor = c.req.header('x-forwarded-for');
   const { trustedProxies } = c.get('services');
-  warnIfUnlisted(c, resolveEndUser(peer, forwardedFor, trustedProxies), peer);
-  return resolveClientAddress(peer, forwardedFor, trustedProxies);
+  const found = resolveEndUser(peer, forwardedFor, trustedProxies);
+  warnIfUnlisted(c, found, peer);
+  // Unless a peer not listed forwarded, the end user's address is the records' one
+  // (resolveEndUser resolved it): every request logs it, so it is resolved once.
+  return found.unlistedForwarder
+    ? resolveClientAddress(peer, forwardedFor, trustedProxies)
+    : found.ip;
 }
 
 /** Who made a change through the JSON API, for the audit log: the organization key, from here. */

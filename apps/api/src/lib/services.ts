@@ -10,6 +10,7 @@ import {
   type SendCodeJob,
 } from '@twofa/queue';
 import { ChallengeService } from '../challenges/index.ts';
+import { SendHints } from '../challenges/send-hints.ts';
 import { ApiKeys } from './api-keys.ts';
 import { CircuitBreaker } from './breaker.ts';
 import { parseTrustProxy, type TrustedProxies } from './client-address.ts';
@@ -96,6 +97,7 @@ export function createServices(
       rateLimits,
       metrics,
       logger,
+      sendHints: new SendHints(),
     }),
     trustedProxies,
     apiKeys: new ApiKeys(db, clock, {

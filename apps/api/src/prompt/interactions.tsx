@@ -13,9 +13,9 @@ import {
   upsertOidcPayload,
 } from '@twofa/db';
 import { Hono } from 'hono';
-import { codeStepFacts } from '../domain/code-step.ts';
+import { type CodeStepFacts, codeStepFacts } from '../domain/code-step.ts';
 import type { AppEnv } from '../lib/env.ts';
-import { ApiError } from '../lib/errors.ts';
+import { ApiError, notFound } from '../lib/errors.ts';
 import type { CachedOrganization } from '../lib/org-cache.ts';
 import { BackupCodePage } from '../pages/factors.tsx';
 import { apiErrorText, langOf } from '../pages/lang.ts';
@@ -329,10 +329,13 @@ async function claimPushedRequest(c: PageContext, loaded: Loaded): Promise<boole
 async function showStep(
   c: PageContext,
   loaded: Loaded,
-  view: ChallengeView,
+  step: ChallengeView | CodeStepFacts,
   notes: { error?: string; info?: string; phone?: string } = {},
   status = 200,
 ) {
+  // Read by `currentStep` with what the code step shows, or a view alone (a start's answer).
+  const read = 'view' in step ? step : null;
+  const view = 'view' in step ? step.view : step;
   const { lang, interaction } = loaded;
   const csrf = csrfToken(c, browserId(c));
   const paths = stepPaths(interaction.uid);
@@ -355,7 +358,7 @@ async function showStep(
   if (view.status !== 'pending') {
     return finishDenied(c, loaded, view.userId, closedDenial(view));
   }
-  const facts = await codeStepFacts(c.get('services').db, loaded.org.row.id, view.id);
+  const facts = read ?? (await codeStepFacts(c.get('services').db, loaded.org.row.id, view.id));
   if (!facts) return finishDenied(c, loaded, view.userId, closedDenial(view));
   return render(
     c,
@@ -373,8 +376,11 @@ async function showStep(
   );
 }
 
-async function currentView(c: PageContext, loaded: Loaded, state: PromptState) {
-  return c.get('services').challenges.get(loaded.org.row.id, state.challengeId);
+/** The challenge as the API would show it, with what the code step shows, in one read. */
+async function currentStep(c: PageContext, loaded: Loaded, state: PromptState) {
+  const step = await codeStepFacts(c.get('services').db, loaded.org.row.id, state.challengeId);
+  if (!step) throw notFound('Challenge');
+  return step;
 }
 
 /** The pages of the hosted prompt: the provider sends the browser to GET /prompt/{uid}. */
@@ -386,9 +392,9 @@ export function promptPages(prompt: PromptServer) {
     const loaded = await loadInteraction(c, prompt);
     if (!loaded) return cannotContinue(c);
     if (loaded.state) {
-      const view = await currentView(c, loaded, loaded.state);
+      const step = await currentStep(c, loaded, loaded.state);
       const notes = c.req.query('resent') !== undefined ? { info: loaded.lang.t.resent } : {};
-      return showStep(c, loaded, view, notes);
+      return showStep(c, loaded, step, notes);
     }
     if (!(await claimPushedRequest(c, loaded))) return cannotContinue(c);
     const services = c.get('services');
@@ -425,12 +431,13 @@ export function promptPages(prompt: PromptServer) {
     const loaded = await loadInteraction(c, prompt);
     if (!loaded) return cannotContinue(c);
     if (!loaded.state) return c.redirect(`${PROMPT_PATH_PREFIX}/${loaded.interaction.uid}`, 303);
-    const view = await currentView(c, loaded, loaded.state);
+    const step = await currentStep(c, loaded, loaded.state);
+    const { view } = step;
     if (
       !view.methods.includes('backup_code') ||
       !['pending', 'phone_required'].includes(view.status)
     ) {
-      return showStep(c, loaded, view);
+      return showStep(c, loaded, step);
     }
     return render(
       c,
@@ -478,17 +485,18 @@ export function promptPages(prompt: PromptServer) {
       return finishLogin(c, loaded, state.userId, { result: 'verified', amr });
     } catch (error) {
       if (!(error instanceof ApiError) || error.status >= 500) throw error;
-      const view = await currentView(c, loaded, state);
+      const step = await currentStep(c, loaded, state);
+      const { view } = step;
       if (error.code === 'invalid_code') {
         return showStep(
           c,
           loaded,
-          view,
+          step,
           { error: loaded.lang.t.wrongCode(view.attemptsRemaining) },
           422,
         );
       }
-      return showStep(c, loaded, view, { error: apiErrorText(loaded.lang, error) }, error.status);
+      return showStep(c, loaded, step, { error: apiErrorText(loaded.lang, error) }, error.status);
     }
   });
 
@@ -508,8 +516,8 @@ export function promptPages(prompt: PromptServer) {
       if (!(error instanceof ApiError) || error.status >= 500) throw error;
       const retryAfter = error.headers['retry-after'];
       if (retryAfter) c.header('retry-after', retryAfter);
-      const view = await currentView(c, loaded, state);
-      return showStep(c, loaded, view, { error: apiErrorText(loaded.lang, error) }, error.status);
+      const step = await currentStep(c, loaded, state);
+      return showStep(c, loaded, step, { error: apiErrorText(loaded.lang, error) }, error.status);
     }
   });
 
@@ -528,11 +536,11 @@ export function promptPages(prompt: PromptServer) {
       return c.redirect(`${PROMPT_PATH_PREFIX}/${loaded.interaction.uid}`, 303);
     } catch (error) {
       if (!(error instanceof ApiError) || error.status >= 500) throw error;
-      const view = await currentView(c, loaded, state);
+      const step = await currentStep(c, loaded, state);
       return showStep(
         c,
         loaded,
-        view,
+        step,
         { error: apiErrorText(loaded.lang, error), phone },
         error.status,
       );

@@ -1,18 +1,31 @@
 import {
   CODE_TTL_MS,
   type FailureReason,
+  locksUserSql,
   MAX_SENDS_PER_CHALLENGE,
   MAX_WRONG_ATTEMPTS,
   newId,
   RESEND_COOLDOWN_MS,
   type SecondFactorMethod,
   type SendStatus,
+  type SkipReason,
   type StoredChallengeStatus,
   USER_LOCK_MS,
 } from '@twofa/core';
+import type { PendingQuery, Row } from 'postgres';
 import type { Sql } from '../client.ts';
+
+/** A piece of SQL built with `sql` to put inside another statement. */
+type Fragment = PendingQuery<Row[]>;
+
 import { claimFence, IdempotencyClaimLost, type StoredAnswer, storeAnswer } from './idempotency.ts';
 import { endSessionsOf } from './sessions.ts';
+import {
+  type LoginContext,
+  type LoginContextRow,
+  loginContextSelect,
+  toLoginContext,
+} from './users.ts';
 
 export interface ChallengeRow {
   id: string;
@@ -50,12 +63,20 @@ const challengeColumns = (sql: Sql, c = 'challenge') => sql`
  */
 const ttl = (now: Date) => new Date(now.getTime() + CODE_TTL_MS);
 
+export type LoadedChallengeRow = ChallengeRow & { codeHash: string | null; dbNow: Date };
+
 export async function getChallenge(
   sql: Sql,
   organizationId: string,
   id: string,
-): Promise<(ChallengeRow & { codeHash: string | null; dbNow: Date }) | null> {
-  const [row] = await sql<(ChallengeRow & { codeHash: string | null; dbNow: Date })[]>`
+): Promise<LoadedChallengeRow | null> {
+  const [row] = await sql<LoadedChallengeRow[]>`${challengeRead(sql, organizationId, id)}`;
+  return row ?? null;
+}
+
+/** The select `getChallenge` runs: the row, its latest send, its code's hash and `dbNow`. */
+function challengeRead(sql: Sql, organizationId: string, id: string) {
+  return sql`
     select ${challengeColumns(sql)}, now() as "dbNow",
       case when send.id is null then null
         else json_build_object('status', send.status, 'errorCode', send.error_code) end as "latestSend",
@@ -63,7 +84,6 @@ export async function getChallenge(
     from challenges challenge
     left join sms_sends send on send.id = challenge.current_send_id
     where challenge.organization_id = ${organizationId} and challenge.id = ${id}`;
-  return row ?? null;
 }
 
 /**
@@ -135,6 +155,64 @@ export async function createChallenge(
   const { claimHeld: _held, ...challenge } = row;
   // Nothing inserted: the user was locked or their phone changed since the lookup.
   return challenge.id ? challenge : null;
+}
+
+/**
+ * The facts a login's skip relied on, beyond the organization and the address the
+ * caller already judged: none (the organization needs no second step), the user is
+ * not exempt (a trusted network), or not exempt and the presented device theirs,
+ * unrevoked and unexpired (a trusted device).
+ */
+export type SkipFacts = 'none' | 'not_exempt' | 'trusted_device';
+
+/**
+ * `SkipFacts` as the guard of the `signed_in` insert, over `loginContextSelect`'s
+ * `u` and `d`: `isDeviceTrusted` in SQL, checked against it by tests/integration/rule-guards.
+ */
+function skipGuard(sql: Sql, facts: SkipFacts) {
+  if (facts === 'none') return sql`true`;
+  const notExempt = sql`not u.two_factor_disabled`;
+  if (facts === 'not_exempt') return notExempt;
+  return sql`${notExempt} and d.user_id = u.id and d.organization_id = u.organization_id
+    and d.revoked_at is null and d.expires_at > now()`;
+}
+
+/**
+ * A start expected to need no code, in one round trip: the login context (as
+ * `loadLoginContext` reads it) and, when the facts the expected skip relied on
+ * hold in that same snapshot, its `signed_in` audit event. `recorded` false: the
+ * facts did not hold and nothing was written; the caller decides again on `context`.
+ * Null when there is no such user.
+ */
+export async function loadContextRecordingSkip(
+  sql: Sql,
+  input: {
+    organizationId: string;
+    userId: string;
+    deviceTokenHash: string | null;
+    ip: string;
+    skip: { reason: SkipReason; facts: SkipFacts };
+  },
+): Promise<{ context: LoginContext; recorded: boolean } | null> {
+  const { organizationId, userId, deviceTokenHash, ip, skip } = input;
+  const [row] = await sql<(LoginContextRow & { holds: boolean; recorded: boolean })[]>`
+    with context as (${loginContextSelect(
+      sql,
+      organizationId,
+      { userId },
+      deviceTokenHash,
+      sql`, (${skipGuard(sql, skip.facts)}) is true as holds`,
+    )}), signed_in as (
+      insert into audit_events (organization_id, type, actor, ip, data)
+      select ${organizationId}::uuid, 'signed_in', 'user', ${ip}::text,
+        jsonb_build_object('userId', context.id, 'method', ${skip.reason}::text)
+      from context where context.holds
+      returning 1
+    )
+    select context.*, exists (select 1 from signed_in) as recorded from context`;
+  if (!row) return null;
+  const { holds: _holds, recorded, ...context } = row;
+  return { context: toLoginContext(context), recorded };
 }
 
 /** Sets the destination of a phone_required challenge and queues its first send. */
@@ -233,10 +311,85 @@ export async function approveChallenge(
     method?: string;
   },
 ): Promise<Approval | null> {
+  const [row] = await sql<Approval[]>`
+    with ${approval(sql, { ...input, deviceExpiresAt: sql`${input.deviceExpiresAt}::timestamptz` })}
+    select approved.user_id as "userId", approved.phone, approved.phone_submitted as "phoneSaved",
+      (select count(*)::int from revoked) as "revokedDevices"
+    from approved`;
+  return row ?? null;
+}
+
+/**
+ * A verify whose send the caller already knows (a hint), in one round trip: approves
+ * as `approveChallenge` does, and only when that send is still the challenge's current
+ * one, carried this code (`codeHash`, the keyed hash the worker stored) and the
+ * challenge takes SMS codes. The device stays trusted `deviceTtlMs` from the database's
+ * clock (to the millisecond, as the answer shows it). With the approval (null when any
+ * guard failed) comes the challenge as `getChallenge` reads it, from the same snapshot,
+ * before this statement: what the caller decides on when nothing was approved. Null
+ * when there is no such challenge.
+ */
+export async function approveWithCode(
+  sql: Sql,
+  input: {
+    organizationId: string;
+    challengeId: string;
+    sendId: string;
+    codeHash: string;
+    deviceTokenHash: string;
+    deviceTtlMs: number;
+  },
+): Promise<{
+  approval: (Approval & { deviceExpiresAt: Date }) | null;
+  challenge: LoadedChallengeRow;
+} | null> {
+  const { organizationId, challengeId, sendId, codeHash, deviceTtlMs } = input;
+  const deviceExpiresAt = sql`date_trunc('milliseconds', now())
+    + ${deviceTtlMs} * interval '1 millisecond'`;
+  const guard = sql`and 'sms' = any(ch.methods) and exists (select 1 from sms_sends code
+    where code.id = ${sendId} and code.organization_id = ${organizationId}
+      and code.code_hash = ${codeHash})`;
+  const [row] = await sql<
+    (LoadedChallengeRow & {
+      approval: (Approval & { deviceExpiresAt: string }) | null;
+    })[]
+  >`
+    with ${approval(sql, { ...input, deviceExpiresAt, guard })}, challenge_read as (
+      ${challengeRead(sql, organizationId, challengeId)}
+    )
+    select challenge_read.*, (select json_build_object('userId', approved.user_id,
+        'phone', approved.phone, 'phoneSaved', approved.phone_submitted,
+        'revokedDevices', (select count(*)::int from revoked),
+        'deviceExpiresAt', ${deviceExpiresAt}) from approved) as approval
+    from challenge_read`;
+  if (!row) return null;
+  const { approval: approved, ...challenge } = row;
+  return {
+    challenge,
+    approval: approved && { ...approved, deviceExpiresAt: new Date(approved.deviceExpiresAt) },
+  };
+}
+
+/**
+ * The approval's CTEs (`usr`, `approved`, `user_reset`, `revoked`, `phone_saved`,
+ * `ended`, `device`, `verified`, `signed_in`): see `approveChallenge`. `guard` adds
+ * conditions on the challenge (`ch`).
+ */
+function approval(
+  sql: Sql,
+  input: {
+    organizationId: string;
+    challengeId: string;
+    sendId: string;
+    deviceTokenHash: string;
+    deviceExpiresAt: Fragment;
+    method?: string;
+    guard?: Fragment;
+  },
+) {
   const { organizationId, challengeId, sendId, deviceTokenHash, deviceExpiresAt } = input;
   const method = input.method ?? 'sms';
-  const [row] = await sql<Approval[]>`
-    with usr as (
+  return sql`usr as (
       select id, phone, locked_until from users
       where organization_id = ${organizationId} and id = (
         select user_id from challenges
@@ -252,6 +405,7 @@ export async function approveChallenge(
         and (usr.locked_until is null or usr.locked_until <= now())
         and case when ch.phone_submitted then usr.phone is null
           else usr.phone is not distinct from ch.phone end
+        ${input.guard ?? sql``}
       returning ch.user_id, ch.organization_id, ch.phone, ch.phone_submitted, ch.ip
     ), user_reset as (
       update users set consecutive_code_failures = 0,
@@ -279,11 +433,7 @@ export async function approveChallenge(
       select organization_id, 'signed_in', 'user', ip,
         jsonb_build_object('userId', user_id, 'method', ${method}::text)
       from approved
-    )
-    select approved.user_id as "userId", approved.phone, approved.phone_submitted as "phoneSaved",
-      (select count(*)::int from revoked) as "revokedDevices"
-    from approved`;
-  return row ?? null;
+    )`;
 }
 
 export interface WrongCode {
@@ -321,7 +471,8 @@ export async function recordWrongCode(
   const statuses = (input.statuses ?? ['pending']) as string[];
   const [row] = await sql<(WrongCode & { userId: string })[]>`
     with usr as (
-      select id, consecutive_code_failures + 1 >= ${maxConsecutiveFailures} as locks from users
+      select id, ${sql.unsafe(locksUserSql('consecutive_code_failures + 1', maxConsecutiveFailures))} as locks
+      from users
       where organization_id = ${organizationId} and id = (
         select user_id from challenges
         where organization_id = ${organizationId} and id = ${challengeId})

@@ -208,20 +208,43 @@ export async function loadLoginContext(
   by: { userId: string } | { email: string },
   deviceTokenHash: string | null,
 ): Promise<LoginContext | null> {
-  const rows = await sql<
-    (UserRow & { passwordHash: string | null; device: DeviceFacts | null; now: Date })[]
-  >`
+  const rows = await sql<LoginContextRow[]>`
+    ${loginContextSelect(sql, organizationId, by, deviceTokenHash)}`;
+  return rows[0] ? toLoginContext(rows[0]) : null;
+}
+
+/** A row of `loginContextSelect`, before `toLoginContext`. */
+export type LoginContextRow = UserRow & {
+  passwordHash: string | null;
+  device: DeviceFacts | null;
+  now: Date;
+};
+
+/**
+ * The select `loadLoginContext` runs, for a statement that reads the context and
+ * acts in the same round trip: the user is `u`, the presented device `d`; `extra`
+ * adds columns over them.
+ */
+export function loginContextSelect(
+  sql: Sql,
+  organizationId: string,
+  by: { userId: string } | { email: string },
+  deviceTokenHash: string | null,
+  extra = sql``,
+) {
+  return sql`
     select ${columns(sql, 'u')}, now() as now,
       u.password_hash as "passwordHash",
       case when d.id is null then null else json_build_object(
         'userId', d.user_id, 'organizationId', d.organization_id,
-        'expiresAt', d.expires_at, 'revokedAt', d.revoked_at) end as device
+        'expiresAt', d.expires_at, 'revokedAt', d.revoked_at) end as device ${extra}
     from users u
     left join trusted_devices d on ${deviceTokenHash !== null} and d.token_hash = ${deviceTokenHash ?? ''}
     where u.organization_id = ${organizationId}
       and ${'userId' in by ? sql`u.id = ${by.userId}` : sql`lower(u.email) = lower(${by.email})`}`;
-  const row = rows[0];
-  if (!row) return null;
+}
+
+export function toLoginContext(row: LoginContextRow): LoginContext {
   const { device, now, ...user } = row;
   return {
     user,
