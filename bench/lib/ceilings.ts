@@ -31,6 +31,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
+import { RedisWindows } from '@twofa/api/fixed-window';
 import { codeMessage, generateCode, hashSecret } from '@twofa/core';
 import {
   approveChallenge,
@@ -49,7 +50,6 @@ import postgres from 'postgres';
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient';
 import { Pool } from 'undici';
-import { RedisWindows } from '../../apps/api/src/lib/fixed-window.ts';
 import {
   APP_SECRET,
   FAKE_TWILIO_ACCOUNT_SID,
