@@ -9,6 +9,11 @@ import { defineConfig } from 'vitest/config';
  * files at once, and so do the deployment files named here, whose assertions
  * are outcomes only (no kill, no restart, no timeout a busy neighbour could
  * trip). A new file under those folders runs one at a time until named here.
+ *
+ * `npm test` (scripts/test-lanes.mjs) runs the two projects side by side in
+ * two Vitest processes, so the one-at-a-time files, which mostly wait on
+ * their timers, run beside the rest instead of after it; `npx vitest run`
+ * runs them one project after the other.
  */
 const TWO_AT_ONCE_DEPLOYMENTS = [
   'tests/cluster/pgbouncer.test.ts',
