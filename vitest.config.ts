@@ -32,6 +32,11 @@ const ONE_AT_A_TIME = ['tests/cluster', 'tests/faults', 'tests/bench']
   .filter((file) => !TWO_AT_ONCE_DEPLOYMENTS.includes(file));
 
 export default defineConfig({
+  // Each lane of scripts/test-lanes.mjs keeps its own results cache (the file
+  // durations Vitest orders by), so the two processes never write one file.
+  ...(process.env.VITEST_LANE && {
+    cacheDir: `node_modules/.vite/lane-${process.env.VITEST_LANE}`,
+  }),
   test: {
     pool: 'forks',
     testTimeout: 30_000,

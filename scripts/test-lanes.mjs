@@ -34,7 +34,7 @@ function vitest(args, label) {
   return new Promise((resolve) => {
     const color = process.stdout.isTTY && !process.env.NO_COLOR ? { FORCE_COLOR: '1' } : {};
     const child = spawn(process.execPath, [VITEST, 'run', ...args], {
-      env: { ...process.env, ...color },
+      env: { ...process.env, ...color, ...(label && { VITEST_LANE: label }) },
       stdio: ['ignore', label ? 'pipe' : 'inherit', label ? 'pipe' : 'inherit'],
     });
     children.add(child);
