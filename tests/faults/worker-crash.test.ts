@@ -60,7 +60,9 @@ describe('a worker killed mid-batch', { timeout: 180_000 }, () => {
     expect(sentBeforeKill?.n).toBeGreaterThan(0);
 
     stack.twilio.setMode({ kind: 'ok', delayMs: 50 });
-    const second = await stack.startWorker();
+    // This worker never settles (its window is past the test's end), so the sends stay
+    // `unknown` for as long as the checks below look; a third worker settles them.
+    const second = await stack.startWorker({ SMS_SETTLE_AFTER_MS: '600000' });
     await waitForSettled(stack.sql, { timeoutMs: 90_000 });
 
     const report = await auditSendPipeline(stack.sql, {
@@ -95,9 +97,11 @@ describe('a worker killed mid-batch', { timeout: 180_000 }, () => {
     });
     expect(view.body).toMatchObject({ status: 'pending', delivery: { status: 'unknown' } });
 
-    // Then the settle pass asks the provider (past SMS_SETTLE_AFTER_MS, 30 s by default, after
-    // each claim): every one of them is in its record, so each is settled `sent` with the sid
-    // of the one SMS it took, nothing refunded, nothing resent.
+    // Then the settle pass asks the provider (past SMS_SETTLE_AFTER_MS after each claim; 30 s
+    // by default, 2 s in a worker started for it, so the test waits seconds, not half a
+    // minute): every one of them is in its record, so each is settled `sent` with the sid of
+    // the one SMS it took, nothing refunded, nothing resent.
+    await stack.startWorker({ SMS_SETTLE_AFTER_MS: '2000' });
     await waitUntil(
       'every unknown send settled',
       async () => {
