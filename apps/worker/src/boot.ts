@@ -18,6 +18,7 @@ import {
   ProviderUnavailableError,
   processSendCode,
   SendFailedError,
+  sendCommits,
 } from './processors/send-code.ts';
 import {
   DeliveryFailedError,
@@ -229,7 +230,20 @@ export async function startWorker(
   }
 
   const clock = overrides.clock ?? systemClock;
-  const deps: WorkerDeps = { config, clock, logger, metrics, db, sms, sendQueue: queue.sendQueue };
+  const commits = sendCommits(db.sql, {
+    groupCommit: env.WORKER_GROUP_COMMIT,
+    maxBatch: env.WORKER_CONCURRENCY,
+  });
+  const deps: WorkerDeps = {
+    config,
+    clock,
+    logger,
+    metrics,
+    db,
+    sms,
+    sendQueue: queue.sendQueue,
+    commits,
+  };
   const worker = sendCodeWorker(deps, queue.workerRedis, queue.prefix);
   const webhookWorker = webhookDeliveryWorker(
     {

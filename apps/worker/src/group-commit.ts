@@ -1,0 +1,153 @@
+import { isDatabaseUnavailable, type Sql } from '@twofa/db';
+
+/**
+ * Runs one guarded statement per item, the way the caller would alone, but
+ * lets the items of concurrent jobs share a transaction and its commit.
+ */
+export interface Committer<I, O> {
+  run(item: I): Promise<O>;
+}
+
+/**
+ * Rejects every item of a batch whose connection failed before its commit was
+ * answered: the batch may have committed or not, for all of its items alike.
+ * Each caller finds out from the rows (a claim by its code's hash) or retries
+ * an idempotent statement; never reads it as "nothing happened".
+ */
+export class BatchOutcomeUnknownError extends Error {
+  override name = 'BatchOutcomeUnknownError';
+  constructor(
+    readonly size: number,
+    cause: unknown,
+  ) {
+    super(
+      `a group commit of ${size} lost its connection; it may have committed (${(cause as Error)?.message ?? String(cause)})`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * An error Postgres itself answered for a statement of a live transaction
+ * (a deadlock, a constraint): that transaction is rolled back for certain.
+ * Anything else (a lost or ended connection, a server shutting down, an error
+ * of the client library) leaves the commit in doubt.
+ */
+export function isStatementError(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    error.name === 'PostgresError' &&
+    typeof (error as { code?: unknown }).code === 'string' &&
+    !isDatabaseUnavailable(error)
+  );
+}
+
+/** Each item on its own statement and commit: the worker without group commit. */
+export function directCommitter<I, O>(
+  sql: Sql,
+  statement: (sql: Sql, item: I) => Promise<O>,
+): Committer<I, O> {
+  return { run: (item) => statement(sql, item) };
+}
+
+export interface BatchReport {
+  size: number;
+  /** committed: one transaction for all; rerun: rolled back by one item's error, each run alone; unknown: commit in doubt. */
+  result: 'committed' | 'rerun' | 'unknown';
+}
+
+export interface GroupCommitOptions<I, O> {
+  sql: Sql;
+  /** One item's statement, exactly as it runs alone: it must hold its own guards. */
+  statement(sql: Sql, item: I): Promise<O>;
+  /** Items per transaction at most. */
+  maxBatch: number;
+  onBatch?(report: BatchReport): void;
+}
+
+interface Waiting<I, O> {
+  item: I;
+  resolve(value: O): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit: one batch in flight at a time. The first item goes at once;
+ * items arriving meanwhile wait for it and go together as the next batch
+ * (up to `maxBatch`), with no timer: an idle worker adds no delay.
+ *
+ * A batch of several runs in one transaction on one connection, its statements
+ * pipelined in arrival order, so each sees the ones before it (two debits of
+ * one organization take two credits, in order). Guarantees to each item:
+ * - resolved: its statement committed, with the value it returned;
+ * - rejected with its own statement's error: it did not commit. When one
+ *   statement fails, Postgres rolls the whole transaction back, and every item
+ *   of the batch is run again alone, so one bad row never fails its neighbours;
+ * - rejected with `BatchOutcomeUnknownError`: the connection failed before the
+ *   commit was answered, and it may have committed.
+ * A batch of one runs its statement alone, as without group commit.
+ */
+export class GroupCommit<I, O> implements Committer<I, O> {
+  readonly #options: GroupCommitOptions<I, O>;
+  readonly #waiting: Waiting<I, O>[] = [];
+  #running = false;
+
+  constructor(options: GroupCommitOptions<I, O>) {
+    if (!Number.isInteger(options.maxBatch) || options.maxBatch < 1) {
+      throw new RangeError('maxBatch must be a positive integer');
+    }
+    this.#options = options;
+  }
+
+  run(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.#waiting.push({ item, resolve, reject });
+      if (!this.#running) {
+        this.#running = true;
+        // Items queued in this same turn (jobs woken together) join the first batch.
+        queueMicrotask(() => void this.#drain());
+      }
+    });
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#waiting.length > 0) {
+        await this.#runBatch(this.#waiting.splice(0, this.#options.maxBatch));
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #runBatch(batch: Waiting<I, O>[]): Promise<void> {
+    const { sql, statement, onBatch } = this.#options;
+    if (batch.length === 1) {
+      const [only] = batch as [Waiting<I, O>];
+      await statement(sql, only.item).then(only.resolve, only.reject);
+      onBatch?.({ size: 1, result: 'committed' });
+      return;
+    }
+    let results: O[];
+    try {
+      // Every statement is written before any answer is read: one connection, no round trip between.
+      results = (await sql.begin((tx) =>
+        Promise.all(batch.map((w) => statement(tx as unknown as Sql, w.item))),
+      )) as O[];
+    } catch (error) {
+      if (isStatementError(error)) {
+        onBatch?.({ size: batch.length, result: 'rerun' });
+        await Promise.all(batch.map((w) => statement(sql, w.item).then(w.resolve, w.reject)));
+        return;
+      }
+      onBatch?.({ size: batch.length, result: 'unknown' });
+      const unknown = new BatchOutcomeUnknownError(batch.length, error);
+      for (const w of batch) w.reject(unknown);
+      return;
+    }
+    onBatch?.({ size: batch.length, result: 'committed' });
+    batch.forEach((w, i) => {
+      w.resolve(results[i] as O);
+    });
+  }
+}
