@@ -130,9 +130,22 @@ export class GroupCommit<I, O> implements Committer<I, O> {
     }
     let results: O[];
     try {
-      // Every statement is written before any answer is read: one connection, no round trip between.
-      results = (await sql.begin((tx) =>
-        Promise.all(batch.map((w) => statement(tx as unknown as Sql, w.item))),
+      results = (await sql.begin(
+        (tx) =>
+          new Promise<O[]>((resolve, reject) => {
+            // Every statement is written before any answer is read: one connection, no round trip between.
+            Promise.all(batch.map((w) => statement(tx as unknown as Sql, w.item))).then(
+              resolve,
+              (error: unknown) => {
+                // The connection is gone (or going): settling would make postgres.js write its
+                // rollback to the closed socket, which throws outside any promise and ends the
+                // process. `begin` itself rejects as the connection closes.
+                if (isDatabaseUnavailable(error)) return;
+                // A statement refused on a live connection: postgres.js rolls back.
+                reject(error);
+              },
+            );
+          }),
       )) as O[];
     } catch (error) {
       if (isStatementError(error)) {
