@@ -10,6 +10,8 @@ import {
   createDb,
   type Database,
   isDatabaseUnavailable,
+  lockOrganizationsOfSends,
+  type Sql,
 } from '@twofa/db';
 import {
   BatchOutcomeUnknownError,
@@ -178,6 +180,52 @@ describe('group commit', () => {
     }
     // The pool serves the next batch on a new connection.
     expect(await batcher.run(7)).toBe(7);
+  });
+
+  it('locks the organizations of a batch in one order, so crossed batches wait instead of deadlocking', async () => {
+    const x = await queuedSends(5, 2);
+    const y = await queuedSends(5, 2);
+    type Item = { sendId: string; codeHash: string } | 'pause';
+    // A claim of X, a pause, a claim of Y; the other batch the other way round. Claiming as
+    // they go, each would hold one organization and wait for the other's.
+    const statement = (sql: Sql, item: Item) =>
+      item === 'pause' ? sql`select pg_sleep(0.3)` : claimSend(sql, item);
+    const lockFirst = (sql: Sql, items: Item[]) =>
+      lockOrganizationsOfSends(
+        sql,
+        items.flatMap((i) => (i === 'pause' ? [] : [i.sendId])),
+      );
+    const other = createDb(h.databaseUrl, { max: 2 });
+    try {
+      const reports: BatchReport[] = [];
+      const batchers = [db, other].map(
+        (d) =>
+          new GroupCommit<Item, unknown>({
+            sql: d.sql,
+            statement,
+            lockFirst,
+            maxBatch: 10,
+            onBatch: (r) => reports.push(r),
+          }),
+      );
+      const claim = (sendId: string) => ({ sendId, codeHash: hashOf(sendId) });
+      const [a, b] = batchers as [GroupCommit<Item, unknown>, GroupCommit<Item, unknown>];
+      const runs = [
+        ...[claim(x.sendIds[0]!), 'pause' as const, claim(y.sendIds[0]!)].map((i) => a.run(i)),
+        ...[claim(y.sendIds[1]!), 'pause' as const, claim(x.sendIds[1]!)].map((i) => b.run(i)),
+      ];
+      await Promise.all(runs);
+      expect(reports).toEqual([
+        { size: 3, result: 'committed' },
+        { size: 3, result: 'committed' },
+      ]);
+      const [row] = await h.sql<{ debits: number }[]>`
+        select count(*)::int as debits from sms_ledger
+        where reason = 'sms_sent' and send_id in ${h.sql([...x.sendIds, ...y.sendIds])}`;
+      expect(row!.debits).toBe(4);
+    } finally {
+      await other.close();
+    }
   });
 
   it('tells statement errors from lost connections', () => {

@@ -52,14 +52,24 @@ export function directCommitter<I, O>(
 
 export interface BatchReport {
   size: number;
-  /** committed: one transaction for all; rerun: rolled back by one item's error, each run alone; unknown: commit in doubt. */
-  result: 'committed' | 'rerun' | 'unknown';
+  /**
+   * alone: a batch of one, its statement run as without group commit; committed: one
+   * transaction for all; rerun: rolled back by one item's error, each then run alone;
+   * unknown: the commit is in doubt.
+   */
+  result: 'alone' | 'committed' | 'rerun' | 'unknown';
 }
 
 export interface GroupCommitOptions<I, O> {
   sql: Sql;
   /** One item's statement, exactly as it runs alone: it must hold its own guards. */
   statement(sql: Sql, item: I): Promise<O>;
+  /**
+   * A statement written first in each batch of several, before the items': to take the
+   * rows the items will lock in one fixed order, so that two batches locking several
+   * of the same rows wait for each other instead of deadlocking.
+   */
+  lockFirst?(sql: Sql, items: I[]): Promise<unknown>;
   /** Items per transaction at most. */
   maxBatch: number;
   onBatch?(report: BatchReport): void;
@@ -121,11 +131,13 @@ export class GroupCommit<I, O> implements Committer<I, O> {
   }
 
   async #runBatch(batch: Waiting<I, O>[]): Promise<void> {
-    const { sql, statement, onBatch } = this.#options;
+    const { sql, statement, onBatch, lockFirst } = this.#options;
+    // Settles one item by its statement run alone; never throws.
+    const alone = (w: Waiting<I, O>) =>
+      new Promise<O>((resolve) => resolve(statement(sql, w.item))).then(w.resolve, w.reject);
     if (batch.length === 1) {
-      const [only] = batch as [Waiting<I, O>];
-      await statement(sql, only.item).then(only.resolve, only.reject);
-      onBatch?.({ size: 1, result: 'committed' });
+      onBatch?.({ size: 1, result: 'alone' });
+      await alone(batch[0] as Waiting<I, O>);
       return;
     }
     let results: O[];
@@ -134,8 +146,13 @@ export class GroupCommit<I, O> implements Committer<I, O> {
         (tx) =>
           new Promise<O[]>((resolve, reject) => {
             // Every statement is written before any answer is read: one connection, no round trip between.
-            Promise.all(batch.map((w) => statement(tx as unknown as Sql, w.item))).then(
-              resolve,
+            const on = tx as unknown as Sql;
+            const locked = lockFirst?.(
+              on,
+              batch.map((w) => w.item),
+            );
+            Promise.all([locked, ...batch.map((w) => statement(on, w.item))]).then(
+              ([, ...values]) => resolve(values as O[]),
               (error: unknown) => {
                 // The connection is gone (or going): settling would make postgres.js write its
                 // rollback to the closed socket, which throws outside any promise and ends the
@@ -150,7 +167,7 @@ export class GroupCommit<I, O> implements Committer<I, O> {
     } catch (error) {
       if (isStatementError(error)) {
         onBatch?.({ size: batch.length, result: 'rerun' });
-        await Promise.all(batch.map((w) => statement(sql, w.item).then(w.resolve, w.reject)));
+        await Promise.all(batch.map(alone));
         return;
       }
       onBatch?.({ size: batch.length, result: 'unknown' });

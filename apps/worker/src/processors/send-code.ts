@@ -5,6 +5,7 @@ import {
   failSendWithRefund,
   findOwnClaim,
   isDatabaseUnavailable,
+  lockOrganizationsOfSends,
   markSendRetrying,
   markSendUnknown,
   recordSendAccepted,
@@ -57,7 +58,16 @@ export function sendCommits(
     };
   }
   return {
-    claim: new GroupCommit({ sql, statement: claimSend, maxBatch: options.maxBatch }),
+    claim: new GroupCommit({
+      sql,
+      statement: claimSend,
+      lockFirst: (tx, items) =>
+        lockOrganizationsOfSends(
+          tx,
+          items.map((i) => i.sendId),
+        ),
+      maxBatch: options.maxBatch,
+    }),
     accepted: new GroupCommit({ sql, statement: recordSendAccepted, maxBatch: options.maxBatch }),
   };
 }
