@@ -4,11 +4,13 @@
  * in flight, share one transaction, keep each statement's guards and order,
  * isolate one item's error, and report a lost commit to every item.
  */
+import { randomUUID } from 'node:crypto';
 import {
   type ClaimedSend,
   claimSend,
   createDb,
   type Database,
+  findOwnClaim,
   isDatabaseUnavailable,
   lockOrganizationsOfSends,
   type Sql,
@@ -20,7 +22,7 @@ import {
   isStatementError,
 } from '@twofa/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withHarness } from '../support/index.ts';
+import { sleep, startTcpProxy, viaProxy, withHarness } from '../support/index.ts';
 
 const h = withHarness({ worker: false });
 let db: Database;
@@ -180,6 +182,44 @@ describe('group commit', () => {
     }
     // The pool serves the next batch on a new connection.
     expect(await batcher.run(7)).toBe(7);
+  });
+
+  it('writes BEGIN, the statements and COMMIT at once: answers lost, the batch commits, each item hears it may have', async () => {
+    const { sendIds } = await queuedSends(5, 3);
+    const url = new URL(h.databaseUrl);
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    const proxied = createDb(viaProxy(h.databaseUrl, proxy.port), { max: 1 });
+    try {
+      // A connection describes each statement the first time it runs it, a round trip of its own.
+      expect(await claimSend(proxied.sql, { sendId: randomUUID(), codeHash: 'x' })).toBeNull();
+      const reports: BatchReport[] = [];
+      const batcher = new GroupCommit<{ sendId: string; codeHash: string }, ClaimedSend | null>({
+        sql: proxied.sql,
+        statement: claimSend,
+        maxBatch: 10,
+        onBatch: (report) => reports.push(report),
+      });
+      // Statements reach Postgres, answers never come back; then the connection drops.
+      proxy.stall();
+      const settled = Promise.allSettled(
+        sendIds.map((sendId) => batcher.run({ sendId, codeHash: hashOf(sendId) })),
+      );
+      await sleep(500);
+      await proxy.cut();
+      const results = await settled;
+      expect(reports).toEqual([{ size: 3, result: 'unknown' }]);
+      for (const r of results) {
+        expect((r as PromiseRejectedResult).reason).toBeInstanceOf(BatchOutcomeUnknownError);
+      }
+      // It did commit, all of it: each claim is found by its own code hash.
+      for (const sendId of sendIds) {
+        const own = await findOwnClaim(db.sql, { sendId, codeHash: hashOf(sendId) });
+        expect(own?.claimed?.outcome).toBe('sending');
+      }
+    } finally {
+      await proxied.close();
+      await proxy.close();
+    }
   });
 
   it('locks the organizations of a batch in one order, so crossed batches wait instead of deadlocking', async () => {

@@ -131,7 +131,7 @@ export class GroupCommit<I, O> implements Committer<I, O> {
   }
 
   async #runBatch(batch: Waiting<I, O>[]): Promise<void> {
-    const { sql, statement, onBatch, lockFirst } = this.#options;
+    const { sql, statement, onBatch } = this.#options;
     // Settles one item by its statement run alone; never throws.
     const alone = (w: Waiting<I, O>) =>
       new Promise<O>((resolve) => resolve(statement(sql, w.item))).then(w.resolve, w.reject);
@@ -140,44 +140,97 @@ export class GroupCommit<I, O> implements Committer<I, O> {
       await alone(batch[0] as Waiting<I, O>);
       return;
     }
-    let results: O[];
-    try {
-      results = (await sql.begin(
-        (tx) =>
-          new Promise<O[]>((resolve, reject) => {
-            // Every statement is written before any answer is read: one connection, no round trip between.
-            const on = tx as unknown as Sql;
-            const locked = lockFirst?.(
-              on,
-              batch.map((w) => w.item),
-            );
-            Promise.all([locked, ...batch.map((w) => statement(on, w.item))]).then(
-              ([, ...values]) => resolve(values as O[]),
-              (error: unknown) => {
-                // The connection is gone (or going): settling would make postgres.js write its
-                // rollback to the closed socket, which throws outside any promise and ends the
-                // process. `begin` itself rejects as the connection closes.
-                if (isDatabaseUnavailable(error)) return;
-                // A statement refused on a live connection: postgres.js rolls back.
-                reject(error);
-              },
-            );
-          }),
-      )) as O[];
-    } catch (error) {
-      if (isStatementError(error)) {
-        onBatch?.({ size: batch.length, result: 'rerun' });
-        await Promise.all(batch.map(alone));
-        return;
-      }
+    const outcome = await this.#transaction(batch);
+    if (outcome.kind === 'rolled_back') {
+      onBatch?.({ size: batch.length, result: 'rerun' });
+      await Promise.all(batch.map(alone));
+      return;
+    }
+    if (outcome.kind === 'unknown') {
       onBatch?.({ size: batch.length, result: 'unknown' });
-      const unknown = new BatchOutcomeUnknownError(batch.length, error);
+      const unknown = new BatchOutcomeUnknownError(batch.length, outcome.error);
       for (const w of batch) w.reject(unknown);
       return;
     }
+    const { results } = outcome;
     onBatch?.({ size: batch.length, result: 'committed' });
     batch.forEach((w, i) => {
-      w.resolve(results[i] as O);
+      const result = results[i] as PromiseSettledResult<O>;
+      if (result.status === 'fulfilled') w.resolve(result.value);
+      else w.reject(result.reason);
     });
   }
+
+  /**
+   * BEGIN, the items' statements and COMMIT, written at once on one reserved
+   * connection: one round trip. A statement Postgres refuses aborts the
+   * transaction (the later ones fail with it) and COMMIT then answers ROLLBACK.
+   * Nothing is written after the first answer is read, so nothing is ever written
+   * to a connection that closed meanwhile (postgres.js would throw that outside
+   * any promise); a connection lost is not waited on past the first query it fails.
+   */
+  async #transaction(batch: Waiting<I, O>[]): Promise<Outcome<O>> {
+    const { sql, statement, lockFirst } = this.#options;
+    let conn: Awaited<ReturnType<Sql['reserve']>>;
+    try {
+      conn = await sql.reserve();
+    } catch (error) {
+      return { kind: 'unknown', error };
+    }
+    const on = conn as unknown as Sql;
+    // Each call below starts its query at its first `await`, in this order: postgres.js
+    // sends them in that order, and answers them in it.
+    const begun = (async () => {
+      await on`begin`;
+    })();
+    const locked = lockFirst?.(
+      on,
+      batch.map((w) => w.item),
+    );
+    const items = batch.map((w) => {
+      try {
+        return statement(on, w.item);
+      } catch (error) {
+        // Thrown before its query started: that item alone fails, the batch goes on.
+        return Promise.reject(error);
+      }
+    });
+    const committed = (async () => (await on`commit`).command as string)();
+    const all: Promise<unknown>[] = [begun, ...(locked ? [locked] : []), ...items, committed];
+    let lostWith: (error: unknown) => void = () => {};
+    const lost = new Promise<{ lost: unknown }>((resolve) => {
+      lostWith = (error) => resolve({ lost: error });
+    });
+    for (const query of all) {
+      query.catch((error: unknown) => {
+        // Anything else leaves the connection usable: every query is then answered.
+        if (isDatabaseUnavailable(error)) lostWith(error);
+      });
+    }
+    const done = await Promise.race([
+      Promise.allSettled(all).then((settled) => ({ settled })),
+      lost,
+    ]);
+    if ('lost' in done) {
+      // Its queries left unsent never settle; the pool reconnects the closed connection.
+      return { kind: 'unknown', error: done.lost };
+    }
+    // Back to the pool in the same turn as its last answer: it cannot have closed since.
+    conn.release();
+    const [first, ...rest] = done.settled;
+    const commit = rest[rest.length - 1] as PromiseSettledResult<string>;
+    if (first?.status !== 'fulfilled') {
+      // Without BEGIN each statement ran alone and may have committed.
+      return { kind: 'unknown', error: first?.reason };
+    }
+    // COMMIT refused, or answered ROLLBACK (a statement failed): nothing committed.
+    if (commit.status !== 'fulfilled' || commit.value !== 'COMMIT') return { kind: 'rolled_back' };
+    const itemResults = rest.slice(locked ? 1 : 0, -1) as PromiseSettledResult<O>[];
+    return { kind: 'committed', results: itemResults };
+  }
 }
+
+type Outcome<O> =
+  | { kind: 'committed'; results: PromiseSettledResult<O>[] }
+  | { kind: 'rolled_back' }
+  | { kind: 'unknown'; error: unknown };
