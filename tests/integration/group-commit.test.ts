@@ -26,12 +26,15 @@ import { sleep, startTcpProxy, viaProxy, withHarness } from '../support/index.ts
 
 const h = withHarness({ worker: false });
 let db: Database;
+/** The batchers' own client: one connection, as the worker gives each batcher. */
+let one: Database;
 
 beforeAll(() => {
   db = createDb(h.databaseUrl, { max: 3 });
+  one = createDb(h.databaseUrl, { max: 1 });
 });
 afterAll(async () => {
-  await db?.close();
+  await Promise.all([db?.close(), one?.close()]);
 });
 
 let phoneCounter = 0;
@@ -61,7 +64,7 @@ async function queuedSends(credits: number, count: number) {
 
 function claims(reports: BatchReport[], maxBatch = 50) {
   return new GroupCommit<{ sendId: string; codeHash: string }, ClaimedSend | null>({
-    sql: db.sql,
+    sql: one.sql,
     statement: claimSend,
     maxBatch,
     onBatch: (report) => reports.push(report),
@@ -153,7 +156,7 @@ describe('group commit', () => {
   it('rejects every item with BatchOutcomeUnknownError when the connection dies mid-batch', async () => {
     const reports: BatchReport[] = [];
     const batcher = new GroupCommit<number, number>({
-      sql: db.sql,
+      sql: one.sql,
       maxBatch: 10,
       onBatch: (report) => reports.push(report),
       statement: async (sql, n) => {
@@ -235,10 +238,10 @@ describe('group commit', () => {
         sql,
         items.flatMap((i) => (i === 'pause' ? [] : [i.sendId])),
       );
-    const other = createDb(h.databaseUrl, { max: 2 });
+    const other = createDb(h.databaseUrl, { max: 1 });
     try {
       const reports: BatchReport[] = [];
-      const batchers = [db, other].map(
+      const batchers = [one, other].map(
         (d) =>
           new GroupCommit<Item, unknown>({
             sql: d.sql,
@@ -266,6 +269,12 @@ describe('group commit', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('takes only a client with one connection', () => {
+    expect(() => new GroupCommit({ sql: db.sql, statement: claimSend, maxBatch: 5 })).toThrow(
+      /max: 1/,
+    );
   });
 
   it('tells statement errors from lost connections', () => {

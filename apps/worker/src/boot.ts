@@ -1,7 +1,7 @@
 import { type Config, DEFAULT_WORKER_METRICS_PORT } from '@twofa/config';
 import type { LookupAll } from '@twofa/core';
 import { type Clock, systemClock } from '@twofa/core';
-import { createDb } from '@twofa/db';
+import { createDb, type Database } from '@twofa/db';
 import { createLogger, createMetrics, type Logger } from '@twofa/observability';
 import {
   createQueueConnections,
@@ -230,9 +230,20 @@ export async function startWorker(
   }
 
   const clock = overrides.clock ?? systemClock;
+  // Each batcher's transactions go down a connection of its own.
+  const commitClients: Database[] = [];
   const commits = sendCommits(db.sql, {
     groupCommit: env.WORKER_GROUP_COMMIT,
     maxBatch: env.WORKER_CONCURRENCY,
+    ownConnection: () => {
+      const client = createDb(env.DATABASE_URL, {
+        max: 1,
+        applicationName: 'twofa-worker',
+        prepare: env.DATABASE_PREPARED_STATEMENTS,
+      });
+      commitClients.push(client);
+      return client.sql;
+    },
   });
   const deps: WorkerDeps = {
     config,
@@ -295,7 +306,7 @@ export async function startWorker(
       await Promise.all([worker.close(), webhookWorker.close()]);
       await queue.close();
       ops?.close();
-      await db.close();
+      await Promise.all([db.close(), ...commitClients.map((client) => client.close())]);
     },
   };
 }

@@ -61,6 +61,13 @@ export interface BatchReport {
 }
 
 export interface GroupCommitOptions<I, O> {
+  /**
+   * A client of the batcher's own with one connection (`max: 1`): its statements, BEGIN
+   * and COMMIT included, go down that connection in the order they are made. (postgres.js's
+   * `sql.begin` waits for BEGIN's answer and, on a connection that closed, writes its
+   * ROLLBACK to the closed socket, which throws outside any promise and ends the process;
+   * `sql.reserve` loses connections when connecting fails.)
+   */
   sql: Sql;
   /** One item's statement, exactly as it runs alone: it must hold its own guards. */
   statement(sql: Sql, item: I): Promise<O>;
@@ -105,6 +112,10 @@ export class GroupCommit<I, O> implements Committer<I, O> {
   constructor(options: GroupCommitOptions<I, O>) {
     if (!Number.isInteger(options.maxBatch) || options.maxBatch < 1) {
       throw new RangeError('maxBatch must be a positive integer');
+    }
+    // BEGIN and COMMIT are plain statements here: every statement must go down one connection.
+    if (options.sql.options.max !== 1) {
+      throw new RangeError('group commit needs a client of its own with one connection (max: 1)');
     }
     this.#options = options;
   }
@@ -162,22 +173,16 @@ export class GroupCommit<I, O> implements Committer<I, O> {
   }
 
   /**
-   * BEGIN, the items' statements and COMMIT, written at once on one reserved
-   * connection: one round trip. A statement Postgres refuses aborts the
+   * BEGIN, the items' statements and COMMIT, written at once on the batcher's
+   * one connection: one round trip. A statement Postgres refuses aborts the
    * transaction (the later ones fail with it) and COMMIT then answers ROLLBACK.
-   * Nothing is written after the first answer is read, so nothing is ever written
-   * to a connection that closed meanwhile (postgres.js would throw that outside
-   * any promise); a connection lost is not waited on past the first query it fails.
+   * On a lost connection, what was not yet sent runs in order once the client
+   * reconnects, outside any transaction: each statement's own guards still
+   * hold, and its item has already heard that it may have committed.
    */
   async #transaction(batch: Waiting<I, O>[]): Promise<Outcome<O>> {
     const { sql, statement, lockFirst } = this.#options;
-    let conn: Awaited<ReturnType<Sql['reserve']>>;
-    try {
-      conn = await sql.reserve();
-    } catch (error) {
-      return { kind: 'unknown', error };
-    }
-    const on = conn as unknown as Sql;
+    const on = sql;
     // Each call below starts its query at its first `await`, in this order: postgres.js
     // sends them in that order, and answers them in it.
     const begun = (async () => {
@@ -211,12 +216,7 @@ export class GroupCommit<I, O> implements Committer<I, O> {
       Promise.allSettled(all).then((settled) => ({ settled })),
       lost,
     ]);
-    if ('lost' in done) {
-      // Its queries left unsent never settle; the pool reconnects the closed connection.
-      return { kind: 'unknown', error: done.lost };
-    }
-    // Back to the pool in the same turn as its last answer: it cannot have closed since.
-    conn.release();
+    if ('lost' in done) return { kind: 'unknown', error: done.lost };
     const [first, ...rest] = done.settled;
     const commit = rest[rest.length - 1] as PromiseSettledResult<string>;
     if (first?.status !== 'fulfilled') {

@@ -45,11 +45,12 @@ export class SendFailedError extends UnrecoverableError {
 /**
  * The claim and the outcome record, each its own statement and commit, or
  * (group commit) sharing a transaction with the other jobs' claims, and
- * records, in flight in this process at the same moment.
+ * records, in flight in this process at the same moment: each batcher on a
+ * connection of its own (`ownConnection`, a client with `max: 1`).
  */
 export function sendCommits(
   sql: Sql,
-  options: { groupCommit: boolean; maxBatch: number },
+  options: { groupCommit: boolean; maxBatch: number; ownConnection: () => Sql },
 ): SendCommits {
   if (!options.groupCommit) {
     return {
@@ -59,7 +60,7 @@ export function sendCommits(
   }
   return {
     claim: new GroupCommit({
-      sql,
+      sql: options.ownConnection(),
       statement: claimSend,
       lockFirst: (tx, items) =>
         lockOrganizationsOfSends(
@@ -68,7 +69,11 @@ export function sendCommits(
         ),
       maxBatch: options.maxBatch,
     }),
-    accepted: new GroupCommit({ sql, statement: recordSendAccepted, maxBatch: options.maxBatch }),
+    accepted: new GroupCommit({
+      sql: options.ownConnection(),
+      statement: recordSendAccepted,
+      maxBatch: options.maxBatch,
+    }),
   };
 }
 
