@@ -26,7 +26,37 @@ const stack = withStack({
   workers: 2,
   postgresProxy: true,
   env: { SEND_RETRY_BASE_DELAY_MS: '200' },
+  // Debug: each claim's fate is logged by send id.
+  workerEnv: { LOG_LEVEL: 'debug' },
 });
+
+type LogLine = Record<string, unknown>;
+
+/**
+ * Every claim's fate and every job's end, by send id, from the workers' logs:
+ * claimed / not claimable, ambiguous (failed without an answer), then
+ * own claim found / not committed / not ours, job failed, marked unknown, handed
+ * to the provider. Printed for any send the audit finds wrong.
+ */
+function fatesBySend(logs: readonly LogLine[]): Map<string, string[]> {
+  const fates = new Map<string, string[]>();
+  for (const l of logs) {
+    const sendId = String(l.sendId ?? l.jobId ?? '');
+    if (!sendId) continue;
+    let fate: string | null = null;
+    if (l.msg === 'claim fate') fate = `${l.fate}${l.err ? ` (${l.err})` : ''}`;
+    else if (l.msg === 'claim checked after a lost connection') fate = `checked: ${l.fate}`;
+    else if (l.msg === 'job failed') fate = `job failed: ${l.err}`;
+    else if (l.msg === 'code handed to provider') fate = 'handed to provider';
+    else if (typeof l.msg === 'string' && l.msg.startsWith('send found mid-call'))
+      fate = 'marked unknown';
+    if (!fate) continue;
+    const list = fates.get(sendId) ?? [];
+    list.push(`attempt ${l.attempt ?? '?'}: ${fate}`);
+    fates.set(sendId, list);
+  }
+  return fates;
+}
 
 async function startOne(org: SeededOrganization, userId: string) {
   return stack.request('POST', '/v1/challenges', {
@@ -72,6 +102,8 @@ describe('Postgres restarted mid-run', { timeout: 180_000 }, () => {
       const res = await stack.request('GET', '/ready');
       return res.status === 200;
     });
+    // No process died of the outage (a worker that did would leave its claimed sends `sending`).
+    expect(stack.workers.map((w) => w.exit)).toEqual(stack.workers.map(() => null));
     const outcomes: StartOutcome[] = [...first, ...(await during)];
     // Only two answers are acceptable from the API: accepted, or the database is away.
     expect(outcomes.filter((s) => s.status !== 200 && s.code !== 'database_unavailable')).toEqual(
@@ -85,11 +117,26 @@ describe('Postgres restarted mid-run', { timeout: 180_000 }, () => {
       outcomes.push({ ...s, status: 200, challengeId: retry.body.challenge.id });
     }
 
-    await waitForSettled(stack.sql, { timeoutMs: 90_000 });
+    const fateLogs = () => fatesBySend(stack.workers.flatMap((w) => w.jsonLogs()));
+    /** On a failure, what the workers did with each send that did not end `sent`. */
+    const explain = async (error: unknown) => {
+      const odd = await stack.sql<{ id: string; status: string }[]>`
+        select id, status from sms_sends where status <> 'sent' order by id`;
+      const fates = fateLogs();
+      for (const send of odd) {
+        console.log(
+          `send ${send.id} ${send.status}: ${(fates.get(send.id) ?? ['no log']).join('; ')}`,
+        );
+      }
+      throw error;
+    };
+    const restored = Date.now();
+    await waitForSettled(stack.sql, { timeoutMs: 90_000 }).catch(explain);
+    const settledMs = Date.now() - restored;
     const report = await auditSendPipeline(stack.sql, {
       messages: stack.twilio.messages,
       acceptedChallengeIds: outcomes.filter((s) => s.status === 200).map((s) => s.challengeId!),
-    });
+    }).catch(explain);
     // Every user who was answered 200 has an SMS; a send can only end unknown, never lost.
     expect(report.sends).toBeGreaterThanOrEqual(USERS);
     expect((report.byStatus.sent ?? 0) + (report.byStatus.unknown ?? 0)).toBe(report.sends);
@@ -111,8 +158,16 @@ describe('Postgres restarted mid-run', { timeout: 180_000 }, () => {
       console.log(counts);
     }
     expect(claimsChecked.filter((l) => l.committed).length).toBeGreaterThan(0);
+    const fateCounts: Record<string, number> = {};
+    for (const l of workerLogs) {
+      if (l.msg === 'claim fate' || l.msg === 'claim checked after a lost connection') {
+        const key = l.msg === 'claim fate' ? String(l.fate) : `checked ${l.fate}`;
+        fateCounts[key] = (fateCounts[key] ?? 0) + 1;
+      }
+    }
     console.log(
-      `postgres outage: ${refused.length} starts refused with 503; ${claimsChecked.length} claims ` +
+      `postgres outage: settled ${settledMs} ms after the restore; claim fates ${JSON.stringify(fateCounts)}; ` +
+        `${refused.length} starts refused with 503; ${claimsChecked.length} claims ` +
         `checked after a lost connection (${claimsChecked.filter((l) => l.committed).length} ` +
         `had committed); outcomes ${JSON.stringify(report.byStatus)}`,
     );

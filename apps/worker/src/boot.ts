@@ -1,7 +1,7 @@
 import { type Config, DEFAULT_WORKER_METRICS_PORT } from '@twofa/config';
 import type { LookupAll } from '@twofa/core';
 import { type Clock, systemClock } from '@twofa/core';
-import { createDb } from '@twofa/db';
+import { createDb, type Database } from '@twofa/db';
 import { createLogger, createMetrics, type Logger } from '@twofa/observability';
 import {
   createQueueConnections,
@@ -18,6 +18,7 @@ import {
   ProviderUnavailableError,
   processSendCode,
   SendFailedError,
+  sendCommits,
 } from './processors/send-code.ts';
 import {
   DeliveryFailedError,
@@ -229,7 +230,31 @@ export async function startWorker(
   }
 
   const clock = overrides.clock ?? systemClock;
-  const deps: WorkerDeps = { config, clock, logger, metrics, db, sms, sendQueue: queue.sendQueue };
+  // Each batcher's transactions go down a connection of its own.
+  const commitClients: Database[] = [];
+  const commits = sendCommits(db.sql, {
+    groupCommit: env.WORKER_GROUP_COMMIT,
+    maxBatch: env.WORKER_CONCURRENCY,
+    ownConnection: () => {
+      const client = createDb(env.DATABASE_URL, {
+        max: 1,
+        applicationName: 'twofa-worker',
+        prepare: env.DATABASE_PREPARED_STATEMENTS,
+      });
+      commitClients.push(client);
+      return client.sql;
+    },
+  });
+  const deps: WorkerDeps = {
+    config,
+    clock,
+    logger,
+    metrics,
+    db,
+    sms,
+    sendQueue: queue.sendQueue,
+    commits,
+  };
   const worker = sendCodeWorker(deps, queue.workerRedis, queue.prefix);
   const webhookWorker = webhookDeliveryWorker(
     {
@@ -281,7 +306,7 @@ export async function startWorker(
       await Promise.all([worker.close(), webhookWorker.close()]);
       await queue.close();
       ops?.close();
-      await db.close();
+      await Promise.all([db.close(), ...commitClients.map((client) => client.close())]);
     },
   };
 }

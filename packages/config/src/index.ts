@@ -99,6 +99,11 @@ const schema = z
     MAX_CONSECUTIVE_CODE_FAILURES: z.coerce.number().int().positive().default(20),
     WORKER_CONCURRENCY: z.coerce.number().int().positive().max(500).default(50),
     /**
+     * Concurrent send jobs of one worker share a transaction and its commit for their
+     * claims, and another for their outcome records (`off`: one commit each).
+     */
+    WORKER_GROUP_COMMIT: bool.default(true),
+    /**
      * Unset: DEFAULT_WORKER_METRICS_PORT, or any free port when another worker on
      * the host has it. Set: that port or a failed start (0 asks for any free port).
      */

@@ -1,17 +1,21 @@
 import { codeMessage, generateCode, hashSecret } from '@twofa/core';
 import {
+  type ClaimedSend,
   claimSend,
   failSendWithRefund,
   findOwnClaim,
   isDatabaseUnavailable,
+  lockOrganizationsOfSends,
   markSendRetrying,
   markSendUnknown,
   recordSendAccepted,
+  type Sql,
 } from '@twofa/db';
 import type { SendCodeJob } from '@twofa/queue';
 import { SmsSendError, type SmsSent } from '@twofa/sms';
 import { type Job, UnrecoverableError } from 'bullmq';
-import type { WorkerDeps } from '../deps.ts';
+import type { SendCommits, WorkerDeps } from '../deps.ts';
+import { BatchOutcomeUnknownError, directCommitter, GroupCommit } from '../group-commit.ts';
 
 /** How a job ended when it completed: the code went out, or there was nothing (more) to do. */
 export type SendOutcome = 'sent' | 'unknown' | 'not_needed' | 'already_done';
@@ -38,6 +42,41 @@ export class SendFailedError extends UnrecoverableError {
   }
 }
 
+/**
+ * The claim and the outcome record, each its own statement and commit, or
+ * (group commit) sharing a transaction with the other jobs' claims, and
+ * records, in flight in this process at the same moment: each batcher on a
+ * connection of its own (`ownConnection`, a client with `max: 1`).
+ */
+export function sendCommits(
+  sql: Sql,
+  options: { groupCommit: boolean; maxBatch: number; ownConnection: () => Sql },
+): SendCommits {
+  if (!options.groupCommit) {
+    return {
+      claim: directCommitter(sql, claimSend),
+      accepted: directCommitter(sql, recordSendAccepted),
+    };
+  }
+  return {
+    claim: new GroupCommit({
+      sql: options.ownConnection(),
+      statement: claimSend,
+      lockFirst: (tx, items) =>
+        lockOrganizationsOfSends(
+          tx,
+          items.map((i) => i.sendId),
+        ),
+      maxBatch: options.maxBatch,
+    }),
+    accepted: new GroupCommit({
+      sql: options.ownConnection(),
+      statement: recordSendAccepted,
+      maxBatch: options.maxBatch,
+    }),
+  };
+}
+
 /** Attempts for a statement while the database is unreachable: about half a minute in all. */
 const UNAVAILABLE_ATTEMPTS = 10;
 
@@ -51,37 +90,81 @@ async function withRetries<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (error) {
-      if (i >= (isDatabaseUnavailable(error) ? UNAVAILABLE_ATTEMPTS : 5)) throw error;
+      const unavailable = isDatabaseUnavailable(error) || error instanceof BatchOutcomeUnknownError;
+      if (i >= (unavailable ? UNAVAILABLE_ATTEMPTS : 5)) throw error;
       const delayMs = Math.min(200 * 2 ** (i - 1), 5_000) * (0.5 + Math.random() * 0.5);
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }
 }
 
+/** Where a claim attempt stands, logged (debug) by send id for the fault tests. */
+type ClaimFate =
+  /** Its statement committed and answered: the send is ours, or was not claimable. */
+  | 'claimed'
+  | 'not_claimable'
+  /** It failed without an answer from a committed statement: it may have committed. */
+  | 'ambiguous'
+  /** The rows carry this attempt's code hash: its statement committed. */
+  | 'own_claim_found'
+  /** Still claimable: it did not commit; claimed again. */
+  | 'not_committed'
+  /** Claimed or settled by someone else (or no longer needed). */
+  | 'not_ours';
+
 /**
- * claimSend, robust to a connection lost around the commit: the statement may
- * have committed with its answer lost, and a later attempt would then find the
- * send `sending` and mark it unknown though no SMS went out. Our code's hash on
- * the row tells whether the claim is ours.
+ * Claims the send, robust to a connection lost around the commit: the
+ * statement (or the batch it shared a commit with) may have committed with its
+ * answer lost, and a later attempt would then find the send `sending` and mark
+ * it unknown though no SMS went out. Whatever the error, our code's hash on the
+ * row tells whether the claim is ours. A later attempt that finds the send no
+ * longer claimable asks again: it waited on the row's lock, so an earlier
+ * attempt's commit still in flight then is settled now.
  */
-async function claim(deps: WorkerDeps, sendId: string, codeHash: string) {
+async function claim(deps: WorkerDeps, sendId: string, codeHash: string, log: SendLog) {
+  let doubt = false;
+  const checkOwn = async (fate: 'ambiguous' | 'not_claimable', error?: unknown) => {
+    const own = await withRetries(() => findOwnClaim(deps.db.sql, { sendId, codeHash }));
+    const committed = own !== null && own.claimed !== null;
+    const settled: ClaimFate =
+      own === null ? 'not_committed' : committed ? 'own_claim_found' : 'not_ours';
+    log.info(
+      {
+        fate: settled,
+        after: fate,
+        committed,
+        err: error === undefined ? undefined : errorText(error),
+      },
+      'claim checked after a lost connection',
+    );
+    return own;
+  };
   for (let attempt = 1; ; attempt++) {
+    let claimed: ClaimedSend | null;
     try {
-      return await claimSend(deps.db.sql, { sendId, codeHash });
+      claimed = await deps.commits.claim.run({ sendId, codeHash });
     } catch (error) {
-      if (!isDatabaseUnavailable(error)) throw error;
-      const own = await withRetries(() => findOwnClaim(deps.db.sql, { sendId, codeHash }));
-      deps.logger.info(
-        { sendId, committed: own !== null && own.claimed !== null },
-        'claim checked after a lost connection',
-      );
+      doubt = true;
+      log.debug({ fate: 'ambiguous' satisfies ClaimFate, err: errorText(error) }, 'claim fate');
+      const own = await checkOwn('ambiguous', error);
       if (own) return own.claimed;
       if (attempt >= 3) throw error;
+      continue;
     }
+    log.debug({ fate: (claimed ? 'claimed' : 'not_claimable') satisfies ClaimFate }, 'claim fate');
+    if (claimed || !doubt) return claimed;
+    return (await checkOwn('not_claimable'))?.claimed ?? null;
   }
 }
 
-type Claimed = NonNullable<Awaited<ReturnType<typeof claimSend>>>;
+/** An error's class and message for a log line (the error's own, and its cause's). */
+function errorText(error: unknown): string {
+  const e = error as { name?: string; code?: string; message?: string; cause?: unknown };
+  const own = `${e?.name ?? typeof error}${e?.code ? ` ${e.code}` : ''}: ${e?.message ?? String(error)}`;
+  return e?.cause ? `${own} <- ${errorText(e.cause)}` : own;
+}
+
+type Claimed = ClaimedSend;
 type SendLog = WorkerDeps['logger'];
 
 /**
@@ -96,12 +179,12 @@ export async function processSendCode(
   deps: WorkerDeps,
 ): Promise<SendOutcome> {
   const { sendId } = job.data;
-  const { db, config, sms, logger } = deps;
+  const { config, sms, logger } = deps;
   const log = logger.child({ jobId: job.id, sendId, attempt: job.attemptsMade + 1 });
   const code = generateCode();
   const codeHash = hashSecret(config.appSecret, 'code', code, sendId);
 
-  const claimed = await claim(deps, sendId, codeHash);
+  const claimed = await claim(deps, sendId, codeHash, log);
   if (!claimed) return settleUnclaimed(deps, sendId, log);
   const skipped = afterClaim(deps, claimed, log);
   if (skipped) return skipped;
@@ -122,7 +205,7 @@ export async function processSendCode(
   }
   // Outside the provider's try: a database hiccup here is not a doubt about the SMS.
   const providerSid = sent.providerMessageId;
-  await withRetries(() => recordSendAccepted(db.sql, { sendId, providerSid }));
+  await withRetries(() => deps.commits.accepted.run({ sendId, providerSid }));
   log.info({ ...context(claimed), providerMessageId: providerSid }, 'code handed to provider');
   return 'sent';
 }

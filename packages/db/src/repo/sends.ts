@@ -137,6 +137,23 @@ export async function claimSend(
 }
 
 /**
+ * Locks the organizations of these sends in id order, for a transaction about
+ * to claim them all (the worker's group commit): claims lock their organization
+ * as they run, so two transactions claiming sends of the same organizations in
+ * another order would deadlock. Takes no other lock and changes nothing.
+ */
+export async function lockOrganizationsOfSends(
+  sql: Sql,
+  sendIds: readonly string[],
+): Promise<void> {
+  await sql`
+    select o.id from organizations o
+    where o.id in (select s.organization_id from sms_sends s where s.id = any(${sendIds as string[]}::uuid[]))
+    order by o.id
+    for update of o`;
+}
+
+/**
  * After claimSend failed on a lost connection, tells whether its statement
  * committed anyway: the claim is ours when the row carries our code's hash.
  * Null when the send is still claimable (the statement did not commit).
