@@ -505,7 +505,11 @@ async function runScenarios(stack: Stack, f: Figures): Promise<void> {
   }
 
   if (soakS > 0 && f.pipeline) {
-    const rate = Math.max(1, Math.floor(f.pipeline / 2));
+    // A memory soak, not a saturation test: each challenge also brings about 1.1 more API
+    // requests (half a verify, half a receipt, a tenth of a resend), and an open loop past the
+    // API's capacity piles up connections until they time out (UND_ERR_CONNECT_TIMEOUT). A
+    // quarter of the pipeline's saturated rate keeps the API at about half its load.
+    const rate = Math.max(1, Math.floor(f.pipeline / 4));
     const result = await soak(ctx, data.pipelineUsers, rate, soakS);
     f.soak = result;
     const last = result.samples[result.samples.length - 1];

@@ -91,6 +91,13 @@ export async function closedLoop(
   };
 }
 
+/** An error's message with its cause's code or message (fetch's "fetch failed" says no more). */
+function describeError(error: unknown): string {
+  const { message, cause } = error as Error & { cause?: { code?: string; message?: string } };
+  const why = cause ? (cause.code ?? cause.message) : undefined;
+  return why ? `${message}: ${why}` : message;
+}
+
 /**
  * An open loop: starts `op` at an even pace of `rate` a second for `durationS` seconds, whether
  * or not earlier ones have finished, as independent users would. (autocannon's own rate
@@ -114,7 +121,7 @@ export async function paced(
     running.push(
       op(i).catch((error: unknown) => {
         failed++;
-        firstError ??= (error as Error).message;
+        firstError ??= describeError(error);
       }),
     );
   }
