@@ -187,14 +187,18 @@ export async function mixedLogins(ctx: Ctx, perRun = 40): Promise<MixedFigures> 
       const methods = await mapLimit(users, 10, (m) => login(ctx, m));
       const seconds = (performance.now() - t0) / 1000;
       const used = await cpu();
-      // Every SMS these challenges queued reached the fake (a backup-code user's comes late).
+      // Every SMS these challenges queued is settled, and each one the provider took reached the
+      // fake (a backup-code user's comes late, or never: a send the worker claims after the
+      // backup code approved its challenge is skipped as no longer needed).
       await waitUntil(
         'the mixed run’s SMS to reach the fake',
         async () => {
-          const [row] = await stack.sql<{ n: number }[]>`
-            select count(*)::int as n from sms_sends
+          const [row] = await stack.sql<{ open: number; taken: number }[]>`
+            select count(*) filter (where status in ('queued', 'sending', 'retrying'))::int as open,
+              count(*) filter (where provider_sid is not null)::int as taken
+            from sms_sends
             where organization_id = ${orgId} and created_at >= ${since}`;
-          return (row?.n ?? 0) <= sms;
+          return row !== undefined && row.open === 0 && row.taken <= sms;
         },
         { timeoutMs: 30_000, intervalMs: 50 },
       );
