@@ -259,12 +259,13 @@ describe('in a real browser', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${base}/login?org=${org.slug}`);
-    expect(await page.evaluate(FOCUSED_ID)).toBe('email');
+    // Chromium applies autofocus at its next rendering step, which can come after `load`.
+    await expect.poll(() => page.evaluate(FOCUSED_ID)).toBe('email');
     await page.getByLabel('Email').fill(org.member.email);
     await page.getByLabel('Password').fill('not the password');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').waitFor();
-    expect(await page.evaluate(FOCUSED_ID)).toBe('password');
+    await expect.poll(() => page.evaluate(FOCUSED_ID)).toBe('password');
     expect(await page.getByLabel('Email').inputValue()).toBe(org.member.email);
     await context.close();
   });
