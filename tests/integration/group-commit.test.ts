@@ -113,6 +113,27 @@ describe('group commit', () => {
     expect(org!.balance).toBe(0);
   });
 
+  it('leaves the challenge row unwritten when a claim is charged; fails it when there is no credit', async () => {
+    const { sendIds } = await queuedSends(1, 2);
+    const challengeOf = async (sendId: string) => {
+      const [row] = await h.sql<{ xmin: string; status: string; failureReason: string | null }[]>`
+        select c.xmin::text as xmin, c.status, c.failure_reason as "failureReason"
+        from challenges c join sms_sends s on s.challenge_id = c.id where s.id = ${sendId}`;
+      return row!;
+    };
+    const before = await Promise.all(sendIds.map(challengeOf));
+    const charged = await claimSend(db.sql, { sendId: sendIds[0]!, codeHash: hashOf(sendIds[0]!) });
+    expect(charged?.outcome).toBe('sending');
+    // The common claim touches the send, the balance and the ledger: no new challenge version.
+    expect(await challengeOf(sendIds[0]!)).toEqual(before[0]);
+    const broke = await claimSend(db.sql, { sendId: sendIds[1]!, codeHash: hashOf(sendIds[1]!) });
+    expect(broke?.outcome).toBe('insufficient_balance');
+    expect(await challengeOf(sendIds[1]!)).toMatchObject({
+      status: 'failed',
+      failureReason: 'sms_balance_exhausted',
+    });
+  });
+
   it('sends the first item at once and gathers the ones that arrive while it runs, up to maxBatch', async () => {
     const { sendIds } = await queuedSends(10, 6);
     const reports: BatchReport[] = [];

@@ -117,12 +117,11 @@ export async function claimSend(
       returning ss.id, ss.status, ss.organization_id, ss.challenge_id, ss.phone
     ), ch as (
       update challenges c set
-        status = case when u.status = 'insufficient_balance' then 'failed' else c.status end,
-        failure_reason = case when u.status = 'insufficient_balance'
-          then 'sms_balance_exhausted' else c.failure_reason end,
+        status = 'failed', failure_reason = 'sms_balance_exhausted',
         updated_at = now()
       from upd u
       where c.id = u.challenge_id and c.current_send_id = u.id and c.status = 'pending'
+        and u.status = 'insufficient_balance'
     )
     select
       case when u.status = 'failed' then 'not_needed' else u.status end as outcome,
