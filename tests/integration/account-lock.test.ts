@@ -191,6 +191,23 @@ describe('consecutive wrong codes lock the user', () => {
     expect(read.body.lockedUntil).toBeNull();
   });
 
+  it("a right code with no run to end leaves the user's row unwritten", async () => {
+    const user = await newUser();
+    const version = async () => {
+      const [row] = await h.sql<{ xmin: string; updatedAt: Date }[]>`
+        select xmin::text as xmin, updated_at as "updatedAt" from users where id = ${user.id}`;
+      return row!;
+    };
+    const seen = messagesTo(h, user.phone);
+    const challenge = await start(user.email);
+    const code = await nextCode(h, user.phone, seen);
+    const before = await version();
+    expect((await verify(challenge, code)).status).toBe(200);
+    // Approved and a device trusted, with the user's row as it was: nothing on it changed.
+    expect(await version()).toEqual(before);
+    expect(await failures(user.id)).toBe(0);
+  });
+
   it('parallel wrong codes over several challenges lock exactly once', async () => {
     const user = await newUser();
     const ids = [await start(user.email), await start(user.email), await start(user.email)];

@@ -413,6 +413,8 @@ function approval(
         updated_at = now()
       from approved
       where users.id = approved.user_id and users.organization_id = approved.organization_id
+        -- Written only when something changes: a run of wrong codes to end, or a phone to save.
+        and (users.consecutive_code_failures <> 0 or approved.phone_submitted)
       returning users.id, approved.phone_submitted as saved
     ), revoked as (
       update trusted_devices d set revoked_at = now()
