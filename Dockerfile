@@ -29,6 +29,8 @@ COPY packages/contract/package.json packages/contract/
 COPY packages/client/package.json packages/client/
 COPY packages/testkit/package.json packages/testkit/
 COPY examples/clinic-app/package.json examples/clinic-app/
+# The root's postinstall applies patches/ (patch-package) to what npm ci installed.
+COPY patches/ patches/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM ${NODE_IMAGE} AS runtime
