@@ -216,7 +216,7 @@ async function runScenarios(stack: Stack, f: Figures): Promise<void> {
     for (const part of ['commit', 'claim', 'twilio', 'outcome'] as const) {
       add(`floor: ${FLOOR_LABELS[part]}`, 'ops/s', parts[part]);
     }
-    for (const part of ['read', 'approve', 'login', 'window'] as const) {
+    for (const part of ['read', 'approve', 'wrong', 'login', 'signin', 'window'] as const) {
       add(`floor: ${RAW_LABELS[part].product} (product)`, 'ops/s', parts[part]);
     }
     for (const part of PRODUCT_PARTS) {

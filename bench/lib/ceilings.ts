@@ -13,7 +13,9 @@
  *   outcome  recordSendAccepted: the statement that records the provider took it
  *   read     getChallenge: verify's read of the challenge and its send
  *   approve  approveChallenge: verify's approval and trusted device, on pending challenges
+ *   wrong    recordWrongCode: verify's count of a wrong code, on pending challenges, each once
  *   login    loadLoginContext: the common login's read of the user and the device
+ *   signin   loadContextRecordingSkip: that read and the signed_in audit row, in one statement
  *   window   RedisWindows.run (apps/api): the common login's one rate-limit script call
  *
  * And the raw floor's parts: hand-written minimal statements against the product's schema, the
@@ -25,7 +27,9 @@
  *   raw-outcome  one UPDATE of the send's outcome
  *   raw-read     one point read of a challenge and its send's code hash
  *   raw-approve  one statement that approves a challenge and writes the device row
+ *   raw-wrong    one statement that counts a wrong code on the challenge and on the user's run
  *   raw-login    one point read of the user and the device by token hash
+ *   raw-signin   that read and the signed_in audit row, in one statement
  *   raw-window   one Redis script (INCR, PEXPIRE on the first point)
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -39,8 +43,10 @@ import {
   createChallenge,
   createDb,
   getChallenge,
+  loadContextRecordingSkip,
   loadLoginContext,
   recordSendAccepted,
+  recordWrongCode,
 } from '@twofa/db';
 import { createRedis, createSendCodeQueue, enqueueSendCode, SEND_CODE_QUEUE } from '@twofa/queue';
 import { createTwilioProvider } from '@twofa/sms';
@@ -277,11 +283,16 @@ async function floorSendRows(
 }
 
 /** The floor's own pending challenges with a send, oldest first (verify's parts). */
-async function floorChallenges(sql: ReturnType<typeof createDb>['sql'], limit: number | undefined) {
+async function floorChallenges(
+  sql: ReturnType<typeof createDb>['sql'],
+  limit: number | undefined,
+  options: { untried?: boolean } = {},
+) {
   const rows = await sql<{ id: string; organizationId: string; sendId: string }[]>`
     select c.id, c.organization_id as "organizationId", c.current_send_id as "sendId"
     from challenges c
     where c.ip = ${FLOOR_IP} and c.status = 'pending' and c.current_send_id is not null
+      ${options.untried ? sql`and c.wrong_attempts = 0` : sql``}
     order by c.created_at limit ${limit ?? null}`;
   return rows.reverse();
 }
@@ -554,13 +565,103 @@ async function approve(raw: boolean) {
   );
 }
 
+/**
+ * Verify's count of a wrong code, raw or the product's, on the floor's untried pending
+ * challenges, each once (they stay pending, for the approvals after). The product's user lock
+ * is set out of reach, as the raw statement has none: both count the user's run.
+ */
+async function wrongCode(raw: boolean) {
+  const db = floorDb();
+  let pending: { id: string; organizationId: string }[] = [];
+  serveRuns(
+    () => db.close(),
+    async (limit) => {
+      pending = await floorChallenges(db.sql, limit, { untried: true });
+    },
+    async () => {
+      const item = pending.pop();
+      if (!item) return false;
+      if (raw) {
+        const rows = await db.sql`
+          with c as (
+            update challenges set wrong_attempts = wrong_attempts + 1, updated_at = now()
+            where organization_id = ${item.organizationId} and id = ${item.id}
+              and status = 'pending' and expires_at > now() and wrong_attempts < 5
+            returning user_id
+          )
+          update users u set consecutive_code_failures = u.consecutive_code_failures + 1,
+            updated_at = now()
+          from c where u.organization_id = ${item.organizationId} and u.id = c.user_id
+          returning u.id`;
+        if (rows.length !== 1) throw new Error('raw wrong: not counted');
+      } else {
+        const counted = await recordWrongCode(db.sql, {
+          organizationId: item.organizationId,
+          challengeId: item.id,
+          maxConsecutiveFailures: 1_000_000_000,
+        });
+        if (!counted) throw new Error('recordWrongCode: not counted');
+      }
+    },
+  );
+}
+
+/** The bench's trusted devices: whose logins the login parts read. */
+async function floorDevices(db: Db) {
+  const devices = await db.sql<{ organizationId: string; userId: string; tokenHash: string }[]>`
+    select organization_id as "organizationId", user_id as "userId", token_hash as "tokenHash"
+    from trusted_devices where revoked_at is null and expires_at > now() limit 2000`;
+  if (!devices.length) throw new Error('login: no trusted devices');
+  return devices;
+}
+
+/**
+ * The common login as it must be done: the read of the user and the presented device, and the
+ * signed_in row, in one statement; raw, or the product's (loadContextRecordingSkip).
+ */
+async function signIn(raw: boolean) {
+  const db = floorDb();
+  const devices = await floorDevices(db);
+  let next = 0;
+  serveRuns(
+    () => db.close(),
+    async () => {},
+    async () => {
+      const d = devices[next++ % devices.length]!;
+      if (raw) {
+        const [row] = await db.sql`
+          with u as (
+            select u.id, u.phone, u.two_factor_disabled, u.locked_until,
+              d.user_id as device_user, d.expires_at, d.revoked_at
+            from users u left join trusted_devices d on d.token_hash = ${d.tokenHash}
+            where u.organization_id = ${d.organizationId} and u.id = ${d.userId}
+          ), a as (
+            insert into audit_events (organization_id, type, actor, ip, data)
+            select ${d.organizationId}::uuid, 'signed_in', 'user', ${FLOOR_IP}::text,
+              jsonb_build_object('userId', u.id, 'method', 'trusted_device')
+            from u where u.device_user = u.id and u.revoked_at is null and u.expires_at > now()
+            returning 1
+          )
+          select u.*, exists (select 1 from a) as recorded from u`;
+        if (!row?.recorded) throw new Error('raw signin: not recorded');
+      } else {
+        const loaded = await loadContextRecordingSkip(db.sql, {
+          organizationId: d.organizationId,
+          userId: d.userId,
+          deviceTokenHash: d.tokenHash,
+          ip: FLOOR_IP,
+          skip: { reason: 'trusted_device', facts: 'trusted_device' },
+        });
+        if (!loaded?.recorded) throw new Error('loadContextRecordingSkip: not recorded');
+      }
+    },
+  );
+}
+
 /** The common login's read of the user and the presented device, raw or the product's. */
 async function loginRead(raw: boolean) {
   const db = floorDb();
-  const devices = await db.sql<{ organizationId: string; userId: string; tokenHash: string }[]>`
-    select organization_id as "organizationId", user_id as "userId", token_hash as "tokenHash"
-    from trusted_devices where revoked_at is null limit 2000`;
-  if (!devices.length) throw new Error('login: no trusted devices');
+  const devices = await floorDevices(db);
   let next = 0;
   serveRuns(
     () => db.close(),
@@ -634,7 +735,9 @@ const modes: Record<string, () => Promise<void>> = {
   twilio: twilioSend,
   read: () => verifyRead(false),
   approve: () => approve(false),
+  wrong: () => wrongCode(false),
   login: () => loginRead(false),
+  signin: () => signIn(false),
   window: () => rateWindow(false),
   'raw-commit': rawCommit,
   'raw-claim': rawClaim,
@@ -642,7 +745,9 @@ const modes: Record<string, () => Promise<void>> = {
   'raw-outcome': rawOutcome,
   'raw-read': () => verifyRead(true),
   'raw-approve': () => approve(true),
+  'raw-wrong': () => wrongCode(true),
   'raw-login': () => loginRead(true),
+  'raw-signin': () => signIn(true),
   'raw-window': () => rateWindow(true),
 };
 const mode = modes[values.mode ?? ''];

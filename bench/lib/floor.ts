@@ -48,7 +48,9 @@ export const RAW_PARTS = [
   'outcome',
   'read',
   'approve',
+  'wrong',
   'login',
+  'signin',
   'window',
 ] as const;
 export type RawPart = (typeof RAW_PARTS)[number];
@@ -61,17 +63,34 @@ export const PRODUCT_PARTS = [
   'outcome',
   'read',
   'approve',
+  'wrong',
   'login',
+  'signin',
   'window',
 ] as const satisfies readonly RawPart[];
 export type ProductPart = (typeof PRODUCT_PARTS)[number];
 
+/**
+ * Each path's steps. The verify scenario sends a wrong code and then the right one for each
+ * challenge, so its floor is a request, a read, and half an approval and half a wrong code
+ * counted (`PATH_WEIGHTS`). The common login records each sign-in in the audit log (the admin
+ * pages list them), so its Postgres step is the read that also writes that row (`signin`); the
+ * bare read (`login`) is measured too, beside it in the tax table, not counted.
+ */
 export const PATHS = {
   pipeline: ['hono', 'commit', 'bullmq', 'claim', 'twilio', 'outcome'],
-  verify: ['hono', 'read', 'approve'],
-  commonLogin: ['hono', 'window', 'login'],
+  verify: ['hono', 'read', 'approve', 'wrong'],
+  commonLogin: ['hono', 'window', 'signin'],
 } as const satisfies Record<string, readonly RawPart[]>;
 export type PathName = keyof typeof PATHS;
+
+/** How much of a path's operation each step is (1 unless named). */
+export const PATH_WEIGHTS: Partial<Record<PathName, Partial<Record<RawPart, number>>>> = {
+  verify: { approve: 0.5, wrong: 0.5 },
+};
+
+/** The share of `path`'s operation that `part` is. */
+export const weightOf = (path: PathName, part: RawPart): number => PATH_WEIGHTS[path]?.[part] ?? 1;
 
 export const RAW_LABELS: Record<RawPart, { raw: string; product: string | null }> = {
   hono: { raw: 'one Hono JSON request', product: null },
@@ -82,7 +101,15 @@ export const RAW_LABELS: Record<RawPart, { raw: string; product: string | null }
   outcome: { raw: 'one UPDATE of the outcome', product: 'recordSendAccepted' },
   read: { raw: 'one point read of the challenge and send', product: 'getChallenge' },
   approve: { raw: 'one statement: approve, write the device', product: 'approveChallenge' },
+  wrong: {
+    raw: "one statement: count the wrong code on the challenge and the user's run",
+    product: 'recordWrongCode',
+  },
   login: { raw: 'one point read of the user and device', product: 'loadLoginContext' },
+  signin: {
+    raw: 'one statement: read the user and device, write the signed_in row',
+    product: 'loadContextRecordingSkip',
+  },
   window: { raw: 'one Redis script (INCR + PEXPIRE)', product: 'RedisWindows.run' },
 };
 
@@ -104,7 +131,9 @@ const COMPONENT_OF: Record<RawPart, Record<string, Component>> = {
   outcome: { client: 'workers' },
   read: { client: 'api' },
   approve: { client: 'api' },
+  wrong: { client: 'api' },
   login: { client: 'api' },
+  signin: { client: 'api' },
   window: { client: 'api' },
 };
 
@@ -196,6 +225,13 @@ export async function floorRuns(ctx: Ctx, orgs: Org[]): Promise<FloorRuns> {
       where ip = ${FLOOR_IP} and status = 'pending' and current_send_id is not null`;
     return row?.n ?? 0;
   };
+  const untriedChallenges = async () => {
+    const [row] = await stack.sql<{ n: number }[]>`
+      select count(*)::int as n from challenges
+      where ip = ${FLOOR_IP} and status = 'pending' and current_send_id is not null
+        and wrong_attempts = 0`;
+    return row?.n ?? 0;
+  };
   const half = (n: () => Promise<number>) => async () => Math.floor((await n()) / 2);
   // Product first, raw second, for each step.
   const pair = async (
@@ -220,8 +256,11 @@ export async function floorRuns(ctx: Ctx, orgs: Org[]): Promise<FloorRuns> {
       (child) => ({ client: [child], sink: [stack.sinkChild] }),
     );
     const [read, rawRead] = await pair('read', apiArgs, null);
+    // Before the approvals: a wrong code leaves its challenge pending, for them.
+    const [wrong, rawWrong] = await pair('wrong', apiArgs, untriedChallenges);
     const [approve, rawApprove] = await pair('approve', apiArgs, pendingChallenges);
     const [login, rawLogin] = await pair('login', apiArgs, null);
+    const [signin, rawSignin] = await pair('signin', apiArgs, null);
     const windowArgs = [
       '--redis',
       config.redisUrl,
@@ -238,7 +277,9 @@ export async function floorRuns(ctx: Ctx, orgs: Org[]): Promise<FloorRuns> {
       outcome,
       read,
       approve,
+      wrong,
       login,
+      signin,
       window,
       raw: {
         commit: rawCommit,
@@ -247,7 +288,9 @@ export async function floorRuns(ctx: Ctx, orgs: Org[]): Promise<FloorRuns> {
         outcome: rawOutcome,
         read: rawRead,
         approve: rawApprove,
+        wrong: rawWrong,
         login: rawLogin,
+        signin: rawSignin,
         window: rawWindow,
       },
     };
@@ -258,6 +301,12 @@ export async function floorRuns(ctx: Ctx, orgs: Org[]): Promise<FloorRuns> {
         updated_at = now()
       from challenges c
       where c.id = s.challenge_id and c.ip = ${FLOOR_IP} and s.status in ('queued', 'sending')`;
+    // The wrong codes counted on the users' runs (the raw approvals end none): ended, so the
+    // scenarios' own wrong codes do not lock them.
+    await stack.sql`
+      update users u set consecutive_code_failures = 0
+      where u.consecutive_code_failures > 0
+        and exists (select 1 from challenges c where c.user_id = u.id and c.ip = ${FLOOR_IP})`;
     await stack.setWorkers(workers);
   }
 }
@@ -366,7 +415,7 @@ export function rawFloorOf(
   }
   const sum = (path: PathName, pick: (f: RawPartFigures) => number) =>
     round(
-      PATHS[path].reduce((total, part) => total + pick(parts[part]), 0),
+      PATHS[path].reduce((total, part) => total + weightOf(path, part) * pick(parts[part]), 0),
       3,
     );
   const paths = Object.keys(PATHS) as PathName[];
@@ -386,7 +435,10 @@ export function rawFloorOf(
           COMPONENTS.map((c) => [
             c,
             round(
-              PATHS[path].reduce((total, part) => total + parts[part].floor.byComponent[c], 0),
+              PATHS[path].reduce(
+                (total, part) => total + weightOf(path, part) * parts[part].floor.byComponent[c],
+                0,
+              ),
               3,
             ),
           ]),
