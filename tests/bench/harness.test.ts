@@ -106,7 +106,9 @@ describe('the raw floor', () => {
     outcome: one({ client: 0.05, postgres: 0.05, redis: 0, loadgen: 0 }),
     read: one({ client: 0.02, postgres: 0.03, redis: 0, loadgen: 0 }),
     approve: one({ client: 0.1, postgres: 0.2, redis: 0, loadgen: 0 }),
+    wrong: one({ client: 0.04, postgres: 0.06, redis: 0, loadgen: 0 }),
     login: one({ client: 0.02, postgres: 0.03, redis: 0, loadgen: 0 }),
+    signin: one({ client: 0.03, postgres: 0.07, redis: 0, loadgen: 0 }),
     window: one({ client: 0.01, postgres: 0, redis: 0.01, loadgen: 0 }),
   };
 
@@ -114,8 +116,12 @@ describe('the raw floor', () => {
     const floor = rawFloorOf(raw, {
       claim: one({ client: 0.2, postgres: 0.6, redis: 0, loadgen: 0 }),
       login: one({ client: 0.05, postgres: 0.1, redis: 0, loadgen: 0 }),
+      signin: one({ client: 0.05, postgres: 0.15, redis: 0, loadgen: 0 }),
     });
-    expect(floor.cpuMs).toEqual({ pipeline: 1.12, verify: 0.37, commonLogin: 0.09 });
+    // Verify: half its requests approve, half count a wrong code. The common login writes its
+    // signed_in row: the bare read (login) is measured but not counted.
+    expect(floor.cpuMs).toEqual({ pipeline: 1.12, verify: 0.27, commonLogin: 0.14 });
+    expect(floor.byComponent.verify.postgres).toBe(0.16);
     expect(floor.parts.claim).toMatchObject({
       raw: { cpuMs: 0.4 },
       product: { cpuMs: 0.8 },
@@ -125,11 +131,12 @@ describe('the raw floor', () => {
     // No product figure of its own: raw Hono and raw BullMQ are what the product uses.
     expect(floor.parts.hono).toMatchObject({ product: null, tax: null });
     // The product's sum takes the raw figure where it has none of its own.
-    expect(floor.productCpuMs).toEqual({ pipeline: 1.52, verify: 0.37, commonLogin: 0.19 });
+    expect(floor.parts.signin.tax).toBe(2);
+    expect(floor.productCpuMs).toEqual({ pipeline: 1.52, verify: 0.27, commonLogin: 0.24 });
     expect(floor.byComponent.commonLogin).toEqual({
-      api: 0.05,
+      api: 0.06,
       workers: 0,
-      postgres: 0.03,
+      postgres: 0.07,
       redis: 0.01,
       sink: 0,
     });
