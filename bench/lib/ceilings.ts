@@ -606,86 +606,77 @@ async function wrongCode(raw: boolean) {
   );
 }
 
+type FloorDevice = { organizationId: string; userId: string; tokenHash: string };
+
 /** The bench's trusted devices: whose logins the login parts read. */
 async function floorDevices(db: Db) {
-  const devices = await db.sql<{ organizationId: string; userId: string; tokenHash: string }[]>`
+  const devices = await db.sql<FloorDevice[]>`
     select organization_id as "organizationId", user_id as "userId", token_hash as "tokenHash"
     from trusted_devices where revoked_at is null and expires_at > now() limit 2000`;
   if (!devices.length) throw new Error('login: no trusted devices');
   return devices;
 }
 
+/** Runs `op` on the bench's trusted devices, round robin, a login each. */
+async function serveLogins(op: (sql: Db['sql'], device: FloorDevice) => Promise<void>) {
+  const db = floorDb();
+  const devices = await floorDevices(db);
+  let next = 0;
+  serveRuns(
+    () => db.close(),
+    async () => {},
+    () => op(db.sql, devices[next++ % devices.length]!),
+  );
+}
+
+/** The raw read of the user and the presented device by token hash. */
+const rawUserAndDevice = (sql: Db['sql'], d: FloorDevice) => sql`
+  select u.id, u.phone, u.two_factor_disabled, u.locked_until,
+    d.user_id as device_user, d.expires_at, d.revoked_at
+  from users u left join trusted_devices d on d.token_hash = ${d.tokenHash}
+  where u.organization_id = ${d.organizationId} and u.id = ${d.userId}`;
+
 /**
  * The common login as it must be done: the read of the user and the presented device, and the
  * signed_in row, in one statement; raw, or the product's (loadContextRecordingSkip).
  */
-async function signIn(raw: boolean) {
-  const db = floorDb();
-  const devices = await floorDevices(db);
-  let next = 0;
-  serveRuns(
-    () => db.close(),
-    async () => {},
-    async () => {
-      const d = devices[next++ % devices.length]!;
-      if (raw) {
-        const [row] = await db.sql`
-          with u as (
-            select u.id, u.phone, u.two_factor_disabled, u.locked_until,
-              d.user_id as device_user, d.expires_at, d.revoked_at
-            from users u left join trusted_devices d on d.token_hash = ${d.tokenHash}
-            where u.organization_id = ${d.organizationId} and u.id = ${d.userId}
-          ), a as (
-            insert into audit_events (organization_id, type, actor, ip, data)
-            select ${d.organizationId}::uuid, 'signed_in', 'user', ${FLOOR_IP}::text,
-              jsonb_build_object('userId', u.id, 'method', 'trusted_device')
-            from u where u.device_user = u.id and u.revoked_at is null and u.expires_at > now()
-            returning 1
-          )
-          select u.*, exists (select 1 from a) as recorded from u`;
-        if (!row?.recorded) throw new Error('raw signin: not recorded');
-      } else {
-        const loaded = await loadContextRecordingSkip(db.sql, {
-          organizationId: d.organizationId,
-          userId: d.userId,
-          deviceTokenHash: d.tokenHash,
-          ip: FLOOR_IP,
-          skip: { reason: 'trusted_device', facts: 'trusted_device' },
-        });
-        if (!loaded?.recorded) throw new Error('loadContextRecordingSkip: not recorded');
-      }
-    },
-  );
+function signIn(raw: boolean) {
+  return serveLogins(async (sql, d) => {
+    if (raw) {
+      const [row] = await sql`
+        with u as (${rawUserAndDevice(sql, d)}), a as (
+          insert into audit_events (organization_id, type, actor, ip, data)
+          select ${d.organizationId}::uuid, 'signed_in', 'user', ${FLOOR_IP}::text,
+            jsonb_build_object('userId', u.id, 'method', 'trusted_device')
+          from u where u.device_user = u.id and u.revoked_at is null and u.expires_at > now()
+          returning 1
+        )
+        select u.*, exists (select 1 from a) as recorded from u`;
+      if (!row?.recorded) throw new Error('raw signin: not recorded');
+      return;
+    }
+    const loaded = await loadContextRecordingSkip(sql, {
+      organizationId: d.organizationId,
+      userId: d.userId,
+      deviceTokenHash: d.tokenHash,
+      ip: FLOOR_IP,
+      skip: { reason: 'trusted_device', facts: 'trusted_device' },
+    });
+    if (!loaded?.recorded) throw new Error('loadContextRecordingSkip: not recorded');
+  });
 }
 
 /** The common login's read of the user and the presented device, raw or the product's. */
-async function loginRead(raw: boolean) {
-  const db = floorDb();
-  const devices = await floorDevices(db);
-  let next = 0;
-  serveRuns(
-    () => db.close(),
-    async () => {},
-    async () => {
-      const d = devices[next++ % devices.length]!;
-      if (raw) {
-        const [row] = await db.sql`
-          select u.id, u.phone, u.two_factor_disabled, u.locked_until,
-            d.user_id as device_user, d.expires_at, d.revoked_at
-          from users u left join trusted_devices d on d.token_hash = ${d.tokenHash}
-          where u.organization_id = ${d.organizationId} and u.id = ${d.userId}`;
-        if (!row) throw new Error('raw login read: none');
-      } else {
-        const ctx = await loadLoginContext(
-          db.sql,
-          d.organizationId,
-          { userId: d.userId },
-          d.tokenHash,
-        );
-        if (!ctx?.device) throw new Error('loadLoginContext: no device');
-      }
-    },
-  );
+function loginRead(raw: boolean) {
+  return serveLogins(async (sql, d) => {
+    if (raw) {
+      const [row] = await rawUserAndDevice(sql, d);
+      if (!row) throw new Error('raw login read: none');
+      return;
+    }
+    const ctx = await loadLoginContext(sql, d.organizationId, { userId: d.userId }, d.tokenHash);
+    if (!ctx?.device) throw new Error('loadLoginContext: no device');
+  });
 }
 
 /** One Redis script a request: the raw fixed window, or the product's (RedisWindows). */
