@@ -183,20 +183,22 @@ describe('phone: expiry and status', () => {
   });
 });
 
+/** Verify's fixtures: around the expiry, every attempt count, and every other status. */
+const VERIFY_CASES: ChallengeFixture[] = [
+  ...[60_000, 1, 0, -1].map((expiresInMs) => ({ status: 'pending' as const, expiresInMs })),
+  ...Array.from({ length: MAX_WRONG_ATTEMPTS }, (_, wrongAttempts) => ({
+    status: 'pending' as const,
+    expiresInMs: 60_000,
+    wrongAttempts,
+  })),
+  ...['phone_required', ...CLOSED].map((status) => ({
+    status: status as ChallengeFixture['status'],
+    expiresInMs: 60_000,
+  })),
+];
+
 describe('verify: expiry, status and attempts', () => {
-  const cases: ChallengeFixture[] = [
-    ...[60_000, 1, 0, -1].map((expiresInMs) => ({ status: 'pending' as const, expiresInMs })),
-    ...Array.from({ length: MAX_WRONG_ATTEMPTS }, (_, wrongAttempts) => ({
-      status: 'pending' as const,
-      expiresInMs: 60_000,
-      wrongAttempts,
-    })),
-    ...['phone_required', ...CLOSED].map((status) => ({
-      status: status as ChallengeFixture['status'],
-      expiresInMs: 60_000,
-    })),
-  ];
-  it.each(cases)('a right code, %o', async (fixture) => {
+  it.each(VERIFY_CASES)('a right code, %o', async (fixture) => {
     await inRolledBack(async (sql) => {
       const { row, sendId } = await seed(sql, fixture);
       const refusal = verifyRefusal(row, row.dbNow);
@@ -213,19 +215,7 @@ describe('verify: expiry, status and attempts', () => {
 });
 
 describe('verify with a known send: the code and the rules in one statement', () => {
-  const cases: ChallengeFixture[] = [
-    ...[60_000, 1, 0, -1].map((expiresInMs) => ({ status: 'pending' as const, expiresInMs })),
-    ...Array.from({ length: MAX_WRONG_ATTEMPTS }, (_, wrongAttempts) => ({
-      status: 'pending' as const,
-      expiresInMs: 60_000,
-      wrongAttempts,
-    })),
-    ...['phone_required', ...CLOSED].map((status) => ({
-      status: status as ChallengeFixture['status'],
-      expiresInMs: 60_000,
-    })),
-  ];
-  const cases2 = cases.flatMap((fixture) =>
+  const cases2 = VERIFY_CASES.flatMap((fixture) =>
     [true, false].map((right) => [fixture, right] as const),
   );
   it.each(cases2)('%o, the right code: %s', async (fixture, right) => {
