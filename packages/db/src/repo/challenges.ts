@@ -281,6 +281,16 @@ export async function resendChallenge(
   return row ?? null;
 }
 
+/** What an approval approves, and the device it trusts. */
+interface ApprovalTarget {
+  organizationId: string;
+  challengeId: string;
+  sendId: string;
+  deviceTokenHash: string;
+  /** How the second step was passed, for the `signed_in` audit event. */
+  method?: string;
+}
+
 export interface Approval {
   userId: string;
   phone: string | null;
@@ -301,15 +311,7 @@ export interface Approval {
  */
 export async function approveChallenge(
   sql: Sql,
-  input: {
-    organizationId: string;
-    challengeId: string;
-    sendId: string;
-    deviceTokenHash: string;
-    deviceExpiresAt: Date;
-    /** How the second step was passed, for the `signed_in` audit event. */
-    method?: string;
-  },
+  input: ApprovalTarget & { deviceExpiresAt: Date },
 ): Promise<Approval | null> {
   const [row] = await sql<Approval[]>`
     with ${approval(sql, { ...input, deviceExpiresAt: sql`${input.deviceExpiresAt}::timestamptz` })}
@@ -377,15 +379,7 @@ export async function approveWithCode(
  */
 function approval(
   sql: Sql,
-  input: {
-    organizationId: string;
-    challengeId: string;
-    sendId: string;
-    deviceTokenHash: string;
-    deviceExpiresAt: Fragment;
-    method?: string;
-    guard?: Fragment;
-  },
+  input: ApprovalTarget & { deviceExpiresAt: Fragment; guard?: Fragment },
 ) {
   const { organizationId, challengeId, sendId, deviceTokenHash, deviceExpiresAt } = input;
   const method = input.method ?? 'sms';
