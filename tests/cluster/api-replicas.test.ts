@@ -65,7 +65,7 @@ afterAll(async () => {
 
 /**
  * POST /v1/challenges per user through the balancer, each from an address of its
- * own unless `ip` is given. With `hold`, users from `hold.from` on wait for `hold.until`.
+ * own unless `ip` is given. With `holds`, users from each hold's `from` on wait for its `until`.
  */
 async function startThroughLb(
   org: SeededOrganization,
@@ -73,8 +73,12 @@ async function startThroughLb(
   {
     concurrency,
     ip,
-    hold,
-  }: { concurrency: number; ip?: string; hold?: { from: number; until: Promise<unknown> } },
+    holds = [],
+  }: {
+    concurrency: number;
+    ip?: string;
+    holds?: readonly { from: number; until: Promise<unknown> }[];
+  },
 ): Promise<StartOutcome[]> {
   const outcomes: StartOutcome[] = [];
   let next = 0;
@@ -83,7 +87,7 @@ async function startThroughLb(
       const index = next++;
       const user = users[index];
       if (!user) return;
-      if (hold && index >= hold.from) await hold.until;
+      for (const hold of holds) if (index >= hold.from) await hold.until;
       const res = await viaLb
         .request('POST', '/v1/challenges', {
           key: org.apiKey,
@@ -132,6 +136,10 @@ describe('API replicas behind HAProxy with three workers', { timeout: 120_000 },
     const org = await seedOrganization(viaLb, { users: 100, credits: 100, name: 'replicas' });
     stack.twilio.setMode({ kind: 'ok', delayMs: 100 });
     const before = replicas.map((r) => challengeAnswers(r).length);
+    let slowed!: () => void;
+    const slow = new Promise<void>((resolve) => {
+      slowed = resolve;
+    });
     const disruption = waitUntil(
       '30 challenges accepted',
       async () => {
@@ -146,8 +154,11 @@ describe('API replicas behind HAProxy with three workers', { timeout: 120_000 },
       // slow answers fill every worker's slots, then nothing new is claimed. Slow
       // enough that the slots fill however slowly a loaded machine accepts (30
       // answers outstanding at 6 s each need only 5 challenges accepted a second),
-      // and within TWILIO_TIMEOUT_MS.
+      // and within TWILIO_TIMEOUT_MS. The next 40 start only now, so their sends
+      // (more than the 30 slots) meet the slow provider however fast the first 30
+      // were sent: a fast machine once had all 70 sent before this poll saw 30.
       stack.twilio.setMode({ kind: 'ok', delayMs: 6_000 });
+      slowed();
       let seen = '';
       await waitUntil(
         "every worker's slots waiting on the provider",
@@ -181,7 +192,10 @@ describe('API replicas behind HAProxy with three workers', { timeout: 120_000 },
     // challenges come after it, and all of those go to the second replica.
     const started = await startThroughLb(org, org.users, {
       concurrency: 6,
-      hold: { from: 70, until: disruption },
+      holds: [
+        { from: 30, until: slow },
+        { from: 70, until: disruption },
+      ],
     });
     await disruption;
     const ok = started.filter((s) => s.status === 200);
