@@ -8,6 +8,7 @@
  */
 import { loadConfig } from '@twofa/config';
 import { createQueueConnections, type QueueConnections } from '@twofa/queue';
+import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   auditSendPipeline,
@@ -17,9 +18,14 @@ import {
   waitForSettled,
 } from '../faults/audit.ts';
 import {
+  browse,
+  CookieJar,
   clusterSeedNodes,
+  csrfOf,
+  formAction,
   freePorts,
   httpGet,
+  pushAuthorization,
   type RedisCluster,
   type Stack,
   seedOrganization,
@@ -28,7 +34,7 @@ import {
   startStack,
   waitUntil,
 } from '../support/index.ts';
-import { countBy, verifyAll } from './support.ts';
+import { codeFor, countBy, verifyAll } from './support.ts';
 
 let cluster: RedisCluster;
 let stack: Stack;
@@ -97,6 +103,59 @@ describe('on a Redis Cluster', { timeout: 120_000 }, () => {
     expect(workerReady.status).toBe(200);
     const metrics = await httpGet(`${stack.api!.url}/metrics`);
     expect(metrics.body).toMatch(/twofa_queue_jobs\{[^}]*state="completed"[^}]*\} 30/);
+    await audit();
+  });
+
+  it("runs the hosted prompt with its state in the cluster's one prompt slot", async () => {
+    const org = await seedOrganization(stack, { users: 1, credits: 5, name: 'cluster prompt' });
+    const user = org.users[0]!;
+    const [row] = await stack.sql<
+      { email: string }[]
+    >`select email from users where id = ${user.id}`;
+    const redirectUri = 'http://127.0.0.1:9/callback';
+    const app = await stack.request('POST', '/v1/apps', {
+      key: org.apiKey,
+      body: { name: 'cluster app', redirectUris: [redirectUri] },
+    });
+    expect(app.status).toBe(201);
+    const { clientId, clientSecret } = app.body as { clientId: string; clientSecret: string };
+    // The issuer is PUBLIC_BASE_URL, the API's own address.
+    const issuer = new URL(stack.env.PUBLIC_BASE_URL!);
+    expect(issuer.origin).toBe(new URL(stack.api!.url).origin);
+    const config = await oidc.discovery(
+      issuer,
+      clientId,
+      clientSecret,
+      oidc.ClientSecretBasic(clientSecret),
+      { execute: [oidc.allowInsecureRequests] },
+    );
+    const started = await pushAuthorization(config, { redirectUri, loginHint: row!.email });
+    const jar = new CookieJar();
+    const page = await browse(jar, started.url.href);
+    expect(page.final.status).toBe(200);
+    const code = await waitUntil('the prompt SMS', async () => codeFor(stack.twilio, user.phone));
+    const back = await browse(jar, formAction(page.final.body, issuer.origin, '/code'), {
+      form: { csrf: csrfOf(page.final.body), code },
+    });
+    expect(back.final.status).toBe(303);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(back.final.location ?? ''), {
+      pkceCodeVerifier: started.verifier,
+      expectedState: started.state,
+      expectedNonce: started.nonce,
+    });
+    expect(tokens.claims()?.sub).toBe(user.id);
+
+    // Every model of the round sits under the `{prefix:oidc}` tag: one slot, on one master.
+    const tag = `{${stack.queuePrefix}:oidc}`;
+    const owner = await cluster.masterFor(`${tag}:Grant:x`);
+    const onOwner = await cluster.node(owner.port).keys(`${tag}:*`);
+    expect(onOwner.some((key) => key.startsWith(`${tag}:Grant:`))).toBe(true);
+    expect(onOwner.some((key) => key.startsWith(`${tag}:Session:`))).toBe(true);
+    accepted.push(
+      ...(
+        await stack.sql<{ id: string }[]>`select id from challenges where user_id = ${user.id}`
+      ).map((c) => c.id),
+    );
     await audit();
   });
 

@@ -5,6 +5,7 @@ import {
   browse,
   CookieJar,
   promptClient,
+  promptModelKeys,
   pushAuthorization,
   type RegisteredApp,
   registerPromptApp,
@@ -38,9 +39,7 @@ describe('the prompt under limits', () => {
     await push();
     const refused = await push().catch((error: unknown) => error);
     expect(refused).toMatchObject({ error: 'rate_limited', status: 429 });
-    const stored = await h.sql`
-      select count(*)::int as n from oidc_payloads where kind = 'PushedAuthorizationRequest'`;
-    expect(stored[0]?.n).toBe(2);
+    expect(await promptModelKeys(h, 'PushedAuthorizationRequest')).toHaveLength(2);
 
     const other = await promptClient(h.baseUrl, otherApp);
     await pushAuthorization(other, {
@@ -54,21 +53,52 @@ describe('the prompt under limits', () => {
     expect(final.body).toContain('Peruuta');
   });
 
-  it("prunes the provider's rows an hour after they expired, and only those", async () => {
-    const before = await h.sql<{ n: number }[]>`select count(*)::int as n from oidc_payloads`;
-    expect(before[0]?.n).toBeGreaterThan(0);
+  it('keeps every model of the prompt in Redis with a TTL no longer than its own', async () => {
+    const ttlApp = await registerPromptApp(h, org.apiKey, 'http://127.0.0.1:9/ttl');
+    const config = await promptClient(h.baseUrl, ttlApp);
+    const started = await pushAuthorization(config, {
+      redirectUri: ttlApp.redirectUri,
+      loginHint: 'ttl@example.com',
+    });
+    const { final } = await browse(new CookieJar(), started.url.href);
+    expect(final.status).toBe(200);
+    const redis = h.services.redis;
+    const keys = await promptModelKeys(h, '*');
+    const kinds = new Set(keys.map((key) => key.split(':').at(-2)));
+    expect([...kinds]).toEqual(
+      expect.arrayContaining(['PushedAuthorizationRequest', 'Interaction', 'PromptState']),
+    );
+    // Nothing in Postgres: the table of earlier versions is not written.
+    const rows = await h.sql<{ n: number }[]>`select count(*)::int as n from oidc_payloads`;
+    expect(rows[0]?.n).toBe(0);
+    const longest: Record<string, number> = {
+      PushedAuthorizationRequest: 60,
+      Interaction: 15 * 60,
+      PromptState: 15 * 60,
+      PromptRequestClaim: 15 * 60,
+    };
+    for (const key of keys) {
+      const ttl = await redis.ttl(key);
+      const kind = key.split(':').at(-2) ?? '';
+      expect(ttl, key).toBeGreaterThan(0);
+      expect(ttl, key).toBeLessThanOrEqual(longest[kind] ?? 60 * 60);
+    }
+  });
+
+  it('prunes the rows an earlier version left an hour after they expired, and only those', async () => {
     await h.sql`
-      update oidc_payloads set expires_at = now() - interval '2 hours'
-      where kind = 'PushedAuthorizationRequest'`;
-    const pushed = await h.sql<{ n: number }[]>`
-      select count(*)::int as n from oidc_payloads where kind = 'PushedAuthorizationRequest'`;
+      insert into oidc_payloads (kind, id, payload, expires_at) values
+        ('Session', 'old-1', '{}', now() - interval '2 hours'),
+        ('Session', 'old-2', '{}', now() - interval '3 hours'),
+        ('Grant', 'recent', '{}', now() - interval '10 minutes'),
+        ('Grant', 'live', '{}', now() + interval '10 minutes')`;
     const deleted = await pruneExpiredOidcPayloads(
       { db: h.services.db, logger: h.logs.logger, metrics: h.services.metrics },
       { batchSize: 1 },
     );
-    expect(deleted).toBe(pushed[0]?.n);
-    const after = await h.sql<{ n: number }[]>`select count(*)::int as n from oidc_payloads`;
-    expect(after[0]?.n).toBe((before[0]?.n ?? 0) - deleted);
+    expect(deleted).toBe(2);
+    const left = await h.sql<{ id: string }[]>`select id from oidc_payloads order by id`;
+    expect(left.map((r) => r.id)).toEqual(['live', 'recent']);
   });
 
   it('ignores X-Forwarded-Proto from a peer that is not a TRUST_PROXY proxy', async () => {

@@ -5,6 +5,7 @@ import {
   browserRequest,
   CookieJar,
   promptClient,
+  promptModelKeys,
   pushAuthorization,
   type RegisteredApp,
   registerPromptApp,
@@ -76,9 +77,7 @@ function parFields(target: RegisteredApp, extra: Record<string, string> = {}) {
 }
 
 async function storedRequests(): Promise<number> {
-  const [row] = await h.sql<{ n: number }[]>`
-    select count(*)::int as n from oidc_payloads where kind = 'PushedAuthorizationRequest'`;
-  return row?.n ?? 0;
+  return (await promptModelKeys(h, 'PushedAuthorizationRequest')).length;
 }
 
 /** Runs the whole flow for an open-organization user and answers the callback URL. */
@@ -304,9 +303,10 @@ describe('the browser leg', () => {
       loginHint: 'late@example.com',
     });
     const id = started.url.searchParams.get('request_uri')?.split(':').pop();
-    await h.sql`
-      update oidc_payloads set expires_at = now() - interval '1 second'
-      where kind = 'PushedAuthorizationRequest' and id = ${id ?? ''}`;
+    // Its TTL runs out: Redis drops it by itself.
+    const key = h.services.promptStore.key('PushedAuthorizationRequest', id ?? '');
+    expect(await h.services.redis.pexpire(key, 1)).toBe(1);
+    await h.waitFor(async () => (await h.services.redis.exists(key)) === 0 || undefined);
     const res = await browserRequest(new CookieJar(), started.url.href);
     expect(res.status).toBe(400);
     expect(res.location).toBeNull();
@@ -364,6 +364,8 @@ describe('redeeming the code', () => {
       expectedNonce: started.nonce,
     });
     expect(tokens.id_token).toBeTruthy();
+    const grantsBefore = await promptModelKeys(h, 'Grant');
+    const decisionsBefore = await promptModelKeys(h, 'PromptDecision');
     await expect(
       oidc.authorizationCodeGrant(client, callback, {
         pkceCodeVerifier: started.verifier,
@@ -371,6 +373,9 @@ describe('redeeming the code', () => {
         expectedNonce: started.nonce,
       }),
     ).rejects.toMatchObject({ error: 'invalid_grant' });
+    // The replay revokes what the code's grant issued: the grant and our decision go with it.
+    expect(await promptModelKeys(h, 'Grant')).toHaveLength(grantsBefore.length - 1);
+    expect(await promptModelKeys(h, 'PromptDecision')).toHaveLength(decisionsBefore.length - 1);
   });
 
   it('lets one of two redemptions racing for one code through', async () => {

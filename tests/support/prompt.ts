@@ -42,6 +42,11 @@ export async function createPromptHarness(options: HarnessOptions = {}): Promise
   });
 }
 
+/** The Redis keys of the prompt's stored models of one kind (`PushedAuthorizationRequest`, ...). */
+export async function promptModelKeys(h: Harness, kind: string): Promise<string[]> {
+  return h.services.redis.keys(h.services.promptStore.key(kind, '*'));
+}
+
 interface StoredCookie {
   value: string;
   path: string;

@@ -20,3 +20,4 @@ export {
 } from './lib/rate-limits.ts';
 export { closeServices, createServices, type Services } from './lib/services.ts';
 export { CATALOGS, type Messages, pageLang } from './pages/messages.ts';
+export { PROMPT_STORE_MAX_TTL_SECONDS, PromptStore } from './prompt/store.ts';

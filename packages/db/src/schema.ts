@@ -459,7 +459,11 @@ export const apps = pgTable(
   ],
 );
 
-/** oidc-provider's storage: sessions, interactions, PAR requests, codes, grants, tokens. */
+/**
+ * oidc-provider's storage up to round 7 (sessions, interactions, PAR requests, codes, grants,
+ * tokens). They live in Redis now (apps/api/src/prompt/store.ts); the table is no longer written
+ * and stays one release for a rolling upgrade's old replicas, drained by the worker's retention.
+ */
 export const oidcPayloads = pgTable(
   'oidc_payloads',
   {

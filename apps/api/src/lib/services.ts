@@ -11,6 +11,7 @@ import {
 } from '@twofa/queue';
 import { ChallengeService } from '../challenges/index.ts';
 import { SendHints } from '../challenges/send-hints.ts';
+import { PromptStore } from '../prompt/store.ts';
 import { ApiKeys } from './api-keys.ts';
 import { CircuitBreaker } from './breaker.ts';
 import { parseTrustProxy, type TrustedProxies } from './client-address.ts';
@@ -29,6 +30,8 @@ export interface Services {
   queueConnections: QueueConnections;
   /** Admission: the rate limits and the circuit breaker, behind one `admit(plan)`. */
   rateLimits: RateLimits;
+  /** The hosted prompt's short-lived state (oidc-provider's models and ours), in Redis. */
+  promptStore: PromptStore;
   breaker: CircuitBreaker;
   organizations: OrganizationCache;
   /** The challenge lifecycle, shared by the JSON routes and the pages. */
@@ -85,6 +88,7 @@ export function createServices(
     sendQueue,
     queueConnections,
     rateLimits,
+    promptStore: new PromptStore(redis, env.QUEUE_PREFIX),
     breaker,
     organizations: new OrganizationCache(db, clock),
     challenges: new ChallengeService({

@@ -1,15 +1,6 @@
-import {
-  consumeOidcPayload,
-  type Database,
-  destroyOidcPayload,
-  findOidcPayload,
-  findOidcPayloadByUid,
-  findPromptAppByClientId,
-  type OidcPayloadRow,
-  revokeOidcGrant,
-  upsertOidcPayload,
-} from '@twofa/db';
+import { type Database, findPromptAppByClientId } from '@twofa/db';
 import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
+import type { PromptStore, StoredModel } from './store.ts';
 
 /**
  * How the code comes back: `303` to the redirect URI with it in the query.
@@ -19,19 +10,17 @@ import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
  */
 export const RESPONSE_MODES = ['query'] as const;
 
-/** Our own record beside the provider's, in its table: what the prompt decided, by grant. */
+/** Our own record beside the provider's, in its store: what the prompt decided, by grant. */
 export const DECISION_KIND = 'PromptDecision';
 /** The prompt's progress through one interaction (its challenge), by interaction uid. */
 export const PROMPT_STATE_KIND = 'PromptState';
 /** Which interaction a pushed request was first opened in, by the request's id. */
 export const PAR_CLAIM_KIND = 'PromptRequestClaim';
 
-function toPayload(row: OidcPayloadRow | null): AdapterPayload | undefined {
-  if (!row) return undefined;
-  const payload = row.payload as AdapterPayload;
-  return row.consumedAt
-    ? { ...payload, consumed: Math.floor(row.consumedAt.getTime() / 1000) }
-    : payload;
+function toPayload(model: StoredModel | null): AdapterPayload | undefined {
+  if (!model) return undefined;
+  const payload = model.payload as AdapterPayload;
+  return model.consumedAt === null ? payload : { ...payload, consumed: model.consumedAt };
 }
 
 /**
@@ -60,30 +49,29 @@ async function findClient(db: Database, clientId: string): Promise<AdapterPayloa
   };
 }
 
-/** oidc-provider's storage on Postgres: one table, one model kind per `name`. */
-export function postgresAdapter(db: Database) {
-  return class PostgresAdapter implements Adapter {
+/**
+ * oidc-provider's storage: its short-lived models in Redis (store.ts), one
+ * kind per `name`; the Client model from the apps table in Postgres.
+ */
+export function promptAdapter(db: Database, store: PromptStore) {
+  return class PromptAdapter implements Adapter {
     constructor(readonly name: string) {}
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       if (this.name === 'Client') throw new Error('clients are registered through /v1/apps');
-      await upsertOidcPayload(db.sql, {
-        kind: this.name,
-        id,
-        payload: payload as Record<string, unknown>,
-        grantId: payload.grantId ?? null,
-        uid: payload.uid ?? null,
-        expiresInSeconds: expiresIn ? expiresIn : null,
+      await store.upsert(this.name, id, payload as Record<string, unknown>, expiresIn, {
+        grantId: payload.grantId,
+        uid: payload.uid,
       });
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.name === 'Client') return findClient(db, id);
-      return toPayload(await findOidcPayload(db.sql, this.name, id));
+      return toPayload(await store.find(this.name, id));
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      return toPayload(await findOidcPayloadByUid(db.sql, this.name, uid));
+      return toPayload(await store.findByUid(this.name, uid));
     }
 
     async findByUserCode(): Promise<undefined> {
@@ -92,20 +80,20 @@ export function postgresAdapter(db: Database) {
     }
 
     async consume(id: string): Promise<void> {
-      const first = await consumeOidcPayload(db.sql, this.name, id);
-      // The provider checks `consumed` on the row it read, then consumes: two redemptions of one
-      // code in flight at once both pass that check. The guarded update lets only one through.
+      const first = await store.consume(this.name, id);
+      // The provider checks `consumed` on the model it read, then consumes: two redemptions of one
+      // code in flight at once both pass that check. The atomic mark lets only one through.
       if (!first && this.name === 'AuthorizationCode') {
         throw new errors.InvalidGrant('authorization code already consumed');
       }
     }
 
     async destroy(id: string): Promise<void> {
-      await destroyOidcPayload(db.sql, this.name, id);
+      await store.destroy(this.name, id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await revokeOidcGrant(db.sql, grantId);
+      await store.revokeByGrantId(grantId);
     }
   };
 }

@@ -4,13 +4,9 @@ import {
   type AppClientRow,
   cancelPromptChallenge,
   createUser,
-  destroyOidcPayload,
-  findOidcPayload,
   findPromptAppByClientId,
-  insertOidcPayloadOnce,
   loadLoginContext,
   recordAudit,
-  upsertOidcPayload,
 } from '@twofa/db';
 import { Hono } from 'hono';
 import { type CodeStepFacts, codeStepFacts } from '../domain/code-step.ts';
@@ -132,7 +128,7 @@ async function loadInteraction(c: PageContext, prompt: PromptServer): Promise<Lo
   if (!app) return null;
   const org = await services.organizations.get(app.organizationId);
   if (!org) return null;
-  const stored = await findOidcPayload(services.db.sql, PROMPT_STATE_KIND, interaction.uid);
+  const stored = await services.promptStore.find(PROMPT_STATE_KIND, interaction.uid);
   c.header('content-security-policy', promptCsp(redirectUri));
   return {
     provider,
@@ -169,7 +165,7 @@ async function finishLogin(
   outcome: { result: 'verified'; amr: string[] } | { result: 'skipped'; reason: string },
 ) {
   const { provider, interaction, app, bindings } = loaded;
-  const sql = c.get('services').db.sql;
+  const { promptStore } = c.get('services');
   const grant = new provider.Grant({ accountId: userId, clientId: app.clientId });
   const requested = String(interaction.params.scope ?? '').split(' ');
   grant.addOIDCScope(
@@ -184,14 +180,13 @@ async function finishLogin(
     result: outcome.result,
     reason: outcome.result === 'skipped' ? outcome.reason : null,
   };
-  await upsertOidcPayload(sql, {
-    kind: DECISION_KIND,
-    id: grantId,
-    payload: decision as unknown as Record<string, unknown>,
+  await promptStore.upsert(
+    DECISION_KIND,
     grantId,
-    uid: null,
-    expiresInSeconds: ID_TOKEN_TTL_SECONDS,
-  });
+    decision as unknown as Record<string, unknown>,
+    ID_TOKEN_TTL_SECONDS,
+    { grantId },
+  );
   const returnTo = await provider.interactionResult(
     bindings.incoming,
     bindings.outgoing,
@@ -206,7 +201,7 @@ async function finishLogin(
     },
     { mergeWithLastSubmission: false },
   );
-  await destroyOidcPayload(sql, PROMPT_STATE_KIND, interaction.uid);
+  await promptStore.destroy(PROMPT_STATE_KIND, interaction.uid);
   await auditCompleted(c, loaded, {
     userId,
     result: outcome.result,
@@ -231,7 +226,7 @@ async function deniedResult(c: PageContext, loaded: Loaded, denial: Denial): Pro
     { error: 'access_denied', error_description: denial.description },
     { mergeWithLastSubmission: false },
   );
-  await destroyOidcPayload(c.get('services').db.sql, PROMPT_STATE_KIND, interaction.uid);
+  await c.get('services').promptStore.destroy(PROMPT_STATE_KIND, interaction.uid);
   return returnTo;
 }
 
@@ -315,13 +310,12 @@ async function promptUser(c: PageContext, loaded: Loaded): Promise<string> {
 async function claimPushedRequest(c: PageContext, loaded: Loaded): Promise<boolean> {
   const parJti = (loaded.interaction as { parJti?: string }).parJti;
   if (!parJti) return false;
-  const sql = c.get('services').db.sql;
+  const { promptStore } = c.get('services');
   const uid = loaded.interaction.uid;
-  const claim = { kind: PAR_CLAIM_KIND, id: parJti, payload: { uid }, grantId: null, uid };
-  if (await insertOidcPayloadOnce(sql, { ...claim, expiresInSeconds: PROMPT_STATE_TTL_SECONDS })) {
+  if (await promptStore.insertOnce(PAR_CLAIM_KIND, parJti, { uid }, PROMPT_STATE_TTL_SECONDS)) {
     return true;
   }
-  const existing = await findOidcPayload(sql, PAR_CLAIM_KIND, parJti);
+  const existing = await promptStore.find(PAR_CLAIM_KIND, parJti);
   return existing?.payload.uid === uid;
 }
 
@@ -415,14 +409,12 @@ export function promptPages(prompt: PromptServer) {
     if (outcome.result === 'authenticated') {
       return finishLogin(c, loaded, userId, { result: 'skipped', reason: outcome.reason });
     }
-    await upsertOidcPayload(services.db.sql, {
-      kind: PROMPT_STATE_KIND,
-      id: loaded.interaction.uid,
-      payload: { userId, challengeId: outcome.challenge.id },
-      grantId: null,
-      uid: null,
-      expiresInSeconds: PROMPT_STATE_TTL_SECONDS,
-    });
+    await services.promptStore.upsert(
+      PROMPT_STATE_KIND,
+      loaded.interaction.uid,
+      { userId, challengeId: outcome.challenge.id },
+      PROMPT_STATE_TTL_SECONDS,
+    );
     return showStep(c, loaded, outcome.challenge);
   });
 

@@ -1,6 +1,5 @@
 import { hkdfSync } from 'node:crypto';
 import { safeEqual } from '@twofa/core';
-import { findOidcPayload } from '@twofa/db';
 import Provider, {
   type Configuration,
   errors,
@@ -11,7 +10,7 @@ import Provider, {
 import { hashClientSecret } from '../domain/apps.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { Services } from '../lib/services.ts';
-import { DECISION_KIND, postgresAdapter, RESPONSE_MODES } from './adapter.ts';
+import { DECISION_KIND, promptAdapter, RESPONSE_MODES } from './adapter.ts';
 import { renderPromptErrorPage } from './error-page.tsx';
 import {
   ID_TOKEN_TTL_SECONDS,
@@ -121,14 +120,14 @@ function interactions() {
 }
 
 function buildProvider(services: Services, issuer: string, keys: SigningJwk[]): Provider {
-  const { db, config, rateLimits } = services;
+  const { db, config, rateLimits, promptStore } = services;
   const appSecret = config.appSecret;
 
   const findAccount: FindAccount = async (_ctx, sub, token) => {
     // At the token endpoint `token` is the authorization code: its grant names what our page decided.
     if (token === undefined) return { accountId: sub, claims: () => ({ sub }) };
     const grantId = (token as { grantId?: string }).grantId;
-    const row = grantId ? await findOidcPayload(db.sql, DECISION_KIND, grantId) : null;
+    const row = grantId ? await promptStore.find(DECISION_KIND, grantId) : null;
     if (!row) return undefined;
     const decision = row.payload as unknown as PromptDecision;
     if (decision.userId !== sub) return undefined;
@@ -143,7 +142,7 @@ function buildProvider(services: Services, issuer: string, keys: SigningJwk[]): 
   };
 
   const configuration: Configuration = {
-    adapter: postgresAdapter(db),
+    adapter: promptAdapter(db, promptStore),
     clients: [],
     findAccount,
     jwks: { keys: keys as never },
@@ -284,8 +283,8 @@ interface Built {
  * The authorization server of one API process: built on first use (the
  * signing keys come from Postgres), rebuilt when the published keys change,
  * which every replica notices within KEY_REFRESH_MS. Sessions, interactions
- * and codes live in Postgres, so a rebuilt provider, or another replica,
- * carries on any flow.
+ * and codes live in Redis (store.ts), so a rebuilt provider, or another
+ * replica, carries on any flow.
  */
 export class PromptServer {
   readonly issuer: string | null;

@@ -92,9 +92,10 @@ export async function findPromptAppByClientId(
 }
 
 /**
- * Deletes an app (a tombstone keeps its client id from ever being reused) and
- * drops what the authorization server holds for it: pending requests, codes
- * and grants stop working at once. Audited as `app_deleted` in the same
+ * Deletes an app (a tombstone keeps its client id from ever being reused).
+ * Its pending requests, codes and grants stop working at once: every
+ * endpoint of the authorization server, and the prompt's pages, look the
+ * client up here first, and a deleted one is no client. Audited as `app_deleted` in the same
  * transaction. False when no live app of this organization has that id.
  */
 export async function deletePromptApp(
@@ -108,7 +109,6 @@ export async function deletePromptApp(
         and deleted_at is null
       returning client_id as "clientId"`;
     if (!app) return false;
-    await tx`delete from oidc_payloads where payload->>'clientId' = ${app.clientId}`;
     await recordAudit(tx, {
       organizationId: input.organizationId,
       type: 'app_deleted',

@@ -1,94 +1,10 @@
 import type { Sql } from '../client.ts';
 
-/**
- * oidc-provider's storage (its adapter interface), one table for every kind
- * of payload. Plain statements, each its own implicit transaction and no
- * session state, so they run unchanged behind PgBouncer in transaction mode.
- * Expiry is judged by the database's clock.
+/*
+ * oidc-provider's short-lived models live in Redis (apps/api/src/prompt/store.ts) since round 8.
+ * Earlier versions kept them in `oidc_payloads`; the table stays, unwritten, for one release so a
+ * rolling upgrade's old replicas keep working, and the worker's retention drains what they left.
  */
-export interface OidcPayloadInput {
-  kind: string;
-  id: string;
-  payload: Record<string, unknown>;
-  grantId: string | null;
-  uid: string | null;
-  expiresInSeconds: number | null;
-}
-
-export async function upsertOidcPayload(sql: Sql, input: OidcPayloadInput): Promise<void> {
-  const expiresAt =
-    input.expiresInSeconds === null
-      ? sql`null`
-      : sql`now() + ${input.expiresInSeconds} * interval '1 second'`;
-  await sql`
-    insert into oidc_payloads (kind, id, payload, grant_id, uid, expires_at)
-    values (${input.kind}, ${input.id}, ${sql.json(input.payload as never)}, ${input.grantId},
-      ${input.uid}, ${expiresAt})
-    on conflict (kind, id) do update set payload = excluded.payload,
-      grant_id = excluded.grant_id, uid = excluded.uid, expires_at = excluded.expires_at,
-      consumed_at = null`;
-}
-
-/** Stores a payload unless one of that kind and id exists: true when this call stored it. */
-export async function insertOidcPayloadOnce(sql: Sql, input: OidcPayloadInput): Promise<boolean> {
-  const rows = await sql`
-    insert into oidc_payloads (kind, id, payload, grant_id, uid, expires_at)
-    values (${input.kind}, ${input.id}, ${sql.json(input.payload as never)}, ${input.grantId},
-      ${input.uid}, now() + ${input.expiresInSeconds ?? 0} * interval '1 second')
-    on conflict (kind, id) do nothing
-    returning 1`;
-  return rows.length > 0;
-}
-
-export interface OidcPayloadRow {
-  payload: Record<string, unknown>;
-  consumedAt: Date | null;
-}
-
-/** A payload that has not expired, or null. */
-export async function findOidcPayload(
-  sql: Sql,
-  kind: string,
-  id: string,
-): Promise<OidcPayloadRow | null> {
-  const [row] = await sql<OidcPayloadRow[]>`
-    select payload, consumed_at as "consumedAt" from oidc_payloads
-    where kind = ${kind} and id = ${id} and (expires_at is null or expires_at > now())`;
-  return row ?? null;
-}
-
-export async function findOidcPayloadByUid(
-  sql: Sql,
-  kind: string,
-  uid: string,
-): Promise<OidcPayloadRow | null> {
-  const [row] = await sql<OidcPayloadRow[]>`
-    select payload, consumed_at as "consumedAt" from oidc_payloads
-    where kind = ${kind} and uid = ${uid} and (expires_at is null or expires_at > now())
-    limit 1`;
-  return row ?? null;
-}
-
-/**
- * Marks a payload used (a code, a pushed request). True only for the call
- * that marked it: of two redemptions of one code racing, one wins.
- */
-export async function consumeOidcPayload(sql: Sql, kind: string, id: string): Promise<boolean> {
-  const rows = await sql`
-    update oidc_payloads set consumed_at = now()
-    where kind = ${kind} and id = ${id} and consumed_at is null
-    returning 1`;
-  return rows.length > 0;
-}
-
-export async function destroyOidcPayload(sql: Sql, kind: string, id: string): Promise<void> {
-  await sql`delete from oidc_payloads where kind = ${kind} and id = ${id}`;
-}
-
-/** Everything issued under a grant, of every kind: a replayed code revokes them all. */
-export async function revokeOidcGrant(sql: Sql, grantId: string): Promise<void> {
-  await sql`delete from oidc_payloads where grant_id = ${grantId}`;
-}
 
 /**
  * Drops up to `batchSize` payloads that expired more than `graceSeconds` ago
