@@ -80,6 +80,23 @@ async function storedRequests(): Promise<number> {
   return (await promptModelKeys(h, 'PushedAuthorizationRequest')).length;
 }
 
+/** Every key of the prompt's store and everything under it, as one text. */
+async function promptStoreText(): Promise<string> {
+  const redis = h.services.redis;
+  const parts: string[] = [];
+  for (const key of await promptModelKeys(h, '*')) {
+    const type = await redis.type(key);
+    const value =
+      type === 'hash'
+        ? await redis.hgetall(key)
+        : type === 'set'
+          ? await redis.smembers(key)
+          : await redis.get(key);
+    parts.push(key, JSON.stringify(value));
+  }
+  return parts.join('\n');
+}
+
 /** Runs the whole flow for an open-organization user and answers the callback URL. */
 async function codeFor(target: RegisteredApp, loginHint: string, config?: oidc.Configuration) {
   const client = config ?? (await promptClient(h.baseUrl, target));
@@ -364,6 +381,13 @@ describe('redeeming the code', () => {
       expectedNonce: started.nonce,
     });
     expect(tokens.id_token).toBeTruthy();
+    // Neither the code nor the access token is held in clear, in any key or value.
+    const code = callback.searchParams.get('code') ?? '';
+    expect(code.length).toBeGreaterThan(20);
+    const held = await promptStoreText();
+    expect(held).toContain('AuthorizationCode');
+    expect(held).not.toContain(code);
+    expect(held).not.toContain(tokens.access_token);
     const grantsBefore = await promptModelKeys(h, 'Grant');
     const decisionsBefore = await promptModelKeys(h, 'PromptDecision');
     await expect(

@@ -28,7 +28,9 @@ export type SecretPurpose =
   /** A hosted-prompt app's OpenID Connect client secret. */
   | 'client-secret'
   /** A user's single-use backup codes, with the user's id as context. */
-  | 'backup-code';
+  | 'backup-code'
+  /** The hosted prompt's authorization codes and access tokens, as keys of the prompt store. */
+  | 'oidc-token';
 
 /**
  * Keyed hash of a secret. The purpose is mixed in so a hash of one kind can

@@ -1,3 +1,4 @@
+import { hashSecret } from '@twofa/core';
 import { type Database, findPromptAppByClientId } from '@twofa/db';
 import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
 import type { PromptStore, StoredModel } from './store.ts';
@@ -17,9 +18,18 @@ export const PROMPT_STATE_KIND = 'PromptState';
 /** Which interaction a pushed request was first opened in, by the request's id. */
 export const PAR_CLAIM_KIND = 'PromptRequestClaim';
 
-function toPayload(model: StoredModel | null): AdapterPayload | undefined {
+/**
+ * Models whose id is a bearer secret of its own: the code an app redeems, the
+ * tokens it gets. They are stored under a keyed hash of the id, without the id
+ * (`jti`) in the payload, so the store never holds one in clear. (A session's
+ * or interaction's id is only good with the cookie signed under APP_SECRET,
+ * and a pushed request's with the client's secret; they are found by uid too.)
+ */
+const SECRET_ID_KINDS = new Set(['AuthorizationCode', 'AccessToken', 'RefreshToken']);
+
+function toPayload(model: StoredModel | null, jti?: string): AdapterPayload | undefined {
   if (!model) return undefined;
-  const payload = model.payload as AdapterPayload;
+  const payload = (jti === undefined ? model.payload : { ...model.payload, jti }) as AdapterPayload;
   return model.consumedAt === null ? payload : { ...payload, consumed: model.consumedAt };
 }
 
@@ -53,13 +63,27 @@ async function findClient(db: Database, clientId: string): Promise<AdapterPayloa
  * oidc-provider's storage: its short-lived models in Redis (store.ts), one
  * kind per `name`; the Client model from the apps table in Postgres.
  */
-export function promptAdapter(db: Database, store: PromptStore) {
+export function promptAdapter(db: Database, store: PromptStore, appSecret: string) {
   return class PromptAdapter implements Adapter {
-    constructor(readonly name: string) {}
+    readonly #secretIds: boolean;
+
+    constructor(readonly name: string) {
+      this.#secretIds = SECRET_ID_KINDS.has(name);
+    }
+
+    /** The store's id of a model: its own, or the keyed hash of a secret one. */
+    #id(id: string): string {
+      return this.#secretIds ? hashSecret(appSecret, 'oidc-token', id) : id;
+    }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       if (this.name === 'Client') throw new Error('clients are registered through /v1/apps');
-      await store.upsert(this.name, id, payload as Record<string, unknown>, expiresIn, {
+      let stored = payload as Record<string, unknown>;
+      if (this.#secretIds) {
+        const { jti: _jti, ...rest } = stored;
+        stored = rest;
+      }
+      await store.upsert(this.name, this.#id(id), stored, expiresIn, {
         grantId: payload.grantId,
         uid: payload.uid,
       });
@@ -67,7 +91,8 @@ export function promptAdapter(db: Database, store: PromptStore) {
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.name === 'Client') return findClient(db, id);
-      return toPayload(await store.find(this.name, id));
+      const model = await store.find(this.name, this.#id(id));
+      return toPayload(model, this.#secretIds ? id : undefined);
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
@@ -80,7 +105,7 @@ export function promptAdapter(db: Database, store: PromptStore) {
     }
 
     async consume(id: string): Promise<void> {
-      const first = await store.consume(this.name, id);
+      const first = await store.consume(this.name, this.#id(id));
       // The provider checks `consumed` on the model it read, then consumes: two redemptions of one
       // code in flight at once both pass that check. The atomic mark lets only one through.
       if (!first && this.name === 'AuthorizationCode') {
@@ -89,7 +114,7 @@ export function promptAdapter(db: Database, store: PromptStore) {
     }
 
     async destroy(id: string): Promise<void> {
-      await store.destroy(this.name, id);
+      await store.destroy(this.name, this.#id(id));
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {

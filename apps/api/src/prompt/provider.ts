@@ -142,7 +142,7 @@ function buildProvider(services: Services, issuer: string, keys: SigningJwk[]): 
   };
 
   const configuration: Configuration = {
-    adapter: promptAdapter(db, promptStore),
+    adapter: promptAdapter(db, promptStore, appSecret),
     clients: [],
     findAccount,
     jwks: { keys: keys as never },
