@@ -4,7 +4,9 @@
  * challenges; MAX_CONSECUTIVE_CODE_FAILURES in a row lock the user for 24
  * hours (423 user_locked, nothing sent), until an admin unlocks.
  */
+import { randomUUID } from 'node:crypto';
 import { USER_LOCK_MS } from '@twofa/core';
+import { createChallenge, type Sql } from '@twofa/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { END_USER_IP, finnishMobile, messagesTo, nextCode, PASSWORD } from '../security/support.ts';
 import { createHarness, type Harness } from '../support/index.ts';
@@ -261,4 +263,121 @@ describe('consecutive wrong codes lock the user', () => {
     const foreign = await h.request('POST', `/v1/users/${user.id}/unlock`, { key: other.apiKey });
     expect(foreign.status).toBe(404);
   });
+});
+
+describe('parallel wrong codes, with the send hint (one statement) and without (a read, then the count)', () => {
+  /**
+   * A challenge whose send this process did not queue (as one another API replica started):
+   * its verify reads the challenge and counts a wrong code in a statement of its own, as
+   * every wrong code was counted before the hinted statement counted them.
+   */
+  async function unhinted(user: { id: string; phone: string }): Promise<string> {
+    const [clock] = await h.sql<{ now: Date }[]>`select now() as now`;
+    const sendId = randomUUID();
+    const created = await createChallenge(h.sql as unknown as Sql, {
+      organizationId: org.id,
+      userId: user.id,
+      ip: END_USER_IP,
+      phone: user.phone,
+      sendId,
+      now: clock!.now,
+    });
+    // As sent, so the worker's reconciler leaves it alone.
+    await h.sql`update sms_sends set status = 'sent' where id = ${sendId}`;
+    return created!.id;
+  }
+
+  /** A challenge started through this process (its send hinted), from an address of its own. */
+  let addresses = 0;
+  async function hinted(userId: string): Promise<string> {
+    const res = await h.request('POST', '/v1/challenges', {
+      key: org.apiKey,
+      body: { userId, ip: `198.51.100.${++addresses}` },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return res.body.challenge.id;
+  }
+
+  const challengeOf = (user: { id: string; phone: string }, withHint: boolean) =>
+    withHint ? hinted(user.id) : unhinted(user);
+
+  /** Each answer's status and code, counted. */
+  function answered(answers: { status: number; body: any }[]) {
+    const counts: Record<string, number> = {};
+    for (const a of answers) {
+      const key = `${a.status} ${a.body.code}`;
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  /** The user's challenges and run of failures, and the audit events of their locks. */
+  async function leftFor(userId: string) {
+    const challenges = await h.sql<{ id: string; status: string; wrongAttempts: number }[]>`
+      select id, status, wrong_attempts as "wrongAttempts" from challenges
+      where user_id = ${userId} order by created_at`;
+    const [user] = await h.sql<{ failures: number; locked: boolean }[]>`
+      select consecutive_code_failures as failures, locked_until is not null as locked
+      from users where id = ${userId}`;
+    const events = await h.sql<{ type: string; data: Record<string, unknown> }[]>`
+      select type, data - 'lockedUntil' - 'userId' as data from audit_events
+      where organization_id = ${org.id} and data->>'userId' = ${userId}
+        and type in ('challenge_locked', 'user_locked')
+      order by id`;
+    const ids = challenges.map((c) => c.id);
+    // Which challenge an event names, by its place among the user's challenges.
+    const named = events.map((e) => ({
+      ...e,
+      data: { ...e.data, challengeId: ids.indexOf(String(e.data.challengeId)) },
+    }));
+    return { challenges: challenges.map(({ id: _id, ...c }) => c), user, events: named };
+  }
+
+  it('20 at once on one challenge: four counted wrong, the fifth locks, the rest find it locked', async () => {
+    const outcomes = [];
+    for (const hinted of [true, false]) {
+      const user = await newUser();
+      const id = await challengeOf(user, hinted);
+      const answers = await Promise.all(Array.from({ length: 20 }, () => verify(id, WRONG)));
+      outcomes.push({ answers: answered(answers), ...(await leftFor(user.id)) });
+    }
+    expect(outcomes[0]).toEqual({
+      answers: { '422 invalid_code': 4, '423 challenge_locked': 16 },
+      challenges: [{ status: 'locked', wrongAttempts: 5 }],
+      user: { failures: 5, locked: false },
+      events: [{ type: 'challenge_locked', data: { challengeId: 0, wrongAttempts: 5 } }],
+    });
+    expect(outcomes[1]).toEqual(outcomes[0]);
+  });
+
+  it.each([true, false])(
+    '5 at once on each of 3 challenges, hinted: %s: MAX counted, one user lock',
+    async (hinted) => {
+      const user = await newUser();
+      const ids = [];
+      for (let i = 0; i < 3; i++) ids.push(await challengeOf(user, hinted));
+      const answers = await Promise.all(
+        ids.flatMap((id) => Array.from({ length: 5 }, () => verify(id, WRONG))),
+      );
+      const left = await leftFor(user.id);
+      // Counted one at a time under the user's row lock: exactly MAX, the last of them locking.
+      expect(left.user).toEqual({ failures: MAX, locked: true });
+      expect(left.challenges.reduce((n, c) => n + c.wrongAttempts, 0)).toBe(MAX);
+      expect(answered(answers)['423 user_locked']).toBe(1);
+      for (const c of left.challenges) expect(['canceled', 'locked']).toContain(c.status);
+      const lockedOnes = left.challenges.flatMap((c, i) => (c.status === 'locked' ? [i] : []));
+      expect(left.events.filter((e) => e.type === 'challenge_locked')).toEqual(
+        lockedOnes.map((i) => ({
+          type: 'challenge_locked',
+          data: { challengeId: i, wrongAttempts: 5 },
+        })),
+      );
+      const userLocked = left.events.filter((e) => e.type === 'user_locked');
+      expect(userLocked).toHaveLength(1);
+      expect(userLocked[0]!.data).toMatchObject({
+        consecutiveFailures: MAX,
+        canceledChallenges: left.challenges.filter((c) => c.status === 'canceled').length,
+      });
+    },
+  );
 });
