@@ -161,7 +161,12 @@ interface Large {
   adminEmpty: AdminReads;
   admin: AdminReads;
   explain: { name: string; plan: string; usesIndex: boolean }[];
+  /** The same passes on a fresh stack and an empty database, right after the large pass. */
+  emptyAfter?: DataPass;
 }
+
+/** The label of the control pass: an empty database in the large pass's machine state. */
+const EMPTY_AFTER = 'empty database right after';
 
 const ADMIN_READS = {
   ledger: 'ledger (GET /v1/sms-balance)',
@@ -548,31 +553,123 @@ async function runScenarios(stack: Stack, f: Figures): Promise<void> {
  * Admin reads on the empty database, then the seed, then pipeline, verify and the common login
  * (those this run measured) and the admin reads again, and the hot statements' plans.
  */
-async function largeData(ctx: Ctx, f: Figures, data: Awaited<ReturnType<typeof seed>>) {
+type SeedData = Awaited<ReturnType<typeof seed>>;
+
+/** What one pass measures on one database: the scenarios this run measured, and the admin reads. */
+interface DataPass {
+  pipeline?: number;
+  /** CPU ms per challenge of the pass's pipeline, per component. */
+  pipelineCpu?: Cpu;
+  verify?: number;
+  /** The worst list size, as the empty-database target takes it. */
+  common?: number;
+  admin: AdminReads;
+}
+
+/** The admin reads on `ctx`'s stack, recorded under `label`. */
+async function adminPass(ctx: Ctx, f: Figures, orgs: SeedData['orgs'], label: string) {
+  const { value: runs, peakRssMiB } = await withRss(ctx.stack, f, `admin reads ${label}`, () =>
+    adminReads(ctx, orgs),
+  );
+  const out = {} as AdminReads;
+  for (const kind of ['ledger', 'audit', 'users'] as const) {
+    const list: AdminReadRun[] = runs[kind];
+    const perSec = rec.add(
+      `admin reads: ${ADMIN_READS[kind]}, ${label}`,
+      'req/s',
+      list.map((r) => r.perSec),
+      { cpuMsPerRequest: medianCpu(list), peakRssMiB },
+    ).median;
+    const p99Ms = rec.add(
+      `admin reads: ${ADMIN_READS[kind]} p99, ${label}`,
+      'ms',
+      list.map((r) => r.p99Ms),
+    ).median;
+    out[kind] = { perSec, p99Ms };
+  }
+  return out;
+}
+
+/**
+ * Pipeline, verify and the common login (those this run measured), then the admin reads, on
+ * `ctx`'s stack and `data`, recorded as `large data: ...` with `label` (`''` for the large pass).
+ */
+async function dataPass(ctx: Ctx, f: Figures, data: SeedData, label: string): Promise<DataPass> {
   const { stack } = ctx;
-  const admin = async (label: string): Promise<AdminReads> => {
-    const { value: runs, peakRssMiB } = await withRss(stack, f, `admin reads ${label}`, () =>
-      adminReads(ctx, data.orgs),
+  const name = (what: string) => `large data: ${label ? `${label}, ` : ''}${what}`;
+  const pass = {} as DataPass;
+  const vsEmpty = (value: number, empty: number | undefined) =>
+    empty ? { vsEmpty: round(value / empty, 3) } : {};
+  if (f.pipeline !== undefined) {
+    stack.sink.keepCodes(f.verify !== undefined);
+    const { value: runs, peakRssMiB } = await withRss(stack, f, name('pipeline'), () =>
+      pipelineSaturation(ctx, data.pipelineUsers, name('pipeline')),
     );
-    const out = {} as AdminReads;
-    for (const kind of ['ledger', 'audit', 'users'] as const) {
-      const list: AdminReadRun[] = runs[kind];
+    const cpu = medianCpu(runs);
+    pass.pipelineCpu = cpu;
+    pass.pipeline = med(runs.map((r) => r.perSec));
+    rec.add(
+      name(`pipeline (${config.workers} workers)`),
+      'challenges/s',
+      runs.map((r) => r.perSec),
+      {
+        cpuMsPerChallenge: cpu,
+        stackCpuMsPerChallenge: round(stackCpu(cpu), 3),
+        peakRssMiB,
+        ...vsEmpty(pass.pipeline, f.pipeline),
+      },
+    );
+  }
+  if (f.verify !== undefined) {
+    const { value: runs, peakRssMiB } = await withRss(stack, f, name('verify'), () =>
+      verify(ctx, data.orgs, data.pipelineUsers, stack.sink.takeCodes(), config.verifyPool),
+    );
+    pass.verify = med(runs.map((r) => r.perSec));
+    rec.add(
+      name('verify, right and wrong codes'),
+      'req/s',
+      runs.map((r) => r.perSec),
+      {
+        unexpected: runs.map((r) => r.unexpected),
+        cpuMsPerRequest: medianCpu(runs),
+        peakRssMiB,
+        ...vsEmpty(pass.verify, f.verify.perSec),
+      },
+    );
+  }
+  stack.sink.keepCodes(false);
+  if (f.common !== undefined) {
+    const sizes = [1, 100, 10_000];
+    const { value: all, peakRssMiB } = await withRss(stack, f, name('common'), () =>
+      commonLogin(
+        ctx,
+        sizes.map((cidrs) => ({ cidrs, target: data.common[cidrs]! })),
+      ),
+    );
+    const rates: number[] = [];
+    for (const size of sizes) {
+      const runs = all.get(size)!;
       const perSec = rec.add(
-        `admin reads: ${ADMIN_READS[kind]}, ${label}`,
+        name(`common login, ${size} CIDRs`),
         'req/s',
-        list.map((r) => r.perSec),
-        { cpuMsPerRequest: medianCpu(list), peakRssMiB },
+        runs.map((r) => r.perSec),
+        {
+          cpuMsPerRequest: medianCpu(runs),
+          peakRssMiB,
+          ...vsEmpty(med(runs.map((r) => r.perSec)), f.common[size]?.perSec),
+        },
       ).median;
-      const p99Ms = rec.add(
-        `admin reads: ${ADMIN_READS[kind]} p99, ${label}`,
-        'ms',
-        list.map((r) => r.p99Ms),
-      ).median;
-      out[kind] = { perSec, p99Ms };
+      rates.push(perSec);
     }
-    return out;
-  };
-  const adminEmpty = await admin('empty database');
+    pass.common = Math.min(...rates);
+  }
+  pass.admin = await adminPass(ctx, f, data.orgs, label || 'large data');
+  return pass;
+}
+
+async function largeData(ctx: Ctx, f: Figures, data: SeedData) {
+  const { stack } = ctx;
+  const adminEmpty = await adminPass(ctx, f, data.orgs, 'empty database');
   const scale = config.quick ? 0.01 : 1;
   log(`large data: seeding at scale ${scale}`);
   const seeded = await seedLarge(stack.sql, data.orgs, { scale, log });
@@ -585,75 +682,24 @@ async function largeData(ctx: Ctx, f: Figures, data: Awaited<ReturnType<typeof s
     explain: [],
   };
   f.large = large;
-  const vsEmpty = (value: number, empty: number | undefined) =>
-    empty ? { vsEmpty: round(value / empty, 3) } : {};
-  if (f.pipeline !== undefined) {
-    stack.sink.keepCodes(f.verify !== undefined);
-    const { value: runs, peakRssMiB } = await withRss(stack, f, 'large pipeline', () =>
-      pipelineSaturation(ctx, data.pipelineUsers, 'large data: pipeline'),
-    );
-    const cpu = medianCpu(runs);
-    large.pipelineCpu = cpu;
-    large.pipeline = med(runs.map((r) => r.perSec));
-    rec.add(
-      `large data: pipeline (${config.workers} workers)`,
-      'challenges/s',
-      runs.map((r) => r.perSec),
-      {
-        cpuMsPerChallenge: cpu,
-        stackCpuMsPerChallenge: round(stackCpu(cpu), 3),
-        peakRssMiB,
-        ...vsEmpty(large.pipeline, f.pipeline),
-      },
-    );
-  }
-  if (f.verify !== undefined) {
-    const { value: runs, peakRssMiB } = await withRss(stack, f, 'large verify', () =>
-      verify(ctx, data.orgs, data.pipelineUsers, stack.sink.takeCodes(), config.verifyPool),
-    );
-    large.verify = med(runs.map((r) => r.perSec));
-    rec.add(
-      'large data: verify, right and wrong codes',
-      'req/s',
-      runs.map((r) => r.perSec),
-      {
-        unexpected: runs.map((r) => r.unexpected),
-        cpuMsPerRequest: medianCpu(runs),
-        peakRssMiB,
-        ...vsEmpty(large.verify, f.verify.perSec),
-      },
-    );
-  }
-  stack.sink.keepCodes(false);
-  if (f.common !== undefined) {
-    const sizes = [1, 100, 10_000];
-    const { value: all, peakRssMiB } = await withRss(stack, f, 'large common', () =>
-      commonLogin(
-        ctx,
-        sizes.map((cidrs) => ({ cidrs, target: data.common[cidrs]! })),
-      ),
-    );
-    const rates: number[] = [];
-    for (const size of sizes) {
-      const runs = all.get(size)!;
-      const perSec = rec.add(
-        `large data: common login, ${size} CIDRs`,
-        'req/s',
-        runs.map((r) => r.perSec),
-        {
-          cpuMsPerRequest: medianCpu(runs),
-          peakRssMiB,
-          ...vsEmpty(med(runs.map((r) => r.perSec)), f.common[size]?.perSec),
-        },
-      ).median;
-      rates.push(perSec);
-    }
-    large.common = Math.min(...rates);
-  }
-  large.admin = await admin('large data');
+  const pass = await dataPass(ctx, f, data, '');
+  Object.assign(large, pass);
   log('large data: EXPLAIN of the hot statements');
   large.explain = await explainHot(stack.sql);
   for (const e of large.explain) log(`  ${e.usesIndex ? 'index   ' : 'SEQ SCAN'}  ${e.name}`);
+  // The control: the empty-database passes ran many minutes before, on a machine the seed had
+  // not yet filled with gigabytes of dirty pages and cache. A fresh stack on a new, empty
+  // database, measured now, shares the large pass's machine state and differs only in the data.
+  log('large data: the control, a fresh stack on an empty database, right after');
+  const control = new Stack(config, null);
+  try {
+    await control.start(config.workers);
+    const controlCtx: Ctx = { ...ctx, stack: control };
+    const controlData = await seed(control);
+    large.emptyAfter = await dataPass(controlCtx, f, controlData, EMPTY_AFTER);
+  } finally {
+    await control.stop();
+  }
 }
 
 /** The README section of the hot statements' plans on the large data. */
@@ -825,28 +871,48 @@ function targets(f: Figures): Target[] {
   });
   if (f.large) {
     const L = f.large;
+    const C = L.emptyAfter;
+    /**
+     * Large against the control (a fresh stack on an empty database right after the large
+     * pass, so the same machine state) when it ran; the earlier empty pass, minutes before and
+     * before the seed, is named beside it.
+     */
     const vs = (
       name: string,
       large: number | undefined,
-      empty: number | undefined,
+      control: number | undefined,
+      earlier: number | undefined,
       note?: string,
     ) => {
       // A scenario this run left out has neither figure.
-      if (large === undefined && empty === undefined) return;
+      if (large === undefined && earlier === undefined) return;
+      const empty = C ? control : earlier;
       const r = ratio(large, empty);
+      const before = C && earlier ? `vs the earlier empty pass ${ratio(large, earlier)}x` : '';
       out.push({
-        name: `large data: ${name} vs empty database`,
+        name: `large data: ${name} vs empty database${C ? ' (right after)' : ''}`,
         target: '>= 0.90x',
         actual: r === null ? '-' : `${r}x (${round(large!, 0)} vs ${round(empty!, 0)}/s)`,
         pass: r === null ? null : r >= 0.9,
-        ...(note ? { note } : {}),
+        note: [before, note].filter(Boolean).join('; '),
       });
     };
-    vs('pipeline', L.pipeline, f.pipeline, largeCpuNote(L.pipelineCpu, f.pipelineCpu));
-    vs('verify', L.verify, f.verify?.perSec);
-    vs('common login (worst list size)', L.common, worstCommon(f.common));
+    vs(
+      'pipeline',
+      L.pipeline,
+      C?.pipeline,
+      f.pipeline,
+      largeCpuNote(L.pipelineCpu, C?.pipelineCpu ?? f.pipelineCpu),
+    );
+    vs('verify', L.verify, C?.verify, f.verify?.perSec);
+    vs('common login (worst list size)', L.common, C?.common, worstCommon(f.common));
     for (const kind of ['ledger', 'audit', 'users'] as const) {
-      vs(`admin ${ADMIN_READS[kind]}`, L.admin[kind].perSec, L.adminEmpty[kind].perSec);
+      vs(
+        `admin ${ADMIN_READS[kind]}`,
+        L.admin[kind].perSec,
+        C?.admin[kind].perSec,
+        L.adminEmpty[kind].perSec,
+      );
     }
     const seq = L.explain.filter((e) => !e.usesIndex).map((e) => e.name);
     out.push({
@@ -1190,6 +1256,29 @@ function results(f: Figures, started: Date) {
               },
             ]),
           ),
+          emptyAfter: f.large.emptyAfter
+            ? {
+                pipelinePerSec: n(f.large.emptyAfter.pipeline),
+                verifyPerSec: n(f.large.emptyAfter.verify),
+                commonLoginPerSec: n(f.large.emptyAfter.common),
+                adminPerSec: Object.fromEntries(
+                  (['ledger', 'audit', 'users'] as const).map((k) => [
+                    k,
+                    n(f.large!.emptyAfter!.admin[k].perSec),
+                  ]),
+                ),
+              }
+            : null,
+          vsEmptyAfter: f.large.emptyAfter
+            ? {
+                pipeline: ratio(f.large.pipeline, f.large.emptyAfter.pipeline),
+                verify: ratio(f.large.verify, f.large.emptyAfter.verify),
+                commonLogin: ratio(f.large.common, f.large.emptyAfter.common),
+                ledger: ratio(f.large.admin.ledger.perSec, f.large.emptyAfter.admin.ledger.perSec),
+                audit: ratio(f.large.admin.audit.perSec, f.large.emptyAfter.admin.audit.perSec),
+                users: ratio(f.large.admin.users.perSec, f.large.emptyAfter.admin.users.perSec),
+              }
+            : null,
           vsEmpty: {
             pipeline: ratio(f.large.pipeline, f.pipeline),
             verify: ratio(f.large.verify, f.verify?.perSec),
