@@ -13,8 +13,7 @@
  *   outcome  recordSendAccepted: the statement that records the provider took it
  *   read     getChallenge: verify's read of the challenge and its send
  *   approve  approveChallenge: verify's approval and trusted device, on pending challenges
- *   wrong    approveWithCode with a wrong code: verify's count of a wrong SMS code on a known
- *            send (read, check and count in one statement), on pending challenges, each once
+ *   wrong    recordWrongCode: verify's count of a wrong code, on pending challenges, each once
  *   login    loadLoginContext: the common login's read of the user and the device
  *   signin   loadContextRecordingSkip: that read and the signed_in audit row, in one statement
  *   window   RedisWindows.run (apps/api): the common login's one rate-limit script call
@@ -40,7 +39,6 @@ import { RedisWindows } from '@twofa/api/fixed-window';
 import { codeMessage, generateCode, hashSecret } from '@twofa/core';
 import {
   approveChallenge,
-  approveWithCode,
   claimSend,
   createChallenge,
   createDb,
@@ -48,6 +46,7 @@ import {
   loadContextRecordingSkip,
   loadLoginContext,
   recordSendAccepted,
+  recordWrongCode,
 } from '@twofa/db';
 import { createRedis, createSendCodeQueue, enqueueSendCode, SEND_CODE_QUEUE } from '@twofa/queue';
 import { createTwilioProvider } from '@twofa/sms';
@@ -568,14 +567,12 @@ async function approve(raw: boolean) {
 
 /**
  * Verify's count of a wrong code, raw or the product's, on the floor's untried pending
- * challenges, each once (they stay pending, for the approvals after). The product's is the
- * statement verify runs on a wrong SMS code when it knows the send, which also reads the
- * challenge and checks the code. The product's user lock is set out of reach, as the raw
- * statement has none: both count the user's run.
+ * challenges, each once (they stay pending, for the approvals after). The product's user lock
+ * is set out of reach, as the raw statement has none: both count the user's run.
  */
 async function wrongCode(raw: boolean) {
   const db = floorDb();
-  let pending: { id: string; organizationId: string; sendId: string }[] = [];
+  let pending: { id: string; organizationId: string }[] = [];
   serveRuns(
     () => db.close(),
     async (limit) => {
@@ -598,17 +595,12 @@ async function wrongCode(raw: boolean) {
           returning u.id`;
         if (rows.length !== 1) throw new Error('raw wrong: not counted');
       } else {
-        const tried = await approveWithCode(db.sql, {
+        const counted = await recordWrongCode(db.sql, {
           organizationId: item.organizationId,
           challengeId: item.id,
-          sendId: item.sendId,
-          // Not six digits: no code the worker stored can match it.
-          codeHash: hashSecret(APP_SECRET, 'code', 'wrong', item.sendId),
-          deviceTokenHash: deviceHash(),
-          deviceTtlMs: 30 * 86_400_000,
           maxConsecutiveFailures: 1_000_000_000,
         });
-        if (!tried?.wrongCode) throw new Error('approveWithCode: the wrong code was not counted');
+        if (!counted) throw new Error('recordWrongCode: not counted');
       }
     },
   );

@@ -73,9 +73,7 @@ export type ProductPart = (typeof PRODUCT_PARTS)[number];
 /**
  * Each path's steps. The verify scenario sends a wrong code and then the right one for each
  * challenge, so its floor is a request, a read, and half an approval and half a wrong code
- * counted (`PATH_WEIGHTS`). The product's `wrong` is the one statement verify runs on a wrong
- * SMS code (`approveWithCode`), which reads the challenge as well, so the product's verify sum
- * counts that half's read twice. The common login records each sign-in in the audit log (the admin
+ * counted (`PATH_WEIGHTS`). The common login records each sign-in in the audit log (the admin
  * pages list them), so its Postgres step is the read that also writes that row (`signin`); the
  * bare read (`login`) is measured too, beside it in the tax table, not counted.
  */
@@ -105,7 +103,7 @@ export const RAW_LABELS: Record<RawPart, { raw: string; product: string | null }
   approve: { raw: 'one statement: approve, write the device', product: 'approveChallenge' },
   wrong: {
     raw: "one statement: count the wrong code on the challenge and the user's run",
-    product: 'approveWithCode, a wrong code',
+    product: 'recordWrongCode',
   },
   login: { raw: 'one point read of the user and device', product: 'loadLoginContext' },
   signin: {
