@@ -17,7 +17,6 @@ import {
   approveWithCode,
   recordAudit,
   recordWrongCode,
-  type WrongCode,
 } from '@twofa/db';
 import { ApiError, notFound } from '../lib/errors.ts';
 import { parseId } from '../lib/http.ts';
@@ -93,11 +92,8 @@ export async function reloadRefusal(
  * The common verify in one round trip: when this process queued the challenge's
  * send, the code is hashed for that send and checked, and the challenge approved,
  * by one statement guarded by every fact the rules below rely on (see
- * `approveWithCode`). A wrong code on a challenge that takes SMS codes and no
- * authenticator's is counted by that same statement, under the guards `verifyRefusal`
- * and `recordWrongCode` apply, and answered here as `countWrongCode` answers.
- * Its answer when neither was written (an authenticator to try, a stale hint, a
- * refusal, a lost race) is the challenge as that statement read it, for the rules to
+ * `approveWithCode`). Its answer when nothing was approved (a wrong code, a stale
+ * hint, a refusal) is the challenge as that statement read it, for the rules to
  * decide on as after a read. Undefined without a hint.
  */
 async function approveHinted(
@@ -117,10 +113,8 @@ async function approveHinted(
     codeHash: hashSecret(deps.appSecret, 'code', code, sendId),
     deviceTokenHash: hashSecret(deps.appSecret, 'device-token', deviceToken),
     deviceTtlMs: TRUSTED_DEVICE_TTL_MS,
-    maxConsecutiveFailures: deps.maxConsecutiveCodeFailures,
   });
   if (!tried) throw notFound('Challenge');
-  if (tried.wrongCode) return wrongCodeAnswer(deps, tried.wrongCode);
   if (!tried.approval) return { challenge: tried.challenge };
   deps.sendHints.delete(challengeId);
   return approved(
@@ -200,6 +194,7 @@ export async function countWrongCode(
     rule?: (challenge: LoadedChallenge, now: Date) => ChallengeRefusal | null;
   } = {},
 ): Promise<never> {
+  const { metrics } = deps;
   const counted = await recordWrongCode(deps.db.sql, {
     organizationId: row.organizationId,
     challengeId: row.id,
@@ -207,12 +202,6 @@ export async function countWrongCode(
     ...(kind.statuses ? { statuses: kind.statuses } : {}),
   });
   if (!counted) throw await reloadRefusal(deps, row, kind.rule);
-  return wrongCodeAnswer(deps, counted);
-}
-
-/** A counted wrong code as the contract's error, and its metric. */
-function wrongCodeAnswer(deps: ChallengeDeps, counted: WrongCode): never {
-  const { metrics } = deps;
   const { attemptsRemaining, locked } = afterWrongCode(counted.wrongAttempts);
   if (counted.userLocked) {
     // The audit events (user_locked, and challenge_locked if it was this one's last attempt)

@@ -327,18 +327,10 @@ export async function approveChallenge(
  * as `approveChallenge` does, and only when that send is still the challenge's current
  * one, carried this code (`codeHash`, the keyed hash the worker stored) and the
  * challenge takes SMS codes. The device stays trusted `deviceTtlMs` from the database's
- * clock (to the millisecond, as the answer shows it).
- *
- * When that send is current but did not carry this code, and the challenge takes SMS
- * codes and no authenticator's (an authenticator code is for the caller to check), the
- * same statement counts the wrong code as `recordWrongCode` does, under the same guards
- * (pending, not expired, attempts left): `wrongCode`. Whether the code matched is read
- * once (`code`), so at most one of the two writes the challenge and the user.
- *
- * With the approval and the wrong code (null when their guards failed) comes the
- * challenge as `getChallenge` reads it, from the same snapshot, before this statement:
- * what the caller decides on when neither was written. Null when there is no such
- * challenge.
+ * clock (to the millisecond, as the answer shows it). With the approval (null when any
+ * guard failed) comes the challenge as `getChallenge` reads it, from the same snapshot,
+ * before this statement: what the caller decides on when nothing was approved. Null
+ * when there is no such challenge.
  */
 export async function approveWithCode(
   sql: Sql,
@@ -349,60 +341,34 @@ export async function approveWithCode(
     codeHash: string;
     deviceTokenHash: string;
     deviceTtlMs: number;
-    /** A wrong code's user lock, as `recordWrongCode` takes it. */
-    maxConsecutiveFailures: number;
   },
 ): Promise<{
   approval: (Approval & { deviceExpiresAt: Date }) | null;
-  wrongCode: WrongCode | null;
   challenge: LoadedChallengeRow;
 } | null> {
   const { organizationId, challengeId, sendId, codeHash, deviceTtlMs } = input;
   const deviceExpiresAt = sql`date_trunc('milliseconds', now())
     + ${deviceTtlMs} * interval '1 millisecond'`;
+  const guard = sql`and 'sms' = any(ch.methods) and exists (select 1 from sms_sends code
+    where code.id = ${sendId} and code.organization_id = ${organizationId}
+      and code.code_hash = ${codeHash})`;
   const [row] = await sql<
     (LoadedChallengeRow & {
       approval: (Approval & { deviceExpiresAt: string }) | null;
-      wrongCode:
-        | (Omit<WrongCode, 'lockedUntil'> & { userId: string; lockedUntil: string | null })
-        | null;
     })[]
   >`
-    with code as (
-      select exists (select 1 from sms_sends send
-        where send.id = ${sendId} and send.organization_id = ${organizationId}
-          and send.code_hash = ${codeHash}) as matches
-    ), ${lockedUser(sql, input)}, ${approval(sql, {
-      ...input,
-      deviceExpiresAt,
-      guard: sql`and 'sms' = any(ch.methods) and (select matches from code)`,
-    })}, ${wrongCode(sql, {
-      ...input,
-      guard: sql`and ch.current_send_id = ${sendId} and 'sms' = any(ch.methods)
-        and not ('totp' = any(ch.methods)) and not (select matches from code)`,
-    })},
+    with ${lockedUser(sql, input)}, ${approval(sql, { ...input, deviceExpiresAt, guard })},
     challenge_read as (${challengeRead(sql, organizationId, challengeId)})
     select challenge_read.*, (select json_build_object('userId', approved.user_id,
         'phone', approved.phone, 'phoneSaved', approved.phone_submitted,
         'revokedDevices', (select count(*)::int from revoked),
-        'deviceExpiresAt', ${deviceExpiresAt}) from approved) as approval,
-      (select json_build_object('userId', wrong.user_id, 'wrongAttempts', wrong.wrong_attempts,
-        'status', wrong.status, 'consecutiveFailures', user_run.failures,
-        'userLocked', wrong.locks, 'lockedUntil', user_run.locked_until)
-        from wrong, user_run) as "wrongCode"
+        'deviceExpiresAt', ${deviceExpiresAt}) from approved) as approval
     from challenge_read`;
   if (!row) return null;
-  const { approval: approved, wrongCode: wrong, ...challenge } = row;
-  let counted: WrongCode | null = null;
-  if (wrong) {
-    const { userId, lockedUntil, ...rest } = wrong;
-    if (wrong.userLocked) await cancelLateChallenges(sql, organizationId, userId);
-    counted = { ...rest, lockedUntil: lockedUntil === null ? null : new Date(lockedUntil) };
-  }
+  const { approval: approved, ...challenge } = row;
   return {
     challenge,
     approval: approved && { ...approved, deviceExpiresAt: new Date(approved.deviceExpiresAt) },
-    wrongCode: counted,
   };
 }
 
