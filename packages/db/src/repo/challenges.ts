@@ -314,8 +314,7 @@ export async function approveChallenge(
   input: ApprovalTarget & { deviceExpiresAt: Date },
 ): Promise<Approval | null> {
   const [row] = await sql<Approval[]>`
-    with ${lockedUser(sql, input)},
-      ${approval(sql, { ...input, deviceExpiresAt: sql`${input.deviceExpiresAt}::timestamptz` })}
+    with ${approval(sql, { ...input, deviceExpiresAt: sql`${input.deviceExpiresAt}::timestamptz` })}
     select approved.user_id as "userId", approved.phone, approved.phone_submitted as "phoneSaved",
       (select count(*)::int from revoked) as "revokedDevices"
     from approved`;
@@ -357,8 +356,9 @@ export async function approveWithCode(
       approval: (Approval & { deviceExpiresAt: string }) | null;
     })[]
   >`
-    with ${lockedUser(sql, input)}, ${approval(sql, { ...input, deviceExpiresAt, guard })},
-    challenge_read as (${challengeRead(sql, organizationId, challengeId)})
+    with ${approval(sql, { ...input, deviceExpiresAt, guard })}, challenge_read as (
+      ${challengeRead(sql, organizationId, challengeId)}
+    )
     select challenge_read.*, (select json_build_object('userId', approved.user_id,
         'phone', approved.phone, 'phoneSaved', approved.phone_submitted,
         'revokedDevices', (select count(*)::int from revoked),
@@ -373,34 +373,9 @@ export async function approveWithCode(
 }
 
 /**
- * The CTE `usr`: the challenge's user, its row locked (`for update`) before anything is
- * written, so that verifies, locks and credential changes on one user happen one after
- * another. Every statement that writes a verify's outcome starts with it, once, and its
- * approval and wrong-code CTEs join it. `locks`: whether one more wrong code locks the
- * user (`locksUserSql`), false where no wrong code is counted.
- */
-function lockedUser(
-  sql: Sql,
-  input: { organizationId: string; challengeId: string; maxConsecutiveFailures?: number },
-) {
-  const { organizationId, challengeId, maxConsecutiveFailures } = input;
-  const locks =
-    maxConsecutiveFailures === undefined
-      ? sql`false`
-      : sql.unsafe(locksUserSql('consecutive_code_failures + 1', maxConsecutiveFailures));
-  return sql`usr as (
-      select id, phone, locked_until, ${locks} as locks from users
-      where organization_id = ${organizationId} and id = (
-        select user_id from challenges
-        where organization_id = ${organizationId} and id = ${challengeId})
-      for update
-    )`;
-}
-
-/**
- * The approval's CTEs (`approved`, `user_reset`, `revoked`, `phone_saved`, `ended`,
- * `device`, `verified`, `signed_in`), after `lockedUser`'s `usr`: see `approveChallenge`.
- * `guard` adds conditions on the challenge (`ch`).
+ * The approval's CTEs (`usr`, `approved`, `user_reset`, `revoked`, `phone_saved`,
+ * `ended`, `device`, `verified`, `signed_in`): see `approveChallenge`. `guard` adds
+ * conditions on the challenge (`ch`).
  */
 function approval(
   sql: Sql,
@@ -408,7 +383,13 @@ function approval(
 ) {
   const { organizationId, challengeId, sendId, deviceTokenHash, deviceExpiresAt } = input;
   const method = input.method ?? 'sms';
-  return sql`approved as (
+  return sql`usr as (
+      select id, phone, locked_until from users
+      where organization_id = ${organizationId} and id = (
+        select user_id from challenges
+        where organization_id = ${organizationId} and id = ${challengeId})
+      for update
+    ), approved as (
       update challenges ch set status = 'approved', approved_at = now(), updated_at = now()
       from usr
       where ch.organization_id = ${organizationId} and ch.id = ${challengeId}
@@ -482,36 +463,17 @@ export async function recordWrongCode(
     statuses?: readonly StoredChallengeStatus[];
   },
 ): Promise<WrongCode | null> {
-  const { organizationId } = input;
-  const [row] = await sql<(WrongCode & { userId: string })[]>`
-    with ${lockedUser(sql, input)}, ${wrongCode(sql, input)}
-    select wrong.user_id as "userId", wrong.wrong_attempts as "wrongAttempts", wrong.status,
-      user_run.failures as "consecutiveFailures", wrong.locks as "userLocked",
-      user_run.locked_until as "lockedUntil"
-    from wrong, user_run`;
-  if (!row) return null;
-  const { userId, ...counted } = row;
-  if (counted.userLocked) await cancelLateChallenges(sql, organizationId, userId);
-  return counted;
-}
-
-/**
- * The wrong code's CTEs (`wrong`, `user_run`, `locked_user`, `lock_ended`, `others`,
- * `lock_events`), after `lockedUser`'s `usr` with its `locks`: see `recordWrongCode`.
- * `guard` adds conditions on the challenge (`ch`).
- */
-function wrongCode(
-  sql: Sql,
-  input: {
-    organizationId: string;
-    challengeId: string;
-    statuses?: readonly StoredChallengeStatus[];
-    guard?: Fragment;
-  },
-) {
-  const { organizationId, challengeId } = input;
+  const { organizationId, challengeId, maxConsecutiveFailures } = input;
   const statuses = (input.statuses ?? ['pending']) as string[];
-  return sql`wrong as (
+  const [row] = await sql<(WrongCode & { userId: string })[]>`
+    with usr as (
+      select id, ${sql.unsafe(locksUserSql('consecutive_code_failures + 1', maxConsecutiveFailures))} as locks
+      from users
+      where organization_id = ${organizationId} and id = (
+        select user_id from challenges
+        where organization_id = ${organizationId} and id = ${challengeId})
+      for update
+    ), c as (
       update challenges ch set
         wrong_attempts = ch.wrong_attempts + 1,
         status = case when ch.wrong_attempts + 1 >= ${MAX_WRONG_ATTEMPTS} then 'locked'
@@ -523,47 +485,48 @@ function wrongCode(
       where ch.organization_id = ${organizationId} and ch.id = ${challengeId}
         and ch.user_id = usr.id and ch.status = any(${statuses}::text[])
         and ch.expires_at > now() and ch.wrong_attempts < ${MAX_WRONG_ATTEMPTS}
-        ${input.guard ?? sql``}
       returning ch.id, ch.user_id, ch.ip, ch.wrong_attempts, ch.status, usr.locks
-    ), user_run as (
+    ), u as (
       update users set consecutive_code_failures = users.consecutive_code_failures + 1,
-        locked_until = case when wrong.locks then now() + ${USER_LOCK_MS} * interval '1 millisecond' else users.locked_until end,
+        locked_until = case when c.locks then now() + ${USER_LOCK_MS} * interval '1 millisecond' else users.locked_until end,
         updated_at = now()
-      from wrong
-      where users.id = wrong.user_id and users.organization_id = ${organizationId}
+      from c
+      where users.id = c.user_id and users.organization_id = ${organizationId}
       returning users.id, users.consecutive_code_failures as failures, users.locked_until
-    ), locked_user as (select user_run.id from user_run, wrong where wrong.locks
-    ), lock_ended as (${endSessionsOf(sql, organizationId, 'locked_user')}
+    ), locked_user as (select u.id from u, c where c.locks
+    ), ended as (${endSessionsOf(sql, organizationId, 'locked_user')}
     ), others as (
       update challenges o set status = 'canceled', canceled_at = now(), updated_at = now()
-      from wrong
-      where wrong.locks and o.organization_id = ${organizationId} and o.user_id = wrong.user_id
-        and o.id <> wrong.id and o.status in ('phone_required', 'pending')
+      from c
+      where c.locks and o.organization_id = ${organizationId} and o.user_id = c.user_id
+        and o.id <> c.id and o.status in ('phone_required', 'pending')
       returning o.id
-    ), lock_events as (
+    ), a as (
       insert into audit_events (organization_id, type, actor, ip, data)
-      select ${organizationId}::uuid, 'challenge_locked', 'system', wrong.ip, jsonb_build_object(
-        'challengeId', wrong.id, 'userId', wrong.user_id, 'wrongAttempts', wrong.wrong_attempts)
-      from wrong where wrong.status = 'locked'
+      select ${organizationId}::uuid, 'challenge_locked', 'system', c.ip, jsonb_build_object(
+        'challengeId', c.id, 'userId', c.user_id, 'wrongAttempts', c.wrong_attempts)
+      from c where c.status = 'locked'
       union all
-      select ${organizationId}::uuid, 'user_locked', 'system', wrong.ip, jsonb_build_object(
-        'userId', wrong.user_id, 'challengeId', wrong.id, 'consecutiveFailures', user_run.failures,
-        'lockedUntil', user_run.locked_until,
-        'canceledChallenges', (select count(*) from others) + (wrong.status = 'canceled')::int)
-      from wrong, user_run where wrong.locks
-    )`;
-}
-
-/**
- * After a wrong code locked the user: a challenge whose insert held the user's row while
- * the wrong code's statement waited for it committed after that statement's snapshot, so
- * its `others` missed it; cancel it too (later inserts see the lock).
- */
-async function cancelLateChallenges(sql: Sql, organizationId: string, userId: string) {
-  await sql`
-    update challenges set status = 'canceled', canceled_at = now(), updated_at = now()
-    where organization_id = ${organizationId} and user_id = ${userId}
-      and status in ('phone_required', 'pending')`;
+      select ${organizationId}::uuid, 'user_locked', 'system', c.ip, jsonb_build_object(
+        'userId', c.user_id, 'challengeId', c.id, 'consecutiveFailures', u.failures,
+        'lockedUntil', u.locked_until,
+        'canceledChallenges', (select count(*) from others) + (c.status = 'canceled')::int)
+      from c, u where c.locks
+    )
+    select c.user_id as "userId", c.wrong_attempts as "wrongAttempts", c.status,
+      u.failures as "consecutiveFailures", c.locks as "userLocked", u.locked_until as "lockedUntil"
+    from c, u`;
+  if (!row) return null;
+  if (row.userLocked) {
+    // A challenge whose insert held the user's row while this statement waited for it
+    // committed after this statement's snapshot: cancel it too (later inserts see the lock).
+    await sql`
+      update challenges set status = 'canceled', canceled_at = now(), updated_at = now()
+      where organization_id = ${organizationId} and user_id = ${row.userId}
+        and status in ('phone_required', 'pending')`;
+  }
+  const { userId: _userId, ...counted } = row;
+  return counted;
 }
 
 /** What the SMS pumping circuit breaker looks at. */
