@@ -176,6 +176,24 @@ export class Stack {
     this.sql = postgres(this.db.url, { max: 2, onnotice: () => {} });
     this.redis = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null });
     this.queue = new Queue(SEND_CODE_QUEUE, { connection: this.redis, prefix: this.prefix });
+    await this.startProcesses(workers);
+  }
+
+  /**
+   * Stops the API, the workers and the fake provider and starts them anew, on the same database
+   * and queue: a pass after it runs on processes as fresh as the first pass's were.
+   */
+  async restart(workers: number): Promise<void> {
+    await this.stopProcesses();
+    await this.startProcesses(workers);
+  }
+
+  private async stopProcesses(): Promise<void> {
+    await Promise.all([...this.workers.splice(0).map((w) => w.stop()), this.api?.stop()]);
+    await this.sinkChild?.stop();
+  }
+
+  private async startProcesses(workers: number): Promise<void> {
     const sink = await startSink();
     this.sink = sink.client;
     this.sinkChild = sink.child;
@@ -255,8 +273,7 @@ export class Stack {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.workers.splice(0).map((w) => w.stop()), this.api?.stop()]);
-    await this.sinkChild?.stop();
+    await this.stopProcesses();
     await this.queue?.close().catch(() => {});
     if (this.redis) {
       // The prefix and the raw BullMQ ceiling's `<prefix>-raw`.
