@@ -402,6 +402,29 @@ describe('redeeming the code', () => {
     expect(await promptModelKeys(h, 'PromptDecision')).toHaveLength(decisionsBefore.length - 1);
   });
 
+  it("after Redis lost the prompt's state: a prompt under way shows the error page, a code is refused", async () => {
+    const client = await promptClient(h.baseUrl, openApp);
+    const pending = await pushAuthorization(client, {
+      redirectUri: openApp.redirectUri,
+      loginHint: 'lost-page@example.com',
+    });
+    const { started, callback } = await codeFor(openApp, 'lost-code@example.com', client);
+    const keys = await promptModelKeys(h, '*');
+    expect(keys.length).toBeGreaterThan(0);
+    await h.services.redis.del(...keys);
+
+    const page = await browserRequest(new CookieJar(), pending.url.href);
+    expect(page.status).toBe(400);
+    expect(page.location).toBeNull();
+    await expect(
+      oidc.authorizationCodeGrant(client, callback, {
+        pkceCodeVerifier: started.verifier,
+        expectedState: started.state,
+        expectedNonce: started.nonce,
+      }),
+    ).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
   it('lets one of two redemptions racing for one code through', async () => {
     const { client, started, callback } = await codeFor(openApp, 'race-code@example.com');
     const redeem = () =>
