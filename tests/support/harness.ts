@@ -75,6 +75,8 @@ export interface Harness {
 export interface HarnessOptions {
   worker?: boolean;
   env?: Record<string, string>;
+  /** The database URL the app and worker are given (say, through a relay); the test's own `sql` uses the real one. */
+  databaseUrl?: (url: string) => string;
 }
 
 /**
@@ -85,7 +87,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const database = await createTestDatabase();
   const queuePrefix = uniquePrefix('h');
   const twilio = await startFakeTwilio(FAKE_TWILIO);
-  const config = loadConfig(testEnv(database.url, queuePrefix, twilio.url, options.env));
+  const appDatabaseUrl = options.databaseUrl?.(database.url) ?? database.url;
+  const config = loadConfig(testEnv(appDatabaseUrl, queuePrefix, twilio.url, options.env));
   const clock = new TestClock();
   const logs = captureLogs('api');
   const workerLogs = captureLogs('worker');

@@ -105,7 +105,11 @@ export async function browserRequest(
   init: { method?: string; form?: Record<string, string> } = {},
 ): Promise<BrowserResponse> {
   const target = new URL(url);
-  const headers: Record<string, string> = { 'accept-language': 'en' };
+  // What a browser sends for a page: errors it meets are shown as pages, not JSON.
+  const headers: Record<string, string> = {
+    accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+    'accept-language': 'en',
+  };
   const cookie = jar.header(target.pathname);
   if (cookie) headers.cookie = cookie;
   let body: string | undefined;

@@ -6,6 +6,7 @@ import type { AppEnv } from './lib/env.ts';
 import { problem } from './lib/errors.ts';
 import { errorHandler, requestContext, validationProblem } from './lib/http.ts';
 import type { Services } from './lib/services.ts';
+import { renderErrorPage, UNAVAILABLE_RETRY_AFTER_SECONDS } from './pages/error-pages.tsx';
 import { pagesRouter, registerPageDocs } from './pages/index.ts';
 import { appsRouter, createPrompt } from './prompt/index.ts';
 import { ADMIN_QUEUES_PATH, adminQueuesRouter } from './routes/admin-queues.ts';
@@ -53,7 +54,14 @@ export function createApp(services: Services) {
     if (!chunked && BODILESS.has(c.req.method)) return next();
     return streamedBodyLimit(c, next);
   });
-  app.onError(errorHandler);
+  app.onError(
+    errorHandler(async (c) =>
+      c.html(await renderErrorPage(c.req.header('accept-language'), 'unavailable'), 503, {
+        'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS),
+        'cache-control': 'no-store',
+      }),
+    ),
+  );
   app.notFound((c) => problem(c, 'not_found', `No route for ${c.req.method} ${c.req.path}.`));
 
   app.route('/', opsRouter);

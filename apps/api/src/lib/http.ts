@@ -47,35 +47,63 @@ export function requestContext(services: Services): MiddlewareHandler<AppEnv> {
   };
 }
 
-export const errorHandler: ErrorHandler<AppEnv> = (error, c) => {
-  if (error instanceof ApiError)
-    return problem(c, error.code, error.detail, error.extra, error.headers);
-  if (error instanceof HTTPException) {
-    if (error.status === 413) return problem(c, 'payload_too_large', 'The body is over 64 KiB.');
-    if (error.status === 400) return problem(c, 'invalid_request', 'The body is not valid JSON.');
-    if (error.status === 415) {
-      return problem(
-        c,
-        'invalid_request',
-        'The body must be JSON (Content-Type: application/json).',
-      );
+const isDown = (error: unknown) => isDatabaseUnavailable(error) || isRedisUnavailable(error);
+
+/**
+ * The error that says Postgres or Redis did not answer: the error itself, or
+ * what it wraps (the hosted prompt's `temporarily_unavailable` carries its
+ * cause); null for any other error.
+ */
+export function unavailability(error: unknown): Error | null {
+  if (isDown(error)) return error as Error;
+  const cause = error instanceof Error ? error.cause : undefined;
+  return isDown(cause) ? (cause as Error) : null;
+}
+
+/** A browser asking for a page (not the JSON API): it is shown a page, not a problem document. */
+function wantsPage(c: Context): boolean {
+  return !c.req.path.startsWith('/v1/') && (c.req.header('accept') ?? '').includes('text/html');
+}
+
+/**
+ * The API's errors as problem documents. A page request that found Postgres or
+ * Redis down gets `unavailablePage` (HTML, 503) instead: nothing was decided,
+ * so the same address works again once they answer.
+ */
+export function errorHandler(
+  unavailablePage: (c: Context<AppEnv>) => Promise<Response>,
+): ErrorHandler<AppEnv> {
+  return (error, c) => {
+    if (error instanceof ApiError)
+      return problem(c, error.code, error.detail, error.extra, error.headers);
+    if (error instanceof HTTPException) {
+      if (error.status === 413) return problem(c, 'payload_too_large', 'The body is over 64 KiB.');
+      if (error.status === 400) return problem(c, 'invalid_request', 'The body is not valid JSON.');
+      if (error.status === 415) {
+        return problem(
+          c,
+          'invalid_request',
+          'The body must be JSON (Content-Type: application/json).',
+        );
+      }
+      if (error.status === 401) {
+        return problem(c, 'unauthorized', 'A valid API key is required.', {}, WWW_AUTHENTICATE);
+      }
     }
-    if (error.status === 401) {
-      return problem(c, 'unauthorized', 'A valid API key is required.', {}, WWW_AUTHENTICATE);
+    const logger = c.get('logger');
+    const down = unavailability(error);
+    if (down) {
+      const database = isDatabaseUnavailable(down);
+      logger?.error({ err: down.message }, database ? 'database unavailable' : 'redis unavailable');
+      if (wantsPage(c)) return unavailablePage(c);
+      return database
+        ? problem(c, 'database_unavailable', 'The database is not reachable; try again shortly.')
+        : problem(c, 'queue_unavailable', 'The queue is not reachable; try again shortly.');
     }
-  }
-  const logger = c.get('logger');
-  if (isDatabaseUnavailable(error)) {
-    logger?.error({ err: (error as Error).message }, 'database unavailable');
-    return problem(c, 'database_unavailable', 'The database is not reachable; try again shortly.');
-  }
-  if (isRedisUnavailable(error)) {
-    logger?.error({ err: (error as Error).message }, 'redis unavailable');
-    return problem(c, 'queue_unavailable', 'The queue is not reachable; try again shortly.');
-  }
-  logger?.error({ err: error }, 'unhandled error');
-  return problem(c, 'internal_error', 'Something went wrong; the request id identifies it.');
-};
+    logger?.error({ err: error }, 'unhandled error');
+    return problem(c, 'internal_error', 'Something went wrong; the request id identifies it.');
+  };
+}
 
 export function validationProblem(c: Context, error: ZodError): Response {
   const errors = error.issues.map((issue) => ({

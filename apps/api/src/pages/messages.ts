@@ -47,6 +47,7 @@ export interface Messages extends GuidanceMessages, FactorMessages {
   errTwoFactorUnavailable: string;
   errInvalidCidr: string;
   errUnavailable: string;
+  unavailableTitle: string;
   errGeneric: string;
   // closed challenge
   signInStopped: string;
@@ -282,6 +283,7 @@ const en: Messages = {
     'Two-factor authentication is not available for this organization’s sign-in method.',
   errInvalidCidr: 'One of the networks is not a valid CIDR block.',
   errUnavailable: 'The service is temporarily unavailable. Try again in a moment.',
+  unavailableTitle: 'Temporarily unavailable',
   errGeneric: 'Something went wrong. Try again.',
   signInStopped: 'Sign-in stopped',
   startAgain: 'Start again',
@@ -546,6 +548,7 @@ const fi: Messages = {
     'Kaksivaiheinen tunnistautuminen ei ole käytettävissä tämän organisaation kirjautumistavalla.',
   errInvalidCidr: 'Yksi verkoista ei ole kelvollinen CIDR-lohko.',
   errUnavailable: 'Palvelu ei ole tilapäisesti käytettävissä. Yritä hetken kuluttua uudelleen.',
+  unavailableTitle: 'Tilapäisesti poissa käytöstä',
   errGeneric: 'Jokin meni vikaan. Yritä uudelleen.',
   signInStopped: 'Kirjautuminen keskeytyi',
   startAgain: 'Aloita alusta',
@@ -824,6 +827,7 @@ const sv: Messages = {
     'Tvåstegsverifiering är inte tillgänglig med organisationens inloggningsmetod.',
   errInvalidCidr: 'Ett av näten är inte ett giltigt CIDR-block.',
   errUnavailable: 'Tjänsten är tillfälligt otillgänglig. Försök igen om en stund.',
+  unavailableTitle: 'Tillfälligt otillgänglig',
   errGeneric: 'Något gick fel. Försök igen.',
   signInStopped: 'Inloggningen avbröts',
   startAgain: 'Börja om',

@@ -1,5 +1,7 @@
 import { hashSecret } from '@twofa/core';
-import { type Database, findPromptAppByClientId } from '@twofa/db';
+import { type Database, findPromptAppByClientId, isDatabaseUnavailable } from '@twofa/db';
+import type { Logger } from '@twofa/observability';
+import { isRedisUnavailable } from '@twofa/queue';
 import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
 import type { PromptStore, StoredModel } from './store.ts';
 
@@ -60,15 +62,44 @@ async function findClient(db: Database, clientId: string): Promise<AdapterPayloa
 }
 
 /**
+ * Postgres or Redis did not answer: `temporarily_unavailable` (RFC 6749), a
+ * 503 that names itself. oidc-provider shows any error of status 500 or more as
+ * `server_error`, so this one is marked exposed. Nothing was decided: the app
+ * (or the browser) may try the same request again once they answer.
+ */
+export class PromptUnavailable extends errors.OIDCProviderError {
+  override error_description = 'the service is briefly unavailable; try again shortly';
+  constructor(cause: Error) {
+    super(503, 'temporarily_unavailable');
+    Object.assign(this, { expose: true, cause });
+  }
+}
+
+/** The store's or the apps table's answer, or PromptUnavailable when they did not answer. */
+export async function answered<T>(work: Promise<T>, logger: Logger, model: string): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (!isRedisUnavailable(error) && !isDatabaseUnavailable(error)) throw error;
+    logger.warn({ err: (error as Error).message, model }, 'prompt state unavailable');
+    throw new PromptUnavailable(error as Error);
+  }
+}
+
+/**
  * oidc-provider's storage: its short-lived models in Redis (store.ts), one
  * kind per `name`; the Client model from the apps table in Postgres.
  */
-export function promptAdapter(db: Database, store: PromptStore, appSecret: string) {
+export function promptAdapter(db: Database, store: PromptStore, appSecret: string, logger: Logger) {
   return class PromptAdapter implements Adapter {
     readonly #secretIds: boolean;
 
     constructor(readonly name: string) {
       this.#secretIds = SECRET_ID_KINDS.has(name);
+    }
+
+    #answered<T>(work: Promise<T>): Promise<T> {
+      return answered(work, logger, this.name);
     }
 
     /** The store's id of a model: its own, or the keyed hash of a secret one. */
@@ -83,20 +114,22 @@ export function promptAdapter(db: Database, store: PromptStore, appSecret: strin
         const { jti: _jti, ...rest } = stored;
         stored = rest;
       }
-      await store.upsert(this.name, this.#id(id), stored, expiresIn, {
-        grantId: payload.grantId,
-        uid: payload.uid,
-      });
+      await this.#answered(
+        store.upsert(this.name, this.#id(id), stored, expiresIn, {
+          grantId: payload.grantId,
+          uid: payload.uid,
+        }),
+      );
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
-      if (this.name === 'Client') return findClient(db, id);
-      const model = await store.find(this.name, this.#id(id));
+      if (this.name === 'Client') return this.#answered(findClient(db, id));
+      const model = await this.#answered(store.find(this.name, this.#id(id)));
       return toPayload(model, this.#secretIds ? id : undefined);
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      return toPayload(await store.findByUid(this.name, uid));
+      return toPayload(await this.#answered(store.findByUid(this.name, uid)));
     }
 
     async findByUserCode(): Promise<undefined> {
@@ -105,7 +138,7 @@ export function promptAdapter(db: Database, store: PromptStore, appSecret: strin
     }
 
     async consume(id: string): Promise<void> {
-      const first = await store.consume(this.name, this.#id(id));
+      const first = await this.#answered(store.consume(this.name, this.#id(id)));
       // The provider checks `consumed` on the model it read, then consumes: two redemptions of one
       // code in flight at once both pass that check. The atomic mark lets only one through.
       if (!first && this.name === 'AuthorizationCode') {
@@ -114,11 +147,11 @@ export function promptAdapter(db: Database, store: PromptStore, appSecret: strin
     }
 
     async destroy(id: string): Promise<void> {
-      await store.destroy(this.name, this.#id(id));
+      await this.#answered(store.destroy(this.name, this.#id(id)));
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await store.revokeByGrantId(grantId);
+      await this.#answered(store.revokeByGrantId(grantId));
     }
   };
 }

@@ -13,6 +13,7 @@ import { type CodeStepFacts, codeStepFacts } from '../domain/code-step.ts';
 import type { AppEnv } from '../lib/env.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
 import type { CachedOrganization } from '../lib/org-cache.ts';
+import { renderErrorPage } from '../pages/error-pages.tsx';
 import { BackupCodePage } from '../pages/factors.tsx';
 import { apiErrorText, langOf } from '../pages/lang.ts';
 import { CodePage, forbidden, PhonePage, type StepPaths } from '../pages/login.tsx';
@@ -31,8 +32,7 @@ import {
   pageHeaders,
   setDeviceToken,
 } from '../pages/session.ts';
-import { DECISION_KIND, PAR_CLAIM_KIND, PROMPT_STATE_KIND } from './adapter.ts';
-import { renderPromptErrorPage } from './error-page.tsx';
+import { DECISION_KIND, PAR_CLAIM_KIND, PROMPT_STATE_KIND, PromptUnavailable } from './adapter.ts';
 import {
   isPromptLoginHint,
   PROMPT_PATH_PREFIX,
@@ -97,7 +97,7 @@ function promptCsp(redirectUri: string): string {
 
 /** A request the prompt cannot trust: an error page, never a redirect. */
 async function cannotContinue(c: PageContext, status: 400 | 404 = 400) {
-  return c.html(await renderPromptErrorPage(c.req.header('accept-language')), status);
+  return c.html(await renderErrorPage(c.req.header('accept-language'), 'cannotContinue'), status);
 }
 
 /**
@@ -112,7 +112,9 @@ async function loadInteraction(c: PageContext, prompt: PromptServer): Promise<Lo
   let interaction: Interaction;
   try {
     interaction = await provider.interactionDetails(bindings.incoming, bindings.outgoing);
-  } catch {
+  } catch (error) {
+    // Not found or not this browser's: untrusted. Not answered: the error page asks to try again.
+    if (error instanceof PromptUnavailable) throw error;
     return null;
   }
   if (interaction.uid !== c.req.param('uid')) return null;

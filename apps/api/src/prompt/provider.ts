@@ -10,8 +10,14 @@ import Provider, {
 import { hashClientSecret } from '../domain/apps.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { Services } from '../lib/services.ts';
-import { DECISION_KIND, promptAdapter, RESPONSE_MODES } from './adapter.ts';
-import { renderPromptErrorPage } from './error-page.tsx';
+import { renderErrorPage, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../pages/error-pages.tsx';
+import {
+  answered,
+  DECISION_KIND,
+  PromptUnavailable,
+  promptAdapter,
+  RESPONSE_MODES,
+} from './adapter.ts';
 import {
   ID_TOKEN_TTL_SECONDS,
   KEY_REFRESH_MS,
@@ -127,7 +133,9 @@ function buildProvider(services: Services, issuer: string, keys: SigningJwk[]): 
     // At the token endpoint `token` is the authorization code: its grant names what our page decided.
     if (token === undefined) return { accountId: sub, claims: () => ({ sub }) };
     const grantId = (token as { grantId?: string }).grantId;
-    const row = grantId ? await promptStore.find(DECISION_KIND, grantId) : null;
+    const row = grantId
+      ? await answered(promptStore.find(DECISION_KIND, grantId), services.logger, DECISION_KIND)
+      : null;
     if (!row) return undefined;
     const decision = row.payload as unknown as PromptDecision;
     if (decision.userId !== sub) return undefined;
@@ -142,7 +150,7 @@ function buildProvider(services: Services, issuer: string, keys: SigningJwk[]): 
   };
 
   const configuration: Configuration = {
-    adapter: promptAdapter(db, promptStore, appSecret),
+    adapter: promptAdapter(db, promptStore, appSecret, services.logger),
     clients: [],
     findAccount,
     jwks: { keys: keys as never },
@@ -216,7 +224,11 @@ function buildProvider(services: Services, issuer: string, keys: SigningJwk[]): 
       ) {
         if (ctx.oidc.route !== 'pushed_authorization_request') return;
         try {
-          await rateLimits.admit({ take: [['app_pars', client.clientId]] });
+          await answered(
+            rateLimits.admit({ take: [['app_pars', client.clientId]] }),
+            services.logger,
+            'app_pars',
+          );
         } catch (error) {
           if (error instanceof ApiError && error.code === 'rate_limited') {
             const retryAfter = Number(error.headers['retry-after'] ?? 60);
@@ -238,12 +250,16 @@ function buildProvider(services: Services, issuer: string, keys: SigningJwk[]): 
       );
       ctx.set('x-frame-options', 'DENY');
       ctx.set('cache-control', 'no-store');
+      if (error instanceof PromptUnavailable) {
+        // Logged where the store failed; the page asks for another try, which may succeed.
+        ctx.body = await renderErrorPage(ctx.get('accept-language'), 'unavailable');
+        return;
+      }
       services.logger.info(
         { error: out.error, description: out.error_description, status: ctx.status },
         'prompt refused a request it cannot trust',
       );
-      void error;
-      ctx.body = await renderPromptErrorPage(ctx.get('accept-language'));
+      ctx.body = await renderErrorPage(ctx.get('accept-language'), 'cannotContinue');
     },
   };
 
@@ -262,6 +278,7 @@ function buildProvider(services: Services, issuer: string, keys: SigningJwk[]): 
   // Discovery lists every response mode the provider registered; name only those a client takes.
   provider.use(async (ctx, next) => {
     await next();
+    if (ctx.status === 503) ctx.set('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     if (ctx.oidc?.route === 'discovery' && ctx.body && typeof ctx.body === 'object') {
       (ctx.body as Record<string, unknown>).response_modes_supported = [...RESPONSE_MODES];
     }
