@@ -26,6 +26,12 @@ export function runUntilSignal(options: RunUntilSignalOptions): void {
       logger.error('shutdown deadline passed; exiting with work still in progress');
       process.exit(1);
     }, options.shutdownTimeoutMs).unref();
+    // Stopping awaits promises: if one of them can never settle and nothing else is left to
+    // wait on, Node would end the process here with code 0, as if it had stopped cleanly.
+    process.once('beforeExit', () => {
+      logger.error('stopping stalled: it waits on something that can no longer happen');
+      process.exit(1);
+    });
     try {
       await options.stop();
     } catch (error) {

@@ -110,7 +110,10 @@ export function createLogger(
       serializers: { err: (value: unknown) => value },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.destination,
+    // Synchronous writes to stdout (pino.destination's default). pino's own default for stdout
+    // writes asynchronously and, on process.exit, flushes only what is still queued: a line whose
+    // write is under way is lost, such as the `stopped` that ends a shutdown.
+    options.destination ?? pino.destination({ dest: 1, sync: true }),
   );
   // pino gives a child's bindings to no formatter: redact them as the child is made. Children
   // inherit this `child` through their prototype, so grandchildren are covered too.
