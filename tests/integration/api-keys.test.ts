@@ -20,9 +20,13 @@ beforeAll(async () => {
 });
 afterAll(() => sql.end());
 
-function apiKeys(clock = new TestClock(), maxEntries?: number) {
+function apiKeys(
+  clock = new TestClock(),
+  maxEntries?: number,
+  appSecrets: readonly string[] = [h.config.appSecret],
+) {
   return new ApiKeys({ sql, close: () => sql.end() }, clock, {
-    appSecret: h.config.appSecret,
+    appSecrets,
     adminApiKey: ADMIN_KEY,
     ...(maxEntries !== undefined && { maxEntries }),
   });
@@ -56,10 +60,12 @@ describe('ApiKeys', () => {
     const keys = apiKeys();
     const hash = keys.hash(org.apiKey);
     const before = statements;
-    const found = await Promise.all(Array.from({ length: 20 }, () => keys.organizationFor(hash)));
+    const found = await Promise.all(
+      Array.from({ length: 20 }, () => keys.organizationFor(hash, org.apiKey)),
+    );
     expect(found).toEqual(Array(20).fill(org.id));
     expect(statements - before).toBe(1);
-    await keys.organizationFor(hash);
+    await keys.organizationFor(hash, org.apiKey);
     expect(statements - before).toBe(1);
   });
 
@@ -68,25 +74,53 @@ describe('ApiKeys', () => {
     const clock = new TestClock();
     const keys = apiKeys(clock);
     const hash = keys.hash(org.apiKey);
-    await keys.organizationFor(hash);
+    await keys.organizationFor(hash, org.apiKey);
     const before = statements;
     clock.advance(API_KEY_CACHE_TTL_MS);
-    await expect(keys.organizationFor(hash)).resolves.toBe(org.id);
+    await expect(keys.organizationFor(hash, org.apiKey)).resolves.toBe(org.id);
     expect(statements - before).toBe(1);
   });
 
   it('keeps no unknown key, and no more keys than its bound', async () => {
     const keys = apiKeys(new TestClock(), 2);
     for (let i = 0; i < 50; i++) {
-      await expect(keys.organizationFor(keys.hash(randomBytes(16).toString('hex')))).resolves.toBe(
-        null,
-      );
+      const token = randomBytes(16).toString('hex');
+      await expect(keys.organizationFor(keys.hash(token), token)).resolves.toBe(null);
     }
     expect(keys.cachedKeys).toBe(0);
     const orgs = [await h.createOrganization(), await h.createOrganization()];
     orgs.push(await h.createOrganization());
-    for (const org of orgs) await keys.organizationFor(keys.hash(org.apiKey));
+    for (const org of orgs) await keys.organizationFor(keys.hash(org.apiKey), org.apiKey);
     expect(keys.cachedKeys).toBe(2);
+  });
+});
+
+describe('after APP_SECRET rotates (the old one in APP_SECRET_PREVIOUS)', () => {
+  const ROTATED = 'rotated-app-secret-0123456789abcdef';
+
+  it('finds a key stored under the old hash and moves it to the new one, in one statement', async () => {
+    const org = await h.createOrganization();
+    const keys = apiKeys(new TestClock(), undefined, [ROTATED, h.config.appSecret]);
+    const hash = keys.hash(org.apiKey);
+    const before = statements;
+    await expect(keys.organizationFor(hash, org.apiKey)).resolves.toBe(org.id);
+    // The lookup under the new hash, then the one statement that finds and moves it.
+    expect(statements - before).toBe(2);
+    const [row] = await sql<{ keyHash: string }[]>`
+      select key_hash as "keyHash" from api_keys where organization_id = ${org.id}`;
+    expect(row?.keyHash).toBe(hash);
+    // Found directly from now on, without the old secret.
+    const current = apiKeys(new TestClock(), undefined, [ROTATED]);
+    await expect(current.organizationFor(hash, org.apiKey)).resolves.toBe(org.id);
+  });
+
+  it('refuses a key under the old hash when the old secret is not kept, and a revoked one', async () => {
+    const org = await h.createOrganization();
+    const without = apiKeys(new TestClock(), undefined, [ROTATED]);
+    await expect(without.organizationFor(without.hash(org.apiKey), org.apiKey)).resolves.toBe(null);
+    await sql`update api_keys set revoked_at = now() where organization_id = ${org.id}`;
+    const withOld = apiKeys(new TestClock(), undefined, [ROTATED, h.config.appSecret]);
+    await expect(withOld.organizationFor(withOld.hash(org.apiKey), org.apiKey)).resolves.toBe(null);
   });
 });
 

@@ -1,5 +1,5 @@
 import { type Clock, hashSecret, safeEqual } from '@twofa/core';
-import { type Database, findOrganizationIdByKeyHash } from '@twofa/db';
+import { type Database, findOrganizationIdByKeyHash, rehashApiKey } from '@twofa/db';
 
 /** Keys are long-lived, so a minute of caching is safe. */
 export const API_KEY_CACHE_TTL_MS = 60_000;
@@ -52,6 +52,7 @@ export class BoundedCache<K, V> {
  */
 export class ApiKeys {
   readonly #appSecret: string;
+  readonly #previousSecrets: readonly string[];
   readonly #platformHash: string;
   readonly #cache: BoundedCache<string, { organizationId: string; at: number }>;
   readonly #inFlight = new Map<string, Promise<string | null>>();
@@ -59,9 +60,12 @@ export class ApiKeys {
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
-    opts: { appSecret: string; adminApiKey: string; maxEntries?: number },
+    opts: { appSecrets: readonly string[]; adminApiKey: string; maxEntries?: number },
   ) {
-    this.#appSecret = opts.appSecret;
+    const [appSecret, ...previous] = opts.appSecrets;
+    if (!appSecret) throw new Error('no APP_SECRET to hash API keys with');
+    this.#appSecret = appSecret;
+    this.#previousSecrets = previous;
     this.#platformHash = this.hash(opts.adminApiKey);
     this.#cache = new BoundedCache(opts.maxEntries ?? API_KEY_CACHE_MAX_ENTRIES);
   }
@@ -79,8 +83,12 @@ export class ApiKeys {
     return safeEqual(tokenHash, this.#platformHash);
   }
 
-  /** The organization whose key hashes to this, or null. */
-  organizationFor(tokenHash: string): Promise<string | null> {
+  /**
+   * The organization whose key hashes to this (`hash(token)`), or null. A key
+   * stored under an APP_SECRET_PREVIOUS hash is found too (the token is needed
+   * for that) and moved to the current hash as it is found.
+   */
+  organizationFor(tokenHash: string, token: string): Promise<string | null> {
     const now = this.clock.now().getTime();
     const cached = this.#cache.get(tokenHash);
     if (cached && now - cached.at < API_KEY_CACHE_TTL_MS) {
@@ -88,7 +96,7 @@ export class ApiKeys {
     }
     const inFlight = this.#inFlight.get(tokenHash);
     if (inFlight) return inFlight;
-    const lookup = findOrganizationIdByKeyHash(this.db.sql, tokenHash)
+    const lookup = this.#find(tokenHash, token)
       .then((organizationId) => {
         // Unknown keys are not kept: they are whatever a caller makes up.
         if (organizationId) this.#cache.set(tokenHash, { organizationId, at: now });
@@ -98,5 +106,12 @@ export class ApiKeys {
       .finally(() => this.#inFlight.delete(tokenHash));
     this.#inFlight.set(tokenHash, lookup);
     return lookup;
+  }
+
+  async #find(tokenHash: string, token: string): Promise<string | null> {
+    const found = await findOrganizationIdByKeyHash(this.db.sql, tokenHash);
+    if (found || this.#previousSecrets.length === 0) return found;
+    const oldHashes = this.#previousSecrets.map((secret) => hashSecret(secret, 'api-key', token));
+    return rehashApiKey(this.db.sql, oldHashes, tokenHash);
   }
 }

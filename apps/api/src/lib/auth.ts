@@ -21,7 +21,7 @@ export const platformAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   const { apiKeys } = c.get('services');
   const hash = apiKeys.hash(token);
   if (!apiKeys.isPlatform(hash)) {
-    if (await apiKeys.organizationFor(hash)) {
+    if (await apiKeys.organizationFor(hash, token)) {
       throw new ApiError('forbidden', 'This route takes the platform key.');
     }
     throw unauthorized();
@@ -35,7 +35,7 @@ export const organizationAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!token) throw unauthorized();
   const { apiKeys } = c.get('services');
   const hash = apiKeys.hash(token);
-  const organizationId = await apiKeys.organizationFor(hash);
+  const organizationId = await apiKeys.organizationFor(hash, token);
   if (!organizationId) {
     if (apiKeys.isPlatform(hash))
       throw new ApiError('forbidden', 'This route takes an organization key.');

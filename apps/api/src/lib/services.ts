@@ -105,7 +105,7 @@ export function createServices(
     }),
     trustedProxies,
     apiKeys: new ApiKeys(db, clock, {
-      appSecret: config.appSecret,
+      appSecrets: config.appSecrets,
       adminApiKey: config.adminApiKey,
     }),
     lifecycle: { draining: false },

@@ -1,5 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import { safeEqual } from '@twofa/core';
+import { rehashPromptAppSecret } from '@twofa/db';
 import Provider, {
   type Configuration,
   errors,
@@ -268,12 +269,27 @@ function buildProvider(services: Services, issuer: string, keys: SigningJwk[]): 
   // that is not a TRUST_PROXY proxy.
   provider.proxy = true;
   // Secrets are stored as keyed hashes only: compare the presented one's hash, in constant time.
+  // A hash under an APP_SECRET_PREVIOUS matches too, and is moved to the current APP_SECRET.
+  const previousSecrets = config.appSecrets.slice(1);
   provider.Client.prototype.compareClientSecret = function compare(
-    this: { clientSecret?: string },
+    this: { clientId: string; clientSecret?: string },
     actual: string,
   ) {
     const stored = this.clientSecret ?? '';
-    return safeEqual(hashClientSecret(appSecret, actual ?? ''), stored);
+    const current = hashClientSecret(appSecret, actual ?? '');
+    if (safeEqual(current, stored)) return true;
+    const previous = previousSecrets.find((secret) =>
+      safeEqual(hashClientSecret(secret, actual ?? ''), stored),
+    );
+    if (previous === undefined) return false;
+    rehashPromptAppSecret(db.sql, {
+      clientId: this.clientId,
+      oldHash: stored,
+      newHash: current,
+    }).catch((error: Error) =>
+      services.logger.warn({ err: error.message }, 'moving an app secret to APP_SECRET failed'),
+    );
+    return true;
   } as never;
   // Discovery lists every response mode the provider registered; name only those a client takes.
   provider.use(async (ctx, next) => {

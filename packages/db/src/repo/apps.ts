@@ -120,6 +120,21 @@ export async function deletePromptApp(
   });
 }
 
+/**
+ * Moves an app's secret from its hash under an earlier APP_SECRET to its hash
+ * under the current one (the same secret: not a rotation, not audited), only if
+ * the stored hash is still the old one.
+ */
+export async function rehashPromptAppSecret(
+  sql: Sql,
+  input: { clientId: string; oldHash: string; newHash: string },
+): Promise<void> {
+  await sql`
+    update apps set client_secret_hash = ${input.newHash}
+    where client_id = ${input.clientId} and client_secret_hash = ${input.oldHash}
+      and deleted_at is null`;
+}
+
 /** Replaces an app's secret hash (the old secret stops working), audited as `app_secret_rotated`. */
 export async function rotatePromptAppSecret(
   sql: Sql,

@@ -100,6 +100,24 @@ export async function findOrganizationIdByKeyHash(
   return row?.organizationId ?? null;
 }
 
+/**
+ * The organization of a live key stored under an earlier APP_SECRET's hash (any
+ * of `oldHashes`), its stored hash replaced by `keyHash` (the current one) in
+ * the same statement: the next lookup finds it directly, and once every key was
+ * used the earlier secret is no longer needed for keys. Null when none matches.
+ */
+export async function rehashApiKey(
+  sql: Sql,
+  oldHashes: readonly string[],
+  keyHash: string,
+): Promise<string | null> {
+  const [row] = await sql<{ organizationId: string }[]>`
+    update api_keys set key_hash = ${keyHash}
+    where key_hash = any(${sql.array([...oldHashes])}::text[]) and revoked_at is null
+    returning organization_id as "organizationId"`;
+  return row?.organizationId ?? null;
+}
+
 export async function updateOrganization(
   sql: Sql,
   id: string,
