@@ -31,6 +31,7 @@ import {
 } from '../support/index.ts';
 
 const NEW_SECRET = 'rotated-app-secret-0123456789abcdef';
+const IP = '198.51.100.7';
 
 const h = withPromptHarness();
 
@@ -143,6 +144,40 @@ describe('after APP_SECRET rotates', () => {
     await expect(
       pushAuthorization(fresh, { redirectUri: promptApp.redirectUri, loginHint: 'b@example.com' }),
     ).resolves.toMatchObject({ state: expect.any(String) });
+  });
+
+  it('keeps a device trusted before the rotation trusted, on both ways to start a login', async () => {
+    const clinic = await h.createOrganization({ name: 'Trusting Clinic', country: 'FI' });
+    await h.topUp(clinic.id, 10);
+    await h.enableTwoFactor(clinic.apiKey);
+    const user = await h.createUser(clinic.apiKey, {
+      email: 'trusted@example.com',
+      password: 'correct horse battery',
+      phone: '040 777 8899',
+    });
+    const login = { email: 'trusted@example.com', password: 'correct horse battery', ip: IP };
+    const started = await h.request('POST', '/v1/logins', { key: clinic.apiKey, body: login });
+    const challengeId = started.body.challenge.id as string;
+    const code = await h.waitFor(async () => h.lastCodeFor('+358407778899'));
+    const verified = await h.request('POST', `/v1/challenges/${challengeId}/verify`, {
+      key: clinic.apiKey,
+      body: { code },
+    });
+    const deviceToken = verified.body.deviceToken as string;
+    expect(deviceToken).toEqual(expect.any(String));
+
+    const trusted = { result: 'authenticated', userId: user.id, reason: 'trusted_device' };
+    const start = (d: Deployment, path: string, body: Record<string, unknown>) =>
+      d.app
+        .request(path, requestInit('POST', { key: clinic.apiKey, body: { ...body, deviceToken } }))
+        .then((res) => readJson(res));
+    expect((await start(rotated, '/v1/logins', login)).body).toEqual(trusted);
+    expect((await start(rotated, '/v1/challenges', { userId: user.id, ip: IP })).body).toEqual(
+      trusted,
+    );
+    // Without the old secret the device is not recognised: a code is asked for.
+    const untrusted = await start(withoutOld, '/v1/challenges', { userId: user.id, ip: IP });
+    expect(untrusted.body.result).toBe('challenge_required');
   });
 
   it('still refuses a wrong app secret', async () => {

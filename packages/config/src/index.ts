@@ -55,8 +55,10 @@ const schema = z
     ADMIN_API_KEY: z.string().min(16).optional(),
     APP_SECRET: z.string().min(16).optional(),
     /**
-     * Comma-separated earlier APP_SECRETs, kept while sealed secrets (authenticator
-     * secrets, webhook secrets, signing keys) still open only with them.
+     * Comma-separated earlier APP_SECRETs, kept after a rotation: sealed secrets
+     * (authenticator, webhook, signing keys) still open with them, and organization
+     * keys, app secrets, trusted devices and backup codes hashed under them still
+     * match (keys and app secrets move to the new hash on first use).
      */
     APP_SECRET_PREVIOUS: z
       .string()

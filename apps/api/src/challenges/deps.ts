@@ -1,5 +1,5 @@
 import { type Clock, hashSecret } from '@twofa/core';
-import type { Database } from '@twofa/db';
+import type { Database, DeviceTokenHash } from '@twofa/db';
 import type { Logger, Metrics } from '@twofa/observability';
 import type { Queue, SendCodeJob } from '@twofa/queue';
 import type { RateLimits } from '../lib/rate-limits.ts';
@@ -29,7 +29,13 @@ export interface RequestLogger {
   logger?: Logger;
 }
 
-/** A device token as stored: only its hash. */
-export function deviceTokenHash(deps: ChallengeDeps, token: string | undefined): string | null {
-  return token ? hashSecret(deps.appSecret, 'device-token', token) : null;
+/**
+ * A presented device token as it is looked up: its hash, or while
+ * APP_SECRET_PREVIOUS is set its hash under each secret (a device trusted
+ * before APP_SECRET rotated stays trusted until it expires).
+ */
+export function deviceTokenHash(deps: ChallengeDeps, token: string | undefined): DeviceTokenHash {
+  if (!token) return null;
+  if (deps.appSecrets.length <= 1) return hashSecret(deps.appSecret, 'device-token', token);
+  return deps.appSecrets.map((secret) => hashSecret(secret, 'device-token', token));
 }

@@ -12,6 +12,7 @@ import {
 } from '@twofa/core';
 import {
   createChallenge,
+  type DeviceTokenHash,
   type IdempotentAnswer,
   type LoginContext,
   loadContextRecordingSkip,
@@ -48,7 +49,7 @@ export interface StartRequest {
    */
   networkIp?: string | null | undefined;
   log: RequestLogger;
-  deviceTokenHash: string | null;
+  deviceTokenHash: DeviceTokenHash;
   /** Under an Idempotency-Key: the answer is stored by the challenge's own insert. */
   idempotency?: IdempotentAnswer | undefined;
 }

@@ -21,6 +21,7 @@ type Fragment = PendingQuery<Row[]>;
 import { claimFence, IdempotencyClaimLost, type StoredAnswer, storeAnswer } from './idempotency.ts';
 import { endSessionsOf } from './sessions.ts';
 import {
+  type DeviceTokenHash,
   type LoginContext,
   type LoginContextRow,
   loginContextSelect,
@@ -189,7 +190,7 @@ export async function loadContextRecordingSkip(
   input: {
     organizationId: string;
     userId: string;
-    deviceTokenHash: string | null;
+    deviceTokenHash: DeviceTokenHash;
     ip: string;
     skip: { reason: SkipReason; facts: SkipFacts };
   },

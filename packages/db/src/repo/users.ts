@@ -198,6 +198,13 @@ export interface LoginContext {
 }
 
 /**
+ * A presented device token as stored: its hash under APP_SECRET, or (while
+ * APP_SECRET_PREVIOUS is set) its hashes under each secret, any of which may
+ * name a device trusted before the rotation; null when none was presented.
+ */
+export type DeviceTokenHash = string | readonly string[] | null;
+
+/**
  * The user and the trusted device the presented token names, in one round
  * trip. The device is looked up by token hash alone; the policy checks it
  * belongs to this user and organization.
@@ -206,7 +213,7 @@ export async function loadLoginContext(
   sql: Sql,
   organizationId: string,
   by: { userId: string } | { email: string },
-  deviceTokenHash: string | null,
+  deviceTokenHash: DeviceTokenHash,
 ): Promise<LoginContext | null> {
   const rows = await sql<LoginContextRow[]>`
     ${loginContextSelect(sql, organizationId, by, deviceTokenHash)}`;
@@ -229,7 +236,7 @@ export function loginContextSelect(
   sql: Sql,
   organizationId: string,
   by: { userId: string } | { email: string },
-  deviceTokenHash: string | null,
+  deviceTokenHash: DeviceTokenHash,
   extra = sql``,
 ) {
   return sql`
@@ -239,7 +246,11 @@ export function loginContextSelect(
         'userId', d.user_id, 'organizationId', d.organization_id,
         'expiresAt', d.expires_at, 'revokedAt', d.revoked_at) end as device ${extra}
     from users u
-    left join trusted_devices d on ${deviceTokenHash !== null} and d.token_hash = ${deviceTokenHash ?? ''}
+    left join trusted_devices d on ${
+      typeof deviceTokenHash === 'string' || deviceTokenHash === null
+        ? sql`${deviceTokenHash !== null} and d.token_hash = ${deviceTokenHash ?? ''}`
+        : sql`d.token_hash = any(${sql.array([...deviceTokenHash])}::text[])`
+    }
     where u.organization_id = ${organizationId}
       and ${'userId' in by ? sql`u.id = ${by.userId}` : sql`lower(u.email) = lower(${by.email})`}`;
 }
