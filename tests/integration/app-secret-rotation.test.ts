@@ -167,10 +167,13 @@ describe('after APP_SECRET rotates', () => {
     expect(deviceToken).toEqual(expect.any(String));
 
     const trusted = { result: 'authenticated', userId: user.id, reason: 'trusted_device' };
-    const start = (d: Deployment, path: string, body: Record<string, unknown>) =>
-      d.app
-        .request(path, requestInit('POST', { key: clinic.apiKey, body: { ...body, deviceToken } }))
-        .then((res) => readJson(res));
+    const start = async (d: Deployment, path: string, body: Record<string, unknown>) =>
+      readJson(
+        await d.app.request(
+          path,
+          requestInit('POST', { key: clinic.apiKey, body: { ...body, deviceToken } }),
+        ),
+      );
     expect((await start(rotated, '/v1/logins', login)).body).toEqual(trusted);
     expect((await start(rotated, '/v1/challenges', { userId: user.id, ip: IP })).body).toEqual(
       trusted,
