@@ -183,6 +183,29 @@ describe('after APP_SECRET rotates', () => {
     expect(untrusted.body.result).toBe('challenge_required');
   });
 
+  it('takes a code sent by a worker still on the old secret (APIs first, then workers)', async () => {
+    const clinic = await h.createOrganization({ name: 'Deploying Clinic', country: 'FI' });
+    await h.topUp(clinic.id, 10);
+    await h.enableTwoFactor(clinic.apiKey);
+    const user = await h.createUser(clinic.apiKey, {
+      email: 'deploy@example.com',
+      phone: '040 666 1122',
+    });
+    const call = async (d: Deployment, path: string, body: Record<string, unknown>) =>
+      readJson(await d.app.request(path, requestInit('POST', { key: clinic.apiKey, body })));
+    // The rotated API starts the login; the harness's worker, on the old secret, sends the code.
+    const started = await call(rotated, '/v1/challenges', { userId: user.id, ip: IP });
+    const challengeId = started.body.challenge.id as string;
+    const code = await h.waitFor(async () => h.lastCodeFor('+358406661122'));
+    const verifyPath = `/v1/challenges/${challengeId}/verify`;
+    const refused = await call(withoutOld, verifyPath, { code });
+    expect(refused.status).toBe(422);
+    expect(refused.body.code).toBe('invalid_code');
+    const verified = await call(rotated, verifyPath, { code });
+    expect(verified.status).toBe(200);
+    expect(verified.body).toMatchObject({ result: 'authenticated', userId: user.id });
+  });
+
   it('still refuses a wrong app secret', async () => {
     const client = await promptClient(rotated.baseUrl, {
       ...promptApp,

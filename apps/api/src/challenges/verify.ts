@@ -52,7 +52,7 @@ export async function verify(
   if (input.backupCode !== undefined) {
     return verifyBackupCode(deps, organizationId, input.challengeId, input.backupCode);
   }
-  const { appSecret, metrics } = deps;
+  const { appSecrets, metrics } = deps;
   const hinted = await approveHinted(deps, organizationId, input.challengeId, input.code);
   if (hinted && 'result' in hinted) return hinted;
   const row = hinted?.challenge ?? (await loadChallenge(deps, organizationId, input.challengeId));
@@ -61,15 +61,19 @@ export async function verify(
     metrics.verifyResults.inc({ result: refusal.code.replace(/^challenge_/, '') });
     throw refusalError(refusal);
   }
-  const expected = row.codeHash;
-  const given = row.currentSendId
-    ? hashSecret(appSecret, 'code', input.code, row.currentSendId)
-    : '';
+  const expected = row.codeHash ?? '';
+  const sendId = row.currentSendId;
+  // Under APP_SECRET, and under each APP_SECRET_PREVIOUS: a code a worker still on the old
+  // secret sent during a rotation is right too.
+  const given = appSecrets.map((secret) =>
+    sendId ? hashSecret(secret, 'code', input.code, sendId) : '',
+  );
   const sms = row.methods.includes('sms');
   const totp = row.methods.includes('totp');
   if (!sms && !totp) throw methodNotAllowed(row, 'code');
   // Always compare, even when no code was stored yet, so timing says nothing.
-  const right = safeEqual(given, expected ?? '') && expected !== null && sms;
+  const matches = given.map((hash) => safeEqual(hash, expected));
+  const right = matches.includes(true) && row.codeHash !== null && sms;
   if (right && row.currentSendId) return approve(deps, row, row.currentSendId);
   // Not the SMS code: the user's authenticator code, when the challenge takes one.
   const byApp = totp ? await verifyTotp(deps, row, input.code) : null;
