@@ -103,6 +103,17 @@ const storedAppSecretHash = async () =>
       select client_secret_hash as hash from apps where client_id = ${promptApp.clientId}`
   )[0]?.hash;
 
+/** An organization with 2FA on, credit and one user; `post` calls a deployment with its key. */
+async function clinicWithUser(name: string, user: Record<string, string>) {
+  const clinic = await h.createOrganization({ name, country: 'FI' });
+  await h.topUp(clinic.id, 10);
+  await h.enableTwoFactor(clinic.apiKey);
+  const created = await h.createUser(clinic.apiKey, user);
+  const post = async (d: Deployment, path: string, body: Record<string, unknown>) =>
+    readJson(await d.app.request(path, requestInit('POST', { key: clinic.apiKey, body })));
+  return { clinic, user: created, post };
+}
+
 describe('after APP_SECRET rotates', () => {
   it('refuses keys and app secrets hashed under a secret it does not keep', async () => {
     expect((await request(withoutOld, '/v1/sms-balance', org.apiKey)).status).toBe(401);
@@ -147,10 +158,7 @@ describe('after APP_SECRET rotates', () => {
   });
 
   it('keeps a device trusted before the rotation trusted, on both ways to start a login', async () => {
-    const clinic = await h.createOrganization({ name: 'Trusting Clinic', country: 'FI' });
-    await h.topUp(clinic.id, 10);
-    await h.enableTwoFactor(clinic.apiKey);
-    const user = await h.createUser(clinic.apiKey, {
+    const { clinic, user, post } = await clinicWithUser('Trusting Clinic', {
       email: 'trusted@example.com',
       password: 'correct horse battery',
       phone: '040 777 8899',
@@ -167,13 +175,8 @@ describe('after APP_SECRET rotates', () => {
     expect(deviceToken).toEqual(expect.any(String));
 
     const trusted = { result: 'authenticated', userId: user.id, reason: 'trusted_device' };
-    const start = async (d: Deployment, path: string, body: Record<string, unknown>) =>
-      readJson(
-        await d.app.request(
-          path,
-          requestInit('POST', { key: clinic.apiKey, body: { ...body, deviceToken } }),
-        ),
-      );
+    const start = (d: Deployment, path: string, body: Record<string, unknown>) =>
+      post(d, path, { ...body, deviceToken });
     expect((await start(rotated, '/v1/logins', login)).body).toEqual(trusted);
     expect((await start(rotated, '/v1/challenges', { userId: user.id, ip: IP })).body).toEqual(
       trusted,
@@ -184,15 +187,10 @@ describe('after APP_SECRET rotates', () => {
   });
 
   it('takes a code sent by a worker still on the old secret (APIs first, then workers)', async () => {
-    const clinic = await h.createOrganization({ name: 'Deploying Clinic', country: 'FI' });
-    await h.topUp(clinic.id, 10);
-    await h.enableTwoFactor(clinic.apiKey);
-    const user = await h.createUser(clinic.apiKey, {
+    const { user, post: call } = await clinicWithUser('Deploying Clinic', {
       email: 'deploy@example.com',
       phone: '040 666 1122',
     });
-    const call = async (d: Deployment, path: string, body: Record<string, unknown>) =>
-      readJson(await d.app.request(path, requestInit('POST', { key: clinic.apiKey, body })));
     // The rotated API starts the login; the harness's worker, on the old secret, sends the code.
     const started = await call(rotated, '/v1/challenges', { userId: user.id, ip: IP });
     const challengeId = started.body.challenge.id as string;

@@ -76,6 +76,13 @@ async function whileDown(proxy: TcpProxy, during: () => Promise<void>): Promise<
   }, 20_000);
 }
 
+/** openid-client as the app, and the request it pushed for `loginHint`. */
+async function pushed(target: RegisteredApp, loginHint: string) {
+  const client = await promptClient(h.baseUrl, target);
+  const started = await pushAuthorization(client, { redirectUri: target.redirectUri, loginHint });
+  return { client, started };
+}
+
 /** A pushed request as an app makes it, by hand, to read the raw answer. */
 async function rawPar(target: RegisteredApp, config: oidc.Configuration) {
   const endpoint = config.serverMetadata().pushed_authorization_request_endpoint ?? '';
@@ -149,11 +156,7 @@ describe('Redis down', () => {
   });
 
   it('shows the try-again page for a link opened meanwhile, and the same link works after', async () => {
-    const client = await promptClient(h.baseUrl, openApp);
-    const started = await pushAuthorization(client, {
-      redirectUri: openApp.redirectUri,
-      loginHint: 'later@example.com',
-    });
+    const { client, started } = await pushed(openApp, 'later@example.com');
     const jar = new CookieJar();
     await whileDown(redisProxy, async () => {
       expectUnavailablePage(await browserRequest(jar, started.url.href));
@@ -170,11 +173,7 @@ describe('Redis down', () => {
 
   it('keeps the code step: a code posted meanwhile gets the try-again page, and counts after', async () => {
     await h.createUser(org.apiKey, { email: 'midway@example.com', phone: '040 555 6677' });
-    const client = await promptClient(h.baseUrl, app);
-    const started = await pushAuthorization(client, {
-      redirectUri: app.redirectUri,
-      loginHint: 'midway@example.com',
-    });
+    const { client, started } = await pushed(app, 'midway@example.com');
     const jar = new CookieJar();
     const { final: page } = await browse(jar, started.url.href);
     expect(page.status).toBe(200);
@@ -199,11 +198,7 @@ describe('Redis down', () => {
   });
 
   it('answers a code redeemed meanwhile 503 and leaves it to redeem once after', async () => {
-    const client = await promptClient(h.baseUrl, openApp);
-    const started = await pushAuthorization(client, {
-      redirectUri: openApp.redirectUri,
-      loginHint: 'redeem@example.com',
-    });
+    const { client, started } = await pushed(openApp, 'redeem@example.com');
     const { final } = await browse(new CookieJar(), started.url.href);
     const callback = new URL(final.location ?? '');
     const redeem = () =>
@@ -222,11 +217,7 @@ describe('Redis down', () => {
 
 describe('Postgres down', () => {
   it('answers 503 temporarily_unavailable, not invalid_client, and the try-again page', async () => {
-    const client = await promptClient(h.baseUrl, openApp);
-    const started = await pushAuthorization(client, {
-      redirectUri: openApp.redirectUri,
-      loginHint: 'pg@example.com',
-    });
+    const { client, started } = await pushed(openApp, 'pg@example.com');
     const jar = new CookieJar();
     await whileDown(pgProxy, async () => {
       expectUnavailable(await rawPar(openApp, client));
