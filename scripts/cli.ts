@@ -35,6 +35,11 @@ Commands:
       A new signing key for the hosted prompt's ID tokens. The old key stays
       published in the JWKS until the tokens it signed expired; running APIs
       sign with the new one within a minute.
+  secrets:reseal
+      After APP_SECRET rotated (the old one in APP_SECRET_PREVIOUS): re-seal
+      authenticator secrets, webhook secrets and signing keys under the new
+      APP_SECRET; prints how many per table, and how many no configured secret
+      opens. Safe to run again and while the service runs.
 
 Configuration comes from the environment (DATABASE_URL, REDIS_URL, QUEUE_PREFIX, ...).`;
 
@@ -231,6 +236,11 @@ async function keysRotate(res: Resources) {
   print(result);
 }
 
+async function secretsReseal(res: Resources) {
+  const { resealSecrets } = await db();
+  print(await resealSecrets((await res.db()).sql, res.config.appSecrets));
+}
+
 const COMMANDS: Record<string, (res: Resources, options: Options) => Promise<void>> = {
   'org:create': orgCreate,
   'credits:add': creditsAdd,
@@ -238,6 +248,7 @@ const COMMANDS: Record<string, (res: Resources, options: Options) => Promise<voi
   'queue:retry-failed': queueRetryFailed,
   reconcile,
   'keys:rotate': keysRotate,
+  'secrets:reseal': secretsReseal,
 };
 
 function parse(args: string[]) {

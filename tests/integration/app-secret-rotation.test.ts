@@ -3,15 +3,18 @@
  * the same database and Redis, started with the new secret, as a rolling
  * deploy does. Organization keys and app secrets are stored only as keyed
  * hashes under the old secret; they keep working, and each moves to the new
- * secret's hash the first time it is used. Without the old secret kept, they
- * are refused.
+ * secret's hash the first time it is used; trusted devices, codes sent by a
+ * worker still on the old secret and the prompt's codes stay good. Without the
+ * old secret kept, they are refused. `secrets:reseal` then moves the sealed
+ * secrets (authenticator, webhook, signing keys) so the old secret can go.
  */
+import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { type App, closeServices, createApp, createServices, type Services } from '@twofa/api';
 import { loadConfig } from '@twofa/config';
-import { hashSecret } from '@twofa/core';
+import { hashSecret, openSecret, type SealPurpose } from '@twofa/core';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -22,6 +25,7 @@ import {
   captureLogs,
   promptClient,
   pushAuthorization,
+  REPO_ROOT,
   type RegisteredApp,
   readJson,
   registerPromptApp,
@@ -33,7 +37,7 @@ import {
 const NEW_SECRET = 'rotated-app-secret-0123456789abcdef';
 const IP = '198.51.100.7';
 
-const h = withPromptHarness();
+const h = withPromptHarness({ env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' } });
 
 /** How openid-client reports `401 invalid_client`: the WWW-Authenticate challenge it came with. */
 const INVALID_CLIENT = {
@@ -82,6 +86,8 @@ let promptApp: RegisteredApp;
 beforeAll(async () => {
   org = await h.createOrganization({ name: 'Rotating Clinic', country: 'FI' });
   promptApp = await registerPromptApp(h, org.apiKey, 'http://127.0.0.1:9/rotated');
+  // The signing key exists before the rotation, sealed under the old secret.
+  await promptClient(h.baseUrl, promptApp);
   rotated = await deploy({ APP_SECRET: NEW_SECRET, APP_SECRET_PREVIOUS: APP_SECRET });
   withoutOld = await deploy({ APP_SECRET: NEW_SECRET });
 });
@@ -115,13 +121,9 @@ async function clinicWithUser(name: string, user: Record<string, string>) {
 }
 
 describe('after APP_SECRET rotates', () => {
-  it('refuses keys and app secrets hashed under a secret it does not keep', async () => {
+  it('refuses a key hashed under a secret it does not keep, and moves nothing', async () => {
     expect((await request(withoutOld, '/v1/sms-balance', org.apiKey)).status).toBe(401);
-    const client = await promptClient(withoutOld.baseUrl, promptApp);
-    await expect(
-      pushAuthorization(client, { redirectUri: promptApp.redirectUri, loginHint: 'a@example.com' }),
-    ).rejects.toMatchObject(INVALID_CLIENT);
-    // Nothing moved: the old hashes are still there for a deployment that keeps the old secret.
+    // Nothing moved: the old hash is still there for a deployment that keeps the old secret.
     expect(await storedKeyHash()).toBe(hashSecret(APP_SECRET, 'api-key', org.apiKey));
   });
 
@@ -132,29 +134,6 @@ describe('after APP_SECRET rotates', () => {
     expect((await request(rotated, `/v1/organizations/${org.id}`, ADMIN_KEY)).status).toBe(200);
     // Moved: a deployment with only the new secret takes it now.
     expect((await request(withoutOld, '/v1/sms-balance', org.apiKey)).status).toBe(200);
-  });
-
-  it("takes an app's secret under the old hash for a whole prompt round, and moves it", async () => {
-    const client = await promptClient(rotated.baseUrl, promptApp);
-    const started = await pushAuthorization(client, {
-      redirectUri: promptApp.redirectUri,
-      loginHint: 'rotated@example.com',
-    });
-    const { final } = await browse(new CookieJar(), started.url.href);
-    expect(final.status).toBe(303);
-    // The ID token is signed with the key sealed under the old secret, opened with it.
-    const tokens = await oidc.authorizationCodeGrant(client, new URL(final.location ?? ''), {
-      pkceCodeVerifier: started.verifier,
-      expectedState: started.state,
-      expectedNonce: started.nonce,
-    });
-    expect(tokens.claims()?.email).toBe('rotated@example.com');
-    const moved = hashSecret(NEW_SECRET, 'client-secret', promptApp.clientSecret);
-    await h.waitFor(async () => (await storedAppSecretHash()) === moved);
-    const fresh = await promptClient(withoutOld.baseUrl, promptApp);
-    await expect(
-      pushAuthorization(fresh, { redirectUri: promptApp.redirectUri, loginHint: 'b@example.com' }),
-    ).resolves.toMatchObject({ state: expect.any(String) });
   });
 
   it('keeps a device trusted before the rotation trusted, on both ways to start a login', async () => {
@@ -204,6 +183,42 @@ describe('after APP_SECRET rotates', () => {
     expect(verified.body).toMatchObject({ result: 'authenticated', userId: user.id });
   });
 
+  it('redeems a code issued just before the rotation, at the same address after it', async () => {
+    // The rotated API takes over the harness's own address (and issuer), as a rolling deploy does.
+    const successor = await deploy({
+      APP_SECRET: NEW_SECRET,
+      APP_SECRET_PREVIOUS: APP_SECRET,
+      PUBLIC_BASE_URL: h.baseUrl,
+    });
+    const openOrg = await h.createOrganization({ name: 'Open Clinic', country: 'FI' });
+    const openApp = await registerPromptApp(h, openOrg.apiKey, 'http://127.0.0.1:9/open');
+    const client = await promptClient(h.baseUrl, openApp);
+    const started = await pushAuthorization(client, {
+      redirectUri: openApp.redirectUri,
+      loginHint: 'just-before@example.com',
+    });
+    const { final } = await browse(new CookieJar(), started.url.href);
+    const callback = new URL(final.location ?? '');
+    const listeners = h.server.listeners('request');
+    h.server.removeAllListeners('request');
+    h.server.on('request', getRequestListener(successor.app.fetch));
+    try {
+      const redeem = () =>
+        oidc.authorizationCodeGrant(client, callback, {
+          pkceCodeVerifier: started.verifier,
+          expectedState: started.state,
+          expectedNonce: started.nonce,
+        });
+      expect((await redeem()).claims()?.email).toBe('just-before@example.com');
+      // Still once only.
+      await expect(redeem()).rejects.toMatchObject({ error: 'invalid_grant' });
+    } finally {
+      h.server.removeAllListeners('request');
+      for (const listener of listeners) h.server.on('request', listener as never);
+      await undeploy(successor);
+    }
+  });
+
   it('still refuses a wrong app secret', async () => {
     const client = await promptClient(rotated.baseUrl, {
       ...promptApp,
@@ -212,5 +227,130 @@ describe('after APP_SECRET rotates', () => {
     await expect(
       pushAuthorization(client, { redirectUri: promptApp.redirectUri, loginHint: 'c@example.com' }),
     ).rejects.toMatchObject(INVALID_CLIENT);
+  });
+});
+
+/** `npm run cli -- <args>` with the rotated secrets; its JSON output. */
+function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number; json: any }> {
+  const full = {
+    PATH: process.env.PATH,
+    ...testEnv(h.databaseUrl, h.queuePrefix, h.twilio.url, { DB_POOL_SIZE: '2', ...env }),
+  };
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/cli.ts', ...args],
+      { cwd: REPO_ROOT, env: full, timeout: 60_000 },
+      (error, stdout) => {
+        let json: unknown = null;
+        try {
+          json = JSON.parse(stdout);
+        } catch {
+          // not JSON
+        }
+        resolve({ code: error ? Number(error.code ?? -1) : 0, json });
+      },
+    );
+  });
+}
+
+/** After `secrets:reseal`: an API with the new secret alone, as after the old one was dropped. */
+let alone: Deployment;
+
+describe('secrets:reseal, then without the old secret', { timeout: 120_000 }, () => {
+  afterAll(() => undeploy(alone));
+
+  it('moves every sealed secret to the new APP_SECRET, so the old one can go', async () => {
+    const clinic = await h.createOrganization({ name: 'Sealing Clinic', country: 'FI' });
+    const user = await h.createUser(clinic.apiKey, { email: 'sealed@example.com' });
+    const enrolled = await h.request('POST', `/v1/users/${user.id}/totp`, { key: clinic.apiKey });
+    expect(enrolled.status).toBe(201);
+    const webhook = await h.request('POST', '/v1/webhooks', {
+      key: clinic.apiKey,
+      body: { url: 'http://127.0.0.1:9/twofa-hook' },
+    });
+    expect(webhook.status).toBe(201);
+    const sealed = async () => [
+      ...(
+        await h.sql<{ key: string; sealed: string }[]>`
+          select user_id::text as key, secret_sealed as sealed from authenticators`
+      ).map((row) => ({ ...row, purpose: 'totp-secret' as SealPurpose })),
+      ...(
+        await h.sql<{ key: string; sealed: string }[]>`
+          select id::text as key, secret_sealed as sealed from webhooks`
+      ).map((row) => ({ ...row, purpose: 'webhook-secret' as SealPurpose })),
+      ...(
+        await h.sql<{ key: string; sealed: string }[]>`
+          select kid as key, sealed_private_jwk as sealed from oidc_signing_keys`
+      ).map((row) => ({ ...row, purpose: 'oidc-signing-key' as SealPurpose })),
+    ];
+    const opensWith = async (secrets: string[]) =>
+      (await sealed()).every(({ key, sealed: value, purpose }) => {
+        try {
+          openSecret(secrets, purpose, value, key);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    const plaintexts = async () =>
+      (await sealed()).map(({ key, sealed: value, purpose }) =>
+        openSecret([NEW_SECRET, APP_SECRET], purpose, value, key),
+      );
+    const before = await plaintexts();
+    expect(await opensWith([NEW_SECRET])).toBe(false);
+
+    const rotatedEnv = { APP_SECRET: NEW_SECRET, APP_SECRET_PREVIOUS: APP_SECRET };
+    const first = await cli(rotatedEnv, 'secrets:reseal');
+    expect(first.code).toBe(0);
+    expect(first.json).toMatchObject({
+      authenticators: { resealed: 1, unreadable: 0 },
+      webhooks: { resealed: 1, unreadable: 0 },
+      oidc_signing_keys: { resealed: expect.any(Number), unreadable: 0 },
+    });
+    expect(first.json.oidc_signing_keys.resealed).toBeGreaterThanOrEqual(1);
+    // The same secrets, now under the new APP_SECRET alone.
+    expect(await opensWith([NEW_SECRET])).toBe(true);
+    expect(await plaintexts()).toEqual(before);
+    const again = await cli(rotatedEnv, 'secrets:reseal');
+    expect(again.json.authenticators).toEqual({ resealed: 0, unreadable: 0 });
+
+    // A deployment without the old secret signs ID tokens with the re-sealed key.
+    alone = await deploy({ APP_SECRET: NEW_SECRET });
+    expect((await fetch(`${alone.baseUrl}/oidc/jwks`)).status).toBe(200);
+    // Without the secret a value was sealed under, it is counted, not changed.
+    const stranger = await cli(
+      { APP_SECRET: 'another-app-secret-0123456789abcd' },
+      'secrets:reseal',
+    );
+    expect(stranger.code).toBe(0);
+    expect(stranger.json.authenticators).toEqual({ resealed: 0, unreadable: 1 });
+  });
+
+  it("takes an app's secret under the old hash for a whole prompt round, and moves it", async () => {
+    // Without the old secret the app's secret, still under the old hash, is refused.
+    const early = await promptClient(alone.baseUrl, promptApp);
+    await expect(
+      pushAuthorization(early, { redirectUri: promptApp.redirectUri, loginHint: 'a@example.com' }),
+    ).rejects.toMatchObject(INVALID_CLIENT);
+    const client = await promptClient(rotated.baseUrl, promptApp);
+    const started = await pushAuthorization(client, {
+      redirectUri: promptApp.redirectUri,
+      loginHint: 'rotated@example.com',
+    });
+    const { final } = await browse(new CookieJar(), started.url.href);
+    expect(final.status).toBe(303);
+    const tokens = await oidc.authorizationCodeGrant(client, new URL(final.location ?? ''), {
+      pkceCodeVerifier: started.verifier,
+      expectedState: started.state,
+      expectedNonce: started.nonce,
+    });
+    expect(tokens.claims()?.email).toBe('rotated@example.com');
+    const moved = hashSecret(NEW_SECRET, 'client-secret', promptApp.clientSecret);
+    await h.waitFor(async () => (await storedAppSecretHash()) === moved);
+    const fresh = await promptClient(alone.baseUrl, promptApp);
+    await expect(
+      pushAuthorization(fresh, { redirectUri: promptApp.redirectUri, loginHint: 'b@example.com' }),
+    ).resolves.toMatchObject({ state: expect.any(String) });
   });
 });

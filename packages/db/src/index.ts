@@ -8,6 +8,7 @@ export * from './repo/oidc.ts';
 export * from './repo/organizations.ts';
 export * from './repo/people.ts';
 export * from './repo/prompt.ts';
+export * from './repo/reseal.ts';
 export * from './repo/retention.ts';
 export * from './repo/second-factors.ts';
 export * from './repo/sends.ts';

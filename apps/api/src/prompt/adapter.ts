@@ -90,7 +90,13 @@ export async function answered<T>(work: Promise<T>, logger: Logger, model: strin
  * oidc-provider's storage: its short-lived models in Redis (store.ts), one
  * kind per `name`; the Client model from the apps table in Postgres.
  */
-export function promptAdapter(db: Database, store: PromptStore, appSecret: string, logger: Logger) {
+export function promptAdapter(
+  db: Database,
+  store: PromptStore,
+  appSecrets: readonly string[],
+  logger: Logger,
+) {
+  const [appSecret = '', ...previousSecrets] = appSecrets;
   return class PromptAdapter implements Adapter {
     readonly #secretIds: boolean;
 
@@ -103,8 +109,16 @@ export function promptAdapter(db: Database, store: PromptStore, appSecret: strin
     }
 
     /** The store's id of a model: its own, or the keyed hash of a secret one. */
-    #id(id: string): string {
-      return this.#secretIds ? hashSecret(appSecret, 'oidc-token', id) : id;
+    #id(id: string, secret = appSecret): string {
+      return this.#secretIds ? hashSecret(secret, 'oidc-token', id) : id;
+    }
+
+    /**
+     * The store's ids a secret model may have been stored under before APP_SECRET
+     * rotated (a code issued in the minute before still redeems); none otherwise.
+     */
+    #previousIds(id: string): string[] {
+      return this.#secretIds ? previousSecrets.map((secret) => this.#id(id, secret)) : [];
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
@@ -124,7 +138,10 @@ export function promptAdapter(db: Database, store: PromptStore, appSecret: strin
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.name === 'Client') return this.#answered(findClient(db, id));
-      const model = await this.#answered(store.find(this.name, this.#id(id)));
+      let model = await this.#answered(store.find(this.name, this.#id(id)));
+      for (const previous of this.#previousIds(id)) {
+        model ??= await this.#answered(store.find(this.name, previous));
+      }
       return toPayload(model, this.#secretIds ? id : undefined);
     }
 
@@ -138,7 +155,10 @@ export function promptAdapter(db: Database, store: PromptStore, appSecret: strin
     }
 
     async consume(id: string): Promise<void> {
-      const first = await this.#answered(store.consume(this.name, this.#id(id)));
+      let first = await this.#answered(store.consume(this.name, this.#id(id)));
+      for (const previous of this.#previousIds(id)) {
+        first ||= await this.#answered(store.consume(this.name, previous));
+      }
       // The provider checks `consumed` on the model it read, then consumes: two redemptions of one
       // code in flight at once both pass that check. The atomic mark lets only one through.
       if (!first && this.name === 'AuthorizationCode') {
@@ -147,7 +167,9 @@ export function promptAdapter(db: Database, store: PromptStore, appSecret: strin
     }
 
     async destroy(id: string): Promise<void> {
-      await this.#answered(store.destroy(this.name, this.#id(id)));
+      for (const stored of [this.#id(id), ...this.#previousIds(id)]) {
+        await this.#answered(store.destroy(this.name, stored));
+      }
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {

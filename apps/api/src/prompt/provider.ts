@@ -151,7 +151,7 @@ function buildProvider(services: Services, issuer: string, keys: SigningJwk[]): 
   };
 
   const configuration: Configuration = {
-    adapter: promptAdapter(db, promptStore, appSecret, services.logger),
+    adapter: promptAdapter(db, promptStore, config.appSecrets, services.logger),
     clients: [],
     findAccount,
     jwks: { keys: keys as never },
