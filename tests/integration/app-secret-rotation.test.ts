@@ -17,12 +17,14 @@ import { loadConfig } from '@twofa/config';
 import { hashSecret, openSecret, type SealPurpose } from '@twofa/core';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, csrfOf } from '../pages/support.ts';
 import {
   ADMIN_KEY,
   APP_SECRET,
   browse,
   CookieJar,
   captureLogs,
+  type Harness,
   promptClient,
   pushAuthorization,
   REPO_ROOT,
@@ -34,6 +36,7 @@ import {
   withPromptHarness,
 } from '../support/index.ts';
 
+const PAGE_PASSWORD = 'correct horse battery staple';
 const NEW_SECRET = 'rotated-app-secret-0123456789abcdef';
 const IP = '198.51.100.7';
 
@@ -217,6 +220,34 @@ describe('after APP_SECRET rotates', () => {
       for (const listener of listeners) h.server.on('request', listener as never);
       await undeploy(successor);
     }
+  });
+
+  it('keeps a page sign-in, and a form rendered before the rotation, good after it', async () => {
+    const clinic = await h.createOrganization({ name: 'Page Clinic', country: 'FI' });
+    await h.createUser(clinic.apiKey, { email: 'pages@example.com', password: PAGE_PASSWORD });
+    const before = new Browser(h);
+    const login = await before.submit(`/login?org=${clinic.id}`, '/login', {
+      org: clinic.id,
+      email: 'pages@example.com',
+      password: PAGE_PASSWORD,
+    });
+    expect(login.location).toBe('/account');
+    const account = await before.get('/account');
+    expect(account.status).toBe(200);
+    // The same browser, its cookies as they are, on another deployment.
+    const on = (d: Deployment) => {
+      const browser = new Browser({ app: d.app } as unknown as Harness);
+      for (const [name, value] of before.cookies) browser.cookies.set(name, value);
+      return browser;
+    };
+    expect((await on(withoutOld).get('/account')).status).not.toBe(200);
+    const after = on(rotated);
+    expect((await after.get('/account')).status).toBe(200);
+    // The log-out form's CSRF token was made under the old secret.
+    const out = await after.post('/logout', { csrf: csrfOf(account.html) });
+    expect(out.status).toBe(303);
+    expect((await after.get('/account')).status).not.toBe(200);
+    expect((await before.get('/account')).status).not.toBe(200);
   });
 
   it('still refuses a wrong app secret', async () => {

@@ -59,6 +59,14 @@ function appSecret(c: PageContext): string {
 }
 
 /**
+ * APP_SECRET, then each APP_SECRET_PREVIOUS: what a cookie or form token the
+ * pages made before a rotation was keyed with, so it still holds after it.
+ */
+function appSecrets(c: PageContext): readonly string[] {
+  return c.get('services').config.appSecrets;
+}
+
+/**
  * The end user's address: the socket, or X-Forwarded-For from a TRUST_PROXY
  * proxy (`ip`, for the per-address limit and the records), and the address the
  * skip networks may match (`networkIp`): null when X-Forwarded-For came from a
@@ -115,7 +123,7 @@ export async function formFields(c: PageContext): Promise<Record<string, string>
 /** True when the form's `csrf` field is the token of the cookie it must be bound to. */
 export function csrfValid(c: PageContext, subject: string | undefined, given: string | undefined) {
   if (!subject || !given) return false;
-  return safeEqual(csrfToken(c, subject), given);
+  return appSecrets(c).some((secret) => safeEqual(hashSecret(secret, 'csrf', subject), given));
 }
 
 // ---- the pending challenge -------------------------------------------------
@@ -125,13 +133,13 @@ export interface PendingChallenge {
   challengeId: string;
 }
 
-function challengeMac(c: PageContext, browser: string, p: PendingChallenge): string {
-  return hashSecret(
-    appSecret(c),
-    'pending-challenge',
-    `${p.organizationId}.${p.challengeId}`,
-    browser,
-  );
+function challengeMac(
+  c: PageContext,
+  browser: string,
+  p: PendingChallenge,
+  secret = appSecret(c),
+): string {
+  return hashSecret(secret, 'pending-challenge', `${p.organizationId}.${p.challengeId}`, browser);
 }
 
 /** `browser`: the id the cookie is bound to, when this answer renews it. */
@@ -157,7 +165,10 @@ export function pendingChallenge(c: PageContext): PendingChallenge | null {
   const [organizationId, challengeId, mac] = value.split('.');
   if (!organizationId || !challengeId || !mac) return null;
   const pending = { organizationId, challengeId };
-  return safeEqual(challengeMac(c, browser, pending), mac) ? pending : null;
+  const valid = appSecrets(c).some((secret) =>
+    safeEqual(challengeMac(c, browser, pending, secret), mac),
+  );
+  return valid ? pending : null;
 }
 
 export function clearPendingChallenge(c: PageContext): void {
@@ -168,6 +179,11 @@ export function clearPendingChallenge(c: PageContext): void {
 
 function sessionHash(c: PageContext, token: string): string {
   return hashSecret(appSecret(c), 'session', token);
+}
+
+/** A session token's hashes under each secret: a session started before a rotation still holds. */
+function sessionHashes(c: PageContext, token: string): string[] {
+  return appSecrets(c).map((secret) => hashSecret(secret, 'session', token));
 }
 
 /**
@@ -187,7 +203,7 @@ export async function startSession(
     userId,
     tokenHash: sessionHash(c, token),
     expiresAt: new Date(clock.now().getTime() + SESSION_TTL_MS),
-    replacesTokenHash: previous && previous.length <= 100 ? sessionHash(c, previous) : null,
+    replacesTokenHashes: previous && previous.length <= 100 ? sessionHashes(c, previous) : [],
   });
   setCookie(c, SESSION_COOKIE, token, cookieOptions(c, SESSION_TTL_MS / 1000));
   renewBrowserId(c);
@@ -203,13 +219,13 @@ export async function currentSession(c: PageContext): Promise<PageSession | null
   const token = readCookie(c, SESSION_COOKIE);
   if (!token || token.length > 100) return null;
   const { db, clock } = c.get('services');
-  const session = await findWebSession(db.sql, sessionHash(c, token), clock.now());
+  const session = await findWebSession(db.sql, sessionHashes(c, token), clock.now());
   return session ? { ...session, token } : null;
 }
 
 export async function endSession(c: PageContext, token: string): Promise<void> {
   const { db, clock } = c.get('services');
-  await revokeWebSession(db.sql, sessionHash(c, token), clock.now());
+  await revokeWebSession(db.sql, sessionHashes(c, token), clock.now());
   deleteCookie(c, SESSION_COOKIE, cookieOptions(c));
 }
 

@@ -24,13 +24,15 @@ export async function createWebSession(
     userId: string;
     tokenHash: string;
     expiresAt: Date;
-    replacesTokenHash?: string | null | undefined;
+    /** The hashes (one per configured secret) of the token of the session this one replaces. */
+    replacesTokenHashes?: readonly string[] | undefined;
   },
 ): Promise<string> {
   const [row] = await sql<{ id: string }[]>`
     with ended as (
       update web_sessions set revoked_at = now()
-      where token_hash = ${input.replacesTokenHash ?? null} and revoked_at is null
+      where token_hash = any(${sql.array([...(input.replacesTokenHashes ?? [])])}::text[])
+        and revoked_at is null
     )
     insert into web_sessions (organization_id, user_id, token_hash, expires_at)
     select ${input.organizationId}, u.id, ${input.tokenHash}, ${input.expiresAt}
@@ -40,10 +42,13 @@ export async function createWebSession(
   return row.id;
 }
 
-/** The session a token hash names, if it is neither expired nor revoked; its user's current role. */
+/**
+ * The session a token names (by any of its hashes, one per configured secret),
+ * if it is neither expired nor revoked; its user's current role.
+ */
 export async function findWebSession(
   sql: Sql,
-  tokenHash: string,
+  tokenHashes: readonly string[],
   now: Date,
 ): Promise<WebSession | null> {
   const [row] = await sql<WebSession[]>`
@@ -51,15 +56,20 @@ export async function findWebSession(
       u.email, u.role, s.expires_at as "expiresAt"
     from web_sessions s
     join users u on u.id = s.user_id and u.organization_id = s.organization_id
-    where s.token_hash = ${tokenHash} and s.revoked_at is null and s.expires_at > ${now}`;
+    where s.token_hash = any(${sql.array([...tokenHashes])}::text[])
+      and s.revoked_at is null and s.expires_at > ${now}`;
   return row ?? null;
 }
 
 /** Log-out: the session stops working at once. */
-export async function revokeWebSession(sql: Sql, tokenHash: string, now: Date): Promise<boolean> {
+export async function revokeWebSession(
+  sql: Sql,
+  tokenHashes: readonly string[],
+  now: Date,
+): Promise<boolean> {
   const rows = await sql`
     update web_sessions set revoked_at = ${now}
-    where token_hash = ${tokenHash} and revoked_at is null
+    where token_hash = any(${sql.array([...tokenHashes])}::text[]) and revoked_at is null
     returning id`;
   return rows.length > 0;
 }
