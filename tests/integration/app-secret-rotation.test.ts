@@ -8,7 +8,6 @@
  * old secret kept, they are refused. `secrets:reseal` then moves the sealed
  * secrets (authenticator, webhook, signing keys) so the old secret can go.
  */
-import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
@@ -27,11 +26,11 @@ import {
   type Harness,
   promptClient,
   pushAuthorization,
-  REPO_ROOT,
   type RegisteredApp,
   readJson,
   registerPromptApp,
   requestInit,
+  runCli,
   testEnv,
   withPromptHarness,
 } from '../support/index.ts';
@@ -261,29 +260,12 @@ describe('after APP_SECRET rotates', () => {
   });
 });
 
-/** `npm run cli -- <args>` with the rotated secrets; its JSON output. */
-function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number; json: any }> {
-  const full = {
-    PATH: process.env.PATH,
-    ...testEnv(h.databaseUrl, h.queuePrefix, h.twilio.url, { DB_POOL_SIZE: '2', ...env }),
-  };
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/cli.ts', ...args],
-      { cwd: REPO_ROOT, env: full, timeout: 60_000 },
-      (error, stdout) => {
-        let json: unknown = null;
-        try {
-          json = JSON.parse(stdout);
-        } catch {
-          // not JSON
-        }
-        resolve({ code: error ? Number(error.code ?? -1) : 0, json });
-      },
-    );
-  });
-}
+/** `npm run cli -- <args>` on the harness's database, with `env` on top (the secrets). */
+const cli = (env: Record<string, string>, ...args: string[]) =>
+  runCli(
+    testEnv(h.databaseUrl, h.queuePrefix, h.twilio.url, { DB_POOL_SIZE: '2', ...env }),
+    ...args,
+  );
 
 /** After `secrets:reseal`: an API with the new secret alone, as after the old one was dropped. */
 let alone: Deployment;

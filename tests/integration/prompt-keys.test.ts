@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
 import { createPublicKey, type JsonWebKey, verify } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
 import { closeServices, createApp, createServices, type Services } from '@twofa/api';
 import { loadSigningKeys } from '@twofa/api/signing-keys';
@@ -13,11 +11,11 @@ import {
   pushAuthorization,
   type RegisteredApp,
   registerPromptApp,
+  runCli,
   testEnv,
   withPromptHarness,
 } from '../support/index.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const h = withPromptHarness({ worker: false });
 let app: RegisteredApp;
 const started: Services[] = [];
@@ -88,28 +86,8 @@ async function verifiesAgainstJwks(jws: string): Promise<boolean> {
   );
 }
 
-function cli(...args: string[]): Promise<{ code: number; json: any }> {
-  const env = {
-    PATH: process.env.PATH,
-    ...testEnv(h.databaseUrl, h.queuePrefix, h.twilio.url, { DB_POOL_SIZE: '2' }),
-  };
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/cli.ts', ...args],
-      { cwd: ROOT, env, timeout: 60_000 },
-      (error, stdout) => {
-        let json: unknown = null;
-        try {
-          json = JSON.parse(stdout);
-        } catch {
-          // not JSON
-        }
-        resolve({ code: error ? Number(error.code ?? -1) : 0, json });
-      },
-    );
-  });
-}
+const cli = (...args: string[]) =>
+  runCli(testEnv(h.databaseUrl, h.queuePrefix, h.twilio.url, { DB_POOL_SIZE: '2' }), ...args);
 
 describe('signing keys in Postgres', { timeout: 120_000 }, () => {
   it('keeps one key across a restart, then rotates with the old key still published', async () => {

@@ -2,7 +2,7 @@
  * Child processes for tests (and the benchmark): spawned with their output kept,
  * killed when this process exits however it exits, polled until ready.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { delimiter, isAbsolute, join } from 'node:path';
@@ -277,4 +277,31 @@ export class ProcessGroup {
     this.members.clear();
     await Promise.all(all.map((m) => m.close().catch(() => {})));
   }
+}
+
+/**
+ * `npm run cli -- <args>` as an operator runs it (a process of its own, the
+ * repository as its directory) with `env` as its whole environment besides
+ * PATH; its exit code and its JSON output (null when it printed none).
+ */
+export function runCli(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; json: any }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/cli.ts', ...args],
+      { cwd: REPO_ROOT, env: { PATH: process.env.PATH, ...env }, timeout: 60_000 },
+      (error, stdout) => {
+        let json: unknown = null;
+        try {
+          json = JSON.parse(stdout);
+        } catch {
+          // not JSON
+        }
+        resolve({ code: error ? Number(error.code ?? -1) : 0, json });
+      },
+    );
+  });
 }
