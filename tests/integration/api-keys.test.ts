@@ -114,6 +114,29 @@ describe('after APP_SECRET rotates (the old one in APP_SECRET_PREVIOUS)', () => 
     await expect(current.organizationFor(hash, org.apiKey)).resolves.toBe(org.id);
   });
 
+  it('finds a key two replicas move at once, on both', async () => {
+    // Each replica with a pool of its own, so their statements interleave.
+    const pools = [0, 1].map(() => postgres(h.databaseUrl, { max: 1, onnotice: () => {} }));
+    try {
+      const replicas = pools.map(
+        (pool) =>
+          new ApiKeys({ sql: pool, close: () => pool.end() }, new TestClock(), {
+            appSecrets: [ROTATED, h.config.appSecret],
+            adminApiKey: ADMIN_KEY,
+          }),
+      );
+      for (let round = 0; round < 20; round++) {
+        const org = await h.createOrganization();
+        const found = await Promise.all(
+          replicas.map((keys) => keys.organizationFor(keys.hash(org.apiKey), org.apiKey)),
+        );
+        expect(found).toEqual([org.id, org.id]);
+      }
+    } finally {
+      await Promise.all(pools.map((pool) => pool.end()));
+    }
+  });
+
   it('refuses a key under the old hash when the old secret is not kept, and a revoked one', async () => {
     const org = await h.createOrganization();
     const without = apiKeys(new TestClock(), undefined, [ROTATED]);

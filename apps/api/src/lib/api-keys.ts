@@ -112,6 +112,9 @@ export class ApiKeys {
     const found = await findOrganizationIdByKeyHash(this.db.sql, tokenHash);
     if (found || this.#previousSecrets.length === 0) return found;
     const oldHashes = this.#previousSecrets.map((secret) => hashSecret(secret, 'api-key', token));
-    return rehashApiKey(this.db.sql, oldHashes, tokenHash);
+    const moved = await rehashApiKey(this.db.sql, oldHashes, tokenHash);
+    if (moved) return moved;
+    // Another replica may have moved it between the two statements: look under the new hash again.
+    return findOrganizationIdByKeyHash(this.db.sql, tokenHash);
   }
 }
