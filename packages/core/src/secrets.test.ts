@@ -4,9 +4,11 @@ import {
   dummyPasswordHash,
   generateCode,
   generateToken,
+  hashesUnder,
   hashPassword,
   hashSecret,
   issueApiKey,
+  matchesUnderAny,
   safeEqual,
   verifyPassword,
 } from './secrets.ts';
@@ -88,6 +90,34 @@ describe('hashSecret', () => {
     expect(hashSecret(secret, 'code', '23456', 'send-1')).not.toBe(
       hashSecret(secret, 'code', '123456', 'send-'),
     );
+  });
+});
+
+describe('hashesUnder / matchesUnderAny (APP_SECRET, then APP_SECRET_PREVIOUS)', () => {
+  const NEW = 'new-app-secret-0123456789abcdef';
+  const OLD = 'old-app-secret-0123456789abcdef';
+
+  it('hashes under each secret, in order, with purpose and context', () => {
+    expect(hashesUnder([NEW, OLD], 'session', 'tok', 'ctx')).toEqual([
+      hashSecret(NEW, 'session', 'tok', 'ctx'),
+      hashSecret(OLD, 'session', 'tok', 'ctx'),
+    ]);
+    expect(hashesUnder([NEW], 'session', 'tok')).toEqual([hashSecret(NEW, 'session', 'tok', '')]);
+    expect(hashesUnder([], 'session', 'tok')).toEqual([]);
+  });
+
+  it('matches a hash made under any of the secrets, and nothing else', () => {
+    const underOld = hashSecret(OLD, 'code', '123456', 'send');
+    const underNew = hashSecret(NEW, 'code', '123456', 'send');
+    expect(matchesUnderAny([NEW, OLD], 'code', '123456', underOld, 'send')).toBe(true);
+    expect(matchesUnderAny([NEW, OLD], 'code', '123456', underNew, 'send')).toBe(true);
+    expect(matchesUnderAny([NEW], 'code', '123456', underOld, 'send')).toBe(false);
+    expect(matchesUnderAny([NEW, OLD], 'code', '654321', underOld, 'send')).toBe(false);
+    expect(matchesUnderAny([NEW, OLD], 'code', '123456', underOld, 'other')).toBe(false);
+    expect(matchesUnderAny([NEW, OLD], 'csrf', '123456', underOld, 'send')).toBe(false);
+    expect(matchesUnderAny([], 'code', '123456', underOld, 'send')).toBe(false);
+    expect(matchesUnderAny([NEW, OLD], 'code', '123456', '', 'send')).toBe(false);
+    expect(matchesUnderAny([NEW, OLD], 'csrf', 'v', hashSecret(OLD, 'csrf', 'v'))).toBe(true);
   });
 });
 

@@ -48,6 +48,35 @@ export function hashSecret(
     .digest('base64url');
 }
 
+/**
+ * `value`'s keyed hash under each of `secrets`, in their order: APP_SECRET and
+ * then each APP_SECRET_PREVIOUS, for what was stored before a rotation.
+ */
+export function hashesUnder(
+  secrets: readonly string[],
+  purpose: SecretPurpose,
+  value: string,
+  context = '',
+): string[] {
+  return secrets.map((secret) => hashSecret(secret, purpose, value, context));
+}
+
+/** True when `expected` is `value`'s keyed hash under any of `secrets`; each compared in constant time. */
+export function matchesUnderAny(
+  secrets: readonly string[],
+  purpose: SecretPurpose,
+  value: string,
+  expected: string,
+  context = '',
+): boolean {
+  let found = false;
+  for (const hash of hashesUnder(secrets, purpose, value, context)) {
+    // No early exit: every secret is tried, whichever matches.
+    found = safeEqual(hash, expected) || found;
+  }
+  return found;
+}
+
 /** Constant-time comparison of two hashes (or any two strings). */
 export function safeEqual(a: string, b: string): boolean {
   const ab = Buffer.from(a);

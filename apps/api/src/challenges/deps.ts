@@ -1,4 +1,4 @@
-import { type Clock, hashSecret } from '@twofa/core';
+import { type Clock, hashesUnder, hashSecret } from '@twofa/core';
 import type { Database, DeviceTokenHash } from '@twofa/db';
 import type { Logger, Metrics } from '@twofa/observability';
 import type { Queue, SendCodeJob } from '@twofa/queue';
@@ -37,5 +37,5 @@ export interface RequestLogger {
 export function deviceTokenHash(deps: ChallengeDeps, token: string | undefined): DeviceTokenHash {
   if (!token) return null;
   if (deps.appSecrets.length <= 1) return hashSecret(deps.appSecret, 'device-token', token);
-  return deps.appSecrets.map((secret) => hashSecret(secret, 'device-token', token));
+  return hashesUnder(deps.appSecrets, 'device-token', token);
 }

@@ -2,6 +2,7 @@ import {
   BACKUP_CODE_STATUSES,
   backupCodeRefusal,
   generateToken,
+  hashesUnder,
   hashSecret,
   isBackupCodeShape,
   MAX_WRONG_ATTEMPTS,
@@ -73,9 +74,7 @@ export async function verifyBackupCode(
   const normalized = normalizeBackupCode(backupCode);
   if (!isBackupCodeShape(normalized)) return countWrongCode(deps, row, wrong);
   // Under every APP_SECRET still accepted, so a rotation does not void printed codes.
-  const codeHashes = deps.appSecrets.map((secret) =>
-    hashSecret(secret, 'backup-code', normalized, row.userId),
-  );
+  const codeHashes = hashesUnder(deps.appSecrets, 'backup-code', normalized, row.userId);
   const approved = await approveBy(
     deps,
     row,

@@ -5,9 +5,9 @@ import {
   type ChallengeRefusal,
   generateToken,
   hashSecret,
+  matchesUnderAny,
   type SecondFactorMethod,
   type StoredChallengeStatus,
-  safeEqual,
   TRUSTED_DEVICE_TTL_MS,
   verifyRefusal,
 } from '@twofa/core';
@@ -61,19 +61,16 @@ export async function verify(
     metrics.verifyResults.inc({ result: refusal.code.replace(/^challenge_/, '') });
     throw refusalError(refusal);
   }
-  const expected = row.codeHash ?? '';
-  const sendId = row.currentSendId;
-  // Under APP_SECRET, and under each APP_SECRET_PREVIOUS: a code a worker still on the old
-  // secret sent during a rotation is right too.
-  const given = appSecrets.map((secret) =>
-    sendId ? hashSecret(secret, 'code', input.code, sendId) : '',
-  );
   const sms = row.methods.includes('sms');
   const totp = row.methods.includes('totp');
   if (!sms && !totp) throw methodNotAllowed(row, 'code');
-  // Always compare, even when no code was stored yet, so timing says nothing.
-  const matches = given.map((hash) => safeEqual(hash, expected));
-  const right = matches.includes(true) && row.codeHash !== null && sms;
+  // Always compare, even when no code was stored yet, so timing says nothing. Under each
+  // APP_SECRET_PREVIOUS too: a code a worker still on the old secret sent is right.
+  const sendId = row.currentSendId ?? '';
+  const right =
+    matchesUnderAny(appSecrets, 'code', input.code, row.codeHash ?? '', sendId) &&
+    row.codeHash !== null &&
+    sms;
   if (right && row.currentSendId) return approve(deps, row, row.currentSendId);
   // Not the SMS code: the user's authenticator code, when the challenge takes one.
   const byApp = totp ? await verifyTotp(deps, row, input.code) : null;

@@ -1,4 +1,4 @@
-import { type Clock, hashSecret, safeEqual } from '@twofa/core';
+import { type Clock, hashesUnder, hashSecret, safeEqual } from '@twofa/core';
 import { type Database, findOrganizationIdByKeyHash, rehashApiKey } from '@twofa/db';
 
 /** Keys are long-lived, so a minute of caching is safe. */
@@ -111,7 +111,7 @@ export class ApiKeys {
   async #find(tokenHash: string, token: string): Promise<string | null> {
     const found = await findOrganizationIdByKeyHash(this.db.sql, tokenHash);
     if (found || this.#previousSecrets.length === 0) return found;
-    const oldHashes = this.#previousSecrets.map((secret) => hashSecret(secret, 'api-key', token));
+    const oldHashes = hashesUnder(this.#previousSecrets, 'api-key', token);
     const moved = await rehashApiKey(this.db.sql, oldHashes, tokenHash);
     if (moved) return moved;
     // Another replica may have moved it between the two statements: look under the new hash again.

@@ -1,4 +1,10 @@
-import { generateToken, hashSecret, safeEqual, TRUSTED_DEVICE_TTL_MS } from '@twofa/core';
+import {
+  generateToken,
+  hashesUnder,
+  hashSecret,
+  matchesUnderAny,
+  TRUSTED_DEVICE_TTL_MS,
+} from '@twofa/core';
 import { createWebSession, findWebSession, revokeWebSession, type WebSession } from '@twofa/db';
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -123,7 +129,7 @@ export async function formFields(c: PageContext): Promise<Record<string, string>
 /** True when the form's `csrf` field is the token of the cookie it must be bound to. */
 export function csrfValid(c: PageContext, subject: string | undefined, given: string | undefined) {
   if (!subject || !given) return false;
-  return appSecrets(c).some((secret) => safeEqual(hashSecret(secret, 'csrf', subject), given));
+  return matchesUnderAny(appSecrets(c), 'csrf', subject, given);
 }
 
 // ---- the pending challenge -------------------------------------------------
@@ -133,13 +139,10 @@ export interface PendingChallenge {
   challengeId: string;
 }
 
-function challengeMac(
-  c: PageContext,
-  browser: string,
-  p: PendingChallenge,
-  secret = appSecret(c),
-): string {
-  return hashSecret(secret, 'pending-challenge', `${p.organizationId}.${p.challengeId}`, browser);
+const challengeValue = (p: PendingChallenge) => `${p.organizationId}.${p.challengeId}`;
+
+function challengeMac(c: PageContext, browser: string, p: PendingChallenge): string {
+  return hashSecret(appSecret(c), 'pending-challenge', challengeValue(p), browser);
 }
 
 /** `browser`: the id the cookie is bound to, when this answer renews it. */
@@ -165,8 +168,12 @@ export function pendingChallenge(c: PageContext): PendingChallenge | null {
   const [organizationId, challengeId, mac] = value.split('.');
   if (!organizationId || !challengeId || !mac) return null;
   const pending = { organizationId, challengeId };
-  const valid = appSecrets(c).some((secret) =>
-    safeEqual(challengeMac(c, browser, pending, secret), mac),
+  const valid = matchesUnderAny(
+    appSecrets(c),
+    'pending-challenge',
+    challengeValue(pending),
+    mac,
+    browser,
   );
   return valid ? pending : null;
 }
@@ -183,7 +190,7 @@ function sessionHash(c: PageContext, token: string): string {
 
 /** A session token's hashes under each secret: a session started before a rotation still holds. */
 function sessionHashes(c: PageContext, token: string): string[] {
-  return appSecrets(c).map((secret) => hashSecret(secret, 'session', token));
+  return hashesUnder(appSecrets(c), 'session', token);
 }
 
 /**

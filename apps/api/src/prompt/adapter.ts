@@ -1,8 +1,8 @@
-import { hashSecret } from '@twofa/core';
-import { type Database, findPromptAppByClientId, isDatabaseUnavailable } from '@twofa/db';
+import { hashesUnder, hashSecret } from '@twofa/core';
+import { type Database, findPromptAppByClientId } from '@twofa/db';
 import type { Logger } from '@twofa/observability';
-import { isRedisUnavailable } from '@twofa/queue';
 import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
+import { unavailability } from '../lib/http.ts';
 import type { PromptStore, StoredModel } from './store.ts';
 
 /**
@@ -80,7 +80,7 @@ export async function answered<T>(work: Promise<T>, logger: Logger, model: strin
   try {
     return await work;
   } catch (error) {
-    if (!isRedisUnavailable(error) && !isDatabaseUnavailable(error)) throw error;
+    if (!unavailability(error)) throw error;
     logger.warn({ err: (error as Error).message, model }, 'prompt state unavailable');
     throw new PromptUnavailable(error as Error);
   }
@@ -109,8 +109,8 @@ export function promptAdapter(
     }
 
     /** The store's id of a model: its own, or the keyed hash of a secret one. */
-    #id(id: string, secret = appSecret): string {
-      return this.#secretIds ? hashSecret(secret, 'oidc-token', id) : id;
+    #id(id: string): string {
+      return this.#secretIds ? hashSecret(appSecret, 'oidc-token', id) : id;
     }
 
     /**
@@ -118,7 +118,7 @@ export function promptAdapter(
      * rotated (a code issued in the minute before still redeems); none otherwise.
      */
     #previousIds(id: string): string[] {
-      return this.#secretIds ? previousSecrets.map((secret) => this.#id(id, secret)) : [];
+      return this.#secretIds ? hashesUnder(previousSecrets, 'oidc-token', id) : [];
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {

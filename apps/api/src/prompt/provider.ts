@@ -1,5 +1,5 @@
 import { hkdfSync } from 'node:crypto';
-import { safeEqual } from '@twofa/core';
+import { matchesUnderAny, safeEqual } from '@twofa/core';
 import { rehashPromptAppSecret } from '@twofa/db';
 import Provider, {
   type Configuration,
@@ -278,10 +278,7 @@ function buildProvider(services: Services, issuer: string, keys: SigningJwk[]): 
     const stored = this.clientSecret ?? '';
     const current = hashClientSecret(appSecret, actual ?? '');
     if (safeEqual(current, stored)) return true;
-    const previous = previousSecrets.find((secret) =>
-      safeEqual(hashClientSecret(secret, actual ?? ''), stored),
-    );
-    if (previous === undefined) return false;
+    if (!matchesUnderAny(previousSecrets, 'client-secret', actual ?? '', stored)) return false;
     rehashPromptAppSecret(db.sql, {
       clientId: this.clientId,
       oldHash: stored,
