@@ -14,7 +14,6 @@ import { getRequestListener } from '@hono/node-server';
 import { type App, closeServices, createApp, createServices, type Services } from '@twofa/api';
 import { loadConfig } from '@twofa/config';
 import { hashSecret, openSecret, type SealPurpose } from '@twofa/core';
-import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, csrfOf } from '../pages/support.ts';
 import {
@@ -28,6 +27,7 @@ import {
   pushAuthorization,
   type RegisteredApp,
   readJson,
+  redeemCode,
   registerPromptApp,
   requestInit,
   runCli,
@@ -205,12 +205,7 @@ describe('after APP_SECRET rotates', () => {
     h.server.removeAllListeners('request');
     h.server.on('request', getRequestListener(successor.app.fetch));
     try {
-      const redeem = () =>
-        oidc.authorizationCodeGrant(client, callback, {
-          pkceCodeVerifier: started.verifier,
-          expectedState: started.state,
-          expectedNonce: started.nonce,
-        });
+      const redeem = () => redeemCode(client, callback, started);
       expect((await redeem()).claims()?.email).toBe('just-before@example.com');
       // Still once only.
       await expect(redeem()).rejects.toMatchObject({ error: 'invalid_grant' });
@@ -353,11 +348,7 @@ describe('secrets:reseal, then without the old secret', { timeout: 120_000 }, ()
     });
     const { final } = await browse(new CookieJar(), started.url.href);
     expect(final.status).toBe(303);
-    const tokens = await oidc.authorizationCodeGrant(client, new URL(final.location ?? ''), {
-      pkceCodeVerifier: started.verifier,
-      expectedState: started.state,
-      expectedNonce: started.nonce,
-    });
+    const tokens = await redeemCode(client, new URL(final.location ?? ''), started);
     expect(tokens.claims()?.email).toBe('rotated@example.com');
     const moved = hashSecret(NEW_SECRET, 'client-secret', promptApp.clientSecret);
     await h.waitFor(async () => (await storedAppSecretHash()) === moved);

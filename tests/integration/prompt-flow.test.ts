@@ -8,6 +8,7 @@ import {
   promptClient,
   pushAuthorization,
   type RegisteredApp,
+  redeemCode,
   registerPromptApp,
   withPromptHarness,
 } from '../support/index.ts';
@@ -73,18 +74,6 @@ async function openPrompt(
   return { config, started, jar, page: final };
 }
 
-function redeem(
-  config: oidc.Configuration,
-  callback: URL,
-  started: { verifier: string; state: string; nonce: string },
-) {
-  return oidc.authorizationCodeGrant(config, callback, {
-    pkceCodeVerifier: started.verifier,
-    expectedState: started.state,
-    expectedNonce: started.nonce,
-  });
-}
-
 async function promptAudits(orgId: string) {
   return h.sql<{ data: Record<string, unknown> }[]>`
     select data from audit_events where organization_id = ${orgId} and type = 'prompt_completed'
@@ -137,7 +126,7 @@ describe('the SMS second step', () => {
     expect(callback.searchParams.get('state')).toBe(started.state);
     expect(jar.has('twofa_device')).toBe(true);
 
-    const tokens = await redeem(config, callback, started);
+    const tokens = await redeemCode(config, callback, started);
     expect(tokens.token_type).toBe('bearer');
     expect(typeof tokens.access_token).toBe('string');
     const claims = tokens.claims();
@@ -159,7 +148,7 @@ describe('the SMS second step', () => {
     const sent = h.twilio.messages.length;
     const again = await openPrompt(app, 'newvet@example.com', jar);
     expect(again.page.status).toBe(303);
-    const againTokens = await redeem(
+    const againTokens = await redeemCode(
       again.config,
       new URL(again.page.location ?? ''),
       again.started,
@@ -204,7 +193,7 @@ describe('the SMS second step', () => {
     expect(back.final.status).toBe(303);
     // No trust asked for: no device cookie.
     expect(jar.has('twofa_device')).toBe(false);
-    const claims = (await redeem(config, new URL(back.final.location ?? ''), started)).claims();
+    const claims = (await redeemCode(config, new URL(back.final.location ?? ''), started)).claims();
     expect(claims?.sub).toBe(known.id);
     expect(claims?.amr).toEqual(['sms']);
   });
@@ -343,7 +332,7 @@ describe('no second factor needed', () => {
     expect(page.status).toBe(303);
     const callback = new URL(page.location ?? '');
     expect(`${callback.origin}${callback.pathname}`).toBe('https://office.example/cb');
-    const claims = (await redeem(config, callback, started)).claims();
+    const claims = (await redeemCode(config, callback, started)).claims();
     expect(claims?.twofa).toEqual({ result: 'skipped', reason: 'trusted_network' });
     expect(claims?.amr).toBeUndefined();
     expect(claims?.email).toBe('desk@office.example');
@@ -360,7 +349,7 @@ describe('no second factor needed', () => {
       scope: 'openid',
     });
     const { final } = await browse(new CookieJar(), started.url.href);
-    const claims = (await redeem(config, new URL(final.location ?? ''), started)).claims();
+    const claims = (await redeemCode(config, new URL(final.location ?? ''), started)).claims();
     expect(claims?.twofa).toEqual({ result: 'skipped', reason: 'two_factor_disabled' });
     expect(claims?.email).toBeUndefined();
   });
@@ -392,7 +381,7 @@ describe('the other ways in the prompt', () => {
       form: { csrf: csrfOf(form.final.body), backupCode: backupCode.toUpperCase() },
     });
     expect(back.final.status).toBe(303);
-    const tokens = await redeem(config, new URL(back.final.location ?? ''), started);
+    const tokens = await redeemCode(config, new URL(back.final.location ?? ''), started);
     expect(tokens.claims()).toMatchObject({
       sub: user.id,
       amr: ['otp'],

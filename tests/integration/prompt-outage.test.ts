@@ -20,6 +20,7 @@ import {
   promptClient,
   pushAuthorization,
   type RegisteredApp,
+  redeemCode,
   registerPromptApp,
   startTcpProxy,
   type TcpProxy,
@@ -163,11 +164,7 @@ describe('Redis down', () => {
     });
     const { final } = await browse(jar, started.url.href);
     expect(final.status).toBe(303);
-    const tokens = await oidc.authorizationCodeGrant(client, new URL(final.location ?? ''), {
-      pkceCodeVerifier: started.verifier,
-      expectedState: started.state,
-      expectedNonce: started.nonce,
-    });
+    const tokens = await redeemCode(client, new URL(final.location ?? ''), started);
     expect(tokens.claims()?.email).toBe('later@example.com');
   });
 
@@ -189,11 +186,7 @@ describe('Redis down', () => {
     expect(back.final.status).toBe(303);
     const callback = new URL(back.final.location ?? '');
     expect(callback.searchParams.get('code')).toBeTruthy();
-    const tokens = await oidc.authorizationCodeGrant(client, callback, {
-      pkceCodeVerifier: started.verifier,
-      expectedState: started.state,
-      expectedNonce: started.nonce,
-    });
+    const tokens = await redeemCode(client, callback, started);
     expect(tokens.claims()?.amr).toEqual(['sms']);
   });
 
@@ -201,12 +194,7 @@ describe('Redis down', () => {
     const { client, started } = await pushed(openApp, 'redeem@example.com');
     const { final } = await browse(new CookieJar(), started.url.href);
     const callback = new URL(final.location ?? '');
-    const redeem = () =>
-      oidc.authorizationCodeGrant(client, callback, {
-        pkceCodeVerifier: started.verifier,
-        expectedState: started.state,
-        expectedNonce: started.nonce,
-      });
+    const redeem = () => redeemCode(client, callback, started);
     await whileDown(redisProxy, async () => {
       await expect(redeem()).rejects.toMatchObject(UNAVAILABLE_TO_CLIENT);
     });

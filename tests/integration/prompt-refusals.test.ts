@@ -8,6 +8,7 @@ import {
   promptModelKeys,
   pushAuthorization,
   type RegisteredApp,
+  redeemCode,
   registerPromptApp,
   withPromptHarness,
 } from '../support/index.ts';
@@ -144,11 +145,7 @@ describe('client authentication at the pushed request', () => {
     expectOAuthError(old, 401, 'invalid_client');
     const fresh = { ...rotating, clientSecret: rotated.body.clientSecret as string };
     const { client, started, callback } = await codeFor(fresh, 'rotated@example.com');
-    const tokens = await oidc.authorizationCodeGrant(client, callback, {
-      pkceCodeVerifier: started.verifier,
-      expectedState: started.state,
-      expectedNonce: started.nonce,
-    });
+    const tokens = await redeemCode(client, callback, started);
     expect(tokens.claims()?.email).toBe('rotated@example.com');
   });
 
@@ -169,13 +166,7 @@ describe('client authentication at the pushed request', () => {
     expect(page.location).toBeNull();
     expect(page.body).toContain('cannot continue');
 
-    await expect(
-      oidc.authorizationCodeGrant(c2, callback, {
-        pkceCodeVerifier: started.verifier,
-        expectedState: started.state,
-        expectedNonce: started.nonce,
-      }),
-    ).rejects.toMatchObject(INVALID_CLIENT);
+    await expect(redeemCode(c2, callback, started)).rejects.toMatchObject(INVALID_CLIENT);
     expectOAuthError(await rawPar(parFields(doomed), doomed), 401, 'invalid_client');
   });
 });
@@ -360,11 +351,7 @@ describe('the browser leg', () => {
       phone: '040 111 2233',
     });
     const { client, started, callback } = await codeFor(openApp, 'shared@example.com');
-    const tokens = await oidc.authorizationCodeGrant(client, callback, {
-      pkceCodeVerifier: started.verifier,
-      expectedState: started.state,
-      expectedNonce: started.nonce,
-    });
+    const tokens = await redeemCode(client, callback, started);
     const sub = tokens.claims()?.sub;
     expect(sub).not.toBe(theirs.id);
     const [row] = await h.sql`select organization_id from users where id = ${sub ?? ''}`;
@@ -375,11 +362,7 @@ describe('the browser leg', () => {
 describe('redeeming the code', () => {
   it('redeems a code once: a replay is invalid_grant', async () => {
     const { client, started, callback } = await codeFor(openApp, 'replay@example.com');
-    const tokens = await oidc.authorizationCodeGrant(client, callback, {
-      pkceCodeVerifier: started.verifier,
-      expectedState: started.state,
-      expectedNonce: started.nonce,
-    });
+    const tokens = await redeemCode(client, callback, started);
     expect(tokens.id_token).toBeTruthy();
     // Neither the code nor the access token is held in clear, in any key or value.
     const code = callback.searchParams.get('code') ?? '';
@@ -390,13 +373,9 @@ describe('redeeming the code', () => {
     expect(held).not.toContain(tokens.access_token);
     const grantsBefore = await promptModelKeys(h, 'Grant');
     const decisionsBefore = await promptModelKeys(h, 'PromptDecision');
-    await expect(
-      oidc.authorizationCodeGrant(client, callback, {
-        pkceCodeVerifier: started.verifier,
-        expectedState: started.state,
-        expectedNonce: started.nonce,
-      }),
-    ).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(redeemCode(client, callback, started)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
     // The replay revokes what the code's grant issued: the grant and our decision go with it.
     expect(await promptModelKeys(h, 'Grant')).toHaveLength(grantsBefore.length - 1);
     expect(await promptModelKeys(h, 'PromptDecision')).toHaveLength(decisionsBefore.length - 1);
@@ -416,28 +395,18 @@ describe('redeeming the code', () => {
     const page = await browserRequest(new CookieJar(), pending.url.href);
     expect(page.status).toBe(400);
     expect(page.location).toBeNull();
-    await expect(
-      oidc.authorizationCodeGrant(client, callback, {
-        pkceCodeVerifier: started.verifier,
-        expectedState: started.state,
-        expectedNonce: started.nonce,
-      }),
-    ).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(redeemCode(client, callback, started)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
   });
 
   it('lets one of two redemptions racing for one code through', async () => {
     const { client, started, callback } = await codeFor(openApp, 'race-code@example.com');
     const redeem = () =>
-      oidc
-        .authorizationCodeGrant(client, callback, {
-          pkceCodeVerifier: started.verifier,
-          expectedState: started.state,
-          expectedNonce: started.nonce,
-        })
-        .then(
-          () => 'ok',
-          (error: { error?: string }) => error.error,
-        );
+      redeemCode(client, callback, started).then(
+        () => 'ok',
+        (error: { error?: string }) => error.error,
+      );
     const outcomes = await Promise.all([redeem(), redeem(), redeem()]);
     expect(outcomes.sort()).toEqual(['invalid_grant', 'invalid_grant', 'ok']);
   });
@@ -471,13 +440,9 @@ describe('redeeming the code', () => {
   it("refuses a code redeemed by another organization's app", async () => {
     const { started, callback } = await codeFor(openApp, 'stolen@example.com');
     const thief = await promptClient(h.baseUrl, otherApp);
-    await expect(
-      oidc.authorizationCodeGrant(thief, callback, {
-        pkceCodeVerifier: started.verifier,
-        expectedState: started.state,
-        expectedNonce: started.nonce,
-      }),
-    ).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(redeemCode(thief, callback, started)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
   });
 
   it('refuses a code with another redirect URI', async () => {
@@ -513,12 +478,6 @@ describe('redeeming the code', () => {
       clientId: openApp.clientId,
       clientSecret: 'tfa_cs_wrong',
     });
-    await expect(
-      oidc.authorizationCodeGrant(wrong, callback, {
-        pkceCodeVerifier: started.verifier,
-        expectedState: started.state,
-        expectedNonce: started.nonce,
-      }),
-    ).rejects.toMatchObject(INVALID_CLIENT);
+    await expect(redeemCode(wrong, callback, started)).rejects.toMatchObject(INVALID_CLIENT);
   });
 });

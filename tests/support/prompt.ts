@@ -241,6 +241,19 @@ export async function pushAuthorization(
   return { url, verifier, state, nonce };
 }
 
+/** The app's last step: the code on `callback` redeemed with what `pushAuthorization` kept. */
+export function redeemCode(
+  config: oidc.Configuration,
+  callback: URL,
+  started: Pick<StartedAuthorization, 'verifier' | 'state' | 'nonce'>,
+) {
+  return oidc.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: started.verifier,
+    expectedState: started.state,
+    expectedNonce: started.nonce,
+  });
+}
+
 /** A prompt harness for this file's tests: created before them, closed after them. */
 export function withPromptHarness(options: HarnessOptions = {}): PromptHarness {
   return fileFixture(
